@@ -1,0 +1,51 @@
+#!/bin/sh
+# Agent container entrypoint (stdin protocol of seed task ENG-23, as settled in DESIGN.md §10).
+# The host writes exactly two lines on stdin and closes it:
+#   1. a credential name from the allowlist below
+#   2. its value: the per-session token of the egress proxy (never a real API key)
+# The value is exported only into claude's environment (not in `inspect`, not on disk). The prompt is
+# read from a read-only mounted file, never from argv or env. `exec` makes claude the main process.
+set -eu
+
+CLAUDE_BIN="${CARAPACE_CLAUDE_BIN:-/usr/local/bin/claude}"
+PROMPT_FILE="${CARAPACE_PROMPT_FILE:-/carapace/prompt.md}"
+MAX_VALUE_BYTES=4096
+
+fail() {
+  printf '[ENTRYPOINT] Error: %s. Fix: %s.\n' "$1" "$2" >&2
+  exit 64
+}
+
+name=""
+value=""
+IFS= read -r name || fail "stdin ended before the credential name" "write two lines (name, value) to the container's stdin"
+IFS= read -r value || [ -n "$value" ] || fail "stdin ended before the credential value" "write the value as the second line"
+
+case "$name" in
+  ANTHROPIC_API_KEY | ANTHROPIC_AUTH_TOKEN | CLAUDE_CODE_OAUTH_TOKEN) ;;
+  *) fail "credential name '$name' is not allowed" "use ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN" ;;
+esac
+[ -n "$value" ] || fail "the value for $name is empty" "send the per-session token as the second line"
+[ "${#value}" -le "$MAX_VALUE_BYTES" ] || fail "the value for $name is longer than $MAX_VALUE_BYTES bytes" "send the per-session token"
+case "$value" in
+  *[!A-Za-z0-9._~+/=:-]*) fail "the value for $name contains characters a token cannot have" "send the per-session token unchanged" ;;
+esac
+
+for arg in "$@"; do
+  case "$arg" in
+    --dangerously-skip-permissions* | --allow-dangerously-skip-permissions* | --permission-mode*)
+      fail "argument '$arg' would bypass the permission lockdown" "remove it from the container command" ;;
+  esac
+done
+
+if [ ! -f "$PROMPT_FILE" ] || [ ! -r "$PROMPT_FILE" ]; then
+  fail "prompt file $PROMPT_FILE is missing or unreadable" "mount the session's prompt file read-only at $PROMPT_FILE"
+fi
+
+# /tmp is read-only; Claude Code's scratch files go to the writable per-group state directory.
+if [ -n "${TMPDIR:-}" ]; then mkdir -p "$TMPDIR" 2>/dev/null || true; fi
+
+export "$name=$value"
+unset value
+# stdin now comes from the prompt file: the host's pipe is closed and claude -p reads the prompt.
+exec "$CLAUDE_BIN" "$@" <"$PROMPT_FILE"

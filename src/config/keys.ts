@@ -1,0 +1,188 @@
+import { DEFAULT_LIMITS } from "../protocol/limits.ts";
+import { CARAPACE_VERSION } from "./version.ts";
+
+/**
+ * Every config.toml key, once: its type, bounds and default. The JSON Schema, DEFAULT_CONFIG, the
+ * Config type, `config set` coercion and `config list` are all derived from this table.
+ */
+
+interface KeyBase {
+  description: string;
+}
+export interface StringKey extends KeyBase {
+  kind: "string";
+  default: string;
+  pattern?: string;
+  /** Shown in errors when the pattern does not match. */
+  patternHint?: string;
+}
+export interface IntegerKey extends KeyBase {
+  kind: "integer";
+  default: number;
+  minimum: number;
+  maximum: number;
+}
+export interface BooleanKey extends KeyBase {
+  kind: "boolean";
+  default: boolean;
+}
+export interface EnumKey<V extends string = string> extends KeyBase {
+  kind: "enum";
+  values: readonly V[];
+  default: V;
+}
+export interface StringListKey extends KeyBase {
+  kind: "string-list";
+  default: readonly string[];
+  itemPattern?: string;
+  itemPatternHint?: string;
+  maxItems: number;
+}
+export type KeySpec = StringKey | IntegerKey | BooleanKey | EnumKey | StringListKey;
+
+const string = (d: string, description: string, pattern?: string, patternHint?: string): StringKey => ({
+  kind: "string",
+  default: d,
+  description,
+  ...(pattern === undefined ? {} : { pattern }),
+  ...(patternHint === undefined ? {} : { patternHint }),
+});
+const integer = (d: number, minimum: number, maximum: number, description: string): IntegerKey => ({
+  kind: "integer",
+  default: d,
+  minimum,
+  maximum,
+  description,
+});
+const boolean = (d: boolean, description: string): BooleanKey => ({ kind: "boolean", default: d, description });
+const oneOf = <const V extends string>(values: readonly V[], d: V, description: string): EnumKey<V> => ({
+  kind: "enum",
+  values,
+  default: d,
+  description,
+});
+const list = (
+  d: readonly string[],
+  description: string,
+  itemPattern?: string,
+  itemPatternHint?: string,
+  maxItems = 64,
+): StringListKey => ({
+  kind: "string-list",
+  default: d,
+  description,
+  maxItems,
+  ...(itemPattern === undefined ? {} : { itemPattern }),
+  ...(itemPatternHint === undefined ? {} : { itemPatternHint }),
+});
+
+const MIB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
+const L = DEFAULT_LIMITS;
+
+export const GROUP_NAME_PATTERN = "^[a-z0-9_-]{1,32}$";
+export const GROUP_NAME_HINT = "1-32 characters from lowercase a-z, 0-9, _ and -";
+const PLUGIN_NAME_PATTERN = "^[a-z0-9][a-z0-9_.-]{0,63}$";
+const HOST_PORT_PATTERN = "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?):[0-9]{1,5}$";
+
+export const SECURITY_KEYS = {
+  max_frame_bytes: integer(L.maxFrameBytes, 1024, 64 * MIB, "largest raw request frame, checked before parsing"),
+  max_json_depth: integer(L.maxJsonDepth, 2, 1024, "deepest nesting of a request's JSON, checked before parsing"),
+  max_argument_string_bytes: integer(L.maxArgumentStringBytes, 16, 64 * MIB, "longest single string argument"),
+  max_response_bytes: integer(L.maxResponseBytes, 1024, 64 * MIB, "largest reply a handler may return"),
+  handler_timeout_ms: integer(L.handlerTimeoutMs, 100, HOUR_MS, "time a tool handler may take"),
+  confirmation_timeout_ms: integer(L.confirmationTimeoutMs, 1000, 24 * HOUR_MS, "wait for a high-risk approval"),
+  plugin_init_timeout_ms: integer(L.pluginInitTimeoutMs, 100, 10 * 60_000, "time a plugin may take to initialize"),
+  plugin_shutdown_timeout_ms: integer(L.pluginShutdownTimeoutMs, 100, 10 * 60_000, "time a plugin may take to stop"),
+  container_stop_timeout_ms: integer(L.containerStopTimeoutMs, 100, 10 * 60_000, "graceful stop before a kill"),
+  rate_limit_per_minute: integer(L.rateLimitPerMinute, 1, 1_000_000, "requests per minute per session"),
+  rate_limit_burst: integer(L.rateLimitBurst, 1, 1_000_000, "requests a session may make at once"),
+  max_sessions_per_group: integer(L.maxSessionsPerGroup, 1, 1000, "concurrent sessions per group"),
+  max_inflight_per_session: integer(L.maxInflightPerSession, 1, 4096, "unanswered requests per session"),
+  max_pending_confirmations_per_session: integer(
+    L.maxPendingConfirmationsPerSession,
+    1,
+    256,
+    "high-risk calls waiting for approval per session",
+  ),
+  reply_cache_size: integer(L.replyCacheSize, 1, 1_000_000, "replies kept to answer a retried correlation"),
+} as const;
+
+export const SECTION_KEYS = {
+  runtime: {
+    engine: oneOf(["auto", "podman", "docker", "apple"], "auto", "container runtime; auto detects one"),
+    image: string(`localhost/carapace-agent:${CARAPACE_VERSION}`, "agent image reference", "^\\S{1,255}$", "no spaces"),
+    allow_rootless_unlimited: boolean(
+      false,
+      "run sessions under rootless Podman even where it cannot enforce memory and pids limits",
+    ),
+  },
+  plugins: {
+    dirs: list([], "extra directories to load plugins from"),
+    disabled: list([], "plugin names not to load", PLUGIN_NAME_PATTERN, "a plugin name"),
+  },
+  security: SECURITY_KEYS,
+  network: {
+    upstream_allowlist: list(
+      ["api.anthropic.com:443"],
+      "host:port pairs the egress proxy may reach",
+      HOST_PORT_PATTERN,
+      "host:port, e.g. api.anthropic.com:443",
+    ),
+    upstream_url: string(
+      "https://api.anthropic.com",
+      "where the egress proxy sends the agent's API traffic",
+      "^https?://[^\\s/?#]+(/[^\\s?#]*)?$",
+      "an http:// or https:// URL without query",
+    ),
+  },
+  hello: {
+    enabled: boolean(true, "offer the hello.greet|echo|time tools"),
+  },
+  logging: {
+    level: oneOf(["debug", "info", "warn", "error"], "info", "lowest level logged"),
+    format: oneOf(["auto", "json", "pretty"], "auto", "auto: pretty on a terminal, JSON lines otherwise"),
+  },
+  memory: {
+    max_stores_per_session: integer(20, 0, 100_000, "memory_store calls per session"),
+    max_supersedes_per_session: integer(5, 0, 100_000, "stores that supersede an entry, per session"),
+    max_deletes_per_session: integer(5, 0, 100_000, "memory_delete calls per session"),
+  },
+} as const;
+
+/** Keys of a [groups.<name>] table. Absent limits inherit from [security]. */
+export const GROUP_KEYS = {
+  rate_limit_per_minute: SECURITY_KEYS.rate_limit_per_minute,
+  rate_limit_burst: SECURITY_KEYS.rate_limit_burst,
+  max_sessions_per_group: SECURITY_KEYS.max_sessions_per_group,
+  policy: oneOf(
+    ["queue", "reject", "concurrent"],
+    "queue",
+    "what a new message does while the group's sessions are busy",
+  ),
+} as const;
+
+export type SectionName = keyof typeof SECTION_KEYS;
+export const SECTION_NAMES = Object.keys(SECTION_KEYS) as SectionName[];
+/** Top-level tables of config.toml, in the order `config list` prints them. */
+export const TOP_LEVEL_KEYS = [...SECTION_NAMES, "groups"] as const;
+
+type ValueOf<S> =
+  S extends EnumKey<infer V>
+    ? V
+    : S extends IntegerKey
+      ? number
+      : S extends BooleanKey
+        ? boolean
+        : S extends StringListKey
+          ? string[]
+          : string;
+
+type SectionValues<T> = { -readonly [K in keyof T]: ValueOf<T[K]> };
+
+export type RuntimeConfig = SectionValues<typeof SECTION_KEYS.runtime>;
+export type SecurityConfig = SectionValues<typeof SECURITY_KEYS>;
+export type GroupConfig = Partial<SectionValues<typeof GROUP_KEYS>>;
+export type Config = { [S in SectionName]: SectionValues<(typeof SECTION_KEYS)[S]> } & {
+  groups: Record<string, GroupConfig>;
+};

@@ -1,0 +1,208 @@
+/**
+ * Shared driver for the Docker-compatible CLIs (Podman and Docker). Subclasses supply the
+ * runtime-specific pieces: flags, output formats and how the engine reports itself.
+ */
+import { ContainerError } from "../errors.ts";
+import type { ChildProcess, Exec, ExecResult } from "../exec.ts";
+import type {
+  ContainerDetails,
+  ContainerRuntime,
+  ContainerSummary,
+  ImageBuildOptions,
+  RunSpec,
+  RuntimeInfo,
+  RuntimeName,
+} from "../runtime.ts";
+import { labelMap, obj, parseJsonRecords, str, strList } from "./parse.ts";
+
+/** Commands that only query the engine must answer quickly, or detection would stall start-up. */
+export const QUERY_TIMEOUT_MS = 1500;
+const CONTROL_TIMEOUT_MS = 60_000;
+
+export abstract class OciCliRuntime implements ContainerRuntime {
+  abstract readonly name: RuntimeName;
+
+  constructor(
+    protected readonly exec: Exec,
+    protected readonly binary: string,
+  ) {}
+
+  abstract version(): Promise<string>;
+  abstract info(): Promise<RuntimeInfo>;
+  /** Runtime-specific hardening flags added after the common ones. */
+  protected abstract extraRunFlags(spec: RunSpec): string[];
+  protected abstract listFormatArgs(): string[];
+  protected abstract imageLabelsFormat(): string;
+
+  /** Forced removal; it kills a running container outright. */
+  protected removeFlags(): string[] {
+    return ["--force"];
+  }
+
+  async isAvailable(): Promise<boolean> {
+    try {
+      await this.version();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  runArgs(spec: RunSpec): string[] {
+    // Never pull at spawn time: images are built locally and checked at start-up.
+    const args = ["run", "--interactive", "--pull=never", "--name", spec.name];
+    if (spec.readOnlyRoot) args.push("--read-only");
+    args.push(`--network=${spec.network}`);
+    if (spec.dropAllCapabilities) args.push("--cap-drop=ALL");
+    if (spec.noNewPrivileges) args.push("--security-opt=no-new-privileges");
+    args.push("--ipc=none");
+    args.push("--user", spec.user);
+    const { limits } = spec;
+    args.push(`--pids-limit=${limits.pids}`, `--memory=${limits.memoryBytes}`, `--memory-swap=${limits.memoryBytes}`);
+    args.push(
+      "--ulimit",
+      `nofile=${limits.nofile}:${limits.nofile}`,
+      "--ulimit",
+      `nproc=${limits.nproc}:${limits.nproc}`,
+    );
+    args.push(...this.extraRunFlags(spec));
+    for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
+    for (const m of spec.mounts) {
+      args.push("--mount", `type=bind,source=${m.source},target=${m.target}${m.readonly ? ",readonly" : ""}`);
+    }
+    for (const [k, v] of Object.entries(spec.env)) args.push("--env", `${k}=${v}`);
+    if (spec.workdir) args.push("--workdir", spec.workdir);
+    args.push(spec.image, ...spec.args);
+    return args;
+  }
+
+  spawn(spec: RunSpec): ChildProcess {
+    return this.exec.spawn([this.binary, ...this.runArgs(spec)]);
+  }
+
+  async stop(name: string, timeoutSeconds: number): Promise<void> {
+    const r = await this.cli(["stop", "-t", String(timeoutSeconds), name], (timeoutSeconds + 30) * 1000);
+    if (r.code !== 0 && !isMissing(r)) throw this.failure(`stop ${name}`, r);
+  }
+
+  async kill(name: string): Promise<void> {
+    const r = await this.cli(["kill", name]);
+    if (r.code !== 0 && !isMissing(r) && !isNotRunning(r)) throw this.failure(`kill ${name}`, r);
+  }
+
+  async remove(name: string): Promise<void> {
+    const r = await this.cli(["rm", ...this.removeFlags(), name]);
+    if (r.code !== 0 && !isMissing(r)) throw this.failure(`rm ${name}`, r);
+  }
+
+  async listByLabel(label: string, value?: string): Promise<ContainerSummary[]> {
+    const filter = value === undefined ? label : `${label}=${value}`;
+    const r = await this.cli(["ps", "--all", "--filter", `label=${filter}`, ...this.listFormatArgs()]);
+    if (r.code !== 0) throw this.failure("ps", r);
+    return parseJsonRecords(r.stdout).map((c) => ({
+      id: str(c.Id) || str(c.ID),
+      name: strList(c.Names)[0] ?? "",
+      labels: labelMap(c.Labels),
+      running: str(c.State).toLowerCase() === "running",
+    }));
+  }
+
+  async inspect(name: string): Promise<ContainerDetails | null> {
+    const r = await this.cli(["container", "inspect", name]);
+    if (r.code !== 0) {
+      if (isMissing(r)) return null;
+      throw this.failure(`inspect ${name}`, r);
+    }
+    const record = parseJsonRecords(r.stdout)[0];
+    if (!record) return null;
+    const config = obj(record.Config);
+    const state = obj(record.State);
+    const running = state.Running === true;
+    return {
+      id: str(record.Id),
+      name: str(record.Name).replace(/^\//, ""),
+      labels: labelMap(config.Labels),
+      running,
+      image: str(config.Image) || str(record.ImageName),
+      argv: [str(record.Path), ...strList(record.Args)].filter(Boolean),
+      env: strList(config.Env),
+      exitCode: running || typeof state.ExitCode !== "number" ? null : state.ExitCode,
+    };
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    return (await this.cli(["image", "inspect", "--format", "{{.Id}}", ref])).code === 0;
+  }
+
+  async imageLabels(ref: string): Promise<Record<string, string> | null> {
+    const r = await this.cli(["image", "inspect", "--format", this.imageLabelsFormat(), ref]);
+    if (r.code !== 0) return null;
+    const text = r.stdout.trim();
+    return text === "null" || !text ? {} : labelMap(JSON.parse(text));
+  }
+
+  async build(options: ImageBuildOptions, onLine: (line: string) => void = () => {}): Promise<void> {
+    const args = ["build", "--file", options.containerfile, "--tag", options.tag];
+    for (const [k, v] of Object.entries(options.buildArgs)) args.push("--build-arg", `${k}=${v}`);
+    for (const [k, v] of Object.entries(options.labels ?? {})) args.push("--label", `${k}=${v}`);
+    args.push(options.contextDir);
+    const child = this.exec.spawn([this.binary, ...args]);
+    child.closeStdin();
+    const tail: string[] = [];
+    const lines = lineSplitter((line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      onLine(line);
+    });
+    child.onStdout(lines.push);
+    child.onStderr(lines.push);
+    const code = await child.exited;
+    lines.flush();
+    if (code !== 0) {
+      throw new ContainerError(
+        `${this.binary} build of ${options.tag} failed (exit ${code}): ${tail.slice(-5).join(" | ")}`,
+        "read the build output above; check that the base image exists and the build context is complete",
+      );
+    }
+  }
+
+  protected async cli(args: string[], timeoutMs = CONTROL_TIMEOUT_MS): Promise<ExecResult> {
+    return await this.exec.run([this.binary, ...args], { timeoutMs });
+  }
+
+  protected failure(what: string, r: ExecResult): ContainerError {
+    const detail = (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ");
+    return new ContainerError(
+      `\`${this.binary} ${what}\` failed (exit ${r.code}): ${detail}`,
+      `check that ${this.binary} works (\`${this.binary} info\`)`,
+    );
+  }
+}
+
+function isMissing(r: ExecResult): boolean {
+  return /no such (container|object)|no container with name or id/i.test(r.stderr);
+}
+
+function isNotRunning(r: ExecResult): boolean {
+  return /is not running|not running|container state improper/i.test(r.stderr);
+}
+
+/** Re-chunks streamed output into whole lines. */
+export function lineSplitter(emit: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {
+  let buffer = "";
+  return {
+    push(chunk) {
+      buffer += chunk;
+      let nl = buffer.indexOf("\n");
+      while (nl >= 0) {
+        emit(buffer.slice(0, nl).replace(/\r$/, ""));
+        buffer = buffer.slice(nl + 1);
+        nl = buffer.indexOf("\n");
+      }
+    },
+    flush() {
+      if (buffer) emit(buffer);
+      buffer = "";
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Podman adapter (first-class; rootful and rootless). Differences from Docker that matter here:
+ * `--read-only` leaves /tmp, /var/tmp and /run writable unless `--read-only-tmpfs=false`; crun fails
+ * on hybrid-cgroup kernels, so a runtime override (runc) can be set; rootless runs use
+ * `--userns=keep-id`; SELinux hosts need mounts relabelled.
+ */
+import { ContainerError } from "../errors.ts";
+import { bunExec, type Exec } from "../exec.ts";
+import type { IsolationLevel, RunSpec, RuntimeInfo } from "../runtime.ts";
+import { OciCliRuntime, QUERY_TIMEOUT_MS } from "./oci-cli.ts";
+import { obj, parseJson, str, strList } from "./parse.ts";
+
+export interface PodmanOptions {
+  exec?: Exec;
+  binary?: string;
+  /** OCI runtime to force (`runc` on hybrid-cgroup kernels, where crun fails). */
+  ociRuntime?: string;
+  /** Rootless Podman: map the host user into the container (`--userns=keep-id`). */
+  rootless?: boolean;
+  /** SELinux enforcing: relabel bind mounts privately. */
+  selinux?: boolean;
+  /** The platform the CLI runs on; on macOS/Windows Podman runs its containers in a VM. */
+  platform?: NodeJS.Platform;
+}
+
+export class PodmanRuntime extends OciCliRuntime {
+  readonly name = "podman" as const;
+  private readonly options: PodmanOptions;
+
+  constructor(options: PodmanOptions = {}) {
+    super(options.exec ?? bunExec, options.binary ?? "podman");
+    this.options = options;
+  }
+
+  async version(): Promise<string> {
+    const r = await this.cli(["version", "--format", "{{.Client.Version}}"], QUERY_TIMEOUT_MS);
+    const v = r.stdout.trim();
+    if (r.code !== 0 || !v) throw this.failure("version", r);
+    return v;
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    const r = await this.cli(["info", "--format", "json"], 5000);
+    const parsed = obj(parseJson(r.stdout));
+    if (r.code !== 0 || !parsed.host) throw this.failure("info", r);
+    const host = obj(parsed.host);
+    const rootless = obj(host.security).rootless === true;
+    const controllers = strList(host.cgroupControllers);
+    const platform = this.options.platform ?? process.platform;
+    const isolation: IsolationLevel = platform !== "linux" ? "vm" : rootless ? "rootless-namespace" : "namespace";
+    return {
+      name: "podman",
+      version: str(obj(parsed.version).Version),
+      rootless,
+      isolation,
+      enforcesLimits: controllers.includes("memory") && controllers.includes("pids"),
+      cgroupVersion: str(host.cgroupVersion),
+    };
+  }
+
+  /** The OCI runtime podman would use, and whether the host has SELinux on; used by detection. */
+  async hostTraits(): Promise<{ ociRuntime: string; selinux: boolean; cgroupVersion: string; rootless: boolean }> {
+    const r = await this.cli(["info", "--format", "json"], 5000);
+    if (r.code !== 0) throw this.failure("info", r);
+    const host = obj(obj(parseJson(r.stdout)).host);
+    const security = obj(host.security);
+    return {
+      ociRuntime: str(obj(host.ociRuntime).name),
+      selinux: security.selinuxEnabled === true,
+      cgroupVersion: str(host.cgroupVersion),
+      rootless: security.rootless === true,
+    };
+  }
+
+  protected extraRunFlags(_spec: RunSpec): string[] {
+    const flags = ["--read-only-tmpfs=false", "--security-opt=mask=/dev/mqueue"];
+    if (this.options.ociRuntime) flags.push(`--runtime=${this.options.ociRuntime}`);
+    if (this.options.rootless) flags.push("--userns=keep-id");
+    return flags;
+  }
+
+  override runArgs(spec: RunSpec): string[] {
+    const args = super.runArgs(spec);
+    if (!this.options.selinux) return args;
+    return args.map((a) => (a.startsWith("type=bind,") ? `${a},relabel=private` : a));
+  }
+
+  /** Podman's `rm --force` would first wait the stop timeout (10 s) on a running container. */
+  protected override removeFlags(): string[] {
+    return ["--force", "--time=0"];
+  }
+
+  protected listFormatArgs(): string[] {
+    return ["--format", "json"];
+  }
+
+  protected imageLabelsFormat(): string {
+    return "{{json .Labels}}";
+  }
+}
+
+/** Refuses a session whose memory/pids limits would be silently dropped, unless explicitly allowed. */
+export function assertLimitsEnforced(info: RuntimeInfo, allowUnenforcedLimits: boolean): void {
+  if (info.enforcesLimits || allowUnenforcedLimits) return;
+  const why = info.rootless
+    ? `rootless ${info.name} on cgroup ${info.cgroupVersion || "v1"} cannot enforce memory and pids limits`
+    : `${info.name} reports no memory/pids cgroup controllers, so limits would be dropped`;
+  throw new ContainerError(
+    `${why}; refusing to start an agent container without them`,
+    "run the runtime rootful (e.g. sudo), move to a cgroup v2 host with delegated controllers, or set container.allow_unenforced_limits = true to accept the risk",
+  );
+}

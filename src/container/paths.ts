@@ -1,0 +1,28 @@
+/** Fixed paths inside the agent image and container; the Containerfile and entrypoint.sh use the same. */
+export const AGENT_PATHS = {
+  workspace: "/workspace",
+  home: "/home/agent",
+  claudeState: "/home/agent/.claude",
+  skills: "/home/agent/.claude/skills",
+  claudeMd: "/home/agent/.claude/CLAUDE.md",
+  sessionDir: "/run/carapace",
+  prompt: "/carapace/prompt.md",
+  managedSettings: "/etc/claude-code/managed-settings.json",
+  ipc: "/usr/local/bin/ipc",
+  libzmq: "/usr/local/lib/carapace/libzmq.so",
+  claude: "/usr/local/bin/claude",
+  entrypoint: "/usr/local/bin/carapace-entrypoint",
+} as const;
+
+/** File name of the request socket inside a session directory (host and container alike). */
+export const REQUEST_SOCKET_NAME = "request.sock";
+
+/** The unprivileged uid:gid the agent runs as under a rootful runtime (Debian's `nobody`). */
+export const AGENT_USER = { uid: 65534, gid: 65534 } as const;
+
+export const LABELS = {
+  managed: "io.carapace.managed",
+  instance: "io.carapace.instance",
+  session: "io.carapace.session",
+  group: "io.carapace.group",
+} as const;

@@ -1,0 +1,434 @@
+import { basename } from "node:path";
+import { auditDir, chainFiles, headFile, liveFile, rotatedFile, rotationNumbers } from "./audit-files.ts";
+import { type RecordFilter, readHead, readRecent, readTail } from "./audit-read.ts";
+import {
+  type AuditEntry,
+  type AuditRecord,
+  canonicalJson,
+  GENESIS_HASH,
+  isLogName,
+  logNameOf,
+  recordHash,
+} from "./audit-record.ts";
+import { type AppendHandle, type AuditStorage, fileAuditStorage } from "./audit-storage.ts";
+import { sanitize } from "./sanitize.ts";
+
+export interface AuditLogOptions {
+  /**
+   * How long the first record of a batch waits for company before the batch is written. The default,
+   * 0, is group commit: an idle log writes at once, and whatever arrives while a write and its fsync
+   * are in flight forms the next batch, so a lone caller pays one fsync and a busy one shares it.
+   */
+  flushIntervalMs?: number;
+  /** A batch is written as soon as it holds this many records. */
+  maxBatch?: number;
+  /** The live file is rotated before it would grow past this. */
+  maxFileBytes?: number;
+  storage?: AuditStorage;
+  clock?: () => Date;
+}
+
+export type AuditProblemKind = "deleted" | "edited" | "reordered" | "truncated" | "malformed";
+
+export interface AuditProblem {
+  /** Log name: a group or `_core`. */
+  log: string;
+  file: string;
+  /** 1-based line in `file`; null when the problem is not tied to one line (e.g. a missing head). */
+  line: number | null;
+  seq: number | null;
+  what: AuditProblemKind;
+  detail: string;
+}
+
+/** Thrown (as a rejection) when a record could not be made durable: the caller must refuse the request. */
+export class AuditWriteError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "AuditWriteError";
+  }
+}
+
+const MAX_FIELD_CHARS = 512;
+const MAX_DETAIL_CHARS = 8 * 1024;
+const encoder = new TextEncoder();
+
+type Prepared = Omit<AuditRecord, "seq" | "prev" | "hash">;
+
+interface Pending {
+  prepared: Prepared;
+  resolve: (record: AuditRecord) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Append-only, hash-chained JSON Lines audit log, one file per group under `<home>/data/audit/`
+ * (DESIGN.md §10 "Audit durability"). `append` resolves only once the record is fsynced and the
+ * chain head (kept in `<log>.head`, outside the log) is replaced; it rejects when that fails.
+ */
+export class AuditLog {
+  readonly dir: string;
+  private readonly writers = new Map<string, LogWriter>();
+  private readonly found: AuditProblem[] = [];
+  private readonly settings: Required<Omit<AuditLogOptions, "storage" | "clock">>;
+  private readonly storage: AuditStorage;
+  private readonly clock: () => Date;
+  private closed = false;
+
+  constructor(home: string, options: AuditLogOptions = {}) {
+    this.dir = auditDir(home);
+    this.settings = {
+      flushIntervalMs: options.flushIntervalMs ?? 0,
+      maxBatch: Math.max(1, options.maxBatch ?? 256),
+      maxFileBytes: options.maxFileBytes ?? 10 * 1024 * 1024,
+    };
+    this.storage = options.storage ?? fileAuditStorage;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Writes one record; resolves with it once durable. Rejects with AuditWriteError (fail closed). */
+  append(entry: AuditEntry): Promise<AuditRecord> {
+    if (this.closed)
+      return Promise.reject(
+        new AuditWriteError("[AUDIT] Error: the audit log is closed. Fix: none; the core is shutting down."),
+      );
+    const log = logNameOf(entry.group);
+    if (!isLogName(log)) {
+      return Promise.reject(
+        new AuditWriteError(
+          `[AUDIT] Error: invalid group name for the audit log. Fix: use a group name matching [a-z0-9][a-z0-9_-]{0,31}.`,
+        ),
+      );
+    }
+    return this.writer(log).enqueue(prepare(entry, this.clock()));
+  }
+
+  /** Recent records of one log only; the name is validated so no filter can reach another group's file. */
+  query(group: string, filter: RecordFilter = {}): Promise<AuditRecord[]> {
+    if (!isLogName(group))
+      return Promise.reject(new Error(`[AUDIT] Error: invalid group name. Fix: pass a valid group name.`));
+    return readRecent(this.dir, group, filter).then((records) => records.filter((r) => logNameOf(r.group) === group));
+  }
+
+  /** Inconsistencies found when a log was reopened; such a log refuses new records until repaired. */
+  problems(): AuditProblem[] {
+    return [...this.found];
+  }
+
+  /** Opens (and checks) a log ahead of its first record, e.g. for every configured group at start-up. */
+  async openLog(group: string | null): Promise<AuditProblem[]> {
+    const log = logNameOf(group);
+    if (!isLogName(log)) throw new Error(`[AUDIT] Error: invalid group name. Fix: pass a valid group name.`);
+    await this.writer(log).ready;
+    return this.found.filter((p) => p.log === log);
+  }
+
+  /** Resolves once everything appended so far has been written (or has failed). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.writers.values()].map((w) => w.drain()));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.writers.values()].map((w) => w.close()));
+  }
+
+  private writer(log: string): LogWriter {
+    let writer = this.writers.get(log);
+    if (writer === undefined) {
+      writer = new LogWriter(this.dir, log, this.settings, this.storage, (p) => this.found.push(p));
+      this.writers.set(log, writer);
+    }
+    return writer;
+  }
+}
+
+/** Sanitized, size-capped copy of an entry with its timestamp. */
+function prepare(entry: AuditEntry, now: Date): Prepared {
+  const text = (s: string | null | undefined): string | null =>
+    s === null || s === undefined ? null : capText(sanitize(s).value as string, MAX_FIELD_CHARS);
+  const prepared: Prepared = {
+    ts: now.toISOString(),
+    group: entry.group ?? null,
+    session: text(entry.session),
+    kind: entry.kind,
+    topic: text(entry.topic),
+    correlation: text(entry.correlation),
+    outcome: entry.outcome,
+  };
+  if (entry.stage !== undefined) prepared.stage = entry.stage;
+  if (entry.code !== undefined) prepared.code = text(entry.code) ?? undefined;
+  if (entry.detail !== undefined) {
+    const detail = sanitize(entry.detail).value;
+    const json = canonicalJson(detail);
+    prepared.detail = json.length <= MAX_DETAIL_CHARS ? detail : { truncated: true, preview: capText(json, 1024) };
+  }
+  return prepared;
+}
+
+function capText(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…[truncated]`;
+}
+
+interface ChainState {
+  seq: number;
+  hash: string;
+  size: number;
+  rotation: number;
+}
+
+/** One log's writer: batches appends, keeps the chain state, rotates, maintains the head file. */
+class LogWriter {
+  readonly ready: Promise<void>;
+  private state: ChainState = { seq: 0, hash: GENESIS_HASH, size: 0, rotation: 0 };
+  private handle: AppendHandle | null = null;
+  private queue: Pending[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private flushing: Promise<void> | null = null;
+  private failure: AuditWriteError | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: string,
+    private readonly settings: Required<Omit<AuditLogOptions, "storage" | "clock">>,
+    private readonly storage: AuditStorage,
+    private readonly report: (problem: AuditProblem) => void,
+  ) {
+    this.ready = this.resume().catch((error: unknown) => {
+      this.failure = new AuditWriteError(
+        `[AUDIT] Error: cannot open the audit log ${this.log}.jsonl (${errorText(error)}). Fix: check that ${this.dir} is a writable directory.`,
+        { cause: error },
+      );
+    });
+  }
+
+  enqueue(prepared: Prepared): Promise<AuditRecord> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing)
+      return Promise.reject(
+        new AuditWriteError("[AUDIT] Error: the audit log is closed. Fix: none; the core is shutting down."),
+      );
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.queue.push({ prepared, resolve, reject });
+      if (this.queue.length >= this.settings.maxBatch || this.settings.flushIntervalMs <= 0) this.kick();
+      else this.timer ??= setTimeout(() => this.kick(), this.settings.flushIntervalMs);
+    });
+  }
+
+  async drain(): Promise<void> {
+    this.kick();
+    while (this.flushing) await this.flushing;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.drain();
+    await this.handle?.close().catch(() => undefined);
+    this.handle = null;
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = null;
+      // Records queued while the last batch was written but after the loop checked the queue.
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    await this.ready;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.settings.maxBatch);
+      if (this.failure) {
+        for (const p of batch) p.reject(this.failure);
+        continue;
+      }
+      await this.writeBatch(batch);
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const records: AuditRecord[] = [];
+    let { seq, hash } = this.state;
+    for (const { prepared } of batch) {
+      seq += 1;
+      const partial = { seq, ...prepared, prev: hash };
+      hash = recordHash(partial);
+      records.push(orderFields({ ...partial, hash }));
+    }
+    const bytes = encoder.encode(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    try {
+      let handle = await this.openHandle();
+      if (this.state.size > 0 && this.state.size + bytes.length > this.settings.maxFileBytes) {
+        await this.rotate();
+        handle = await this.openHandle();
+      }
+      try {
+        await handle.append(bytes);
+      } catch (error) {
+        await this.undoPartialAppend(handle);
+        throw error;
+      }
+      this.state = { ...this.state, seq, hash, size: this.state.size + bytes.length };
+      await this.storage.replaceAtomically(
+        headFile(this.dir, this.log),
+        `${JSON.stringify({ seq, hash, file: basename(liveFile(this.dir, this.log)) })}\n`,
+      );
+    } catch (error) {
+      const failure =
+        this.failure ??
+        new AuditWriteError(
+          `[AUDIT] Error: could not write to the audit log ${this.log}.jsonl (${errorText(error)}). Fix: check free disk space and permissions of ${this.dir}.`,
+          { cause: error },
+        );
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    for (const [i, p] of batch.entries()) p.resolve(records[i] as AuditRecord);
+  }
+
+  /** A failed append may have left part of a line: cut back to the last good size, or stop writing. */
+  private async undoPartialAppend(handle: AppendHandle): Promise<void> {
+    try {
+      await handle.truncate(this.state.size);
+    } catch (error) {
+      this.failure = new AuditWriteError(
+        `[AUDIT] Error: the audit log ${this.log}.jsonl could not be repaired after a failed write (${errorText(error)}). Fix: free disk space, run \`carapace audit verify --group ${this.log}\`, then restart.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async openHandle(): Promise<AppendHandle> {
+    if (this.handle === null) {
+      this.handle = await this.storage.openAppend(liveFile(this.dir, this.log));
+      this.state.size = this.handle.initialSize;
+    }
+    return this.handle;
+  }
+
+  /** The live file becomes `<log>.<n>.jsonl`; the chain continues in a fresh live file. */
+  private async rotate(): Promise<void> {
+    await this.handle?.close();
+    this.handle = null;
+    const next = this.state.rotation + 1;
+    try {
+      await this.storage.rename(liveFile(this.dir, this.log), rotatedFile(this.dir, this.log, next));
+    } catch (error) {
+      this.failure = new AuditWriteError(
+        `[AUDIT] Error: could not rotate the audit log ${this.log}.jsonl (${errorText(error)}). Fix: check permissions of ${this.dir}, then restart.`,
+        { cause: error },
+      );
+      throw error;
+    }
+    this.state.rotation = next;
+    this.state.size = 0;
+  }
+
+  /** Picks up seq and hash from the last record and checks them against the head kept outside the log. */
+  private async resume(): Promise<void> {
+    await this.storage.ensureDir(this.dir);
+    const rotations = rotationNumbers(this.dir, this.log);
+    this.state.rotation = rotations[rotations.length - 1] ?? 0;
+    const [tail, head] = await Promise.all([readTail(chainFiles(this.dir, this.log)), readHead(this.dir, this.log)]);
+    const problem = (p: Omit<AuditProblem, "log">) => {
+      const full = { log: this.log, ...p };
+      this.report(full);
+      this.failure = new AuditWriteError(
+        `[AUDIT] Error: the audit log ${this.log} is damaged (${p.what} in ${p.file}: ${p.detail}); new records are refused. Fix: run \`carapace audit verify --group ${this.log}\`, keep the damaged files as evidence, and move ${this.log}.* out of ${this.dir} to start a new chain.`,
+      );
+    };
+    const headName = basename(headFile(this.dir, this.log));
+    if (head.kind === "malformed") {
+      return problem({
+        file: headName,
+        line: null,
+        seq: null,
+        what: "malformed",
+        detail: "the head file is unreadable",
+      });
+    }
+    if (tail.kind === "malformed") {
+      return problem({ file: tail.file, line: null, seq: null, what: "malformed", detail: tail.reason });
+    }
+    if (tail.kind === "empty") {
+      if (head.kind === "ok" && head.head.seq > 0) {
+        return problem({
+          file: head.head.file,
+          line: null,
+          seq: head.head.seq,
+          what: "truncated",
+          detail: `the head names record ${head.head.seq} but the log is empty`,
+        });
+      }
+      return;
+    }
+    const last = tail.record;
+    if (recordHash(last) !== last.hash) {
+      return problem({
+        file: tail.file,
+        line: null,
+        seq: last.seq,
+        what: "edited",
+        detail: `record ${last.seq} does not match its hash`,
+      });
+    }
+    if (head.kind === "missing") {
+      return problem({ file: headName, line: null, seq: null, what: "malformed", detail: "the head file is missing" });
+    }
+    if (head.head.seq > last.seq) {
+      return problem({
+        file: tail.file,
+        line: null,
+        seq: last.seq,
+        what: "truncated",
+        detail: `records ${last.seq + 1}..${head.head.seq} are missing from the end`,
+      });
+    }
+    if (head.head.seq === last.seq && head.head.hash !== last.hash) {
+      return problem({
+        file: tail.file,
+        line: null,
+        seq: last.seq,
+        what: "edited",
+        detail: `record ${last.seq} differs from the head`,
+      });
+    }
+    // head.seq < last.seq: a crash between fsyncing the log and replacing the head; the log is ahead.
+    this.state.seq = last.seq;
+    this.state.hash = last.hash;
+  }
+}
+
+/** Stable field order in the file (the hash does not depend on it). */
+function orderFields(r: AuditRecord): AuditRecord {
+  const out: AuditRecord = {
+    seq: r.seq,
+    ts: r.ts,
+    group: r.group,
+    session: r.session,
+    kind: r.kind,
+    topic: r.topic,
+    correlation: r.correlation,
+    outcome: r.outcome,
+    prev: r.prev,
+    hash: r.hash,
+  };
+  if (r.stage !== undefined) out.stage = r.stage;
+  if (r.code !== undefined) out.code = r.code;
+  if (r.detail !== undefined) out.detail = r.detail;
+  // Keep prev and hash last for readability.
+  const { prev, hash, ...rest } = out;
+  return { ...rest, prev, hash };
+}
+
+function errorText(error: unknown): string {
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "string") return error.code;
+  return error instanceof Error ? error.message.slice(0, 200) : "unknown error";
+}

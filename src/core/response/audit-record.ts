@@ -1,0 +1,116 @@
+import { createHash } from "node:crypto";
+import type { AuditRecordView } from "../../plugins/sdk/types.ts";
+
+/**
+ * One line of the audit log (DESIGN.md §4 response path, §10 audit durability).
+ * `hash = sha256(prev + canonicalJson(record without hash))`; `prev` is the previous record's hash,
+ * across rotated files, so a deleted, edited or reordered line breaks the chain.
+ */
+export type AuditKind =
+  | "routed"
+  | "rejected"
+  | "sanitized"
+  | "error"
+  | "normalized"
+  | "session"
+  | "confirmation"
+  | "dropped"
+  | "event"
+  | "egress";
+
+export type AuditOutcome = "ok" | "rejected" | "error" | "info";
+
+/** What a caller supplies; the log adds seq, ts, prev and hash. */
+export interface AuditEntry {
+  kind: AuditKind;
+  outcome: AuditOutcome;
+  /** Null or absent: the record goes to the core log (`_core.jsonl`). */
+  group?: string | null;
+  session?: string | null;
+  topic?: string | null;
+  correlation?: string | null;
+  stage?: number;
+  code?: string;
+  /** Free-form, JSON-able; sanitized and size-capped before writing. Never put values of secrets here. */
+  detail?: unknown;
+}
+
+export interface AuditRecord {
+  seq: number;
+  ts: string;
+  group: string | null;
+  session: string | null;
+  kind: AuditKind;
+  topic: string | null;
+  correlation: string | null;
+  outcome: AuditOutcome;
+  stage?: number;
+  code?: string;
+  detail?: unknown;
+  prev: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = "0".repeat(64);
+export const CORE_LOG = "_core";
+
+const GROUP_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/**
+ * A group's log name: a group name (`[a-z0-9][a-z0-9_-]{0,31}`) or `_core`. Group names cannot start
+ * with `_`, so no group can alias the core log, and no name can contain a path separator or dot.
+ */
+export function isLogName(name: string): boolean {
+  return name === CORE_LOG || GROUP_NAME.test(name);
+}
+
+export function logNameOf(group: string | null | undefined): string {
+  return group === null || group === undefined ? CORE_LOG : group;
+}
+
+/** JSON with object keys sorted at every level and no whitespace: the hashed form of a record. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  const entries = Object.keys(value)
+    .sort()
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(",")}}`;
+}
+
+export function recordHash(record: Omit<AuditRecord, "hash"> & { hash?: string }): string {
+  const { hash: _ignored, ...rest } = record;
+  return createHash("sha256").update(record.prev).update(canonicalJson(rest)).digest("hex");
+}
+
+/** Parses one log line; null when it is not a structurally valid record. */
+export function parseRecordLine(line: string): AuditRecord | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const r = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) return null;
+  if (typeof r.prev !== "string" || typeof r.hash !== "string" || typeof r.kind !== "string") return null;
+  if (typeof r.ts !== "string" || typeof r.outcome !== "string") return null;
+  return value as AuditRecord;
+}
+
+/** The shape plugins see through `CoreServices.getAuditLog` (src/plugins/sdk/types.ts). */
+export function toAuditRecordView(record: AuditRecord): AuditRecordView {
+  const view: AuditRecordView = {
+    seq: record.seq,
+    timestamp: record.ts,
+    kind: record.kind,
+    correlation: record.correlation,
+    outcome: record.outcome,
+  };
+  if (record.topic !== null) view.topic = record.topic;
+  if (record.stage !== undefined) view.stage = record.stage;
+  if (record.code !== undefined) view.code = record.code;
+  return view;
+}

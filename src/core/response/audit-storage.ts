@@ -1,0 +1,89 @@
+import type { FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+
+/**
+ * The file operations the audit log needs, behind an interface so tests can inject failures
+ * (running as root, a read-only directory does not stop writes).
+ */
+export interface AppendHandle {
+  /** Size of the file when it was opened. */
+  readonly initialSize: number;
+  /** Appends all of `data` and makes it durable (fdatasync) before resolving. */
+  append(data: Uint8Array): Promise<void>;
+  /** Cuts the file back to `size` bytes (used to undo a partial append). */
+  truncate(size: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AuditStorage {
+  ensureDir(dir: string): Promise<void>;
+  openAppend(path: string): Promise<AppendHandle>;
+  /** Replaces `path` with `text` atomically and durably (temporary file, fsync, rename). */
+  replaceAtomically(path: string, text: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+}
+
+class FileAppendHandle implements AppendHandle {
+  constructor(
+    private readonly handle: FileHandle,
+    readonly initialSize: number,
+  ) {}
+
+  async append(data: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) {
+      const { bytesWritten } = await this.handle.write(data, offset, data.length - offset);
+      if (bytesWritten <= 0) throw new Error("short write to the audit log");
+      offset += bytesWritten;
+    }
+    await this.handle.datasync();
+  }
+
+  async truncate(size: number): Promise<void> {
+    await this.handle.truncate(size);
+    await this.handle.datasync();
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+export const fileAuditStorage: AuditStorage = {
+  async ensureDir(dir) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  },
+
+  async openAppend(path) {
+    const handle = await open(path, "a", 0o600);
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
+      return new FileAppendHandle(handle, stat.size);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  },
+
+  async replaceAtomically(path, text) {
+    const tmp = `${path}.tmp`;
+    const handle = await open(tmp, "w", 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(tmp, path);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+  },
+
+  rename(from, to) {
+    return rename(from, to);
+  },
+};

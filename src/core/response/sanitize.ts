@@ -1,0 +1,153 @@
+import { escapePointer } from "../../protocol/wire.ts";
+import { CREDENTIAL_PATTERNS, PEM_KIND, redacted } from "./credential-patterns.ts";
+
+/**
+ * The response-path sanitizer (DESIGN.md §4): a deep copy of a JSON-ish value with credential patterns
+ * scrubbed from every string, plus the JSON pointers of what was touched (never the values).
+ */
+export interface SanitizeResult {
+  value: unknown;
+  paths: string[];
+}
+
+/** Deeper than this is cut (the copy holds a marker); inputs are already JSON-depth-limited far below. */
+export const MAX_SANITIZE_DEPTH = 128;
+
+// One cheap scan that rules out the common case: a string with none of these literals cannot match.
+const TRIGGER =
+  /bearer|basic|_live_|_test_|sk-|gh[pousr]_|github_pat_|xox|xapp-|aiza|akia|asia|:\/\/|key|token|secret|passw|-----begin/i;
+const MIN_CREDENTIAL_LENGTH = 8;
+
+const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----/g;
+const PEM_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----/g;
+
+// A value under a key with one of these (normalized) endings is a secret as a whole.
+const SECRET_KEY_ENDINGS = [
+  "password",
+  "passwd",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "authorization",
+  "privatekey",
+  "credential",
+  "credentials",
+  "cookie",
+];
+// Pagination and sync cursors are called tokens but are not credentials.
+const NOT_SECRET_KEY_ENDINGS = ["pagetoken", "synctoken", "continuationtoken", "cursortoken"];
+
+export function isSecretKey(key: string): boolean {
+  if (key.length > 128) return false;
+  const normalized = key.toLowerCase().replace(/[^a-z0-9]/g, "");
+  if (NOT_SECRET_KEY_ENDINGS.some((e) => normalized.endsWith(e))) return false;
+  return SECRET_KEY_ENDINGS.some((e) => normalized.endsWith(e));
+}
+
+/** Scrubs credential patterns from one string; `changed` says whether anything was replaced. */
+export function scrubString(text: string): { text: string; changed: boolean } {
+  if (text.length < MIN_CREDENTIAL_LENGTH || !TRIGGER.test(text)) return { text, changed: false };
+  let out = scrubPem(text);
+  const lower = out.toLowerCase();
+  for (const pattern of CREDENTIAL_PATTERNS) {
+    if (!pattern.needles.some((n) => lower.includes(n))) continue;
+    pattern.regex.lastIndex = 0;
+    out = out.replace(pattern.regex, (match: string, ...rest: unknown[]) => {
+      // replace() passes the capture groups, then the offset (the first number), then the input.
+      const offsetAt = rest.findIndex((g) => typeof g === "number");
+      const groups = rest.slice(0, offsetAt).map((g) => (typeof g === "string" ? g : ""));
+      return pattern.replace(match, ...groups) ?? match;
+    });
+  }
+  return { text: out, changed: out !== text };
+}
+
+/** For log lines and error text: the same scrubbing, string in, string out. */
+export function sanitizeText(text: string): string {
+  return scrubString(text).text;
+}
+
+/**
+ * PEM private keys are removed by scanning for the markers rather than with one regex, so a flood of
+ * BEGIN markers without an END stays linear. A BEGIN without END redacts to the end of the string.
+ */
+function scrubPem(text: string): string {
+  if (!text.includes("-----BEGIN")) return text;
+  let out = "";
+  let from = 0;
+  for (;;) {
+    PEM_BEGIN.lastIndex = from;
+    const begin = PEM_BEGIN.exec(text);
+    if (!begin) break;
+    PEM_END.lastIndex = begin.index + begin[0].length;
+    const end = PEM_END.exec(text);
+    out += text.slice(from, begin.index) + redacted(PEM_KIND);
+    if (!end) return out;
+    from = end.index + end[0].length;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** Deep copy of `value` with every string scrubbed; cycles and excessive depth are cut, not followed. */
+export function sanitize(value: unknown): SanitizeResult {
+  const paths: string[] = [];
+  const ancestors = new Set<object>();
+
+  const visit = (v: unknown, path: string, depth: number, secretKey: boolean): unknown => {
+    if (typeof v === "string") {
+      if (secretKey && v.length > 0) {
+        paths.push(path);
+        return redacted("secret_field");
+      }
+      const { text, changed } = scrubString(v);
+      if (changed) paths.push(path);
+      return text;
+    }
+    if (typeof v !== "object" || v === null) {
+      // Functions and symbols have no JSON form; drop them as JSON.stringify would.
+      return typeof v === "function" || typeof v === "symbol" ? undefined : v;
+    }
+    if (depth >= MAX_SANITIZE_DEPTH) {
+      paths.push(path);
+      return redacted("too_deep");
+    }
+    if (ancestors.has(v)) {
+      paths.push(path);
+      return redacted("cycle");
+    }
+    const toJSON = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") {
+      return visit(toJSON.call(v), path, depth, secretKey);
+    }
+    ancestors.add(v);
+    try {
+      if (Array.isArray(v)) {
+        const copy = new Array<unknown>(v.length);
+        for (let i = 0; i < v.length; i++) copy[i] = visit(v[i], `${path}/${i}`, depth + 1, secretKey);
+        return copy;
+      }
+      const copy: Record<string, unknown> = {};
+      for (const key of Object.keys(v)) {
+        const child = visit(
+          (v as Record<string, unknown>)[key],
+          `${path}/${escapePointer(key)}`,
+          depth + 1,
+          secretKey || isSecretKey(key),
+        );
+        if (child === undefined) continue;
+        // A literal "__proto__" key from JSON.parse stays a plain property instead of setting the prototype.
+        if (key === "__proto__") {
+          Object.defineProperty(copy, key, { value: child, enumerable: true, writable: true, configurable: true });
+        } else {
+          copy[key] = child;
+        }
+      }
+      return copy;
+    } finally {
+      ancestors.delete(v);
+    }
+  };
+
+  return { value: visit(value, "", 0, false), paths };
+}

@@ -1,0 +1,11 @@
+/** `@carapace/sdk`: what plugins import. Served from the core's own module at run time. */
+export { ToolError } from "./tool-error.ts";
+export type {
+  AuditFilter,
+  AuditRecordView,
+  CoreServices,
+  PluginHandler,
+  SessionInfoView,
+  ToolCatalogEntry,
+  ToolContext,
+} from "./types.ts";

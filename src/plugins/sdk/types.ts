@@ -1,0 +1,62 @@
+import type { Envelope } from "../../protocol/envelope.ts";
+
+export interface ToolContext {
+  readonly group: string;
+  readonly sessionId: string;
+  readonly correlation: string;
+  readonly timestamp: string;
+  readonly source: string;
+}
+
+export interface AuditFilter {
+  correlation?: string;
+  topic?: string;
+  outcome?: string;
+  limit?: number;
+}
+
+export interface AuditRecordView {
+  seq: number;
+  timestamp: string;
+  kind: string;
+  topic?: string;
+  correlation?: string | null;
+  outcome?: string;
+  stage?: number;
+  code?: string;
+}
+
+export interface ToolCatalogEntry {
+  name: string;
+  description: string;
+  risk_level: "low" | "high";
+  plugin: string;
+}
+
+export interface SessionInfoView {
+  sessionId: string;
+  group: string;
+  plugins: { name: string; status: "healthy" | "failed"; source: string; category?: string; reason?: string }[];
+}
+
+/** Services a plugin gets at initialize(); every call is scoped to the calling request's group. */
+export interface CoreServices {
+  getAuditLog(filter?: AuditFilter): Promise<AuditRecordView[]>;
+  getToolCatalog(): ToolCatalogEntry[];
+  getSessionInfo(): SessionInfoView | null;
+  readCredential(key: string): Promise<string | null>;
+  publishEvent(topic: string, payload: unknown, options?: { group?: string }): Promise<void>;
+  /** Directory for this plugin's per-group data (created on demand, group validated). */
+  dataDir(feature: string): string;
+  /** The plugin's own validated config section, or {}. */
+  config(): Readonly<Record<string, unknown>>;
+  log(level: "debug" | "info" | "warn" | "error", message: string): void;
+}
+
+export interface PluginHandler {
+  initialize(services: CoreServices): Promise<void> | void;
+  handleToolInvocation(tool: string, args: Record<string, unknown>, context: ToolContext): Promise<unknown> | unknown;
+  handleEvent?(envelope: Envelope): Promise<void> | void;
+  verify?(): Promise<{ ok: boolean; message?: string }> | { ok: boolean; message?: string };
+  shutdown?(): Promise<void> | void;
+}

@@ -1,0 +1,11 @@
+export type StorageErrorCode = "INVALID_NAME" | "PATH_ESCAPE" | "SCHEMA_TOO_NEW" | "MIGRATION_FAILED" | "UNSAFE_FILE";
+
+/** A storage failure with a user-facing `[COMPONENT] Error: what. Fix: how.` message and no absolute paths. */
+export class StorageError extends Error {
+  readonly code: StorageErrorCode;
+  constructor(code: StorageErrorCode, component: string, what: string, fix: string) {
+    super(`[${component}] Error: ${what} Fix: ${fix}`);
+    this.name = "StorageError";
+    this.code = code;
+  }
+}

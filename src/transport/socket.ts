@@ -1,0 +1,194 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import { type Pointer, ptr } from "bun:ffi";
+import { check, copyOut, lastError, libzmq, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
+
+export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB";
+export type SendOutcome = "sent" | "again" | "unroutable";
+
+const TYPE_CODES: Record<SocketType, number> = { ROUTER: ZMQ.ROUTER, DEALER: ZMQ.DEALER, PUB: ZMQ.PUB, SUB: ZMQ.SUB };
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+export interface SocketOptions {
+  /** Largest inbound message libzmq accepts; bigger ones drop the connection (ZMQ_MAXMSGSIZE). */
+  maxMessageBytes?: number;
+  receiveHighWater?: number;
+  sendHighWater?: number;
+  routingId?: string;
+  /** Cap on frames per inbound message; extra frames are read and dropped, the message flagged. */
+  maxFrames?: number;
+}
+
+/**
+ * A synchronous, non-blocking libzmq socket. Every method is a direct FFI call; readiness is driven by
+ * the Reactor (see reactor.ts), which must be told (via `touched`) after any call because ZMQ_FD is
+ * edge-triggered and any call may consume the edge.
+ */
+export class ZmqSocket {
+  readonly type: SocketType;
+  private handle: Pointer | null;
+  private readonly msg = new Uint8Array(ZMQ.MSG_T_SIZE);
+  private readonly int = new Int32Array(1);
+  private readonly sizeBuf = new BigUint64Array(1);
+  private readonly maxFrames: number;
+  private boundPaths: string[] = [];
+  onTouched: (() => void) | null = null;
+
+  constructor(type: SocketType, options: SocketOptions = {}) {
+    this.type = type;
+    const handle = libzmq().zmq_socket(zmqContext(), TYPE_CODES[type]);
+    if (!handle) throw new ZmqError("zmq_socket", lastError().errno, lastError().message);
+    this.handle = handle;
+    this.maxFrames = options.maxFrames ?? 16;
+    this.setInt(ZMQ.LINGER, 0);
+    if (type === "ROUTER") this.setInt(ZMQ.ROUTER_MANDATORY, 1);
+    if (options.maxMessageBytes !== undefined) this.setInt64(ZMQ.MAXMSGSIZE, options.maxMessageBytes);
+    if (options.receiveHighWater !== undefined) this.setInt(ZMQ.RCVHWM, options.receiveHighWater);
+    if (options.sendHighWater !== undefined) this.setInt(ZMQ.SNDHWM, options.sendHighWater);
+    if (options.routingId !== undefined) this.setBytes(ZMQ.ROUTING_ID, encoder.encode(options.routingId));
+  }
+
+  get closed(): boolean {
+    return this.handle === null;
+  }
+
+  private get h(): Pointer {
+    if (!this.handle) throw new ZmqError("socket", 0, "socket is closed");
+    return this.handle;
+  }
+
+  setInt(option: number, value: number): void {
+    this.int[0] = value;
+    check(libzmq().zmq_setsockopt(this.h, option, ptr(this.int), 4), `zmq_setsockopt(${option})`);
+  }
+
+  setInt64(option: number, value: number): void {
+    const v = new BigInt64Array([BigInt(value)]);
+    check(libzmq().zmq_setsockopt(this.h, option, ptr(v), 8), `zmq_setsockopt(${option})`);
+  }
+
+  setBytes(option: number, value: Uint8Array): void {
+    const p = value.length > 0 ? ptr(value) : null;
+    check(libzmq().zmq_setsockopt(this.h, option, p, value.length), `zmq_setsockopt(${option})`);
+  }
+
+  getInt(option: number): number {
+    this.sizeBuf[0] = 4n;
+    check(libzmq().zmq_getsockopt(this.h, option, ptr(this.int), ptr(this.sizeBuf)), `zmq_getsockopt(${option})`);
+    return this.int[0] as number;
+  }
+
+  subscribe(prefix: string): void {
+    this.setBytes(ZMQ.SUBSCRIBE, encoder.encode(prefix));
+    this.onTouched?.();
+  }
+
+  unsubscribe(prefix: string): void {
+    this.setBytes(ZMQ.UNSUBSCRIBE, encoder.encode(prefix));
+    this.onTouched?.();
+  }
+
+  /** Binds; for ipc:// endpoints the directory is created 0700 (symlinks refused) and the socket made 0600. */
+  bind(endpoint: string): void {
+    const path = ipcPath(endpoint);
+    if (path) prepareSocketDir(dirname(path));
+    check(libzmq().zmq_bind(this.h, endpoint), `zmq_bind(${endpoint})`);
+    if (path) {
+      chmodSync(path, 0o600);
+      this.boundPaths.push(path);
+    }
+  }
+
+  connect(endpoint: string): void {
+    check(libzmq().zmq_connect(this.h, endpoint), `zmq_connect(${endpoint})`);
+  }
+
+  /** ZMQ_EVENTS: bit 1 readable, bit 2 writable. Reading it processes pending commands. */
+  events(): number {
+    return this.getInt(ZMQ.EVENTS);
+  }
+
+  fd(): number {
+    return this.getInt(ZMQ.FD);
+  }
+
+  /** Sends a multipart message without blocking. */
+  trySend(frames: readonly (Uint8Array | string)[]): SendOutcome {
+    const z = libzmq();
+    for (let i = 0; i < frames.length; i++) {
+      const raw = frames[i] as Uint8Array | string;
+      const data = typeof raw === "string" ? encoder.encode(raw) : raw;
+      const flags = ZMQ.DONTWAIT | (i < frames.length - 1 ? ZMQ.SNDMORE : 0);
+      const rc = z.zmq_send(this.h, data.length > 0 ? ptr(data) : null, data.length, flags);
+      if (rc < 0) {
+        const { errno, message } = lastError();
+        // A message is atomic: failure can only happen on its first frame.
+        if (i === 0 && errno === ZMQ.EAGAIN) return "again";
+        if (i === 0 && errno === ZMQ.EHOSTUNREACH) return "unroutable";
+        throw new ZmqError("zmq_send", errno, message);
+      }
+    }
+    return "sent";
+  }
+
+  /**
+   * Receives one whole multipart message without blocking, or null when none is waiting. Messages with
+   * more than `maxFrames` frames are drained and returned truncated with `overflow` set.
+   */
+  tryRecv(): { frames: Uint8Array[]; overflow: boolean } | null {
+    const z = libzmq();
+    const m = ptr(this.msg);
+    const frames: Uint8Array[] = [];
+    let overflow = false;
+    for (;;) {
+      z.zmq_msg_init(m);
+      const rc = z.zmq_msg_recv(m, this.h, frames.length === 0 && !overflow ? ZMQ.DONTWAIT : 0);
+      if (rc < 0) {
+        const { errno, message } = lastError();
+        z.zmq_msg_close(m);
+        if (errno === ZMQ.EAGAIN && frames.length === 0) return null;
+        if (errno === ZMQ.EINTR) continue;
+        throw new ZmqError("zmq_msg_recv", errno, message);
+      }
+      const size = Number(z.zmq_msg_size(m));
+      if (frames.length < this.maxFrames) frames.push(size === 0 ? EMPTY : copyOut(z.zmq_msg_data(m), size));
+      else overflow = true;
+      const more = z.zmq_msg_more(m);
+      z.zmq_msg_close(m);
+      if (!more) return { frames, overflow };
+    }
+  }
+
+  close(): void {
+    if (!this.handle) return;
+    libzmq().zmq_close(this.handle);
+    this.handle = null;
+    // libzmq unlinks ipc files it bound on close; make sure, so no socket file outlives us.
+    for (const p of this.boundPaths) {
+      try {
+        if (existsSync(p) && lstatSync(p).isSocket()) unlinkSync(p);
+      } catch {
+        // already gone
+      }
+    }
+    this.boundPaths = [];
+  }
+}
+
+export function ipcPath(endpoint: string): string | null {
+  return endpoint.startsWith("ipc://") ? endpoint.slice("ipc://".length) : null;
+}
+
+/** Creates a socket directory with mode 0700; refuses a symlink in its place. */
+export function prepareSocketDir(dir: string): void {
+  if (existsSync(dir)) {
+    const st = lstatSync(dir);
+    if (st.isSymbolicLink() || !st.isDirectory()) {
+      throw new Error(`[TRANSPORT] Error: ${dir} is not a plain directory. Fix: remove it and start again.`);
+    }
+  } else {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+  chmodSync(dir, 0o700);
+}

@@ -1,0 +1,33 @@
+import { describe, expect, test } from "bun:test";
+import { CliError, EXIT, exitCodeOf, formatError } from "../../src/cli/errors.ts";
+import { ContainerError } from "../../src/container/errors.ts";
+
+describe("formatError", () => {
+  test("formats a CliError as [COMPONENT] Error: what. Fix: how.", () => {
+    const error = new CliError("CONFIG", "the file is missing", "run `carapace setup`", EXIT.usage);
+    expect(formatError(error)).toBe("[CONFIG] Error: the file is missing. Fix: run `carapace setup`.");
+    expect(error.message).toBe(formatError(error));
+    expect(exitCodeOf(error)).toBe(2);
+  });
+
+  test("does not double the punctuation", () => {
+    expect(new CliError("X", "what?", "do this.").message).toBe("[X] Error: what? Fix: do this.");
+  });
+
+  test("passes through errors of other layers that already follow the format", () => {
+    const error = new ContainerError("podman is missing", "install podman");
+    expect(formatError(error)).toBe("[CONTAINER] Error: podman is missing. Fix: install podman.");
+    expect(exitCodeOf(error)).toBe(EXIT.failure);
+  });
+
+  test("wraps anything else without a stack", () => {
+    expect(formatError(new Error("boom"))).toBe(
+      "[CARAPACE] Error: boom. Fix: run the command again with --debug and report the output if it persists.",
+    );
+    expect(formatError("text")).toStartWith("[CARAPACE] Error: text.");
+  });
+
+  test("the exit-code convention", () => {
+    expect(EXIT).toEqual({ ok: 0, failure: 1, usage: 2, transport: 3 });
+  });
+});

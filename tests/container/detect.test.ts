@@ -1,0 +1,122 @@
+import { describe, expect, test } from "bun:test";
+import { PodmanRuntime } from "../../src/container/adapters/podman.ts";
+import { appleEligible, detectRuntime, listAvailableRuntimes } from "../../src/container/detect.ts";
+import { FakeExec } from "./fake-exec.ts";
+import { hasPodman } from "./podman-env.ts";
+
+const podmanInfo = (cgroupVersion: string, ociRuntime: string) =>
+  JSON.stringify({
+    host: {
+      security: { rootless: false, selinuxEnabled: false },
+      cgroupControllers: ["memory", "pids"],
+      cgroupVersion,
+      ociRuntime: { name: ociRuntime },
+    },
+    version: { Version: "4.3.1" },
+  });
+
+/** A machine where the given CLIs answer. */
+function machine(present: string[], cgroupVersion = "v2", ociRuntime = "crun") {
+  return new FakeExec((argv) => {
+    const bin = argv[0] ?? "";
+    if (!present.includes(bin)) return undefined;
+    const a = argv.slice(1).join(" ");
+    if (bin === "podman" && a.startsWith("version")) return { stdout: "4.3.1\n" };
+    if (bin === "podman" && a.startsWith("info")) return { stdout: podmanInfo(cgroupVersion, ociRuntime) };
+    if (bin === "docker" && a.startsWith("version")) return { stdout: "20.10.24\n" };
+    if (bin === "docker" && a.startsWith("info"))
+      return { stdout: JSON.stringify({ ServerVersion: "20.10.24", SecurityOptions: [], CgroupVersion: "2" }) };
+    if (bin === "container" && a === "--version") return { stdout: "container CLI version 0.6.0\n" };
+    if (bin === "container" && a === "system status") return { stdout: "running\n" };
+    return undefined;
+  });
+}
+
+const linux = { platform: "linux" as const, arch: "x64", osRelease: "6.1.0" };
+const mac26 = { platform: "darwin" as const, arch: "arm64", osRelease: "25.0.0" };
+
+describe("runtime detection", () => {
+  test("Apple container only on macOS 26+ (Darwin 25+) on Apple silicon", () => {
+    expect(appleEligible("darwin", "arm64", "25.1.0")).toBe(true);
+    expect(appleEligible("darwin", "arm64", "24.6.0")).toBe(false);
+    expect(appleEligible("darwin", "x64", "25.1.0")).toBe(false);
+    expect(appleEligible("linux", "arm64", "25.1.0")).toBe(false);
+  });
+
+  test("order: Apple, then Podman, then Docker", async () => {
+    expect((await detectRuntime({ exec: machine(["container", "podman", "docker"]), ...mac26 })).runtime.name).toBe(
+      "apple",
+    );
+    expect((await detectRuntime({ exec: machine(["podman", "docker"]), ...linux })).runtime.name).toBe("podman");
+    expect((await detectRuntime({ exec: machine(["docker"]), ...linux })).runtime.name).toBe("docker");
+    expect(await listAvailableRuntimes({ exec: machine(["container", "podman", "docker"]), ...linux })).toEqual([
+      "podman",
+      "docker",
+    ]);
+  });
+
+  test("a configured preference wins, and fails clearly when that runtime is absent", async () => {
+    const d = await detectRuntime({ preference: "docker", exec: machine(["podman", "docker"]), ...linux });
+    expect(d.runtime.name).toBe("docker");
+    expect(d.info.isolation).toBe("namespace");
+    await expect(detectRuntime({ preference: "docker", exec: machine(["podman"]), ...linux })).rejects.toThrow(
+      /configured container runtime "docker" is not available.*Fix: install or start docker/,
+    );
+    await expect(detectRuntime({ preference: "apple", exec: machine(["container"]), ...linux })).rejects.toThrow(
+      /cannot run on linux/,
+    );
+  });
+
+  test("no runtime at all gives an actionable error", async () => {
+    await expect(detectRuntime({ exec: machine([]), ...linux })).rejects.toThrow(
+      /^\[CONTAINER\] Error: no container runtime found.*Fix: install Podman/,
+    );
+  });
+
+  test("podman on a cgroup v1 host is driven with runc", async () => {
+    const exec = machine(["podman"], "v1", "crun");
+    const d = await detectRuntime({ exec, ...linux });
+    expect(d.runtime).toBeInstanceOf(PodmanRuntime);
+    expect(
+      d.runtime.runArgs({
+        name: "n",
+        image: "i",
+        args: [],
+        labels: {},
+        mounts: [],
+        env: {},
+        user: "1:1",
+        network: "none",
+        readOnlyRoot: true,
+        dropAllCapabilities: true,
+        noNewPrivileges: true,
+        limits: { memoryBytes: 1, pids: 1, nofile: 1, nproc: 1 },
+      }),
+    ).toContain("--runtime=runc");
+    const v2 = await detectRuntime({ exec: machine(["podman"], "v2", "crun"), ...linux });
+    expect(
+      v2.runtime.runArgs({
+        name: "n",
+        image: "i",
+        args: [],
+        labels: {},
+        mounts: [],
+        env: {},
+        user: "1:1",
+        network: "none",
+        readOnlyRoot: true,
+        dropAllCapabilities: true,
+        noNewPrivileges: true,
+        limits: { memoryBytes: 1, pids: 1, nofile: 1, nproc: 1 },
+      }),
+    ).not.toContain("--runtime=runc");
+  });
+
+  test.skipIf(!hasPodman)("detects the real podman of this machine in under 2 s", async () => {
+    const started = performance.now();
+    const d = await detectRuntime();
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(d.runtime.name).toBe("podman");
+    expect(d.info.enforcesLimits).toBe(true);
+  });
+});

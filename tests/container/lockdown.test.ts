@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { assertLimitsEnforced, PodmanRuntime } from "../../src/container/adapters/podman.ts";
+import { type AgentContainerOptions, agentRunSpec, agentUser, instanceId } from "../../src/container/lockdown.ts";
+import { managedSettings, managedSettingsJson } from "../../src/container/managed-settings.ts";
+import type { RuntimeInfo } from "../../src/container/runtime.ts";
+import { FakeExec } from "./fake-exec.ts";
+
+let root: string;
+let opts: AgentContainerOptions;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), "cl-"));
+  for (const d of ["sock", "ws", "state", "skills"]) mkdirSync(join(root, d));
+  writeFileSync(join(root, "CLAUDE.md"), "# brief");
+  writeFileSync(join(root, "prompt.md"), "hello");
+  opts = {
+    name: "carapace-s1",
+    image: "localhost/carapace-agent:1",
+    instance: instanceId("/home/u/.carapace"),
+    sessionId: "s1",
+    group: "family",
+    sessionDir: join(root, "sock"),
+    workspaceDir: join(root, "ws"),
+    claudeStateDir: join(root, "state"),
+    skillsDir: join(root, "skills"),
+    claudeMdFile: join(root, "CLAUDE.md"),
+    promptFile: join(root, "prompt.md"),
+    user: "65534:65534",
+  };
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("agent run spec", () => {
+  test("podman flags carry the whole lockdown of DESIGN.md §6", () => {
+    const args = new PodmanRuntime({ exec: new FakeExec(() => undefined), ociRuntime: "runc" }).runArgs(
+      agentRunSpec(opts),
+    );
+    for (const flag of [
+      "--read-only",
+      "--read-only-tmpfs=false",
+      "--network=none",
+      "--cap-drop=ALL",
+      "--security-opt=no-new-privileges",
+      "--pids-limit=512",
+      `--memory=${2 * 1024 ** 3}`,
+      "nofile=1024:1024",
+      "nproc=1024:1024",
+      "--runtime=runc",
+      "io.carapace.managed=true",
+      "io.carapace.session=s1",
+      "io.carapace.group=family",
+      `io.carapace.instance=${opts.instance}`,
+    ]) {
+      expect(args).toContain(flag);
+    }
+    expect(args[args.indexOf("--user") + 1]).toBe("65534:65534");
+  });
+
+  test("mounts: socket dir, workspace and state writable; skills, CLAUDE.md and prompt read-only; parents first", () => {
+    const spec = agentRunSpec(opts);
+    const byTarget = Object.fromEntries(spec.mounts.map((m) => [m.target, m.readonly]));
+    expect(byTarget).toEqual({
+      "/run/carapace": false,
+      "/workspace": false,
+      "/home/agent/.claude": false,
+      "/home/agent/.claude/skills": true,
+      "/home/agent/.claude/CLAUDE.md": true,
+      "/carapace/prompt.md": true,
+    });
+    const targets = spec.mounts.map((m) => m.target);
+    expect(targets.indexOf("/home/agent/.claude")).toBeLessThan(targets.indexOf("/home/agent/.claude/skills"));
+    expect(targets.indexOf("/home/agent/.claude")).toBeLessThan(targets.indexOf("/home/agent/.claude/CLAUDE.md"));
+    expect(spec.env.CARAPACE_SOCKET).toBe("/run/carapace/request.sock");
+  });
+
+  test("refuses symlinked, missing or relative mount sources", () => {
+    symlinkSync(join(root, "skills"), join(root, "skills-link"));
+    expect(() => agentRunSpec({ ...opts, skillsDir: join(root, "skills-link") })).toThrow(/is a symlink/);
+    expect(() => agentRunSpec({ ...opts, workspaceDir: join(root, "nope") })).toThrow(/does not exist/);
+    expect(() => agentRunSpec({ ...opts, promptFile: "prompt.md" })).toThrow(/not absolute/);
+    expect(() => agentRunSpec({ ...opts, claudeMdFile: join(root, "ws") })).toThrow(/not a regular file/);
+  });
+
+  test("refuses secrets in env and arguments that bypass permissions", () => {
+    expect(() => agentRunSpec({ ...opts, env: { ANTHROPIC_API_KEY: "x" } })).toThrow(/looks like a secret.*stdin/);
+    expect(() => agentRunSpec({ ...opts, claudeArgs: ["-p", "--dangerously-skip-permissions"] })).toThrow(/bypass/);
+    expect(() => agentRunSpec({ ...opts, claudeArgs: ["--permission-mode=bypassPermissions"] })).toThrow(/bypass/);
+    expect(agentRunSpec({ ...opts, env: { ANTHROPIC_BASE_URL: "http://127.0.0.1:9" } }).env.ANTHROPIC_BASE_URL).toBe(
+      "http://127.0.0.1:9",
+    );
+  });
+
+  test("the agent runs as nobody under a rootful runtime, as the host user under rootless podman", () => {
+    expect(agentUser({ name: "podman", rootless: false })).toBe("65534:65534");
+    expect(agentUser({ name: "podman", rootless: true })).toBe(`${process.getuid?.()}:${process.getgid?.()}`);
+  });
+
+  test("instance ids are stable per home and differ between homes", () => {
+    expect(instanceId("/a")).toBe(instanceId("/a"));
+    expect(instanceId("/a")).not.toBe(instanceId("/b"));
+  });
+});
+
+describe("unenforceable limits", () => {
+  const info = (over: Partial<RuntimeInfo>): RuntimeInfo => ({
+    name: "podman",
+    version: "4.3.1",
+    rootless: true,
+    isolation: "rootless-namespace",
+    enforcesLimits: false,
+    cgroupVersion: "v1",
+    ...over,
+  });
+  test("rootless podman on cgroup v1 is refused unless explicitly allowed", () => {
+    expect(() => assertLimitsEnforced(info({}), false)).toThrow(
+      /rootless podman on cgroup v1 cannot enforce memory and pids limits.*Fix:.*allow_unenforced_limits/,
+    );
+    expect(() => assertLimitsEnforced(info({}), true)).not.toThrow();
+    expect(() => assertLimitsEnforced(info({ enforcesLimits: true, rootless: false }), false)).not.toThrow();
+  });
+});
+
+describe("Claude Code managed settings", () => {
+  test("allow only ipc through Bash (plus read-only tools); deny web, edits and sub-agents; no bypass, no hooks", () => {
+    const s = managedSettings() as { permissions: Record<string, unknown> } & Record<string, unknown>;
+    expect(s.permissions.allow).toEqual(["Bash(ipc:*)", "Read", "Glob", "Grep", "Skill"]);
+    expect(s.permissions.deny).toEqual(
+      expect.arrayContaining(["WebFetch", "WebSearch", "Edit", "Write", "Task", "CronCreate"]),
+    );
+    expect(s.permissions.defaultMode).toBe("dontAsk");
+    expect(s.permissions.disableBypassPermissionsMode).toBe("disable");
+    expect(s.disableAllHooks).toBe(true);
+    expect(s.allowManagedHooksOnly).toBe(true);
+    expect(s.allowManagedPermissionRulesOnly).toBe(true);
+    expect(JSON.stringify(s)).not.toContain('hooks":{');
+    expect(
+      (managedSettings({ allowReadOnlyTools: false }) as { permissions: { allow: string[] } }).permissions.allow,
+    ).toEqual(["Bash(ipc:*)"]);
+  });
+
+  test("the Bash timeout outlasts confirmation plus handler time", () => {
+    const env = (managedSettings() as { env: Record<string, string> }).env;
+    expect(Number(env.BASH_DEFAULT_TIMEOUT_MS)).toBeGreaterThan(5 * 60_000 + 30_000);
+  });
+
+  test("container/managed-settings.json is the generated file", () => {
+    const checkedIn = readFileSync(join(import.meta.dir, "../../container/managed-settings.json"), "utf8");
+    expect(checkedIn).toBe(managedSettingsJson());
+  });
+});

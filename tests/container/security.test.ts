@@ -1,0 +1,157 @@
+/**
+ * SEC-07: spawns the real agent image, locked down as a session would be, injects a token through
+ * the entrypoint's stdin protocol, and proves from inside what the container can and cannot do.
+ * The probe runs in claude's place (CARAPACE_CLAUDE_BIN), so it has exactly claude's uid, env and mounts.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ContainerLifecycle } from "../../src/container/lifecycle.ts";
+import { agentRunSpec } from "../../src/container/lockdown.ts";
+import type { ContainerDetails } from "../../src/container/runtime.ts";
+import { testAgentImage } from "./agent-image.ts";
+import { realPodman, reportSkip, uniqueName } from "./podman-env.ts";
+import { sessionFixture } from "./session-fixture.ts";
+
+const image = await testAgentImage();
+reportSkip("SEC-07 container security", image.skipReason);
+
+const PROBE = String.raw`
+w() { if ( : > "$1/.probe" ) 2>/dev/null; then rm -f "$1/.probe"; echo "DIR-W $1"; else echo "DIR-R $1"; fi; }
+for d in / /tmp /var/tmp /run /etc /usr/local/bin /home/agent /etc/claude-code /dev/mqueue /workspace /home/agent/.claude /home/agent/.claude/skills /run/carapace /carapace; do w "$d"; done
+for f in /etc/claude-code/managed-settings.json /home/agent/.claude/CLAUDE.md /home/agent/.claude/skills/memory.md /carapace/prompt.md /usr/local/bin/ipc /usr/local/bin/claude; do
+  if ( : >> "$f" ) 2>/dev/null; then echo "FILE-W $f"; else echo "FILE-R $f"; fi
+done
+find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -type d -writable -print 2>/dev/null | sed 's/^/WRITABLE /'
+echo "IFACES $(ls /sys/class/net | tr '\n' ' ')"
+echo "ROUTES $(tail -n +2 /proc/net/route | wc -l)"
+if (exec 3<>/dev/tcp/1.1.1.1/443) 2>/dev/null; then echo "TCP open"; else echo "TCP blocked"; fi
+if getent hosts example.com >/dev/null 2>&1; then echo "DNS resolves"; else echo "DNS blocked"; fi
+grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status
+echo "UID $(id -u):$(id -g)"
+echo "PID1 $(tr '\0' ' ' </proc/1/cmdline)"
+for t in apt apt-get dpkg curl wget; do command -v "$t" >/dev/null && echo "TOOL $t"; done
+echo "SETUID $(find / -xdev -perm /6000 -type f 2>/dev/null | wc -l)"
+echo "TOKEN ${"$"}{ANTHROPIC_API_KEY:-none}"
+echo "PROMPT $(cat)"
+echo "PROBE-DONE"
+while [ ! -e /workspace/.release ]; do sleep 0.1; done
+`;
+
+const TOKEN = "carapace-session-token-SEC07-4f1d2c";
+let out = "";
+let details: ContainerDetails | null = null;
+let home = "";
+
+beforeAll(async () => {
+  if (image.skipReason) return;
+  home = mkdtempSync(join(tmpdir(), "sec07-"));
+  const session = sessionFixture(home, "sec07");
+  const runtime = realPodman();
+  const lifecycle = new ContainerLifecycle(runtime);
+  const spec = agentRunSpec({
+    ...session,
+    name: uniqueName("carapace-sec07"),
+    image: image.tag,
+    env: { CARAPACE_CLAUDE_BIN: "/bin/bash" },
+    claudeArgs: ["-c", PROBE],
+  });
+  const c = lifecycle.spawn(spec, {
+    stdin: `ANTHROPIC_API_KEY\n${TOKEN}\n`,
+    onStdout: (s) => {
+      out += s;
+    },
+  });
+  const deadline = Date.now() + 30_000;
+  while (!out.includes("PROBE-DONE") && Date.now() < deadline) {
+    if (await Promise.race([c.exited.then(() => true), Bun.sleep(100).then(() => false)])) break;
+  }
+  details = await runtime.inspect(spec.name);
+  writeFileSync(join(session.workspaceDir, ".release"), "");
+  await Promise.race([c.exited, Bun.sleep(10_000).then(() => c.stop())]);
+}, 60_000);
+
+afterAll(() => {
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+if (process.env.SEC07_DEBUG) afterAll(() => console.log(out));
+const lines = (prefix: string) =>
+  out
+    .split("\n")
+    .filter((l) => l.startsWith(`${prefix} `))
+    .map((l) => l.slice(prefix.length + 1));
+
+describe.skipIf(image.skipReason !== null)("SEC-07 agent container security (podman)", () => {
+  test("the probe ran to the end as the unprivileged user, exec'd by the entrypoint as PID 1", () => {
+    expect(out).toContain("PROBE-DONE");
+    expect(lines("UID")).toEqual(["65534:65534"]);
+    expect(lines("PID1")[0]).toStartWith("/bin/bash -c");
+  });
+
+  test("root filesystem, /tmp, /var/tmp and /run are read-only", () => {
+    for (const d of ["/", "/tmp", "/var/tmp", "/run", "/etc", "/usr/local/bin", "/home/agent", "/dev/mqueue"]) {
+      expect(lines("DIR-R")).toContain(d);
+    }
+  });
+
+  test("settings, skills, CLAUDE.md, the prompt and the binaries are not writable", () => {
+    expect(lines("DIR-R")).toEqual(
+      expect.arrayContaining(["/etc/claude-code", "/home/agent/.claude/skills", "/carapace"]),
+    );
+    expect(lines("FILE-W")).toEqual([]);
+    expect(lines("FILE-R")).toHaveLength(6);
+  });
+
+  test("the only writable paths are the workspace, the Claude state and the socket directory", () => {
+    expect(lines("DIR-W").sort()).toEqual(["/home/agent/.claude", "/run/carapace", "/workspace"]);
+    const allowed = ["/workspace", "/home/agent/.claude", "/run/carapace"];
+    const writable = lines("WRITABLE");
+    expect(writable.length).toBeGreaterThan(0);
+    for (const p of writable) {
+      expect(allowed.some((a) => p === a || p.startsWith(`${a}/`))).toBe(true);
+      expect(p.startsWith("/home/agent/.claude/skills")).toBe(false);
+    }
+  });
+
+  test("no network: only lo, no route, no TCP, no DNS", () => {
+    expect(lines("IFACES")[0]?.trim()).toBe("lo");
+    expect(lines("ROUTES")).toEqual(["0"]);
+    expect(lines("TCP")).toEqual(["blocked"]);
+    expect(lines("DNS")).toEqual(["blocked"]);
+  });
+
+  test("no capabilities at all, and no-new-privileges set", () => {
+    const status = Object.fromEntries(
+      out
+        .split("\n")
+        .filter((l) => /^(CapEff|CapPrm|CapBnd|NoNewPrivs):/.test(l))
+        .map((l) => l.split(/:\s+/) as [string, string]),
+    );
+    expect(status).toEqual({
+      CapEff: "0000000000000000",
+      CapPrm: "0000000000000000",
+      CapBnd: "0000000000000000",
+      NoNewPrivs: "1",
+    });
+  });
+
+  test("no package managers or download tools, no setuid binaries", () => {
+    expect(lines("TOOL")).toEqual([]);
+    expect(lines("SETUID")).toEqual(["0"]);
+  });
+
+  test("the stdin token reached the agent's process, the prompt came from the read-only file", () => {
+    expect(lines("TOKEN")).toEqual([TOKEN]);
+    expect(lines("PROMPT")).toEqual(["hello"]);
+  });
+
+  test("podman inspect shows no secret in argv or env", () => {
+    expect(details).not.toBeNull();
+    const recorded = JSON.stringify(details);
+    expect(recorded).not.toContain(TOKEN);
+    expect(details?.env.some((e) => e.startsWith("ANTHROPIC_API_KEY="))).toBe(false);
+    expect(details?.argv[0]).toBe("/usr/local/bin/carapace-entrypoint");
+  });
+});
