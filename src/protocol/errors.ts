@@ -35,6 +35,8 @@ export interface ErrorObject {
   stage?: Stage;
   field?: string;
   retry_after?: number;
+  /** For HANDLER_ERROR: the code the plugin's ToolError carried (never a pipeline code). */
+  handler_code?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

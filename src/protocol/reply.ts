@@ -7,4 +7,11 @@ import type { ErrorObject } from "./errors.ts";
 export type ReplyFrame =
   | { kind: "result"; correlation: string; result: unknown }
   | { kind: "error"; correlation: string; error: ErrorObject }
-  | { kind: "heartbeat"; correlation: string; state: "pending_confirmation" | "running"; confirmation?: string };
+  | {
+      kind: "heartbeat";
+      correlation: string;
+      state: "pending_confirmation" | "running";
+      /** How much longer the core may legitimately take; the client extends its deadline by this. */
+      wait_ms: number;
+      confirmation?: string;
+    };

@@ -128,9 +128,9 @@ export function zmqContext(): Pointer {
   if (!context) {
     const ctx = libzmq().zmq_ctx_new();
     if (!ctx) throw new ZmqError("zmq_ctx_new", lastError().errno, lastError().message);
-    context = ctx;
+    context = ctx as Pointer;
   }
-  return context;
+  return context as Pointer;
 }
 
 export function copyOut(dataPtr: Pointer | null, size: number): Uint8Array {

@@ -39,7 +39,7 @@ export class ZmqSocket {
     this.type = type;
     const handle = libzmq().zmq_socket(zmqContext(), TYPE_CODES[type]);
     if (!handle) throw new ZmqError("zmq_socket", lastError().errno, lastError().message);
-    this.handle = handle;
+    this.handle = handle as Pointer;
     this.maxFrames = options.maxFrames ?? 16;
     this.setInt(ZMQ.LINGER, 0);
     if (type === "ROUTER") this.setInt(ZMQ.ROUTER_MANDATORY, 1);
@@ -109,6 +109,11 @@ export class ZmqSocket {
     return this.getInt(ZMQ.EVENTS);
   }
 
+  /** The raw socket pointer, for zmq_poll items. */
+  pollHandle(): bigint {
+    return BigInt(this.h as unknown as number);
+  }
+
   fd(): number {
     return this.getInt(ZMQ.FD);
   }
@@ -152,7 +157,7 @@ export class ZmqSocket {
         throw new ZmqError("zmq_msg_recv", errno, message);
       }
       const size = Number(z.zmq_msg_size(m));
-      if (frames.length < this.maxFrames) frames.push(size === 0 ? EMPTY : copyOut(z.zmq_msg_data(m), size));
+      if (frames.length < this.maxFrames) frames.push(size === 0 ? EMPTY : copyOut(z.zmq_msg_data(m) as Pointer | null, size));
       else overflow = true;
       const more = z.zmq_msg_more(m);
       z.zmq_msg_close(m);

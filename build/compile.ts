@@ -1,0 +1,48 @@
+/**
+ * `bun run build`: compiles the two self-contained executables into dist/ (git-ignored).
+ * The poller Worker must be an extra entry point or the binary hangs (DESIGN.md §3).
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { prepareLibzmq } from "./prepare-libzmq.ts";
+
+const root = join(import.meta.dir, "..");
+const worker = join(root, "src/transport/poller-worker.ts");
+
+export interface CompileOptions {
+  target?: string;
+  outDir?: string;
+  suffix?: string;
+}
+
+export async function compileBinaries(options: CompileOptions = {}): Promise<{ carapace: string; ipc: string }> {
+  const outDir = options.outDir ?? join(root, "dist");
+  mkdirSync(outDir, { recursive: true });
+  const arch = options.target?.includes("arm64") ? "arm64" : "x64";
+  const os = options.target?.includes("darwin") ? "darwin" : "linux";
+  prepareLibzmq(arch, os);
+  const suffix = options.suffix ?? "";
+  const outputs = {
+    carapace: join(outDir, `carapace${suffix}`),
+    ipc: join(outDir, `ipc${suffix}`),
+  };
+  const builds: [string, string][] = [
+    [join(root, "src/main.ts"), outputs.carapace],
+    [join(root, "src/ipc/main.ts"), outputs.ipc],
+  ];
+  for (const [entry, outfile] of builds) {
+    const args = ["build", "--compile", "--minify", "--bytecode", "--format=esm", entry, worker, "--outfile", outfile];
+    if (options.target) args.push(`--target=${options.target}`);
+    const proc = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    if (proc.exitCode !== 0) {
+      throw new Error(`[BUILD] Error: compiling ${entry} failed:\n${proc.stderr.toString()}${proc.stdout.toString()}Fix: run \`bun run typecheck\` and fix what it reports.`);
+    }
+  }
+  return outputs;
+}
+
+if (import.meta.main) {
+  const t0 = performance.now();
+  const out = await compileBinaries();
+  console.log(`built ${out.carapace} and ${out.ipc} in ${Math.round(performance.now() - t0)} ms`);
+}

@@ -1,0 +1,40 @@
+import { defineCommand } from "citty";
+import { limitsFromConfig, loadConfig } from "../config/load.ts";
+import type { ReplyFrame } from "../protocol/reply.ts";
+import { control } from "./control-client.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { withHome } from "./run-command.ts";
+
+export const callCommand = defineCommand({
+  meta: {
+    name: "call",
+    description:
+      "Run a tool as the operator through the same six stages (source `cli`).\n" +
+      "Exit codes: 0 result on stdout; 1 error object on stderr; 2 usage; 3 core not running.",
+  },
+  args: {
+    tool: { type: "positional", description: "Tool name, e.g. hello.echo", required: true },
+    arguments: { type: "positional", description: "Arguments as a JSON object", required: false, default: "{}" },
+    group: { type: "string", description: "Group to call as", default: "default" },
+  },
+  run: ({ args }) =>
+    withHome((home) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(String(args.arguments));
+      } catch {
+        throw new CliError("CALL", "the arguments are not valid JSON", "pass a JSON object such as '{\"message\":\"hi\"}'", EXIT.usage);
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new CliError("CALL", "the arguments must be a JSON object", "pass a JSON object such as '{}'", EXIT.usage);
+      }
+      const limits = limitsFromConfig(loadConfig(home), String(args.group));
+      const reply = control(home, "call", { tool: args.tool, arguments: parsed, group: args.group }, limits.confirmationTimeoutMs + limits.handlerTimeoutMs + 10_000) as ReplyFrame;
+      if (reply.kind === "result") {
+        process.stdout.write(`${JSON.stringify(reply.result)}\n`);
+        return EXIT.ok;
+      }
+      if (reply.kind === "error") process.stderr.write(`${JSON.stringify(reply.error)}\n`);
+      return EXIT.failure;
+    }),
+});

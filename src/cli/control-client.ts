@@ -1,0 +1,31 @@
+import { existsSync } from "node:fs";
+import { controlSocketPath, type ControlReply } from "../core/control.ts";
+import { BlockingDealer } from "../transport/blocking-dealer.ts";
+import { CliError } from "./errors.ts";
+
+export const EXIT_NO_CORE = 3;
+
+/** One request to the running core over the control socket. Throws CliError (exit 3) when unreachable. */
+export function control(home: string, cmd: string, args: Record<string, unknown> = {}, timeoutMs = 10_000): unknown {
+  const path = controlSocketPath(home);
+  if (!existsSync(path)) {
+    throw new CliError("CORE", "the core is not running", "start it with `carapace start`", EXIT_NO_CORE);
+  }
+  const dealer = new BlockingDealer(`ipc://${path}`);
+  try {
+    const id = crypto.randomUUID();
+    dealer.send(JSON.stringify({ id, cmd, args }));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      const frames = left > 0 ? dealer.receive(left) : null;
+      if (!frames) throw new CliError("CORE", "the core did not answer", "check `carapace status`; restart it if it hangs", EXIT_NO_CORE);
+      const reply = JSON.parse(new TextDecoder().decode(frames[0])) as ControlReply;
+      if (reply.id !== id) continue;
+      if (reply.ok) return reply.result;
+      throw new CliError(reply.error.component, reply.error.message, reply.error.fix, 1);
+    }
+  } finally {
+    dealer.close();
+  }
+}

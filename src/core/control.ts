@@ -1,0 +1,119 @@
+import { join } from "node:path";
+import { stripTerminalEscapes } from "./response/terminal-text.ts";
+import { RouterSocket } from "../transport/sockets.ts";
+import { CARAPACE_VERSION } from "../config/version.ts";
+import { GROUP_NAME } from "./sessions.ts";
+import type { CoreServer } from "./server.ts";
+
+export interface ControlRequest {
+  id: string;
+  cmd: string;
+  args?: Record<string, unknown>;
+}
+export type ControlReply =
+  | { id: string; ok: true; result: unknown }
+  | { id: string; ok: false; error: { component: string; message: string; fix: string } };
+
+const decoder = new TextDecoder();
+
+export function controlSocketPath(home: string): string {
+  return join(home, "run/control.sock");
+}
+
+class ControlError extends Error {
+  constructor(
+    readonly component: string,
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The operator's channel ($CARAPACE_HOME/run/control.sock, 0600, never mounted into a container).
+ * Only the CLI on the host talks here; nothing is exchanged through polled files.
+ */
+export class ControlChannel {
+  private readonly router: RouterSocket;
+
+  constructor(
+    home: string,
+    private readonly server: CoreServer,
+    private readonly onStop: () => void,
+  ) {
+    this.router = new RouterSocket(`ipc://${controlSocketPath(home)}`, (peer, frames) => void this.onMessage(peer, frames), {
+      maxMessageBytes: 4 * 1024 * 1024,
+      maxFrames: 4,
+    });
+  }
+
+  private async onMessage(peer: Uint8Array, frames: Uint8Array[]): Promise<void> {
+    const body = frames[1];
+    let req: ControlRequest;
+    try {
+      req = JSON.parse(decoder.decode(body)) as ControlRequest;
+      if (typeof req.id !== "string" || typeof req.cmd !== "string") throw new Error("shape");
+    } catch {
+      return;
+    }
+    let reply: ControlReply;
+    try {
+      reply = { id: req.id, ok: true, result: await this.execute(req.cmd, req.args ?? {}) };
+    } catch (e) {
+      const err = e instanceof ControlError ? e : new ControlError("CORE", (e as Error).message.replace(/^\[\w+\] Error: /, "").replace(/ Fix: .*$/, ""), "see the core's log");
+      reply = { id: req.id, ok: false, error: { component: err.component, message: err.message, fix: err.fix } };
+    }
+    this.router.send(peer, ["", JSON.stringify(reply)]);
+  }
+
+  private async execute(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+    const s = this.server;
+    switch (cmd) {
+      case "status":
+        return {
+          running: true,
+          pid: process.pid,
+          version: CARAPACE_VERSION,
+          uptime_s: Math.round((Date.now() - s.startedAt) / 1000),
+          sessions: s.sessions.list().map((x) => ({ id: x.id, group: x.identity.group, source: x.identity.source, inflight: x.inflight.size })),
+          pending_confirmations: s.confirmations.list().length,
+          tools: s.catalog.list().length,
+          events_socket: s.eventsPath,
+          dropped_frames: s.droppedFrames,
+        };
+      case "stop":
+        setTimeout(this.onStop, 10);
+        return { stopping: true };
+      case "session.open": {
+        const group = String(args.group ?? "default");
+        if (!GROUP_NAME.test(group)) throw new ControlError("SESSION", `invalid group name "${stripTerminalEscapes(group)}"`, "use lowercase [a-z0-9_-], at most 32 characters");
+        const session = s.openSession(group, "cli");
+        return { id: session.id, socket: session.socketPath, group };
+      }
+      case "session.close": {
+        if (!s.closeSession(String(args.id ?? ""))) throw new ControlError("SESSION", "no such session", "list sessions with `carapace status`");
+        return { closed: true };
+      }
+      case "call": {
+        const group = String(args.group ?? "default");
+        if (!GROUP_NAME.test(group)) throw new ControlError("CALL", "invalid group name", "use lowercase [a-z0-9_-]");
+        return s.callAsOperator(String(args.tool ?? ""), args.arguments ?? {}, group);
+      }
+      case "approvals":
+        return s.confirmations.list().map((p) => ({ ...p, age_s: Math.round((Date.now() - p.createdAt) / 1000) }));
+      case "approve":
+      case "deny": {
+        const ok = s.confirmations.answer(String(args.id ?? ""), cmd === "approve");
+        if (!ok) throw new ControlError("APPROVALS", "no pending confirmation with that id", "list them with `carapace approvals`");
+        return { id: args.id, decision: cmd === "approve" ? "approved" : "denied" };
+      }
+      default:
+        throw new ControlError("CONTROL", `unknown command ${stripTerminalEscapes(cmd)}`, "update the CLI and the core to the same version");
+    }
+  }
+
+  close(): void {
+    this.router.close();
+  }
+}

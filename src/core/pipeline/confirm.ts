@@ -1,0 +1,41 @@
+import { errorObject } from "../../protocol/errors.ts";
+import { summarizeArguments, type ConfirmationGate } from "../confirmations.ts";
+import type { ToolEntry } from "../catalog.ts";
+import { type CallContext, Rejection, type StageDef } from "./context.ts";
+
+/** Stage 5: a high-risk call waits for a person. Denial, timeout or a vanished caller stop it for good. */
+export function confirmation(gate: ConfirmationGate): StageDef {
+  return {
+    name: "confirmation",
+    stage: 5,
+    async run(ctx: CallContext, next) {
+      const tool = ctx.tool as ToolEntry;
+      if (tool.risk_level !== "high") return next();
+      if (gate.countForSession(ctx.identity.sessionId) >= ctx.limits.maxPendingConfirmationsPerSession) {
+        throw new Rejection(errorObject("RATE_LIMITED", "too many calls are waiting for confirmation", { retry_after: 5 }));
+      }
+      const { id, decision } = gate.request(
+        {
+          tool: tool.name,
+          group: ctx.identity.group,
+          session: ctx.identity.sessionId,
+          correlation: ctx.envelope?.correlation ?? "",
+          summary: summarizeArguments(ctx.envelope?.payload.arguments ?? {}),
+        },
+        ctx.limits.confirmationTimeoutMs,
+        ctx.signal,
+      );
+      ctx.onPendingConfirmation(id, ctx.limits.confirmationTimeoutMs + ctx.limits.handlerTimeoutMs);
+      const outcome = await decision;
+      ctx.trace("confirmation answered", { id, outcome });
+      if (outcome === "denied") throw new Rejection(errorObject("CONFIRMATION_DENIED", "the user denied this call"));
+      if (outcome === "timeout") {
+        throw new Rejection(errorObject("CONFIRMATION_TIMEOUT", "nobody confirmed this call in time"));
+      }
+      if (outcome === "cancelled") {
+        throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its caller went away"));
+      }
+      await next();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { type ErrorObject, errorObject, PIPELINE_ONLY_CODES } from "../../protocol/errors.ts";
+import { ToolError } from "../../plugins/sdk/tool-error.ts";
+import type { ToolEntry } from "../catalog.ts";
+import { type CallContext, Rejection, type StageDef } from "./context.ts";
+
+const MAX_HANDLER_MESSAGE = 500;
+
+/**
+ * Turns whatever a handler threw into an error object. Only a ToolError's own message passes; a
+ * ToolError that borrows a pipeline code is normalized to HANDLER_ERROR; anything else is generic.
+ */
+export function handlerFailure(thrown: unknown): { error: ErrorObject; forgedCode?: string } {
+  if (thrown instanceof ToolError) {
+    const message = String(thrown.message).slice(0, MAX_HANDLER_MESSAGE);
+    const base = errorObject("HANDLER_ERROR", message, { retriable: thrown.retriable === true });
+    const forged = PIPELINE_ONLY_CODES.has(thrown.code) ? thrown.code : undefined;
+    if (forged) return { error: base, forgedCode: forged };
+    if (/^[A-Z][A-Z0-9_]{0,63}$/.test(thrown.code) && thrown.code !== "HANDLER_ERROR") base.handler_code = thrown.code;
+    return { error: base };
+  }
+  return { error: errorObject("PLUGIN_ERROR", "the tool failed") };
+}
+
+/** Stage 6: run the handler with a time limit; its reply must fit the response size limit. */
+export const dispatch: StageDef = {
+  name: "dispatch",
+  stage: 6,
+  async run(ctx: CallContext, next) {
+    const tool = ctx.tool as ToolEntry;
+    const envelope = ctx.envelope;
+    if (!envelope) throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "no envelope"));
+    if (!tool.available() || ctx.signal.aborted) {
+      throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the tool's plugin is not available right now"));
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
+    });
+    try {
+      const run = Promise.resolve().then(() =>
+        tool.invoke(structuredClone(envelope.payload.arguments) as Record<string, unknown>, {
+          group: envelope.group,
+          sessionId: envelope.session,
+          correlation: envelope.correlation ?? "",
+          timestamp: envelope.timestamp,
+          source: envelope.source,
+        }),
+      );
+      run.catch(() => {});
+      const outcome = await Promise.race([run.then((value) => ({ value })), timeout]);
+      if (outcome === "timeout") {
+        throw new Rejection(errorObject("PLUGIN_TIMEOUT", `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms`));
+      }
+      const size = Buffer.byteLength(JSON.stringify(outcome.value ?? null));
+      if (size > ctx.limits.maxResponseBytes) {
+        throw new Rejection(errorObject("HANDLER_ERROR", `the tool's reply exceeds ${ctx.limits.maxResponseBytes} bytes`));
+      }
+      ctx.result = outcome.value ?? null;
+    } catch (e) {
+      if (e instanceof Rejection) throw e;
+      const failure = handlerFailure(e);
+      if (failure.forgedCode) ctx.forgedCode = failure.forgedCode;
+      throw new Rejection(failure.error);
+    } finally {
+      clearTimeout(timer);
+    }
+    await next();
+  },
+};

@@ -1,0 +1,289 @@
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CARAPACE_VERSION } from "../config/version.ts";
+import { cleanStaleSessionDirs } from "../container/sockets.ts";
+import { buildEventEnvelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
+import { errorObject } from "../protocol/errors.ts";
+import type { Limits } from "../protocol/limits.ts";
+import type { ReplyFrame } from "../protocol/reply.ts";
+import { PubSocket } from "../transport/sockets.ts";
+import { runCall } from "./call-runner.ts";
+import { Catalog } from "./catalog.ts";
+import { ConfirmationGate } from "./confirmations.ts";
+import { helloTools } from "./intrinsic/hello.ts";
+import { authorizeAndRateLimit } from "./pipeline/authorize.ts";
+import { compose } from "./pipeline/compose.ts";
+import { confirmation } from "./pipeline/confirm.ts";
+import { construct } from "./pipeline/construct.ts";
+import type { CallContext } from "./pipeline/context.ts";
+import { dispatch } from "./pipeline/dispatch.ts";
+import { frameLimits, jsonDepth } from "./pipeline/frame-limits.ts";
+import { payloadValidation } from "./pipeline/payload.ts";
+import { TokenBucketLimiter } from "./pipeline/token-bucket.ts";
+import { topicWhitelist } from "./pipeline/topic.ts";
+import { AuditLog } from "./response/audit-log.ts";
+import { sanitizeText } from "./response/sanitize.ts";
+import { requestHash } from "./reply-cache.ts";
+import { type Session, SessionRegistry } from "./sessions.ts";
+
+export interface ServerOptions {
+  home: string;
+  limits: (group?: string) => Limits;
+  helloEnabled: boolean;
+  debug?: { traceFilter?: string };
+}
+
+const HEARTBEAT_MS = 2_000;
+const decoder = new TextDecoder();
+
+/** The composition root: sessions, the six-stage pipeline, the response path, events. */
+export class CoreServer {
+  readonly catalog = new Catalog();
+  readonly confirmations = new ConfirmationGate();
+  readonly audit: AuditLog;
+  readonly sessions: SessionRegistry;
+  readonly startedAt = Date.now();
+  private readonly pipeline: (ctx: CallContext) => Promise<void>;
+  private events: PubSocket | null = null;
+  private stopping = false;
+  droppedFrames = 0;
+
+  constructor(private readonly options: ServerOptions) {
+    const defaults = options.limits();
+    this.audit = new AuditLog(options.home);
+    const groupBucket = (key: string) => {
+      const l = options.limits(key);
+      return { ratePerMinute: l.rateLimitPerMinute, burst: l.rateLimitBurst };
+    };
+    const limiters = {
+      perSession: new TokenBucketLimiter({
+        ratePerMinute: defaults.rateLimitPerMinute,
+        burst: defaults.rateLimitBurst,
+        configFor: (sessionKey) => {
+          const s = this.sessions.get(sessionKey);
+          return s ? groupBucket(s.identity.group) : undefined;
+        },
+      }),
+      perGroup: new TokenBucketLimiter({
+        // A group's bucket holds what all its sessions may spend together.
+        ratePerMinute: defaults.rateLimitPerMinute * defaults.maxSessionsPerGroup,
+        burst: defaults.rateLimitBurst * defaults.maxSessionsPerGroup,
+        configFor: (group) => {
+          const l = options.limits(group);
+          return { ratePerMinute: l.rateLimitPerMinute * l.maxSessionsPerGroup, burst: l.rateLimitBurst * l.maxSessionsPerGroup };
+        },
+      }),
+    };
+    this.pipeline = compose([
+      frameLimits,
+      construct,
+      topicWhitelist(this.catalog),
+      payloadValidation,
+      authorizeAndRateLimit(this.catalog, limiters),
+      confirmation(this.confirmations),
+      dispatch,
+    ]);
+    this.sessions = new SessionRegistry(
+      options.home,
+      (session, peer, frames, overflow) => this.onFrame(session, peer, frames, overflow),
+      { maxMessageBytes: defaults.maxFrameBytes, replyCacheSize: defaults.replyCacheSize },
+    );
+    if (options.helloEnabled) for (const t of helloTools()) this.catalog.register(t);
+  }
+
+  get eventsPath(): string {
+    return join(this.options.home, "run/sockets/events.sock");
+  }
+
+  start(): void {
+    cleanStaleSessionDirs(this.options.home, []);
+    this.events = new PubSocket(`ipc://${this.eventsPath}`);
+    void this.audit.append({ kind: "session", outcome: "info", detail: { event: "core started", version: CARAPACE_VERSION } });
+  }
+
+  publish(identity: SessionIdentity, topic: string, payload: unknown): void {
+    const envelope = buildEventEnvelope(identity, topic, payload);
+    this.events?.publish(topic, JSON.stringify(envelope));
+  }
+
+  openSession(group: string, source: string): Session {
+    if (this.stopping) throw new Error("[CORE] Error: the core is stopping. Fix: start it again.");
+    const max = this.options.limits(group).maxSessionsPerGroup;
+    if (this.sessions.countForGroup(group) >= max) {
+      throw new Error(`[SESSION] Error: group ${group} already has ${max} sessions. Fix: close one, or raise max_sessions_per_group.`);
+    }
+    const session = this.sessions.open(group, source);
+    void this.audit.append({ kind: "session", outcome: "info", group, session: session.id, detail: { event: "opened", source } });
+    return session;
+  }
+
+  closeSession(id: string): boolean {
+    const session = this.sessions.close(id);
+    if (!session) return false;
+    void this.audit.append({ kind: "session", outcome: "info", group: session.identity.group, session: id, detail: { event: "closed" } });
+    return true;
+  }
+
+  private trace(identity: SessionIdentity, correlation: string | null, topic: string | null, hop: string, detail?: Record<string, unknown>): void {
+    const filter = this.options.debug;
+    if (!filter) return;
+    if (filter.traceFilter && !(topic ?? "").startsWith(filter.traceFilter)) return;
+    const line = `[trace] ${new Date().toISOString()} session=${identity.sessionId.slice(0, 8)} group=${identity.group} corr=${correlation ?? "-"} topic=${topic ?? "-"} ${hop}${detail ? ` ${JSON.stringify(detail)}` : ""}`;
+    process.stderr.write(`${sanitizeText(line)}\n`);
+  }
+
+  /** A frame on a session socket: [empty, json] from a DEALER. Anything else is dropped and counted. */
+  private onFrame(session: Session, peer: Uint8Array, frames: Uint8Array[], overflow: boolean): void {
+    const [delimiter, body, ...extra] = frames;
+    if (overflow || delimiter === undefined || delimiter.length !== 0 || body === undefined || extra.length > 0) {
+      this.droppedFrames++;
+      void this.audit
+        .append({ kind: "dropped", outcome: "rejected", group: session.identity.group, session: session.id, stage: 3, code: "VALIDATION_FAILED", detail: { reason: "frame without a usable delimiter" } })
+        .catch(() => {});
+      return;
+    }
+    void this.handleRequest(session, peer, body);
+  }
+
+  private reply(session: Session, peer: Uint8Array, frame: ReplyFrame): boolean {
+    const outcome = session.router?.send(peer, ["", JSON.stringify(frame)]);
+    return outcome === "sent" || outcome === "again";
+  }
+
+  private async handleRequest(session: Session, peer: Uint8Array, body: Uint8Array): Promise<void> {
+    const limits = this.options.limits(session.identity.group);
+    const peek = cheapPeek(body, limits.maxFrameBytes, limits.maxJsonDepth);
+    if (peek) {
+      const cached = session.replies.lookup(peek.correlation, peek.hash);
+      if (cached.kind === "done") return void this.reply(session, peer, cached.reply);
+      if (cached.kind === "running") return;
+      if (cached.kind === "conflict") {
+        const error = errorObject("VALIDATION_FAILED", "correlation was already used for a different request", { field: "/correlation" });
+        await this.audit.append({ kind: "rejected", outcome: "rejected", group: session.identity.group, session: session.id, topic: peek.topic, correlation: peek.correlation, stage: 3, code: error.code, detail: { reason: error.message } }).catch(() => {});
+        return void this.reply(session, peer, { kind: "error", correlation: peek.correlation, error });
+      }
+      session.replies.begin(peek.correlation, peek.hash);
+    }
+    const correlation = peek?.correlation ?? null;
+    const controller = new AbortController();
+    const inflightKey = correlation ?? crypto.randomUUID();
+    if (this.stopping || session.inflight.size >= limits.maxInflightPerSession) {
+      const error = this.stopping
+        ? errorObject("PLUGIN_UNAVAILABLE", "the core is shutting down")
+        : errorObject("RATE_LIMITED", "too many calls in flight for this session", { retry_after: 1 });
+      await this.audit.append({ kind: "rejected", outcome: "rejected", group: session.identity.group, session: session.id, topic: peek?.topic ?? null, correlation, stage: error.stage ?? 6, code: error.code, detail: { reason: error.message } }).catch(() => {});
+      const frame: ReplyFrame = { kind: "error", correlation: correlation ?? "", error };
+      if (correlation) session.replies.finish(correlation, frame);
+      return void this.reply(session, peer, frame);
+    }
+    session.inflight.set(inflightKey, controller);
+    const onEnd = () => controller.abort();
+    session.ended.signal.addEventListener("abort", onEnd, { once: true });
+    let heartbeat: ReturnType<typeof setInterval> | null = null;
+    let state: { state: "running" | "pending_confirmation"; waitMs: number; id?: string } = { state: "running", waitMs: limits.handlerTimeoutMs };
+    if (correlation) {
+      heartbeat = setInterval(() => {
+        const alive = this.reply(session, peer, { kind: "heartbeat", correlation, state: state.state, wait_ms: state.waitMs, ...(state.id ? { confirmation: state.id } : {}) });
+        if (!alive) controller.abort();
+      }, HEARTBEAT_MS);
+    }
+    const identity = session.identity;
+    this.trace(identity, correlation, peek?.topic ?? null, "wire received", { bytes: body.length });
+    try {
+      const outcome = await runCall(this.pipeline, this.audit, {
+        identity,
+        raw: body,
+        limits,
+        signal: controller.signal,
+        onPendingConfirmation: (id, waitMs) => {
+          state = { state: "pending_confirmation", waitMs, id };
+          if (correlation) this.reply(session, peer, { kind: "heartbeat", correlation, state: "pending_confirmation", wait_ms: waitMs, confirmation: id });
+        },
+        trace: (hop, detail) => this.trace(identity, correlation, peek?.topic ?? null, hop, detail),
+      });
+      const frame: ReplyFrame = outcome.error
+        ? { kind: "error", correlation: outcome.correlation ?? correlation ?? "", error: outcome.error }
+        : { kind: "result", correlation: outcome.correlation ?? "", result: outcome.result };
+      if (correlation) session.replies.finish(correlation, frame);
+      this.reply(session, peer, frame);
+      this.trace(identity, correlation, peek?.topic ?? null, "reply sent", { kind: frame.kind });
+    } finally {
+      if (heartbeat) clearInterval(heartbeat);
+      session.inflight.delete(inflightKey);
+      session.ended.signal.removeEventListener("abort", onEnd);
+    }
+  }
+
+  /** `carapace call`: the operator runs a tool through the same six stages (source `cli`). */
+  async callAsOperator(tool: string, args: unknown, group: string): Promise<ReplyFrame> {
+    const correlation = crypto.randomUUID();
+    const body = new TextEncoder().encode(JSON.stringify({ topic: tool.startsWith("tool.invoke.") ? tool : `tool.invoke.${tool}`, correlation, arguments: args }));
+    const identity = mintIdentity(`cli-${group}`, group, "cli");
+    const outcome = await runCall(this.pipeline, this.audit, {
+      identity,
+      raw: body,
+      limits: this.options.limits(group),
+      signal: new AbortController().signal,
+      onPendingConfirmation: () => {},
+      trace: (hop, detail) => this.trace(identity, correlation, tool, hop, detail),
+    });
+    return outcome.error ? { kind: "error", correlation, error: outcome.error } : { kind: "result", correlation, result: outcome.result };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.confirmations.cancelAll();
+    // Give in-flight calls a moment to answer (they get PLUGIN_UNAVAILABLE if cancelled).
+    const deadline = Date.now() + 2_000;
+    while (this.sessions.list().some((s) => s.inflight.size > 0) && Date.now() < deadline) await Bun.sleep(10);
+    for (const s of this.sessions.list()) this.closeSession(s.id);
+    await this.audit.append({ kind: "session", outcome: "info", detail: { event: "core stopped" } }).catch(() => {});
+    await this.audit.close();
+    this.events?.close();
+    this.events = null;
+  }
+}
+
+/** Correlation and topic for the reply cache, read without trusting anything else (full checks follow). */
+function cheapPeek(body: Uint8Array, maxBytes: number, maxDepth: number): { correlation: string; topic: string; hash: string } | null {
+  if (body.length > maxBytes || jsonDepth(body, maxDepth) > maxDepth) return null;
+  try {
+    const v = JSON.parse(decoder.decode(body)) as Record<string, unknown>;
+    if (typeof v !== "object" || v === null || typeof v.correlation !== "string" || v.correlation.length > 64) return null;
+    const topic = typeof v.topic === "string" ? v.topic : "";
+    return { correlation: v.correlation, topic, hash: requestHash(topic, v.arguments) };
+  } catch {
+    return null;
+  }
+}
+
+export function writePidFile(home: string): string {
+  const path = join(home, "run/core.pid");
+  writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
+  return path;
+}
+
+export function readPidFile(home: string): number | null {
+  const path = join(home, "run/core.pid");
+  if (!existsSync(path)) return null;
+  const pid = Number(readFileSync(path, "utf8").trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+export function removePidFile(home: string): void {
+  try {
+    unlinkSync(join(home, "run/core.pid"));
+  } catch {
+    // already gone
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,91 @@
+import { randomBytes } from "node:crypto";
+import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
+import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
+import { RouterSocket } from "../transport/sockets.ts";
+import { ReplyCache } from "./reply-cache.ts";
+
+export const GROUP_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+export interface Session {
+  readonly id: string;
+  readonly identity: SessionIdentity;
+  readonly socketPath: string;
+  readonly openedAt: number;
+  readonly replies: ReplyCache;
+  readonly inflight: Map<string, AbortController>;
+  readonly ended: AbortController;
+  router: RouterSocket | null;
+}
+
+export type FrameHandler = (session: Session, peer: Uint8Array, frames: Uint8Array[], overflow: boolean) => void;
+
+/**
+ * Sessions are created and ended only here. Each gets an unguessable id and its own request socket
+ * (`run/sockets/<id>/request.sock`): the socket a message arrives on is its identity, so a container
+ * can neither claim another group nor even address another session's socket.
+ */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly home: string,
+    private readonly onFrame: FrameHandler,
+    private readonly socketOptions: { maxMessageBytes: number; replyCacheSize: number },
+    private readonly agentUser?: string,
+  ) {}
+
+  open(group: string, source: string): Session {
+    if (!GROUP_NAME.test(group)) {
+      throw new Error(`[SESSION] Error: invalid group name "${group}". Fix: use lowercase [a-z0-9_-], at most 32 characters.`);
+    }
+    const id = randomBytes(16).toString("base64url");
+    const dir = provisionSessionDir(this.home, id, this.agentUser);
+    const session: Session = {
+      id,
+      identity: mintIdentity(id, group, source),
+      socketPath: dir.requestSocketPath,
+      openedAt: Date.now(),
+      replies: new ReplyCache(this.socketOptions.replyCacheSize),
+      inflight: new Map(),
+      ended: new AbortController(),
+      router: null,
+    };
+    session.router = new RouterSocket(
+      `ipc://${dir.requestSocketPath}`,
+      (peer, frames, overflow) => this.onFrame(session, peer, frames, overflow),
+      // Room for the frame-size check to answer with VALIDATION_FAILED instead of libzmq dropping the peer.
+      { maxMessageBytes: this.socketOptions.maxMessageBytes * 4 + 1024, receiveHighWater: 1000, maxFrames: 8 },
+    );
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  countForGroup(group: string): number {
+    return this.list().filter((s) => s.identity.group === group).length;
+  }
+
+  /** Ends a session: cancels its pending calls, closes and removes its socket. */
+  close(id: string): Session | undefined {
+    const session = this.sessions.get(id);
+    if (!session) return undefined;
+    this.sessions.delete(id);
+    session.ended.abort();
+    for (const c of session.inflight.values()) c.abort();
+    session.router?.close();
+    session.router = null;
+    removeSessionDir(this.home, id);
+    return session;
+  }
+
+  closeAll(): void {
+    for (const id of [...this.sessions.keys()]) this.close(id);
+  }
+}

@@ -1,0 +1,58 @@
+import { DEFAULT_LIMITS } from "../protocol/limits.ts";
+import type { ReplyFrame } from "../protocol/reply.ts";
+import { BlockingDealer } from "../transport/blocking-dealer.ts";
+
+export type CallOutcome =
+  | { kind: "result"; result: unknown }
+  | { kind: "error"; error: unknown }
+  | { kind: "transport"; message: string };
+
+const RESEND_AFTER_MS = 5_000;
+const decoder = new TextDecoder();
+
+/**
+ * One request/reply exchange. A reply lost in transit is retried with the same correlation; the core
+ * answers a repeated correlation from its reply cache (or joins the running call), so nothing runs twice.
+ * Heartbeats from the core (a call pending confirmation, a long handler) extend the wait.
+ */
+export function callCore(socketPath: string, topic: string, args: Record<string, unknown>, timeoutMs: number): CallOutcome {
+  const correlation = crypto.randomUUID();
+  const message = JSON.stringify({ topic, correlation, arguments: args });
+  const dealer = new BlockingDealer(`ipc://${socketPath}`);
+  try {
+    let deadline = performance.now() + timeoutMs;
+    dealer.send(message);
+    let lastHeard = performance.now();
+    for (;;) {
+      const now = performance.now();
+      if (now >= deadline) return { kind: "transport", message: `no reply within ${Math.round(timeoutMs / 1000)} s` };
+      const frames = dealer.receive(Math.min(deadline - now, RESEND_AFTER_MS));
+      if (!frames) {
+        if (performance.now() - lastHeard >= RESEND_AFTER_MS) {
+          dealer.send(message);
+          lastHeard = performance.now();
+        }
+        continue;
+      }
+      lastHeard = performance.now();
+      const reply = parseReply(frames[0]);
+      if (!reply || reply.correlation !== correlation) continue;
+      if (reply.kind === "result") return { kind: "result", result: reply.result };
+      if (reply.kind === "error") return { kind: "error", error: reply.error };
+      const waitMs = typeof reply.wait_ms === "number" ? reply.wait_ms : DEFAULT_LIMITS.ipcTimeoutMs;
+      deadline = Math.max(deadline, performance.now() + Math.min(waitMs, 3_600_000) + 5_000);
+    }
+  } finally {
+    dealer.close();
+  }
+}
+
+function parseReply(frame: Uint8Array | undefined): ReplyFrame | null {
+  if (!frame) return null;
+  try {
+    const value = JSON.parse(decoder.decode(frame)) as ReplyFrame;
+    return typeof value === "object" && value !== null && typeof value.kind === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,62 @@
+/** `ipc`: the container's one way out. Imports only protocol/ and transport/ to start fast. */
+import { existsSync, readFileSync } from "node:fs";
+import pkg from "../../package.json" with { type: "json" };
+import { DEFAULT_LIMITS } from "../protocol/limits.ts";
+import { IPC_USAGE, parseArgumentsObject, parseIpcArgs } from "./args.ts";
+import { callCore } from "./call.ts";
+
+export const EXIT = { OK: 0, TOOL_ERROR: 1, USAGE: 2, TRANSPORT: 3 } as const;
+
+function fail(code: number, component: string, what: string, fix: string): number {
+  process.stderr.write(`[${component}] Error: ${what}. Fix: ${fix}.\n`);
+  return code;
+}
+
+export function runIpc(argv: readonly string[]): number {
+  const parsed = parseIpcArgs(argv);
+  if (parsed.kind === "help") {
+    process.stdout.write(`${IPC_USAGE}\n`);
+    return EXIT.OK;
+  }
+  if (parsed.kind === "version") {
+    process.stdout.write(`ipc ${pkg.version}\n`);
+    return EXIT.OK;
+  }
+  if (parsed.kind === "usage-error") {
+    process.stderr.write(`[IPC] Error: ${parsed.message}. Fix: see the usage below.\n${IPC_USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const socketPath = process.env.CARAPACE_SOCKET;
+  if (!socketPath) return fail(EXIT.USAGE, "IPC", "CARAPACE_SOCKET is not set", "run ipc inside a Carapace session");
+  if (!existsSync(socketPath)) {
+    return fail(EXIT.TRANSPORT, "IPC", `no session socket at ${socketPath}`, "check that the core runs and the session is open");
+  }
+  let text = parsed.argumentsText;
+  if (text === null) {
+    try {
+      text = readFileSync(0, "utf8");
+    } catch {
+      return fail(EXIT.USAGE, "IPC", "could not read arguments from stdin", "pass the JSON object as an argument");
+    }
+  }
+  const args = parseArgumentsObject(text);
+  if (!args.ok) return fail(EXIT.USAGE, "IPC", args.message, "pass a JSON object such as '{\"message\":\"hi\"}'");
+  const timeout = Number(process.env.CARAPACE_IPC_TIMEOUT_MS) || DEFAULT_LIMITS.ipcTimeoutMs;
+  let outcome: ReturnType<typeof callCore>;
+  try {
+    outcome = callCore(socketPath, parsed.topic, args.value, timeout);
+  } catch (e) {
+    return fail(EXIT.TRANSPORT, "IPC", (e as Error).message.replace(/^\[TRANSPORT\] Error: /, ""), "check that the core runs");
+  }
+  if (outcome.kind === "result") {
+    process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
+    return EXIT.OK;
+  }
+  if (outcome.kind === "error") {
+    process.stderr.write(`${JSON.stringify(outcome.error)}\n`);
+    return EXIT.TOOL_ERROR;
+  }
+  return fail(EXIT.TRANSPORT, "IPC", outcome.message, "check that the core runs and the session is open");
+}
+
+if (import.meta.main) process.exit(runIpc(process.argv.slice(2)));

@@ -1,0 +1,35 @@
+/** `carapace`: the citty root command, nothing else. */
+import { defineCommand, runMain } from "citty";
+import { CARAPACE_VERSION } from "./config/version.ts";
+import { approvalsCommand, approveCommand, denyCommand } from "./cli/approvals.ts";
+import { auditCommand } from "./cli/audit.ts";
+import { callCommand } from "./cli/call.ts";
+import { configCommand } from "./cli/config.ts";
+import { sessionCommand } from "./cli/session.ts";
+import { startCommand } from "./cli/start.ts";
+import { statusCommand } from "./cli/status.ts";
+import { stopCommand } from "./cli/stop.ts";
+
+export const main = defineCommand({
+  meta: {
+    name: "carapace",
+    version: CARAPACE_VERSION,
+    description:
+      "A personal AI agent that cannot hurt you.\n" +
+      "Exit codes: 0 success; 1 failure or error reply; 2 usage error; 3 the core is not reachable.",
+  },
+  subCommands: {
+    start: startCommand,
+    stop: stopCommand,
+    status: statusCommand,
+    session: sessionCommand,
+    call: callCommand,
+    approvals: approvalsCommand,
+    approve: approveCommand,
+    deny: denyCommand,
+    audit: auditCommand,
+    config: configCommand,
+  },
+});
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,152 @@
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { ZMQ } from "./libzmq.ts";
+import type { ZmqSocket } from "./socket.ts";
+
+interface Registration {
+  socket: ZmqSocket;
+  onReadable: () => void;
+  onWritable: (() => void) | null;
+}
+
+/**
+ * Drives readiness for every socket of the process. Busy: it re-checks ZMQ_EVENTS on every turn of the
+ * event loop for `spinMs` after the last activity (fast, like a busy-poll). Idle: a Worker blocks in
+ * poll(2) on the ZMQ_FD descriptors and wakes the main thread (no CPU). ZMQ_FD is edge-triggered and any
+ * libzmq call can consume the edge, so every call made on the main thread schedules a re-check.
+ */
+export class Reactor {
+  private readonly regs = new Set<Registration>();
+  private worker: Worker | null = null;
+  private armed = false;
+  private scheduled = false;
+  private lastActivity = 0;
+  private wakeFd = -1;
+  private readonly spinMs: number;
+  private readonly safetyPollMs: number;
+
+  constructor(options: { spinMs?: number; safetyPollMs?: number } = {}) {
+    this.spinMs = options.spinMs ?? 3;
+    this.safetyPollMs = options.safetyPollMs ?? 500;
+  }
+
+  add(socket: ZmqSocket, onReadable: () => void, onWritable: (() => void) | null = null): () => void {
+    const reg: Registration = { socket, onReadable, onWritable };
+    this.regs.add(reg);
+    socket.onTouched = () => this.touch();
+    this.wakeWorker();
+    this.touch();
+    return () => {
+      this.regs.delete(reg);
+      socket.onTouched = null;
+      if (this.regs.size === 0) this.stopWorker();
+      else this.wakeWorker();
+    };
+  }
+
+  /** Call after any libzmq operation on the main thread: re-check soon, since the edge may be gone. */
+  touch(): void {
+    this.lastActivity = performance.now();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.turn());
+  }
+
+  private turn(): void {
+    this.scheduled = false;
+    let active = false;
+    for (const reg of [...this.regs]) {
+      if (reg.socket.closed) continue;
+      let events = reg.socket.events();
+      while (events & ZMQ.POLLIN && !reg.socket.closed) {
+        active = true;
+        reg.onReadable();
+        if (reg.socket.closed) break;
+        events = reg.socket.events();
+      }
+      if (reg.onWritable && events & ZMQ.POLLOUT && !reg.socket.closed) reg.onWritable();
+    }
+    if (active) this.lastActivity = performance.now();
+    if (this.regs.size === 0) return;
+    if (performance.now() - this.lastActivity < this.spinMs) this.schedule();
+    else this.arm();
+  }
+
+  private arm(): void {
+    if (this.armed) return;
+    const fds = [...this.regs].filter((r) => !r.socket.closed).map((r) => r.socket.fd());
+    if (fds.length === 0) return;
+    const worker = this.ensureWorker();
+    this.armed = true;
+    worker.postMessage({ fds, wakeFd: this.wakeFd, timeoutMs: this.safetyPollMs });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    this.wakeFd = eventfd();
+    const worker = new Worker(workerSpecifier());
+    worker.onmessage = () => {
+      this.armed = false;
+      if (this.regs.size > 0) this.schedule();
+    };
+    this.worker = worker;
+    return worker;
+  }
+
+  private wakeWorker(): void {
+    if (this.armed && this.wakeFd >= 0) eventfdWrite(this.wakeFd);
+  }
+
+  private stopWorker(): void {
+    if (!this.worker) return;
+    this.wakeWorker();
+    this.worker.terminate();
+    this.worker = null;
+    this.armed = false;
+  }
+
+  /** Lets the process exit while sockets are open (used by short-lived clients). */
+  unref(): void {
+    this.worker?.unref();
+  }
+}
+
+/**
+ * In a compiled binary the worker is an extra entry point addressed relative to the bundle root (src/);
+ * under `bun run` it is a file beside this one.
+ */
+function workerSpecifier(): string {
+  return import.meta.url.startsWith("file:///$bunfs/")
+    ? "./transport/poller-worker.ts"
+    : new URL("./poller-worker.ts", import.meta.url).href;
+}
+
+let libc: ReturnType<typeof openLibc> | null = null;
+function openLibc() {
+  return dlopen("libc.so.6", {
+    eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+    write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  });
+}
+function eventfd(): number {
+  libc ??= openLibc();
+  const EFD_NONBLOCK = 0o4000;
+  const EFD_CLOEXEC = 0o2000000;
+  const fd = libc.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) throw new Error("[TRANSPORT] Error: eventfd failed. Fix: check the process's file descriptor limit.");
+  return fd;
+}
+const one = new BigUint64Array([1n]);
+function eventfdWrite(fd: number): void {
+  libc ??= openLibc();
+  libc.symbols.write(fd, ptr(one), 8);
+}
+
+let shared: Reactor | null = null;
+export function reactor(): Reactor {
+  shared ??= new Reactor();
+  return shared;
+}

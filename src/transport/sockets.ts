@@ -1,0 +1,152 @@
+import { type Reactor, reactor as sharedReactor } from "./reactor.ts";
+import { type SendOutcome, type SocketOptions, type SocketType, ZmqSocket } from "./socket.ts";
+
+export type Frames = Uint8Array[];
+
+/** Base for event-loop driven sockets: registers with the reactor and queues sends that hit EAGAIN. */
+abstract class LoopSocket {
+  protected readonly socket: ZmqSocket;
+  private readonly unregister: () => void;
+  private readonly outbox: (readonly (Uint8Array | string)[])[] = [];
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  dropped = 0;
+
+  constructor(
+    type: SocketType,
+    options: SocketOptions,
+    protected readonly loop: Reactor = sharedReactor(),
+  ) {
+    this.socket = new ZmqSocket(type, options);
+    this.unregister = loop.add(
+      this.socket,
+      () => this.drain(),
+      () => this.flush(),
+    );
+  }
+
+  private drain(): void {
+    const msg = this.socket.tryRecv();
+    if (msg) this.receive(msg.frames, msg.overflow);
+  }
+
+  protected abstract receive(frames: Frames, overflow: boolean): void;
+
+  /** Sends now, or queues and retries when the peer's queue is full. Unroutable messages are dropped. */
+  protected sendFrames(frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
+    if (this.socket.closed) return "closed";
+    if (this.outbox.length > 0) {
+      this.outbox.push(frames);
+      return "again";
+    }
+    const outcome = this.socket.trySend(frames);
+    this.loop.touch();
+    if (outcome === "again") {
+      this.outbox.push(frames);
+      this.scheduleRetry();
+    } else if (outcome === "unroutable") {
+      this.dropped++;
+    }
+    return outcome;
+  }
+
+  private flush(): void {
+    while (this.outbox.length > 0 && !this.socket.closed) {
+      const outcome = this.socket.trySend(this.outbox[0] as (Uint8Array | string)[]);
+      if (outcome === "again") return this.scheduleRetry();
+      if (outcome === "unroutable") this.dropped++;
+      this.outbox.shift();
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.flush();
+      this.loop.touch();
+    }, 1);
+  }
+
+  get pendingSends(): number {
+    return this.outbox.length;
+  }
+
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.unregister();
+    this.socket.close();
+  }
+}
+
+/** ROUTER: sees [identity, empty, payload...] from DEALER peers. */
+export class RouterSocket extends LoopSocket {
+  constructor(
+    endpoint: string,
+    private readonly onMessage: (identity: Uint8Array, frames: Frames, overflow: boolean) => void,
+    options: SocketOptions = {},
+    loop?: Reactor,
+  ) {
+    super("ROUTER", options, loop);
+    this.socket.bind(endpoint);
+  }
+  protected receive(frames: Frames, overflow: boolean): void {
+    const [identity, ...rest] = frames;
+    if (identity) this.onMessage(identity, rest, overflow);
+  }
+  /** "unroutable" means the peer is gone (ZMQ_ROUTER_MANDATORY); "again" means queued for retry. */
+  send(identity: Uint8Array, frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
+    return this.sendFrames([identity, ...frames]);
+  }
+}
+
+/** DEALER: sends [empty, payload...] so a ROUTER sees the usual delimiter. */
+export class DealerSocket extends LoopSocket {
+  constructor(
+    endpoint: string,
+    private readonly onMessage: (frames: Frames) => void,
+    options: SocketOptions = {},
+    loop?: Reactor,
+  ) {
+    super("DEALER", options, loop);
+    this.socket.connect(endpoint);
+  }
+  protected receive(frames: Frames): void {
+    this.onMessage(frames[0]?.length === 0 ? frames.slice(1) : frames);
+  }
+  send(frames: readonly (Uint8Array | string)[]): void {
+    this.sendFrames(["", ...frames]);
+  }
+}
+
+/** PUB: frames [topic, body]. */
+export class PubSocket extends LoopSocket {
+  constructor(endpoint: string, options: SocketOptions = {}, loop?: Reactor) {
+    super("PUB", options, loop);
+    this.socket.bind(endpoint);
+  }
+  protected receive(): void {}
+  publish(topic: string, body: string | Uint8Array): void {
+    this.sendFrames([topic, body]);
+  }
+}
+
+/** SUB: prefix-filtered subscription; delivers [topic, body]. */
+export class SubSocket extends LoopSocket {
+  private readonly decoder = new TextDecoder();
+  constructor(
+    endpoint: string,
+    private readonly onMessage: (topic: string, body: Uint8Array) => void,
+    options: SocketOptions = {},
+    loop?: Reactor,
+  ) {
+    super("SUB", options, loop);
+    this.socket.connect(endpoint);
+  }
+  subscribe(prefix: string): void {
+    this.socket.subscribe(prefix);
+  }
+  protected receive(frames: Frames): void {
+    const [topic, body] = frames;
+    if (topic && body) this.onMessage(this.decoder.decode(topic), body);
+  }
+}
