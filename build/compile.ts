@@ -35,7 +35,9 @@ export async function compileBinaries(options: CompileOptions = {}): Promise<{ c
     if (options.target) args.push(`--target=${options.target}`);
     const proc = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
     if (proc.exitCode !== 0) {
-      throw new Error(`[BUILD] Error: compiling ${entry} failed:\n${proc.stderr.toString()}${proc.stdout.toString()}Fix: run \`bun run typecheck\` and fix what it reports.`);
+      throw new Error(
+        `[BUILD] Error: compiling ${entry} failed:\n${proc.stderr.toString()}${proc.stdout.toString()}Fix: run \`bun run typecheck\` and fix what it reports.`,
+      );
     }
   }
   return outputs;

@@ -1,6 +1,5 @@
 /** `carapace`: the citty root command, nothing else. */
 import { defineCommand, runMain } from "citty";
-import { CARAPACE_VERSION } from "./config/version.ts";
 import { approvalsCommand, approveCommand, denyCommand } from "./cli/approvals.ts";
 import { auditCommand } from "./cli/audit.ts";
 import { callCommand } from "./cli/call.ts";
@@ -9,6 +8,7 @@ import { sessionCommand } from "./cli/session.ts";
 import { startCommand } from "./cli/start.ts";
 import { statusCommand } from "./cli/status.ts";
 import { stopCommand } from "./cli/stop.ts";
+import { CARAPACE_VERSION } from "./config/version.ts";
 
 export const main = defineCommand({
   meta: {

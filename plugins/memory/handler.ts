@@ -64,6 +64,7 @@ export class MemoryPlugin implements PluginHandler {
     try {
       db = openGroupDb({ dataRoot: this.dataRoot, feature: MEMORY_FEATURE, group, migrations: MEMORY_MIGRATIONS });
     } catch (error) {
+      // ast-grep-ignore: no-toolerror-from-caught-error -- StorageError messages are written by src/storage for users and never hold paths or SQL
       if (error instanceof StorageError) throw new ToolError("STORAGE_UNAVAILABLE", error.message);
       throw error;
     }

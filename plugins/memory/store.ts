@@ -183,6 +183,7 @@ export function searchEntries(db: Database, group: string, options: SearchOption
     params.push(...options.tags, options.tags.length);
   }
   if (options.query === undefined) {
+    // ast-grep-ignore: no-string-built-sql -- only constant column lists and filter fragments with ? placeholders are joined; all values are bound
     const rows = db
       .query<EntryRow, (string | number)[]>(
         `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE ${filters.join(" AND ")} ORDER BY e.id DESC LIMIT ?`,
@@ -223,13 +224,13 @@ function rankedMatches(
       ? "SELECT rowid AS id, bm25(entries_fts, 2.0, 1.0) AS score FROM entries_fts WHERE entries_fts MATCH ?"
       : "SELECT rowid AS id, bm25(entries_fts, 2.0, 1.0) AS score FROM entries_fts WHERE entries_fts MATCH ? ORDER BY score LIMIT ?";
   const head: (string | number)[] = candidates === null ? [fts] : [fts, candidates];
-  return db
-    .query<EntryRow & { score: number }, (string | number)[]>(
-      `WITH hits AS (${source})
+  // ast-grep-ignore: no-string-built-sql -- `source` is one of two constant statements; all values are bound
+  const statement = db.query<EntryRow & { score: number }, (string | number)[]>(
+    `WITH hits AS (${source})
        SELECT ${ENTRY_COLUMNS}, hits.score AS score FROM hits JOIN entries e ON e.id = hits.id
        WHERE ${filters} ORDER BY hits.score LIMIT ?`,
-    )
-    .all(...head, ...params, limit);
+  );
+  return statement.all(...head, ...params, limit);
 }
 
 function matchesMoreThan(db: Database, fts: string, count: number): boolean {

@@ -6,7 +6,10 @@ import { EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
 
 export const approvalsCommand = defineCommand({
-  meta: { name: "approvals", description: "List high-risk calls waiting for a decision.\nExit codes: 0 listed; 3 core not running." },
+  meta: {
+    name: "approvals",
+    description: "List high-risk calls waiting for a decision.\nExit codes: 0 listed; 3 core not running.",
+  },
   args: { json: { type: "boolean", description: "Print JSON", default: false } },
   run: ({ args }) =>
     withHome((home) => {
@@ -29,7 +32,10 @@ export const approvalsCommand = defineCommand({
 
 function decide(name: "approve" | "deny") {
   return defineCommand({
-    meta: { name, description: `${name === "approve" ? "Approve" : "Deny"} a pending high-risk call.\nExit codes: 0 done; 1 no such pending call; 3 core not running.` },
+    meta: {
+      name,
+      description: `${name === "approve" ? "Approve" : "Deny"} a pending high-risk call.\nExit codes: 0 done; 1 no such pending call; 3 core not running.`,
+    },
     args: { id: { type: "positional", description: "Confirmation id from `carapace approvals`", required: true } },
     run: ({ args }) =>
       withHome((home) => {

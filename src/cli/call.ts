@@ -23,13 +23,28 @@ export const callCommand = defineCommand({
       try {
         parsed = JSON.parse(String(args.arguments));
       } catch {
-        throw new CliError("CALL", "the arguments are not valid JSON", "pass a JSON object such as '{\"message\":\"hi\"}'", EXIT.usage);
+        throw new CliError(
+          "CALL",
+          "the arguments are not valid JSON",
+          'pass a JSON object such as \'{"message":"hi"}\'',
+          EXIT.usage,
+        );
       }
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        throw new CliError("CALL", "the arguments must be a JSON object", "pass a JSON object such as '{}'", EXIT.usage);
+        throw new CliError(
+          "CALL",
+          "the arguments must be a JSON object",
+          "pass a JSON object such as '{}'",
+          EXIT.usage,
+        );
       }
       const limits = limitsFromConfig(loadConfig(home), String(args.group));
-      const reply = control(home, "call", { tool: args.tool, arguments: parsed, group: args.group }, limits.confirmationTimeoutMs + limits.handlerTimeoutMs + 10_000) as ReplyFrame;
+      const reply = control(
+        home,
+        "call",
+        { tool: args.tool, arguments: parsed, group: args.group },
+        limits.confirmationTimeoutMs + limits.handlerTimeoutMs + 10_000,
+      ) as ReplyFrame;
       if (reply.kind === "result") {
         process.stdout.write(`${JSON.stringify(reply.result)}\n`);
         return EXIT.ok;

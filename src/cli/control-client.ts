@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { controlSocketPath, type ControlReply } from "../core/control.ts";
+import { type ControlReply, controlSocketPath } from "../core/control.ts";
 import { BlockingDealer } from "../transport/blocking-dealer.ts";
 import { CliError } from "./errors.ts";
 
@@ -19,7 +19,13 @@ export function control(home: string, cmd: string, args: Record<string, unknown>
     for (;;) {
       const left = deadline - Date.now();
       const frames = left > 0 ? dealer.receive(left) : null;
-      if (!frames) throw new CliError("CORE", "the core did not answer", "check `carapace status`; restart it if it hangs", EXIT_NO_CORE);
+      if (!frames)
+        throw new CliError(
+          "CORE",
+          "the core did not answer",
+          "check `carapace status`; restart it if it hangs",
+          EXIT_NO_CORE,
+        );
       const reply = JSON.parse(new TextDecoder().decode(frames[0])) as ControlReply;
       if (reply.id !== id) continue;
       if (reply.ok) return reply.result;

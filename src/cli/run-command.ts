@@ -5,7 +5,9 @@ import { exitCodeOf, formatError } from "./errors.ts";
  * Runs a command body with the resolved home; any thrown error is printed in the
  * `[COMPONENT] Error: … Fix: …` form and becomes the exit code (CliError carries its own).
  */
-export async function withHome(body: (home: string) => Promise<number | undefined> | number | undefined): Promise<void> {
+export async function withHome(
+  body: (home: string) => Promise<number | undefined> | number | undefined,
+): Promise<void> {
   try {
     const code = await body(resolveHome());
     if (code !== undefined) process.exitCode = code;

@@ -4,7 +4,11 @@ import { EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
 
 const openCommand = defineCommand({
-  meta: { name: "open", description: "Open a session without a container; prints its id and request socket.\nExit codes: 0 opened; 1 refused; 3 core not running." },
+  meta: {
+    name: "open",
+    description:
+      "Open a session without a container; prints its id and request socket.\nExit codes: 0 opened; 1 refused; 3 core not running.",
+  },
   args: {
     group: { type: "string", description: "Group of the session", default: "default" },
     json: { type: "boolean", description: "Print JSON", default: false },
@@ -19,7 +23,11 @@ const openCommand = defineCommand({
 });
 
 const closeCommand = defineCommand({
-  meta: { name: "close", description: "End a session: its socket is closed and removed.\nExit codes: 0 closed; 1 no such session; 3 core not running." },
+  meta: {
+    name: "close",
+    description:
+      "End a session: its socket is closed and removed.\nExit codes: 0 closed; 1 no such session; 3 core not running.",
+  },
   args: { id: { type: "positional", description: "Session id", required: true } },
   run: ({ args }) =>
     withHome((home) => {

@@ -1,10 +1,10 @@
 import { existsSync, unlinkSync } from "node:fs";
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { ensureHome } from "../config/home.ts";
 import { checkCredentialDir } from "../config/credentials.ts";
+import { ensureHome } from "../config/home.ts";
 import { limitsFromConfig, loadConfig } from "../config/load.ts";
-import { controlSocketPath, ControlChannel } from "../core/control.ts";
+import { ControlChannel, controlSocketPath } from "../core/control.ts";
 import { CoreServer, processAlive, readPidFile, removePidFile, writePidFile } from "../core/server.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { withHome } from "./run-command.ts";

@@ -13,7 +13,11 @@ interface Status {
 }
 
 export const statusCommand = defineCommand({
-  meta: { name: "status", description: "Show whether the core runs, its sessions and pending confirmations.\nExit codes: 0 running; 3 not running." },
+  meta: {
+    name: "status",
+    description:
+      "Show whether the core runs, its sessions and pending confirmations.\nExit codes: 0 running; 3 not running.",
+  },
   args: { json: { type: "boolean", description: "Print JSON", default: false } },
   run: ({ args }) =>
     withHome((home) => {
@@ -36,7 +40,8 @@ export const statusCommand = defineCommand({
         `Carapace core: running (pid ${status.pid}, version ${status.version}, up ${status.uptime_s} s)\n` +
           `  tools: ${status.tools}, sessions: ${status.sessions.length}, pending confirmations: ${status.pending_confirmations}\n`,
       );
-      for (const s of status.sessions) process.stdout.write(`  session ${s.id} group=${s.group} source=${s.source} inflight=${s.inflight}\n`);
+      for (const s of status.sessions)
+        process.stdout.write(`  session ${s.id} group=${s.group} source=${s.source} inflight=${s.inflight}\n`);
       return EXIT.ok;
     }),
 });

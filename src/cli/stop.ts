@@ -9,7 +9,8 @@ import { withHome } from "./run-command.ts";
 export const stopCommand = defineCommand({
   meta: {
     name: "stop",
-    description: "Stop the running core and wait until it has cleaned up.\nExit codes: 0 stopped; 1 it did not stop in time; 3 no core was running.",
+    description:
+      "Stop the running core and wait until it has cleaned up.\nExit codes: 0 stopped; 1 it did not stop in time; 3 no core was running.",
   },
   run: () =>
     withHome(async (home) => {
@@ -21,7 +22,9 @@ export const stopCommand = defineCommand({
       control(home, "stop");
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline) {
-        if (!processAlive(pid) && !existsSync(controlSocketPath(home))) {
+        // The core removes its pid file as the last step of a clean stop (a zombie still "exists").
+        const finished = readPidFile(home) === null || !processAlive(pid);
+        if (finished && !existsSync(controlSocketPath(home))) {
           process.stdout.write("Carapace core stopped.\n");
           return EXIT.ok;
         }

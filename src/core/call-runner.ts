@@ -1,10 +1,10 @@
 import type { SessionIdentity } from "../protocol/envelope.ts";
 import type { ErrorObject } from "../protocol/errors.ts";
+import { errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
+import type { CallContext } from "./pipeline/context.ts";
 import type { AuditLog } from "./response/audit-log.ts";
 import { sanitize } from "./response/sanitize.ts";
-import type { CallContext } from "./pipeline/context.ts";
-import { errorObject } from "../protocol/errors.ts";
 
 export interface CallOutcome {
   correlation: string | null;
@@ -71,18 +71,24 @@ export async function runCall(
         }),
       );
     }
-    if (clean.paths.length > 0) records.push(audit.append({ ...base, kind: "sanitized", outcome: "info", detail: { paths: clean.paths } }));
+    if (clean.paths.length > 0)
+      records.push(audit.append({ ...base, kind: "sanitized", outcome: "info", detail: { paths: clean.paths } }));
     outcome = { correlation, error };
   } else {
     const clean = sanitize(ctx.result);
     records.push(audit.append({ ...base, kind: "routed", outcome: "ok", stage: 6 }));
-    if (clean.paths.length > 0) records.push(audit.append({ ...base, kind: "sanitized", outcome: "info", detail: { paths: clean.paths } }));
+    if (clean.paths.length > 0)
+      records.push(audit.append({ ...base, kind: "sanitized", outcome: "info", detail: { paths: clean.paths } }));
     outcome = { correlation, result: clean.value };
   }
   try {
     await Promise.all(records);
-  } catch {
-    return { correlation, error: errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call was refused") };
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return {
+      correlation,
+      error: errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call was refused"),
+    };
   }
   return outcome;
 }

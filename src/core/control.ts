@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { stripTerminalEscapes } from "./response/terminal-text.ts";
-import { RouterSocket } from "../transport/sockets.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
-import { GROUP_NAME } from "./sessions.ts";
+import { RouterSocket } from "../transport/sockets.ts";
+import { stripTerminalEscapes } from "./response/terminal-text.ts";
 import type { CoreServer } from "./server.ts";
+import { GROUP_NAME } from "./sessions.ts";
 
 export interface ControlRequest {
   id: string;
@@ -42,10 +42,14 @@ export class ControlChannel {
     private readonly server: CoreServer,
     private readonly onStop: () => void,
   ) {
-    this.router = new RouterSocket(`ipc://${controlSocketPath(home)}`, (peer, frames) => void this.onMessage(peer, frames), {
-      maxMessageBytes: 4 * 1024 * 1024,
-      maxFrames: 4,
-    });
+    this.router = new RouterSocket(
+      `ipc://${controlSocketPath(home)}`,
+      (peer, frames) => void this.onMessage(peer, frames),
+      {
+        maxMessageBytes: 4 * 1024 * 1024,
+        maxFrames: 4,
+      },
+    );
   }
 
   private async onMessage(peer: Uint8Array, frames: Uint8Array[]): Promise<void> {
@@ -61,7 +65,14 @@ export class ControlChannel {
     try {
       reply = { id: req.id, ok: true, result: await this.execute(req.cmd, req.args ?? {}) };
     } catch (e) {
-      const err = e instanceof ControlError ? e : new ControlError("CORE", (e as Error).message.replace(/^\[\w+\] Error: /, "").replace(/ Fix: .*$/, ""), "see the core's log");
+      const err =
+        e instanceof ControlError
+          ? e
+          : new ControlError(
+              "CORE",
+              (e as Error).message.replace(/^\[\w+\] Error: /, "").replace(/ Fix: .*$/, ""),
+              "see the core's log",
+            );
       reply = { id: req.id, ok: false, error: { component: err.component, message: err.message, fix: err.fix } };
     }
     this.router.send(peer, ["", JSON.stringify(reply)]);
@@ -76,7 +87,9 @@ export class ControlChannel {
           pid: process.pid,
           version: CARAPACE_VERSION,
           uptime_s: Math.round((Date.now() - s.startedAt) / 1000),
-          sessions: s.sessions.list().map((x) => ({ id: x.id, group: x.identity.group, source: x.identity.source, inflight: x.inflight.size })),
+          sessions: s.sessions
+            .list()
+            .map((x) => ({ id: x.id, group: x.identity.group, source: x.identity.source, inflight: x.inflight.size })),
           pending_confirmations: s.confirmations.list().length,
           tools: s.catalog.list().length,
           events_socket: s.eventsPath,
@@ -87,12 +100,18 @@ export class ControlChannel {
         return { stopping: true };
       case "session.open": {
         const group = String(args.group ?? "default");
-        if (!GROUP_NAME.test(group)) throw new ControlError("SESSION", `invalid group name "${stripTerminalEscapes(group)}"`, "use lowercase [a-z0-9_-], at most 32 characters");
+        if (!GROUP_NAME.test(group))
+          throw new ControlError(
+            "SESSION",
+            `invalid group name "${stripTerminalEscapes(group)}"`,
+            "use lowercase [a-z0-9_-], at most 32 characters",
+          );
         const session = s.openSession(group, "cli");
         return { id: session.id, socket: session.socketPath, group };
       }
       case "session.close": {
-        if (!s.closeSession(String(args.id ?? ""))) throw new ControlError("SESSION", "no such session", "list sessions with `carapace status`");
+        if (!s.closeSession(String(args.id ?? "")))
+          throw new ControlError("SESSION", "no such session", "list sessions with `carapace status`");
         return { closed: true };
       }
       case "call": {
@@ -105,11 +124,20 @@ export class ControlChannel {
       case "approve":
       case "deny": {
         const ok = s.confirmations.answer(String(args.id ?? ""), cmd === "approve");
-        if (!ok) throw new ControlError("APPROVALS", "no pending confirmation with that id", "list them with `carapace approvals`");
+        if (!ok)
+          throw new ControlError(
+            "APPROVALS",
+            "no pending confirmation with that id",
+            "list them with `carapace approvals`",
+          );
         return { id: args.id, decision: cmd === "approve" ? "approved" : "denied" };
       }
       default:
-        throw new ControlError("CONTROL", `unknown command ${stripTerminalEscapes(cmd)}`, "update the CLI and the core to the same version");
+        throw new ControlError(
+          "CONTROL",
+          `unknown command ${stripTerminalEscapes(cmd)}`,
+          "update the CLI and the core to the same version",
+        );
     }
   }
 

@@ -10,7 +10,10 @@ export class ReplyCache {
   private readonly slots = new Map<string, Slot>();
   constructor(private readonly capacity: number) {}
 
-  lookup(correlation: string, hash: string): { kind: "new" } | { kind: "conflict" } | { kind: "running" } | { kind: "done"; reply: ReplyFrame } {
+  lookup(
+    correlation: string,
+    hash: string,
+  ): { kind: "new" } | { kind: "conflict" } | { kind: "running" } | { kind: "done"; reply: ReplyFrame } {
     const slot = this.slots.get(correlation);
     if (!slot) return { kind: "new" };
     if (slot.hash !== hash) return { kind: "conflict" };

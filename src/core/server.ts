@@ -21,9 +21,9 @@ import { frameLimits, jsonDepth } from "./pipeline/frame-limits.ts";
 import { payloadValidation } from "./pipeline/payload.ts";
 import { TokenBucketLimiter } from "./pipeline/token-bucket.ts";
 import { topicWhitelist } from "./pipeline/topic.ts";
+import { requestHash } from "./reply-cache.ts";
 import { AuditLog } from "./response/audit-log.ts";
 import { sanitizeText } from "./response/sanitize.ts";
-import { requestHash } from "./reply-cache.ts";
 import { type Session, SessionRegistry } from "./sessions.ts";
 
 export interface ServerOptions {
@@ -70,7 +70,10 @@ export class CoreServer {
         burst: defaults.rateLimitBurst * defaults.maxSessionsPerGroup,
         configFor: (group) => {
           const l = options.limits(group);
-          return { ratePerMinute: l.rateLimitPerMinute * l.maxSessionsPerGroup, burst: l.rateLimitBurst * l.maxSessionsPerGroup };
+          return {
+            ratePerMinute: l.rateLimitPerMinute * l.maxSessionsPerGroup,
+            burst: l.rateLimitBurst * l.maxSessionsPerGroup,
+          };
         },
       }),
     };
@@ -98,7 +101,11 @@ export class CoreServer {
   start(): void {
     cleanStaleSessionDirs(this.options.home, []);
     this.events = new PubSocket(`ipc://${this.eventsPath}`);
-    void this.audit.append({ kind: "session", outcome: "info", detail: { event: "core started", version: CARAPACE_VERSION } });
+    void this.audit.append({
+      kind: "session",
+      outcome: "info",
+      detail: { event: "core started", version: CARAPACE_VERSION },
+    });
   }
 
   publish(identity: SessionIdentity, topic: string, payload: unknown): void {
@@ -110,21 +117,41 @@ export class CoreServer {
     if (this.stopping) throw new Error("[CORE] Error: the core is stopping. Fix: start it again.");
     const max = this.options.limits(group).maxSessionsPerGroup;
     if (this.sessions.countForGroup(group) >= max) {
-      throw new Error(`[SESSION] Error: group ${group} already has ${max} sessions. Fix: close one, or raise max_sessions_per_group.`);
+      throw new Error(
+        `[SESSION] Error: group ${group} already has ${max} sessions. Fix: close one, or raise max_sessions_per_group.`,
+      );
     }
     const session = this.sessions.open(group, source);
-    void this.audit.append({ kind: "session", outcome: "info", group, session: session.id, detail: { event: "opened", source } });
+    void this.audit.append({
+      kind: "session",
+      outcome: "info",
+      group,
+      session: session.id,
+      detail: { event: "opened", source },
+    });
     return session;
   }
 
   closeSession(id: string): boolean {
     const session = this.sessions.close(id);
     if (!session) return false;
-    void this.audit.append({ kind: "session", outcome: "info", group: session.identity.group, session: id, detail: { event: "closed" } });
+    void this.audit.append({
+      kind: "session",
+      outcome: "info",
+      group: session.identity.group,
+      session: id,
+      detail: { event: "closed" },
+    });
     return true;
   }
 
-  private trace(identity: SessionIdentity, correlation: string | null, topic: string | null, hop: string, detail?: Record<string, unknown>): void {
+  private trace(
+    identity: SessionIdentity,
+    correlation: string | null,
+    topic: string | null,
+    hop: string,
+    detail?: Record<string, unknown>,
+  ): void {
     const filter = this.options.debug;
     if (!filter) return;
     if (filter.traceFilter && !(topic ?? "").startsWith(filter.traceFilter)) return;
@@ -138,7 +165,15 @@ export class CoreServer {
     if (overflow || delimiter === undefined || delimiter.length !== 0 || body === undefined || extra.length > 0) {
       this.droppedFrames++;
       void this.audit
-        .append({ kind: "dropped", outcome: "rejected", group: session.identity.group, session: session.id, stage: 3, code: "VALIDATION_FAILED", detail: { reason: "frame without a usable delimiter" } })
+        .append({
+          kind: "dropped",
+          outcome: "rejected",
+          group: session.identity.group,
+          session: session.id,
+          stage: 3,
+          code: "VALIDATION_FAILED",
+          detail: { reason: "frame without a usable delimiter" },
+        })
         .catch(() => {});
       return;
     }
@@ -158,8 +193,22 @@ export class CoreServer {
       if (cached.kind === "done") return void this.reply(session, peer, cached.reply);
       if (cached.kind === "running") return;
       if (cached.kind === "conflict") {
-        const error = errorObject("VALIDATION_FAILED", "correlation was already used for a different request", { field: "/correlation" });
-        await this.audit.append({ kind: "rejected", outcome: "rejected", group: session.identity.group, session: session.id, topic: peek.topic, correlation: peek.correlation, stage: 3, code: error.code, detail: { reason: error.message } }).catch(() => {});
+        const error = errorObject("VALIDATION_FAILED", "correlation was already used for a different request", {
+          field: "/correlation",
+        });
+        await this.audit
+          .append({
+            kind: "rejected",
+            outcome: "rejected",
+            group: session.identity.group,
+            session: session.id,
+            topic: peek.topic,
+            correlation: peek.correlation,
+            stage: 3,
+            code: error.code,
+            detail: { reason: error.message },
+          })
+          .catch(() => {});
         return void this.reply(session, peer, { kind: "error", correlation: peek.correlation, error });
       }
       session.replies.begin(peek.correlation, peek.hash);
@@ -171,7 +220,19 @@ export class CoreServer {
       const error = this.stopping
         ? errorObject("PLUGIN_UNAVAILABLE", "the core is shutting down")
         : errorObject("RATE_LIMITED", "too many calls in flight for this session", { retry_after: 1 });
-      await this.audit.append({ kind: "rejected", outcome: "rejected", group: session.identity.group, session: session.id, topic: peek?.topic ?? null, correlation, stage: error.stage ?? 6, code: error.code, detail: { reason: error.message } }).catch(() => {});
+      await this.audit
+        .append({
+          kind: "rejected",
+          outcome: "rejected",
+          group: session.identity.group,
+          session: session.id,
+          topic: peek?.topic ?? null,
+          correlation,
+          stage: error.stage ?? 6,
+          code: error.code,
+          detail: { reason: error.message },
+        })
+        .catch(() => {});
       const frame: ReplyFrame = { kind: "error", correlation: correlation ?? "", error };
       if (correlation) session.replies.finish(correlation, frame);
       return void this.reply(session, peer, frame);
@@ -180,10 +241,19 @@ export class CoreServer {
     const onEnd = () => controller.abort();
     session.ended.signal.addEventListener("abort", onEnd, { once: true });
     let heartbeat: ReturnType<typeof setInterval> | null = null;
-    let state: { state: "running" | "pending_confirmation"; waitMs: number; id?: string } = { state: "running", waitMs: limits.handlerTimeoutMs };
+    let state: { state: "running" | "pending_confirmation"; waitMs: number; id?: string } = {
+      state: "running",
+      waitMs: limits.handlerTimeoutMs,
+    };
     if (correlation) {
       heartbeat = setInterval(() => {
-        const alive = this.reply(session, peer, { kind: "heartbeat", correlation, state: state.state, wait_ms: state.waitMs, ...(state.id ? { confirmation: state.id } : {}) });
+        const alive = this.reply(session, peer, {
+          kind: "heartbeat",
+          correlation,
+          state: state.state,
+          wait_ms: state.waitMs,
+          ...(state.id ? { confirmation: state.id } : {}),
+        });
         if (!alive) controller.abort();
       }, HEARTBEAT_MS);
     }
@@ -197,7 +267,14 @@ export class CoreServer {
         signal: controller.signal,
         onPendingConfirmation: (id, waitMs) => {
           state = { state: "pending_confirmation", waitMs, id };
-          if (correlation) this.reply(session, peer, { kind: "heartbeat", correlation, state: "pending_confirmation", wait_ms: waitMs, confirmation: id });
+          if (correlation)
+            this.reply(session, peer, {
+              kind: "heartbeat",
+              correlation,
+              state: "pending_confirmation",
+              wait_ms: waitMs,
+              confirmation: id,
+            });
         },
         trace: (hop, detail) => this.trace(identity, correlation, peek?.topic ?? null, hop, detail),
       });
@@ -217,7 +294,13 @@ export class CoreServer {
   /** `carapace call`: the operator runs a tool through the same six stages (source `cli`). */
   async callAsOperator(tool: string, args: unknown, group: string): Promise<ReplyFrame> {
     const correlation = crypto.randomUUID();
-    const body = new TextEncoder().encode(JSON.stringify({ topic: tool.startsWith("tool.invoke.") ? tool : `tool.invoke.${tool}`, correlation, arguments: args }));
+    const body = new TextEncoder().encode(
+      JSON.stringify({
+        topic: tool.startsWith("tool.invoke.") ? tool : `tool.invoke.${tool}`,
+        correlation,
+        arguments: args,
+      }),
+    );
     const identity = mintIdentity(`cli-${group}`, group, "cli");
     const outcome = await runCall(this.pipeline, this.audit, {
       identity,
@@ -227,7 +310,9 @@ export class CoreServer {
       onPendingConfirmation: () => {},
       trace: (hop, detail) => this.trace(identity, correlation, tool, hop, detail),
     });
-    return outcome.error ? { kind: "error", correlation, error: outcome.error } : { kind: "result", correlation, result: outcome.result };
+    return outcome.error
+      ? { kind: "error", correlation, error: outcome.error }
+      : { kind: "result", correlation, result: outcome.result };
   }
 
   async stop(): Promise<void> {
@@ -246,11 +331,16 @@ export class CoreServer {
 }
 
 /** Correlation and topic for the reply cache, read without trusting anything else (full checks follow). */
-function cheapPeek(body: Uint8Array, maxBytes: number, maxDepth: number): { correlation: string; topic: string; hash: string } | null {
+function cheapPeek(
+  body: Uint8Array,
+  maxBytes: number,
+  maxDepth: number,
+): { correlation: string; topic: string; hash: string } | null {
   if (body.length > maxBytes || jsonDepth(body, maxDepth) > maxDepth) return null;
   try {
     const v = JSON.parse(decoder.decode(body)) as Record<string, unknown>;
-    if (typeof v !== "object" || v === null || typeof v.correlation !== "string" || v.correlation.length > 64) return null;
+    if (typeof v !== "object" || v === null || typeof v.correlation !== "string" || v.correlation.length > 64)
+      return null;
     const topic = typeof v.topic === "string" ? v.topic : "";
     return { correlation: v.correlation, topic, hash: requestHash(topic, v.arguments) };
   } catch {

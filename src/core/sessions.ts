@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
+import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { RouterSocket } from "../transport/sockets.ts";
 import { ReplyCache } from "./reply-cache.ts";
 
@@ -36,9 +36,12 @@ export class SessionRegistry {
 
   open(group: string, source: string): Session {
     if (!GROUP_NAME.test(group)) {
-      throw new Error(`[SESSION] Error: invalid group name "${group}". Fix: use lowercase [a-z0-9_-], at most 32 characters.`);
+      throw new Error(
+        `[SESSION] Error: invalid group name "${group}". Fix: use lowercase [a-z0-9_-], at most 32 characters.`,
+      );
     }
-    const id = randomBytes(16).toString("base64url");
+    // Hex, never base64url: an id starting with "-" would read as a CLI flag.
+    const id = randomBytes(16).toString("hex");
     const dir = provisionSessionDir(this.home, id, this.agentUser);
     const session: Session = {
       id,

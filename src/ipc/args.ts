@@ -23,11 +23,17 @@ export function parseIpcArgs(argv: readonly string[]): IpcArgs {
   if (first === "--version") return { kind: "version" };
   if (first.startsWith("-")) return { kind: "usage-error", message: `unknown option ${first}` };
   if (rest.length > 0) return { kind: "usage-error", message: "too many arguments (quote the JSON object)" };
-  return { kind: "call", topic: toInvokeTopic(first), argumentsText: second === undefined || second === "-" ? null : second };
+  return {
+    kind: "call",
+    topic: toInvokeTopic(first),
+    argumentsText: second === undefined || second === "-" ? null : second,
+  };
 }
 
 /** The arguments must be a JSON object; anything else is a usage error before anything is sent. */
-export function parseArgumentsObject(text: string): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
+export function parseArgumentsObject(
+  text: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
   let value: unknown;
   try {
     value = JSON.parse(text.trim() === "" ? "{}" : text);

@@ -15,7 +15,12 @@ const decoder = new TextDecoder();
  * answers a repeated correlation from its reply cache (or joins the running call), so nothing runs twice.
  * Heartbeats from the core (a call pending confirmation, a long handler) extend the wait.
  */
-export function callCore(socketPath: string, topic: string, args: Record<string, unknown>, timeoutMs: number): CallOutcome {
+export function callCore(
+  socketPath: string,
+  topic: string,
+  args: Record<string, unknown>,
+  timeoutMs: number,
+): CallOutcome {
   const correlation = crypto.randomUUID();
   const message = JSON.stringify({ topic, correlation, arguments: args });
   const dealer = new BlockingDealer(`ipc://${socketPath}`);

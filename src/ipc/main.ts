@@ -29,7 +29,12 @@ export function runIpc(argv: readonly string[]): number {
   const socketPath = process.env.CARAPACE_SOCKET;
   if (!socketPath) return fail(EXIT.USAGE, "IPC", "CARAPACE_SOCKET is not set", "run ipc inside a Carapace session");
   if (!existsSync(socketPath)) {
-    return fail(EXIT.TRANSPORT, "IPC", `no session socket at ${socketPath}`, "check that the core runs and the session is open");
+    return fail(
+      EXIT.TRANSPORT,
+      "IPC",
+      `no session socket at ${socketPath}`,
+      "check that the core runs and the session is open",
+    );
   }
   let text = parsed.argumentsText;
   if (text === null) {
@@ -40,13 +45,18 @@ export function runIpc(argv: readonly string[]): number {
     }
   }
   const args = parseArgumentsObject(text);
-  if (!args.ok) return fail(EXIT.USAGE, "IPC", args.message, "pass a JSON object such as '{\"message\":\"hi\"}'");
+  if (!args.ok) return fail(EXIT.USAGE, "IPC", args.message, 'pass a JSON object such as \'{"message":"hi"}\'');
   const timeout = Number(process.env.CARAPACE_IPC_TIMEOUT_MS) || DEFAULT_LIMITS.ipcTimeoutMs;
   let outcome: ReturnType<typeof callCore>;
   try {
     outcome = callCore(socketPath, parsed.topic, args.value, timeout);
   } catch (e) {
-    return fail(EXIT.TRANSPORT, "IPC", (e as Error).message.replace(/^\[TRANSPORT\] Error: /, ""), "check that the core runs");
+    return fail(
+      EXIT.TRANSPORT,
+      "IPC",
+      (e as Error).message.replace(/^\[TRANSPORT\] Error: /, ""),
+      "check that the core runs",
+    );
   }
   if (outcome.kind === "result") {
     process.stdout.write(`${JSON.stringify(outcome.result)}\n`);

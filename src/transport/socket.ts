@@ -1,6 +1,6 @@
+import { type Pointer, ptr } from "bun:ffi";
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { type Pointer, ptr } from "bun:ffi";
 import { check, copyOut, lastError, libzmq, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
 
 export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB";
@@ -157,7 +157,8 @@ export class ZmqSocket {
         throw new ZmqError("zmq_msg_recv", errno, message);
       }
       const size = Number(z.zmq_msg_size(m));
-      if (frames.length < this.maxFrames) frames.push(size === 0 ? EMPTY : copyOut(z.zmq_msg_data(m) as Pointer | null, size));
+      if (frames.length < this.maxFrames)
+        frames.push(size === 0 ? EMPTY : copyOut(z.zmq_msg_data(m) as Pointer | null, size));
       else overflow = true;
       const more = z.zmq_msg_more(m);
       z.zmq_msg_close(m);

@@ -52,7 +52,10 @@ abstract class LoopSocket {
   private flush(): void {
     while (this.outbox.length > 0 && !this.socket.closed) {
       const outcome = this.socket.trySend(this.outbox[0] as (Uint8Array | string)[]);
-      if (outcome === "again") return this.scheduleRetry();
+      if (outcome === "again") {
+        this.scheduleRetry();
+        return;
+      }
       if (outcome === "unroutable") this.dropped++;
       this.outbox.shift();
     }

@@ -1,6 +1,6 @@
 import { errorObject } from "../../protocol/errors.ts";
-import { summarizeArguments, type ConfirmationGate } from "../confirmations.ts";
 import type { ToolEntry } from "../catalog.ts";
+import { type ConfirmationGate, summarizeArguments } from "../confirmations.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
 /** Stage 5: a high-risk call waits for a person. Denial, timeout or a vanished caller stop it for good. */
@@ -12,7 +12,9 @@ export function confirmation(gate: ConfirmationGate): StageDef {
       const tool = ctx.tool as ToolEntry;
       if (tool.risk_level !== "high") return next();
       if (gate.countForSession(ctx.identity.sessionId) >= ctx.limits.maxPendingConfirmationsPerSession) {
-        throw new Rejection(errorObject("RATE_LIMITED", "too many calls are waiting for confirmation", { retry_after: 5 }));
+        throw new Rejection(
+          errorObject("RATE_LIMITED", "too many calls are waiting for confirmation", { retry_after: 5 }),
+        );
       }
       const { id, decision } = gate.request(
         {

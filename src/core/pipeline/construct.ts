@@ -16,7 +16,12 @@ export const construct: StageDef = {
       throw new Rejection({ ...errorObject("VALIDATION_FAILED", parsed.reason, { field: parsed.field }) });
     }
     ctx.wire = parsed.wire;
-    ctx.envelope = buildRequestEnvelope(ctx.identity, parsed.wire.topic, parsed.wire.correlation, parsed.wire.arguments);
+    ctx.envelope = buildRequestEnvelope(
+      ctx.identity,
+      parsed.wire.topic,
+      parsed.wire.correlation,
+      parsed.wire.arguments,
+    );
     await next();
   },
 };

@@ -1,5 +1,5 @@
-import { type ErrorObject, errorObject, PIPELINE_ONLY_CODES } from "../../protocol/errors.ts";
 import { ToolError } from "../../plugins/sdk/tool-error.ts";
+import { type ErrorObject, errorObject, PIPELINE_ONLY_CODES } from "../../protocol/errors.ts";
 import type { ToolEntry } from "../catalog.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
@@ -49,11 +49,15 @@ export const dispatch: StageDef = {
       run.catch(() => {});
       const outcome = await Promise.race([run.then((value) => ({ value })), timeout]);
       if (outcome === "timeout") {
-        throw new Rejection(errorObject("PLUGIN_TIMEOUT", `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms`));
+        throw new Rejection(
+          errorObject("PLUGIN_TIMEOUT", `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms`),
+        );
       }
       const size = Buffer.byteLength(JSON.stringify(outcome.value ?? null));
       if (size > ctx.limits.maxResponseBytes) {
-        throw new Rejection(errorObject("HANDLER_ERROR", `the tool's reply exceeds ${ctx.limits.maxResponseBytes} bytes`));
+        throw new Rejection(
+          errorObject("HANDLER_ERROR", `the tool's reply exceeds ${ctx.limits.maxResponseBytes} bytes`),
+        );
       }
       ctx.result = outcome.value ?? null;
     } catch (e) {

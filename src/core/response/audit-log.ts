@@ -380,7 +380,22 @@ class LogWriter {
       });
     }
     if (head.kind === "missing") {
-      return problem({ file: headName, line: null, seq: null, what: "malformed", detail: "the head file is missing" });
+      // A crash during the first batch, before its head was written, leaves a short log from genesis and
+      // no head: a crash artefact, not tampering. A longer or rotated log without a head is refused.
+      const firstWriteCrash =
+        last.seq <= FIRST_BATCH_MAX && rotationNumbers(this.dir, this.log).length === 0 && last.seq >= 1;
+      if (!firstWriteCrash) {
+        return problem({
+          file: headName,
+          line: null,
+          seq: null,
+          what: "malformed",
+          detail: "the head file is missing",
+        });
+      }
+      this.state.seq = last.seq;
+      this.state.hash = last.hash;
+      return;
     }
     if (head.head.seq > last.seq) {
       return problem({
@@ -405,6 +420,8 @@ class LogWriter {
     this.state.hash = last.hash;
   }
 }
+
+const FIRST_BATCH_MAX = 256;
 
 /** Stable field order in the file (the hash does not depend on it). */
 function orderFields(r: AuditRecord): AuditRecord {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine with Node + npm for building and testing Carapace:
+# Bun from the npm registry, the project's packages, and the Debian packages the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version 2>/dev/null)" != "1.4.5" ]; then
+  npm install -g bun@1.4.5 >/dev/null
+  # npm may block bun's postinstall; run it so `bun` is the real binary, not the placeholder.
+  node "$(npm root -g)/bun/install.js" >/dev/null 2>&1 || true
+fi
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  need=()
+  command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+  /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 || need+=(python3-zmq)
+  command -v podman >/dev/null 2>&1 || need+=(podman runc)
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  if [ "${#need[@]}" -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+fi
+
+bun install --frozen-lockfile
+bun run build

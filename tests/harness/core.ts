@@ -1,0 +1,155 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureBinaries } from "./binaries.ts";
+
+export interface IpcResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed for code 0, stderr parsed for code 1, else null. */
+  json: Record<string, unknown> | null;
+}
+
+export interface RunningCore {
+  home: string;
+  env: Record<string, string>;
+  proc: ReturnType<typeof Bun.spawn>;
+  output(): string;
+  carapace(args: string[], opts?: { stdin?: string }): Promise<IpcResult>;
+  openSession(group?: string): Promise<{ id: string; socket: string; group: string }>;
+  closeSession(id: string): Promise<void>;
+  ipc(
+    socket: string,
+    tool: string,
+    args?: unknown,
+    opts?: { stdin?: string; env?: Record<string, string> },
+  ): Promise<IpcResult>;
+  audit(group: string): Record<string, unknown>[];
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+const cleanupHomes = new Set<string>();
+process.on("exit", () => {
+  for (const h of cleanupHomes) rmSync(h, { recursive: true, force: true });
+});
+
+/** A short temp home: Unix socket paths must stay under 108 bytes. */
+export function tempHome(): string {
+  const home = mkdtempSync("/tmp/cph-");
+  cleanupHomes.add(home);
+  return home;
+}
+
+function parse(text: string): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(text.trim());
+    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts the real compiled core in a temp home and waits until its control socket answers. */
+export async function startCore(
+  options: { config?: string; home?: string; args?: string[] } = {},
+): Promise<RunningCore> {
+  const bins = ensureBinaries();
+  const home = options.home ?? tempHome();
+  if (options.config !== undefined) writeFileSync(join(home, "config.toml"), options.config, { mode: 0o600 });
+  const env: Record<string, string> = {
+    PATH: "/usr/bin:/bin",
+    HOME: home,
+    CARAPACE_HOME: home,
+    NO_COLOR: "1",
+    TMPDIR: "/tmp",
+  };
+  let out = "";
+  const proc = Bun.spawn([bins.carapace, "start", ...(options.args ?? [])], { env, stdout: "pipe", stderr: "pipe" });
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) out += new TextDecoder().decode(chunk);
+  };
+  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stderr as ReadableStream<Uint8Array>);
+
+  const run = async (
+    cmd: string[],
+    opts: { stdin?: string; env?: Record<string, string> } = {},
+  ): Promise<IpcResult> => {
+    const p = Bun.spawn(cmd, {
+      env: { ...env, ...(opts.env ?? {}) },
+      stdin: opts.stdin !== undefined ? new Blob([opts.stdin]) : "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    return { code, stdout, stderr, json: code === 0 ? parse(stdout) : code === 1 ? parse(stderr) : null };
+  };
+  const core: RunningCore = {
+    home,
+    env,
+    proc,
+    output: () => out,
+    carapace: (args, opts) => run([bins.carapace, ...args], opts),
+    async openSession(group = "default") {
+      const r = await run([bins.carapace, "session", "open", "--group", group, "--json"]);
+      if (r.code !== 0 || !r.json) throw new Error(`session open failed: ${r.stderr}`);
+      return r.json as { id: string; socket: string; group: string };
+    },
+    async closeSession(id) {
+      const r = await run([bins.carapace, "session", "close", id]);
+      if (r.code !== 0) throw new Error(`session close failed: ${r.stderr}`);
+    },
+    ipc: (socket, tool, args = {}, opts = {}) =>
+      run(opts.stdin !== undefined ? [bins.ipc, tool] : [bins.ipc, tool, JSON.stringify(args)], {
+        ...opts,
+        env: { CARAPACE_SOCKET: socket, ...(opts.env ?? {}) },
+      }),
+    audit(group) {
+      const file = join(home, "data/audit", `${group}.jsonl`);
+      if (!existsSync(file)) return [];
+      return readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      await run([bins.carapace, "stop"]);
+      await proc.exited;
+    },
+    async kill() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const status = await run([bins.carapace, "status", "--json"]);
+    if (status.code === 0) break;
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`core did not start:\n${out}`);
+    await Bun.sleep(50);
+  }
+  return core;
+}
+
+/** Waits until the audit log of `group` has a record matching `pred` (audit writes are grouped). */
+export async function waitForAudit(
+  core: RunningCore,
+  group: string,
+  pred: (r: Record<string, unknown>) => boolean,
+  ms = 3000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const hit = core.audit(group).find(pred);
+    if (hit) return hit;
+    if (Date.now() > deadline)
+      throw new Error(`no matching audit record in ${group}: ${JSON.stringify(core.audit(group).slice(-5))}`);
+    await Bun.sleep(20);
+  }
+}

@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const decoder = new TextDecoder();
+
+export function text(bytes: Uint8Array | undefined): string {
+  return bytes ? decoder.decode(bytes) : "";
+}
+
+/** A private temp dir for ipc:// endpoints; `endpoint(name)` puts the socket in a `sockets/` subdir. */
+export interface SocketDir {
+  root: string;
+  endpoint(name: string): string;
+  path(name: string): string;
+  cleanup(): void;
+}
+
+export function socketDir(): SocketDir {
+  // Short prefix: an ipc path must fit sun_path (107 bytes).
+  const root = mkdtempSync(join(tmpdir(), "cpt-"));
+  const path = (name: string) => join(root, "sockets", name);
+  return {
+    root,
+    path,
+    endpoint: (name) => `ipc://${path(name)}`,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/** Polls `condition` on the event loop until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(2);
+  }
+}
+
+export function bytes(...values: number[]): Uint8Array {
+  return new Uint8Array(values);
+}
+
+/** Every byte value once, so a frame survives only if it is carried as binary, not text. */
+export function allByteValues(): Uint8Array {
+  return Uint8Array.from({ length: 256 }, (_, i) => i);
+}

@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { ipcPath, prepareSocketDir, ZmqSocket } from "../../src/transport/socket.ts";
+import { DealerSocket, PubSocket, RouterSocket } from "../../src/transport/sockets.ts";
+import { type SocketDir, socketDir, text, waitFor } from "./helpers.ts";
+
+let dir: SocketDir;
+const open: { close(): void }[] = [];
+function track<T extends { close(): void }>(s: T): T {
+  open.push(s);
+  return s;
+}
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  dir?.cleanup();
+});
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe("ipc socket files", () => {
+  test("bind creates the socket dir 0700 and the socket file 0600", () => {
+    dir = socketDir();
+    const nested = join(dir.root, "a", "b", "sockets");
+    const socket = track(new ZmqSocket("ROUTER"));
+    socket.bind(`ipc://${join(nested, "core.sock")}`);
+    expect(mode(nested)).toBe(0o700);
+    expect(lstatSync(join(nested, "core.sock")).isSocket()).toBe(true);
+    expect(mode(join(nested, "core.sock"))).toBe(0o600);
+  });
+
+  test("an existing socket dir with loose permissions is tightened to 0700", () => {
+    dir = socketDir();
+    mkdirSync(join(dir.root, "sockets"), { mode: 0o777 });
+    track(new PubSocket(dir.endpoint("events.sock")));
+    expect(mode(join(dir.root, "sockets"))).toBe(0o700);
+  });
+
+  test("a symlink in place of the socket dir is refused, and nothing is bound through it", () => {
+    dir = socketDir();
+    const target = join(dir.root, "elsewhere");
+    mkdirSync(target);
+    symlinkSync(target, join(dir.root, "sockets"));
+    expect(() => new RouterSocket(dir.endpoint("core.sock"), () => {})).toThrow(
+      /\[TRANSPORT\] Error: .* not a plain directory/,
+    );
+    expect(readdirSync(target)).toEqual([]);
+  });
+
+  test("a file in place of the socket dir is refused", () => {
+    dir = socketDir();
+    Bun.write(join(dir.root, "sockets"), "not a directory");
+    expect(() => prepareSocketDir(join(dir.root, "sockets"))).toThrow(/not a plain directory/);
+  });
+
+  test("close() leaves no socket file behind, for every bound socket type", () => {
+    dir = socketDir();
+    const router = new RouterSocket(dir.endpoint("r.sock"), () => {});
+    const pub = new PubSocket(dir.endpoint("p.sock"));
+    const raw = new ZmqSocket("ROUTER");
+    raw.bind(dir.endpoint("raw.sock"));
+    for (const name of ["r.sock", "p.sock", "raw.sock"]) expect(existsSync(dir.path(name))).toBe(true);
+    router.close();
+    pub.close();
+    raw.close();
+    expect(readdirSync(join(dir.root, "sockets"))).toEqual([]);
+    // Closing twice is harmless.
+    router.close();
+    raw.close();
+    expect(raw.closed).toBe(true);
+  });
+
+  test("ipcPath extracts the file path only from ipc:// endpoints", () => {
+    expect(ipcPath("ipc:///run/x.sock")).toBe("/run/x.sock");
+    expect(ipcPath("tcp://127.0.0.1:5555")).toBeNull();
+  });
+});
+
+describe("hostile peers", () => {
+  test("ROUTER_MANDATORY: sending to an unknown identity returns 'unroutable' and counts a drop", () => {
+    dir = socketDir();
+    const router = track(new RouterSocket(dir.endpoint("m.sock"), () => {}));
+    expect(router.send(new TextEncoder().encode("nobody"), ["", "hello?"])).toBe("unroutable");
+    expect(router.send(new Uint8Array([0, 1, 2]), ["x"])).toBe("unroutable");
+    expect(router.dropped).toBe(2);
+    expect(router.pendingSends).toBe(0);
+  });
+
+  test("the raw socket reports 'unroutable' too, and sending after close reports 'closed'", () => {
+    dir = socketDir();
+    const raw = track(new ZmqSocket("ROUTER"));
+    raw.bind(dir.endpoint("raw.sock"));
+    expect(raw.trySend(["ghost", "", "x"])).toBe("unroutable");
+    const router = new RouterSocket(dir.endpoint("c.sock"), () => {});
+    router.close();
+    expect(router.send(new Uint8Array([1]), ["x"])).toBe("closed");
+  });
+
+  test("a message with more frames than maxFrames is flagged and truncated; the next one is intact", async () => {
+    dir = socketDir();
+    const got: { frames: string[]; overflow: boolean }[] = [];
+    track(
+      new RouterSocket(
+        dir.endpoint("frames.sock"),
+        (_identity, frames, overflow) => got.push({ frames: frames.map(text), overflow }),
+        { maxFrames: 4 },
+      ),
+    );
+    const dealer = track(new DealerSocket(dir.endpoint("frames.sock"), () => {}));
+    dealer.send(Array.from({ length: 20 }, (_, i) => `f${i}`));
+    dealer.send(["a", "b"]);
+    await waitFor(() => got.length === 2, "both messages");
+    // maxFrames counts the identity: identity + delimiter + 2 payload frames are kept.
+    expect(got[0]).toEqual({ frames: ["", "f0", "f1"], overflow: true });
+    expect(got[1]).toEqual({ frames: ["", "a", "b"], overflow: false });
+  });
+
+  test("MAXMSGSIZE: an oversized message is never delivered and the receiver keeps serving", async () => {
+    dir = socketDir();
+    const got: string[] = [];
+    const router = track(
+      new RouterSocket(
+        dir.endpoint("big.sock"),
+        (identity, frames) => {
+          got.push(`${frames[1]?.length ?? -1}`);
+          router.send(identity, ["", "ok"]);
+        },
+        { maxMessageBytes: 64 * 1024 },
+      ),
+    );
+    const attacker = track(new DealerSocket(dir.endpoint("big.sock"), () => {}));
+    attacker.send([new Uint8Array(1024 * 1024)]);
+    await Bun.sleep(100);
+    const replies: string[] = [];
+    const honest = track(new DealerSocket(dir.endpoint("big.sock"), (f) => replies.push(text(f[0]))));
+    honest.send([new Uint8Array(1000)]);
+    await waitFor(() => replies.length === 1, "the honest peer's reply");
+    expect(replies).toEqual(["ok"]);
+    expect(got).toEqual(["1000"]);
+  });
+});
