@@ -70,6 +70,16 @@ abstract class LoopSocket {
     }, 1);
   }
 
+  /** Runs bind/connect; on failure closes the socket, so no reactor registration (or Worker) outlives it. */
+  protected attach(step: () => void): void {
+    try {
+      step();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
   get pendingSends(): number {
     return this.outbox.length;
   }
@@ -90,7 +100,7 @@ export class RouterSocket extends LoopSocket {
     loop?: Reactor,
   ) {
     super("ROUTER", options, loop);
-    this.socket.bind(endpoint);
+    this.attach(() => this.socket.bind(endpoint));
   }
   protected receive(frames: Frames, overflow: boolean): void {
     const [identity, ...rest] = frames;
@@ -111,7 +121,7 @@ export class DealerSocket extends LoopSocket {
     loop?: Reactor,
   ) {
     super("DEALER", options, loop);
-    this.socket.connect(endpoint);
+    this.attach(() => this.socket.connect(endpoint));
   }
   protected receive(frames: Frames): void {
     this.onMessage(frames[0]?.length === 0 ? frames.slice(1) : frames);
@@ -125,7 +135,7 @@ export class DealerSocket extends LoopSocket {
 export class PubSocket extends LoopSocket {
   constructor(endpoint: string, options: SocketOptions = {}, loop?: Reactor) {
     super("PUB", options, loop);
-    this.socket.bind(endpoint);
+    this.attach(() => this.socket.bind(endpoint));
   }
   protected receive(): void {}
   publish(topic: string, body: string | Uint8Array): void {
@@ -143,10 +153,13 @@ export class SubSocket extends LoopSocket {
     loop?: Reactor,
   ) {
     super("SUB", options, loop);
-    this.socket.connect(endpoint);
+    this.attach(() => this.socket.connect(endpoint));
   }
   subscribe(prefix: string): void {
     this.socket.subscribe(prefix);
+  }
+  unsubscribe(prefix: string): void {
+    this.socket.unsubscribe(prefix);
   }
   protected receive(frames: Frames): void {
     const [topic, body] = frames;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ipcPath, prepareSocketDir, ZmqSocket } from "../../src/transport/socket.ts";
 import { DealerSocket, PubSocket, RouterSocket } from "../../src/transport/sockets.ts";
@@ -47,9 +47,21 @@ describe("ipc socket files", () => {
     expect(readdirSync(target)).toEqual([]);
   });
 
+  test("after a refused bind the process can still exit on its own", async () => {
+    dir = socketDir();
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "failed-bind.ts"), dir.root], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const exited = await Promise.race([child.exited, Bun.sleep(5000).then(() => "hung" as const)]);
+    if (exited === "hung") child.kill();
+    expect(exited).toBe(0);
+    expect(await new Response(child.stdout).text()).toStartWith("refused: [TRANSPORT] Error:");
+  });
+
   test("a file in place of the socket dir is refused", () => {
     dir = socketDir();
-    Bun.write(join(dir.root, "sockets"), "not a directory");
+    writeFileSync(join(dir.root, "sockets"), "not a directory");
     expect(() => prepareSocketDir(join(dir.root, "sockets"))).toThrow(/not a plain directory/);
   });
 

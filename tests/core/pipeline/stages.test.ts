@@ -1,0 +1,406 @@
+import { describe, expect, test } from "bun:test";
+import { Catalog } from "../../../src/core/catalog.ts";
+import { ConfirmationGate } from "../../../src/core/confirmations.ts";
+import { authorizeAndRateLimit } from "../../../src/core/pipeline/authorize.ts";
+import { compose } from "../../../src/core/pipeline/compose.ts";
+import { confirmation } from "../../../src/core/pipeline/confirm.ts";
+import { construct } from "../../../src/core/pipeline/construct.ts";
+import { type CallContext, Rejection, type StageDef } from "../../../src/core/pipeline/context.ts";
+import { dispatch, handlerFailure } from "../../../src/core/pipeline/dispatch.ts";
+import { frameLimits, jsonDepth } from "../../../src/core/pipeline/frame-limits.ts";
+import { firstErrorField, oversizedString, payloadValidation } from "../../../src/core/pipeline/payload.ts";
+import { TokenBucketLimiter } from "../../../src/core/pipeline/token-bucket.ts";
+import { topicWhitelist } from "../../../src/core/pipeline/topic.ts";
+import { ToolError } from "../../../src/plugins/sdk/tool-error.ts";
+import { errorObject } from "../../../src/protocol/errors.ts";
+import { callContext, identity, limits, tool, wireMessage } from "../../harness/factories.ts";
+
+async function runStage(stage: StageDef, ctx: CallContext): Promise<CallContext> {
+  await compose([stage])(ctx);
+  return ctx;
+}
+
+describe("compose", () => {
+  test("runs stages in order and stops at the first rejection", async () => {
+    const seen: string[] = [];
+    const mk = (name: string, reject = false): StageDef => ({
+      name,
+      stage: 2,
+      run: async (_ctx, next) => {
+        seen.push(name);
+        if (reject) throw new Rejection(errorObject("UNKNOWN_TOOL", "no"));
+        await next();
+      },
+    });
+    const ctx = callContext({});
+    await compose([mk("a"), mk("b", true), mk("c")])(ctx);
+    expect(seen).toEqual(["a", "b"]);
+    expect(ctx.error?.code).toBe("UNKNOWN_TOOL");
+  });
+
+  test("a non-rejection error propagates (the runner turns it into a generic error)", async () => {
+    const boom: StageDef = { name: "boom", stage: 6, run: async () => Promise.reject(new Error("internal")) };
+    await expect(compose([boom])(callContext({}))).rejects.toThrow("internal");
+  });
+
+  test("next() twice in one stage is an error", async () => {
+    const twice: StageDef = {
+      name: "twice",
+      stage: 1,
+      run: async (_c, next) => {
+        await next();
+        await next();
+      },
+    };
+    await expect(compose([twice])(callContext({}))).rejects.toThrow("twice");
+  });
+});
+
+describe("stage 3a: frame limits before parsing", () => {
+  test("depth scan skips string contents", () => {
+    expect(jsonDepth(new TextEncoder().encode('{"a":"[[[[[[[["}'), 3)).toBe(1);
+    expect(jsonDepth(new TextEncoder().encode('{"a":"\\"[[["}'), 3)).toBe(1);
+    expect(jsonDepth(new TextEncoder().encode("[[[[]]]]"), 10)).toBe(4);
+  });
+
+  test("oversized, too deep, non-UTF-8 and non-JSON frames are rejected with VALIDATION_FAILED stage 3", async () => {
+    const big = await runStage(frameLimits, callContext("x".repeat(200), { limits: limits({ maxFrameBytes: 100 }) }));
+    expect(big.error).toMatchObject({ code: "VALIDATION_FAILED", stage: 3 });
+    const deep = await runStage(frameLimits, callContext(`${"[".repeat(70)}${"]".repeat(70)}`));
+    expect(deep.error?.message).toContain("deeper");
+    const bad = callContext("");
+    const invalid = await runStage(frameLimits, { ...bad, raw: new Uint8Array([0x7b, 0xff, 0x7d]) });
+    expect(invalid.error?.code).toBe("VALIDATION_FAILED");
+    const notJson = await runStage(frameLimits, callContext("{nope"));
+    expect(notJson.error?.message).toContain("JSON");
+  });
+
+  test("a valid frame is parsed for the next stage", async () => {
+    const ctx = await runStage(frameLimits, callContext({ a: 1 }));
+    expect(ctx.error).toBeUndefined();
+    expect(ctx.parsed).toEqual({ a: 1 });
+  });
+});
+
+describe("stage 1: construct envelope", () => {
+  test("identity comes from the session, never from the wire", async () => {
+    const ctx = callContext({}, { identity: identity("alpha", "sess-a", "container") });
+    ctx.parsed = wireMessage();
+    await runStage(construct, ctx);
+    expect(ctx.envelope).toMatchObject({
+      group: "alpha",
+      session: "sess-a",
+      source: "container",
+      type: "request",
+      version: 1,
+    });
+  });
+
+  test("extra wire fields (a forged group) are rejected, not merged", async () => {
+    const ctx = callContext({});
+    ctx.parsed = { ...wireMessage(), group: "admin" };
+    await runStage(construct, ctx);
+    expect(ctx.error).toMatchObject({ code: "VALIDATION_FAILED", field: "/group" });
+    expect(ctx.envelope).toBeUndefined();
+  });
+
+  test.each([
+    [[], ""],
+    [{ topic: 1, correlation: crypto.randomUUID(), arguments: {} }, "/topic"],
+    [{ topic: "x", correlation: "not-a-uuid", arguments: {} }, "/correlation"],
+    [{ topic: "x", correlation: crypto.randomUUID(), arguments: [] }, "/arguments"],
+    [{ topic: "x", correlation: crypto.randomUUID(), arguments: null }, "/arguments"],
+  ])("malformed wire %j → field %s", async (parsed, field) => {
+    const ctx = callContext({});
+    ctx.parsed = parsed;
+    await runStage(construct, ctx);
+    expect(ctx.error).toMatchObject({ code: "VALIDATION_FAILED", field });
+  });
+});
+
+function contextAfterConstruct(
+  _catalog: Catalog,
+  wire = wireMessage(),
+  overrides: Partial<CallContext> = {},
+): CallContext {
+  const ctx = callContext(wire, overrides);
+  ctx.parsed = wire;
+  return ctx;
+}
+
+describe("stage 2: topic whitelist", () => {
+  const catalog = new Catalog();
+  catalog.register(tool());
+  test.each([
+    "tool.invoke.t.nope",
+    "message.inbound",
+    "tool.invoke.",
+    "tool.invoke.T.ECHO",
+    "tool.invoke.../x",
+    "tool.invoke.t.echo\u0000",
+  ])("%j → UNKNOWN_TOOL", async (topic) => {
+    const ctx = contextAfterConstruct(catalog, wireMessage({ topic }));
+    await compose([construct, topicWhitelist(catalog)])(ctx);
+    expect(ctx.error).toMatchObject({ code: "UNKNOWN_TOOL", stage: 2 });
+  });
+  test("a catalogued tool passes", async () => {
+    const ctx = contextAfterConstruct(catalog);
+    await compose([construct, topicWhitelist(catalog)])(ctx);
+    expect(ctx.error).toBeUndefined();
+    expect(ctx.tool?.name).toBe("t.echo");
+  });
+});
+
+describe("stage 3b: payload validation", () => {
+  const catalog = new Catalog();
+  catalog.register(tool());
+  const chain = compose([construct, topicWhitelist(catalog), payloadValidation]);
+
+  test("schema errors carry the JSON pointer of the first error", async () => {
+    const extra = contextAfterConstruct(catalog, wireMessage({ arguments: { message: "x", evil: 1 } }));
+    await chain(extra);
+    expect(extra.error).toMatchObject({ code: "VALIDATION_FAILED", field: "/evil" });
+    const missing = contextAfterConstruct(catalog, wireMessage({ arguments: {} }));
+    await chain(missing);
+    expect(missing.error).toMatchObject({ field: "/message" });
+    const wrongType = contextAfterConstruct(catalog, wireMessage({ arguments: { message: 5 } }));
+    await chain(wrongType);
+    expect(wrongType.error).toMatchObject({ field: "/message" });
+  });
+
+  test("__proto__ and constructor keys are harmless: rejected as additional properties", async () => {
+    const parsed = JSON.parse(
+      `{"topic":"tool.invoke.t.echo","correlation":"${crypto.randomUUID()}","arguments":{"message":"x","__proto__":{"polluted":true}}}`,
+    );
+    const ctx = callContext(parsed);
+    ctx.parsed = parsed;
+    await chain(ctx);
+    expect(ctx.error?.field).toBe("/__proto__");
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test("a string argument over the limit is rejected with its pointer", async () => {
+    const ctx = contextAfterConstruct(catalog, wireMessage({ arguments: { message: "x".repeat(50) } }), {
+      limits: limits({ maxArgumentStringBytes: 10 }),
+    });
+    await chain(ctx);
+    expect(ctx.error).toMatchObject({ code: "VALIDATION_FAILED", field: "/message" });
+    expect(oversizedString({ a: [{ "b/c": "xxxx" }] }, 3)).toBe("/a/0/b~1c");
+    expect(firstErrorField(undefined)).toBe("");
+  });
+});
+
+describe("stage 4: authorization before rate limiting", () => {
+  const limiters = () => ({
+    perSession: new TokenBucketLimiter({ ratePerMinute: 60, burst: 2 }),
+    perGroup: new TokenBucketLimiter({ ratePerMinute: 600, burst: 100 }),
+  });
+
+  test("a group not in allowed_groups gets UNAUTHORIZED and spends no token", async () => {
+    const catalog = new Catalog();
+    catalog.register(tool({ allowed_groups: ["admins"] }));
+    const l = limiters();
+    const chain = compose([construct, topicWhitelist(catalog), authorizeAndRateLimit(catalog, l)]);
+    const ctx = contextAfterConstruct(catalog);
+    await chain(ctx);
+    expect(ctx.error).toMatchObject({ code: "UNAUTHORIZED", stage: 4 });
+    expect(l.perSession.available("s1")).toBe(2);
+  });
+
+  test("the bucket empties into RATE_LIMITED with a whole-second retry_after", async () => {
+    const catalog = new Catalog();
+    catalog.register(tool());
+    const chain = compose([construct, topicWhitelist(catalog), authorizeAndRateLimit(catalog, limiters())]);
+    const results: (string | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ctx = contextAfterConstruct(catalog);
+      await chain(ctx);
+      results.push(ctx.error?.code);
+      if (ctx.error) expect(ctx.error.retry_after).toBeGreaterThanOrEqual(1);
+    }
+    expect(results).toEqual([undefined, undefined, "RATE_LIMITED"]);
+  });
+});
+
+describe("stage 5: confirmation", () => {
+  const highRisk = tool({ name: "t.danger", risk_level: "high" });
+  const setup = () => {
+    const catalog = new Catalog();
+    catalog.register(highRisk);
+    const gate = new ConfirmationGate();
+    let ran = 0;
+    const counting: StageDef = {
+      name: "count",
+      stage: 6,
+      run: async (_c, next) => {
+        ran++;
+        await next();
+      },
+    };
+    const chain = compose([construct, topicWhitelist(catalog), confirmation(gate), counting]);
+    return { gate, chain, catalog, ran: () => ran };
+  };
+  const wire = () => wireMessage({ topic: "tool.invoke.t.danger" });
+
+  test("approval lets the call run; the pending entry is removed", async () => {
+    const { gate, chain, catalog, ran } = setup();
+    let pendingId = "";
+    const ctx = contextAfterConstruct(catalog, wire(), {
+      onPendingConfirmation: (id) => {
+        pendingId = id;
+      },
+    });
+    const done = chain(ctx);
+    await Bun.sleep(5);
+    expect(gate.list().map((p) => p.id)).toEqual([pendingId]);
+    expect(gate.list()[0]?.summary).toContain("hi");
+    expect(gate.answer(pendingId, true)).toBe(true);
+    await done;
+    expect(ctx.error).toBeUndefined();
+    expect(ran()).toBe(1);
+    expect(gate.list()).toEqual([]);
+    expect(gate.answer(pendingId, true)).toBe(false);
+  });
+
+  test("denial gives CONFIRMATION_DENIED and the call never runs", async () => {
+    const { gate, chain, catalog, ran } = setup();
+    const ctx = contextAfterConstruct(catalog, wire(), { onPendingConfirmation: (id) => gate.answer(id, false) });
+    await chain(ctx);
+    expect(ctx.error).toMatchObject({ code: "CONFIRMATION_DENIED", stage: 5 });
+    expect(ran()).toBe(0);
+  });
+
+  test("no answer in time gives CONFIRMATION_TIMEOUT; a late approval is refused", async () => {
+    const { gate, chain, catalog, ran } = setup();
+    let id = "";
+    const ctx = contextAfterConstruct(catalog, wire(), {
+      limits: limits({ confirmationTimeoutMs: 30 }),
+      onPendingConfirmation: (x) => {
+        id = x;
+      },
+    });
+    await chain(ctx);
+    expect(ctx.error).toMatchObject({ code: "CONFIRMATION_TIMEOUT", retriable: true });
+    expect(gate.answer(id, true)).toBe(false);
+    expect(ran()).toBe(0);
+  });
+
+  test("a caller that goes away cancels the pending call", async () => {
+    const { gate, chain, catalog, ran } = setup();
+    const controller = new AbortController();
+    const ctx = contextAfterConstruct(catalog, wire(), {
+      signal: controller.signal,
+      onPendingConfirmation: () => controller.abort(),
+    });
+    await chain(ctx);
+    expect(ctx.error?.code).toBe("PLUGIN_UNAVAILABLE");
+    expect(gate.list()).toEqual([]);
+    expect(ran()).toBe(0);
+  });
+
+  test("too many pending confirmations per session are refused", async () => {
+    const { gate, chain, catalog } = setup();
+    const ctxs = [0, 1].map(() =>
+      contextAfterConstruct(catalog, wire(), { limits: limits({ maxPendingConfirmationsPerSession: 1 }) }),
+    );
+    const first = chain(ctxs[0] as CallContext);
+    await chain(ctxs[1] as CallContext);
+    expect(ctxs[1]?.error?.code).toBe("RATE_LIMITED");
+    gate.cancelAll();
+    await first;
+  });
+
+  test("low-risk tools pass straight through", async () => {
+    const catalog = new Catalog();
+    catalog.register(tool());
+    const ctx = contextAfterConstruct(catalog);
+    await compose([construct, topicWhitelist(catalog), confirmation(new ConfirmationGate())])(ctx);
+    expect(ctx.error).toBeUndefined();
+  });
+});
+
+describe("stage 6: dispatch", () => {
+  async function dispatchWith(t: ReturnType<typeof tool>, overrides: Partial<CallContext> = {}): Promise<CallContext> {
+    const catalog = new Catalog();
+    catalog.register(t);
+    const ctx = contextAfterConstruct(catalog, wireMessage({ topic: `tool.invoke.${t.name}` }), overrides);
+    await compose([construct, topicWhitelist(catalog), dispatch])(ctx);
+    return ctx;
+  }
+
+  test("the handler gets a copy of the arguments and the envelope's context", async () => {
+    let seen: unknown;
+    const ctx = await dispatchWith(
+      tool({
+        invoke: (args, c) => {
+          seen = c;
+          args.message = "mutated";
+          return { ok: true };
+        },
+      }),
+    );
+    expect(ctx.result).toEqual({ ok: true });
+    expect(ctx.envelope?.payload.arguments.message).toBe("hi");
+    expect(seen).toMatchObject({ group: "test", sessionId: "s1", source: "test" });
+  });
+
+  test("a hanging handler gives PLUGIN_TIMEOUT", async () => {
+    const ctx = await dispatchWith(tool({ invoke: () => new Promise(() => {}) }), {
+      limits: limits({ handlerTimeoutMs: 20 }),
+    });
+    expect(ctx.error).toMatchObject({ code: "PLUGIN_TIMEOUT", stage: 6, retriable: true });
+  });
+
+  test("an unavailable plugin gives PLUGIN_UNAVAILABLE", async () => {
+    const ctx = await dispatchWith(tool({ available: () => false }));
+    expect(ctx.error?.code).toBe("PLUGIN_UNAVAILABLE");
+  });
+
+  test("a plain Error becomes a generic PLUGIN_ERROR with no internals", async () => {
+    const ctx = await dispatchWith(
+      tool({
+        invoke: () => {
+          throw new Error("db password=hunter2 at /secret/path");
+        },
+      }),
+    );
+    expect(ctx.error).toEqual({ code: "PLUGIN_ERROR", message: "the tool failed", retriable: false, stage: 6 });
+  });
+
+  test("a ToolError arrives as HANDLER_ERROR with its message and code", async () => {
+    const ctx = await dispatchWith(
+      tool({
+        invoke: () => {
+          throw new ToolError("NOT_FOUND", "no such note", { retriable: true });
+        },
+      }),
+    );
+    expect(ctx.error).toMatchObject({
+      code: "HANDLER_ERROR",
+      message: "no such note",
+      handler_code: "NOT_FOUND",
+      retriable: true,
+    });
+  });
+
+  test("a ToolError with a pipeline code is normalized and remembered for the audit", async () => {
+    const ctx = await dispatchWith(
+      tool({
+        invoke: () => {
+          throw new ToolError("RATE_LIMITED", "slow down");
+        },
+      }),
+    );
+    expect(ctx.error?.code).toBe("HANDLER_ERROR");
+    expect(ctx.error?.handler_code).toBeUndefined();
+    expect(ctx.forgedCode).toBe("RATE_LIMITED");
+    expect(handlerFailure(new ToolError("UNAUTHORIZED", "x")).forgedCode).toBe("UNAUTHORIZED");
+  });
+
+  test("a reply over the response limit gives HANDLER_ERROR", async () => {
+    const ctx = await dispatchWith(tool({ invoke: () => ({ big: "x".repeat(200) }) }), {
+      limits: limits({ maxResponseBytes: 100 }),
+    });
+    expect(ctx.error).toMatchObject({ code: "HANDLER_ERROR", stage: 6 });
+  });
+});

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { PubSocket, SubSocket } from "../../src/transport/sockets.ts";
+import { allByteValues, type SocketDir, socketDir, text, waitFor } from "./helpers.ts";
+
+let dir: SocketDir;
+const open: { close(): void }[] = [];
+function track<T extends { close(): void }>(s: T): T {
+  open.push(s);
+  return s;
+}
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  dir?.cleanup();
+});
+
+/**
+ * A subscription reaches the PUB asynchronously (the "slow joiner"): publish a marker on `topic` until the
+ * subscriber has seen it, so later messages are known to be filtered by the PUB, not lost in the join.
+ */
+async function join(pub: PubSocket, seen: () => boolean, topic: string): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!seen()) {
+    if (performance.now() > deadline) throw new Error(`the subscriber never saw ${topic}`);
+    pub.publish(topic, "sync");
+    await Bun.sleep(5);
+  }
+}
+
+describe("PUB/SUB over ipc", () => {
+  test("only topics starting with a subscribed prefix are delivered, in order, body intact", async () => {
+    dir = socketDir();
+    const pub = track(new PubSocket(dir.endpoint("events.sock")));
+    const got: { topic: string; body: Uint8Array }[] = [];
+    const sub = track(new SubSocket(dir.endpoint("events.sock"), (topic, body) => got.push({ topic, body })));
+    sub.subscribe("agent.");
+    sub.subscribe("session.closed");
+    await join(pub, () => got.some((m) => m.topic === "agent.sync"), "agent.sync");
+    got.length = 0;
+
+    const published = [
+      "agent.started",
+      "agents.started", // shares "agent" but not "agent."
+      "session.closed",
+      "session.closed.extra", // prefix match: delivered
+      "session.opened",
+      "tool.invoke.hello.echo",
+      "agent.stopped",
+    ];
+    for (const topic of published) pub.publish(topic, `{"topic":"${topic}"}`);
+    pub.publish("agent.binary", allByteValues());
+    pub.publish("agent.end", "");
+    await waitFor(() => got.some((m) => m.topic === "agent.end"), "the end marker");
+
+    expect(got.map((m) => m.topic)).toEqual([
+      "agent.started",
+      "session.closed",
+      "session.closed.extra",
+      "agent.stopped",
+      "agent.binary",
+      "agent.end",
+    ]);
+    expect(text(got[0]?.body)).toBe('{"topic":"agent.started"}');
+    expect(got[4]?.body).toEqual(allByteValues());
+    expect(got[5]?.body.length).toBe(0);
+  });
+
+  test("unsubscribe stops delivery of that prefix and keeps the others", async () => {
+    dir = socketDir();
+    const pub = track(new PubSocket(dir.endpoint("events.sock")));
+    const got: string[] = [];
+    const sub = track(new SubSocket(dir.endpoint("events.sock"), (topic) => got.push(topic)));
+    sub.subscribe("a.");
+    sub.subscribe("b.");
+    await join(pub, () => got.includes("a.sync"), "a.sync");
+    await join(pub, () => got.includes("b.sync"), "b.sync");
+
+    sub.unsubscribe("a.");
+    // The unsubscription also travels asynchronously: once "b.mark" (published after it) arrives, any
+    // later "a." message must have been filtered.
+    got.length = 0;
+    await join(pub, () => got.includes("b.mark"), "b.mark");
+    // Publish the "a." probe between two "b." markers and wait for the second one.
+    got.length = 0;
+    pub.publish("a.after", "x");
+    pub.publish("b.after", "x");
+    await waitFor(() => got.includes("b.after"), "b.after");
+    await Bun.sleep(20);
+    expect(got).toEqual(["b.after"]);
+  });
+
+  test("a subscriber with no subscription receives nothing", async () => {
+    dir = socketDir();
+    const pub = track(new PubSocket(dir.endpoint("events.sock")));
+    const silent: string[] = [];
+    track(new SubSocket(dir.endpoint("events.sock"), (topic) => silent.push(topic)));
+    // A second, subscribed subscriber proves the messages were really published after both joined.
+    const loud: string[] = [];
+    const witness = track(new SubSocket(dir.endpoint("events.sock"), (topic) => loud.push(topic)));
+    witness.subscribe("");
+    await join(pub, () => loud.includes("x.sync"), "x.sync");
+    await Bun.sleep(50);
+    for (let i = 0; i < 10; i++) pub.publish(`x.${i}`, "x");
+    await waitFor(() => loud.includes("x.9"), "the witness to see x.9");
+    expect(silent).toEqual([]);
+  });
+
+  test("several subscribers each get every matching message", async () => {
+    dir = socketDir();
+    const pub = track(new PubSocket(dir.endpoint("events.sock")));
+    const inboxes: string[][] = [[], [], []];
+    for (const inbox of inboxes) {
+      track(new SubSocket(dir.endpoint("events.sock"), (topic, body) => inbox.push(`${topic}:${text(body)}`))).subscribe(
+        "e.",
+      );
+    }
+    await join(pub, () => inboxes.every((b) => b.includes("e.sync:sync")), "e.sync");
+    for (const inbox of inboxes) inbox.length = 0;
+    for (let i = 0; i < 200; i++) pub.publish("e.n", String(i));
+    await waitFor(() => inboxes.every((b) => b.length === 200), "200 events in every inbox");
+    const want = Array.from({ length: 200 }, (_, i) => `e.n:${i}`);
+    for (const inbox of inboxes) expect(inbox).toEqual(want);
+  });
+});
