@@ -84,11 +84,19 @@ export async function runCall(
   try {
     await Promise.all(records);
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
+    reportAuditFailure((e as Error).message);
     return {
       correlation,
       error: errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call was refused"),
     };
   }
   return outcome;
+}
+
+let lastAuditFailure = "";
+/** The operator needs to see why calls are refused, once per distinct failure rather than per call. */
+function reportAuditFailure(message: string): void {
+  if (message === lastAuditFailure) return;
+  lastAuditFailure = message;
+  process.stderr.write(`${message}\n`);
 }

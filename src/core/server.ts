@@ -34,6 +34,7 @@ export interface ServerOptions {
 }
 
 const HEARTBEAT_MS = 2_000;
+const AUDIT_SYNC_INTERVAL_MS = 5;
 const decoder = new TextDecoder();
 
 /** The composition root: sessions, the six-stage pipeline, the response path, events. */
@@ -50,7 +51,9 @@ export class CoreServer {
 
   constructor(private readonly options: ServerOptions) {
     const defaults = options.limits();
-    this.audit = new AuditLog(options.home);
+    // Grouped commits (DESIGN.md §10): a record is written before its reply leaves; fsync and the
+    // head file follow every few ms and at shutdown, so one caller does not pay an fsync per call.
+    this.audit = new AuditLog(options.home, { syncIntervalMs: AUDIT_SYNC_INTERVAL_MS });
     const groupBucket = (key: string) => {
       const l = options.limits(key);
       return { ratePerMinute: l.rateLimitPerMinute, burst: l.rateLimitBurst };

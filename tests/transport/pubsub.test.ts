@@ -35,7 +35,6 @@ describe("PUB/SUB over ipc", () => {
     sub.subscribe("agent.");
     sub.subscribe("session.closed");
     await join(pub, () => got.some((m) => m.topic === "agent.sync"), "agent.sync");
-    got.length = 0;
 
     const published = [
       "agent.started",
@@ -51,7 +50,8 @@ describe("PUB/SUB over ipc", () => {
     pub.publish("agent.end", "");
     await waitFor(() => got.some((m) => m.topic === "agent.end"), "the end marker");
 
-    expect(got.map((m) => m.topic)).toEqual([
+    const real = got.filter((m) => m.topic !== "agent.sync"); // late copies of the join marker
+    expect(real.map((m) => m.topic)).toEqual([
       "agent.started",
       "session.closed",
       "session.closed.extra",
@@ -59,9 +59,9 @@ describe("PUB/SUB over ipc", () => {
       "agent.binary",
       "agent.end",
     ]);
-    expect(text(got[0]?.body)).toBe('{"topic":"agent.started"}');
-    expect(got[4]?.body).toEqual(allByteValues());
-    expect(got[5]?.body.length).toBe(0);
+    expect(text(real[0]?.body)).toBe('{"topic":"agent.started"}');
+    expect(real[4]?.body).toEqual(allByteValues());
+    expect(real[5]?.body.length).toBe(0);
   });
 
   test("unsubscribe stops delivery of that prefix and keeps the others", async () => {
@@ -75,17 +75,15 @@ describe("PUB/SUB over ipc", () => {
     await join(pub, () => got.includes("b.sync"), "b.sync");
 
     sub.unsubscribe("a.");
-    // The unsubscription also travels asynchronously: once "b.mark" (published after it) arrives, any
-    // later "a." message must have been filtered.
-    got.length = 0;
+    // The unsubscription travels to the PUB asynchronously, on the same pipe as the subscriptions: once a
+    // "b.mark" published after it arrives, the PUB has applied it.
     await join(pub, () => got.includes("b.mark"), "b.mark");
-    // Publish the "a." probe between two "b." markers and wait for the second one.
-    got.length = 0;
     pub.publish("a.after", "x");
     pub.publish("b.after", "x");
     await waitFor(() => got.includes("b.after"), "b.after");
     await Bun.sleep(20);
-    expect(got).toEqual(["b.after"]);
+    expect(got.filter((t) => t.endsWith(".after"))).toEqual(["b.after"]);
+    expect(got).toContain("a.sync"); // delivered before the unsubscribe
   });
 
   test("a subscriber with no subscription receives nothing", async () => {
@@ -114,10 +112,9 @@ describe("PUB/SUB over ipc", () => {
       );
     }
     await join(pub, () => inboxes.every((b) => b.includes("e.sync:sync")), "e.sync");
-    for (const inbox of inboxes) inbox.length = 0;
     for (let i = 0; i < 200; i++) pub.publish("e.n", String(i));
-    await waitFor(() => inboxes.every((b) => b.length === 200), "200 events in every inbox");
+    await waitFor(() => inboxes.every((b) => b.includes("e.n:199")), "200 events in every inbox");
     const want = Array.from({ length: 200 }, (_, i) => `e.n:${i}`);
-    for (const inbox of inboxes) expect(inbox).toEqual(want);
+    for (const inbox of inboxes) expect(inbox.filter((m) => m.startsWith("e.n:"))).toEqual(want);
   });
 });

@@ -20,6 +20,13 @@ export interface AuditLogOptions {
    * are in flight forms the next batch, so a lone caller pays one fsync and a busy one shares it.
    */
   flushIntervalMs?: number;
+  /**
+   * 0 (default): every batch is fsynced and the head replaced before its records resolve. N > 0: a batch
+   * resolves once written (a write error still refuses it), and fsync + head update happen at most every
+   * N ms and at close — the grouped commit of DESIGN.md §10, trading an N ms durability window on a
+   * machine crash for throughput. A failed deferred sync refuses every later record (fail closed).
+   */
+  syncIntervalMs?: number;
   /** A batch is written as soon as it holds this many records. */
   maxBatch?: number;
   /** The live file is rotated before it would grow past this. */
@@ -79,6 +86,7 @@ export class AuditLog {
     this.dir = auditDir(home);
     this.settings = {
       flushIntervalMs: options.flushIntervalMs ?? 0,
+      syncIntervalMs: options.syncIntervalMs ?? 0,
       maxBatch: Math.max(1, options.maxBatch ?? 256),
       maxFileBytes: options.maxFileBytes ?? 10 * 1024 * 1024,
     };
@@ -224,6 +232,7 @@ class LogWriter {
   async close(): Promise<void> {
     this.closing = true;
     await this.drain();
+    await this.syncNow();
     await this.handle?.close().catch(() => undefined);
     this.handle = null;
   }
@@ -269,17 +278,16 @@ class LogWriter {
         await this.rotate();
         handle = await this.openHandle();
       }
+      const deferred = this.settings.syncIntervalMs > 0;
       try {
-        await handle.append(bytes);
+        await (deferred ? handle.write(bytes) : handle.append(bytes));
       } catch (error) {
         await this.undoPartialAppend(handle);
         throw error;
       }
       this.state = { ...this.state, seq, hash, size: this.state.size + bytes.length };
-      await this.storage.replaceAtomically(
-        headFile(this.dir, this.log),
-        `${JSON.stringify({ seq, hash, file: basename(liveFile(this.dir, this.log)) })}\n`,
-      );
+      if (deferred) this.scheduleSync();
+      else await this.writeHead();
     } catch (error) {
       const failure =
         this.failure ??
@@ -314,7 +322,57 @@ class LogWriter {
   }
 
   /** The live file becomes `<log>.<n>.jsonl`; the chain continues in a fresh live file. */
+  private syncTimer: ReturnType<typeof setTimeout> | null = null;
+  private dirty = false;
+
+  private async writeHead(): Promise<void> {
+    const { seq, hash } = this.state;
+    await this.storage.replaceAtomically(
+      headFile(this.dir, this.log),
+      `${JSON.stringify({ seq, hash, file: basename(liveFile(this.dir, this.log)) })}\n`,
+    );
+  }
+
+  private scheduleSync(): void {
+    this.dirty = true;
+    this.syncTimer ??= setTimeout(() => {
+      this.syncTimer = null;
+      void this.syncNow();
+    }, this.settings.syncIntervalMs);
+  }
+
+  private syncing: Promise<void> | null = null;
+
+  /** fsync + head for everything written so far; a failure refuses every later record. Serialized. */
+  async syncNow(): Promise<void> {
+    if (this.syncTimer) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+    while (this.syncing) await this.syncing;
+    if (!this.dirty || !this.handle) return;
+    this.dirty = false;
+    const handle = this.handle;
+    this.syncing = (async () => {
+      try {
+        await handle.sync();
+        await this.writeHead();
+      } catch (error) {
+        this.failure ??= new AuditWriteError(
+          `[AUDIT] Error: could not make the audit log ${this.log}.jsonl durable (${errorText(error)}). Fix: check free disk space and permissions of ${this.dir}.`,
+          { cause: error },
+        );
+      }
+    })();
+    try {
+      await this.syncing;
+    } finally {
+      this.syncing = null;
+    }
+  }
+
   private async rotate(): Promise<void> {
+    await this.syncNow();
     await this.handle?.close();
     this.handle = null;
     const next = this.state.rotation + 1;

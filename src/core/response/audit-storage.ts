@@ -10,6 +10,9 @@ export interface AppendHandle {
   readonly initialSize: number;
   /** Appends all of `data` and makes it durable (fdatasync) before resolving. */
   append(data: Uint8Array): Promise<void>;
+  /** Appends all of `data` to the file (page cache); `sync` makes it durable later. */
+  write(data: Uint8Array): Promise<void>;
+  sync(): Promise<void>;
   /** Cuts the file back to `size` bytes (used to undo a partial append). */
   truncate(size: number): Promise<void>;
   close(): Promise<void>;
@@ -30,13 +33,21 @@ class FileAppendHandle implements AppendHandle {
   ) {}
 
   async append(data: Uint8Array): Promise<void> {
+    await this.write(data);
+    await this.handle.datasync();
+  }
+
+  sync(): Promise<void> {
+    return this.handle.datasync();
+  }
+
+  async write(data: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < data.length) {
       const { bytesWritten } = await this.handle.write(data, offset, data.length - offset);
       if (bytesWritten <= 0) throw new Error("short write to the audit log");
       offset += bytesWritten;
     }
-    await this.handle.datasync();
   }
 
   async truncate(size: number): Promise<void> {

@@ -33,7 +33,7 @@ export function writeLinesTo(file: string, lines: string[]): void {
 
 /** The real storage with switches to make appends, truncates or head writes fail, and call counters. */
 export function faultyStorage() {
-  const faults = { append: false, truncate: false, head: false, partial: false };
+  const faults = { append: false, truncate: false, head: false, partial: false, sync: false };
   const calls = { append: 0, head: 0 };
   const storage: AuditStorage = {
     ensureDir: (dir) => fileAuditStorage.ensureDir(dir),
@@ -56,6 +56,15 @@ export function faultyStorage() {
           }
           if (faults.append) throw Object.assign(new Error("I/O error"), { code: "EIO" });
           return real.append(data);
+        },
+        async write(data) {
+          calls.append++;
+          if (faults.append) throw Object.assign(new Error("I/O error"), { code: "EIO" });
+          return real.write(data);
+        },
+        async sync() {
+          if (faults.sync) throw Object.assign(new Error("I/O error"), { code: "EIO" });
+          return real.sync();
         },
         async truncate(size) {
           if (faults.truncate) throw Object.assign(new Error("I/O error"), { code: "EIO" });

@@ -364,3 +364,26 @@ describe("toAuditRecordView", () => {
     });
   });
 });
+
+describe("AuditLog: grouped commits (syncIntervalMs)", () => {
+  test("records resolve once written; fsync and head follow within the interval and at close", async () => {
+    const log = new AuditLog(t.home, { syncIntervalMs: 20 });
+    await Promise.all([1, 2, 3].map((i) => log.append(entry(i))));
+    await Bun.sleep(60);
+    expect(JSON.parse(readFileSync(join(t.dir, "work.head"), "utf8")).seq).toBe(3);
+    await log.append(entry(4));
+    await log.close();
+    expect(JSON.parse(readFileSync(join(t.dir, "work.head"), "utf8")).seq).toBe(4);
+    expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
+  });
+
+  test("a failed deferred sync refuses every later record (fail closed)", async () => {
+    const { storage, faults } = faultyStorage();
+    const log = new AuditLog(t.home, { syncIntervalMs: 5, storage });
+    await log.append(entry(1));
+    faults.sync = true;
+    await Bun.sleep(30);
+    await expect(log.append(entry(2))).rejects.toBeInstanceOf(AuditWriteError);
+    await log.close();
+  });
+});

@@ -1,0 +1,12 @@
+/** Names the core keeps for itself: plugins may neither take nor shadow them. */
+export const INTRINSIC_TOOL_NAMES: readonly string[] = ["get_diagnostics", "list_tools", "get_session_info"];
+export const RESERVED_NAMESPACES: readonly string[] = ["hello", "tool", "core", "carapace"];
+export const RESERVED_PLUGIN_NAMES: readonly string[] = [...RESERVED_NAMESPACES, "intrinsic", "sdk", "plugin"];
+
+/** Why a tool name is reserved, or null when a plugin may use it. */
+export function reservedToolReason(name: string): string | null {
+  if (INTRINSIC_TOOL_NAMES.includes(name)) return `"${name}" is an intrinsic tool of the core`;
+  const namespace = name.split(".")[0] ?? name;
+  if (RESERVED_NAMESPACES.includes(namespace)) return `the namespace "${namespace}" is reserved for the core`;
+  return null;
+}
