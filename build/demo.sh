@@ -3,7 +3,7 @@
 # against it, show the audit trail, stop. Uses a temporary CARAPACE_HOME so it never touches yours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x dist/carapace ] && [ -x dist/ipc ] || bun run build
+if [ ! -x dist/carapace ] || [ ! -x dist/ipc ]; then bun run build; fi
 CARAPACE_HOME="$(mktemp -d /tmp/carapace-demo-XXXXXX)"
 export CARAPACE_HOME
 trap 'dist/carapace stop >/dev/null 2>&1 || true; rm -rf "$CARAPACE_HOME"' EXIT

@@ -4,6 +4,7 @@ import { approvalsCommand, approveCommand, denyCommand } from "./cli/approvals.t
 import { auditCommand } from "./cli/audit.ts";
 import { callCommand } from "./cli/call.ts";
 import { configCommand } from "./cli/config.ts";
+import { doctorCommand } from "./cli/doctor.ts";
 import { sessionCommand } from "./cli/session.ts";
 import { startCommand } from "./cli/start.ts";
 import { statusCommand } from "./cli/status.ts";
@@ -29,6 +30,7 @@ export const main = defineCommand({
     deny: denyCommand,
     audit: auditCommand,
     config: configCommand,
+    doctor: doctorCommand,
   },
 });
 

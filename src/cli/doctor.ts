@@ -1,0 +1,92 @@
+import { defineCommand } from "citty";
+import { type CheckResult, posture } from "../doctor/check.ts";
+import { checkConfig, checkCredentials, checkLibzmq, checkRuntime, checkSockets } from "../doctor/checks.ts";
+import { callCore } from "../ipc/call.ts";
+import { control } from "./control-client.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { printJson, withHome } from "./run-command.ts";
+
+/** --live: a real round trip through a running core: open a session, call hello.time, close it. */
+function liveCheck(home: string): CheckResult {
+  try {
+    const session = control(home, "session.open", { group: "doctor" }) as { id: string; socket: string };
+    try {
+      const t0 = performance.now();
+      const outcome = callCore(session.socket, "tool.invoke.get_session_info", {}, 5000);
+      const fallback =
+        outcome.kind === "error" ? callCore(session.socket, "tool.invoke.hello.time", {}, 5000) : outcome;
+      const ms = (performance.now() - t0).toFixed(1);
+      if (fallback.kind === "transport")
+        return {
+          id: "live",
+          title: "live round trip",
+          level: "fail",
+          detail: fallback.message,
+          fix: "restart the core",
+        };
+      return {
+        id: "live",
+        title: "live round trip",
+        level: "pass",
+        detail: `session opened, tool call answered through all six stages in ${ms} ms`,
+      };
+    } finally {
+      control(home, "session.close", { id: session.id });
+    }
+  } catch (e) {
+    if (e instanceof CliError && e.exitCode === EXIT.transport) {
+      return {
+        id: "live",
+        title: "live round trip",
+        level: "fail",
+        detail: "the core is not running",
+        fix: "start it with `carapace start`",
+      };
+    }
+    return {
+      id: "live",
+      title: "live round trip",
+      level: "fail",
+      detail: (e as Error).message,
+      fix: "check the core's output",
+    };
+  }
+}
+
+const MARK = { pass: "✓", warn: "!", fail: "✗" } as const;
+
+export const doctorCommand = defineCommand({
+  meta: {
+    name: "doctor",
+    description:
+      "Check the installation: runtime and isolation, image, config, credentials (and running as root), sockets, libzmq.\n" +
+      "Each check passes, warns or fails, with a fix. Exit codes: 0 no failures (warnings allowed); 1 at least one failure.",
+  },
+  args: {
+    json: { type: "boolean", description: "Print JSON", default: false },
+    live: { type: "boolean", description: "Also make a real call through the running core", default: false },
+  },
+  run: ({ args }) =>
+    withHome(async (home) => {
+      const { result: configResult, config } = checkConfig(home);
+      const results: CheckResult[] = [
+        configResult,
+        ...checkCredentials(home),
+        checkSockets(home),
+        checkLibzmq(),
+        ...(await checkRuntime(config)),
+      ];
+      if (args.live) results.push(liveCheck(home));
+      const summary = posture(results);
+      if (args.json) {
+        printJson({ posture: summary, checks: results });
+      } else {
+        for (const r of results) {
+          process.stdout.write(`${MARK[r.level]} ${r.level.padEnd(4)} ${r.title}: ${r.detail}\n`);
+          if (r.fix && r.level !== "pass") process.stdout.write(`         Fix: ${r.fix}\n`);
+        }
+        process.stdout.write(`\nSecurity posture: ${summary.toUpperCase()}\n`);
+      }
+      return results.some((r) => r.level === "fail") ? EXIT.failure : EXIT.ok;
+    }),
+});
