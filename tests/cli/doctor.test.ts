@@ -1,0 +1,109 @@
+import { describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureBinaries } from "../harness/binaries.ts";
+import { startCore, tempHome } from "../harness/core.ts";
+
+interface Doctor {
+  code: number;
+  posture: string;
+  checks: { id: string; level: string; detail: string; fix?: string }[];
+}
+
+async function doctor(home: string, extra: string[] = []): Promise<Doctor> {
+  const { carapace } = ensureBinaries();
+  const p = Bun.spawn([carapace, "doctor", "--json", ...extra], {
+    env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home, TMPDIR: "/tmp" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { code, ...(JSON.parse(out) as Omit<Doctor, "code">) };
+}
+
+const hasPodman = Bun.spawnSync(["sh", "-c", "command -v podman"]).exitCode === 0;
+const failing = (d: Doctor) => d.checks.filter((c) => c.level === "fail");
+
+describe("carapace doctor through the compiled binary", () => {
+  test("a fresh home has no failures besides the image when it is not built", async () => {
+    const d = await doctor(tempHome());
+    const fails = failing(d).map((c) => c.id);
+    expect(fails.filter((id) => id !== "image" && id !== "runtime")).toEqual([]);
+    expect(d.checks.find((c) => c.id === "libzmq")?.level).toBe("pass");
+  });
+
+  test("a bad config key fails with the valid keys and exit 1", async () => {
+    const home = tempHome();
+    writeFileSync(join(home, "config.toml"), "[security]\nrate_limit = 5\n");
+    const d = await doctor(home);
+    expect(d.code).toBe(1);
+    const c = d.checks.find((x) => x.id === "config");
+    expect(c?.level).toBe("fail");
+    expect(c?.detail).toContain("rate_limit");
+    expect(c?.fix).toBeTruthy();
+  });
+
+  test("a 0755 credentials directory fails with its fix", async () => {
+    const home = tempHome();
+    mkdirSync(join(home, "credentials"), { mode: 0o755 });
+    chmodSync(join(home, "credentials"), 0o755);
+    const d = await doctor(home);
+    expect(d.code).toBe(1);
+    const c = failing(d).find((x) => x.id.startsWith("credentials"));
+    expect(c?.detail).toContain("0755");
+    expect(c?.fix).toContain("chmod");
+  });
+
+  test("a symlinked credential file fails", async () => {
+    const home = tempHome();
+    mkdirSync(join(home, "credentials"), { mode: 0o700 });
+    chmodSync(join(home, "credentials"), 0o700);
+    writeFileSync(join(home, "elsewhere"), "x", { mode: 0o600 });
+    symlinkSync(join(home, "elsewhere"), join(home, "credentials", "anthropic"));
+    const d = await doctor(home);
+    expect(d.code).toBe(1);
+    expect(failing(d).some((x) => x.id.startsWith("credentials") && /symbolic link|symlink/i.test(x.detail))).toBe(
+      true,
+    );
+  });
+
+  test("an overlong socket path fails with a fix", async () => {
+    const base = mkdtempSync("/tmp/cpd-");
+    const home = join(base, "x".repeat(90));
+    const d = await doctor(home);
+    expect(d.code).toBe(1);
+    const c = d.checks.find((x) => x.id === "sockets");
+    expect(c?.level).toBe("fail");
+    expect(c?.fix).toContain("shorter");
+  });
+
+  test.skipIf(!hasPodman)("a missing image fails with how to build it", async () => {
+    const home = tempHome();
+    writeFileSync(join(home, "config.toml"), '[runtime]\nimage = "localhost/carapace-agent:does-not-exist"\n');
+    const d = await doctor(home);
+    expect(d.code).toBe(1);
+    const c = d.checks.find((x) => x.id === "image");
+    expect(c?.level).toBe("fail");
+    expect(c?.detail).toContain("missing");
+    expect(d.checks.find((x) => x.id === "runtime")?.detail).toContain("podman");
+  });
+
+  test("--live makes a real round trip through a running core", async () => {
+    const core = await startCore();
+    try {
+      const d = await doctor(core.home, ["--live"]);
+      expect(d.checks.find((x) => x.id === "live")).toMatchObject({ level: "pass" });
+    } finally {
+      await core.stop();
+    }
+    const stopped = await doctor(core.home, ["--live"]);
+    expect(stopped.checks.find((x) => x.id === "live")).toMatchObject({ level: "fail" });
+  });
+
+  test("human output ends with the security posture", async () => {
+    const { carapace } = ensureBinaries();
+    const home = tempHome();
+    const r = Bun.spawnSync([carapace, "doctor"], { env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home } });
+    expect(r.stdout.toString()).toMatch(/Security posture: (GREEN|YELLOW|RED)/);
+  });
+});
