@@ -5,6 +5,7 @@ import { auditCommand } from "./cli/audit.ts";
 import { callCommand } from "./cli/call.ts";
 import { configCommand } from "./cli/config.ts";
 import { doctorCommand } from "./cli/doctor.ts";
+import { imageCommand } from "./cli/image.ts";
 import { sessionCommand } from "./cli/session.ts";
 import { startCommand } from "./cli/start.ts";
 import { statusCommand } from "./cli/status.ts";
@@ -31,6 +32,7 @@ export const main = defineCommand({
     audit: auditCommand,
     config: configCommand,
     doctor: doctorCommand,
+    image: imageCommand,
   },
 });
 

@@ -4,10 +4,37 @@ import { consola } from "consola";
 import { checkCredentialDir } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
 import { limitsFromConfig, loadConfig } from "../config/load.ts";
+import { CARAPACE_VERSION } from "../config/version.ts";
+import { detectRuntime } from "../container/detect.ts";
+import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import { ControlChannel, controlSocketPath } from "../core/control.ts";
 import { CoreServer, processAlive, readPidFile, removePidFile, writePidFile } from "../core/server.ts";
+import { pluginConfigSection } from "../plugins/config-section.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { withHome } from "./run-command.ts";
+
+/**
+ * The start-up staleness check, off the critical path: the core serves at once; the user is told when
+ * the agent image is missing or stale (SKIP_IMAGE_BUILD=1 silences it). Sessions need the image, not the core.
+ */
+async function warnIfImageNotCurrent(engine: "auto" | "podman" | "docker" | "apple", image: string): Promise<void> {
+  if (process.env.SKIP_IMAGE_BUILD === "1") return;
+  try {
+    const { runtime } = await detectRuntime({ preference: engine });
+    const state = await imageState(runtime, image, {
+      carapaceVersion: CARAPACE_VERSION,
+      claudeCodeVersion: CLAUDE_CODE_VERSION,
+    });
+    if (state.state === "missing")
+      consola.warn(`[IMAGE] ${image} is missing: agent sessions cannot start. Build it with \`carapace image build\`.`);
+    if (state.state === "stale")
+      consola.warn(
+        `[IMAGE] ${image} is stale (${state.reasons.join("; ")}). Rebuild it with \`carapace image build\`.`,
+      );
+  } catch (e) {
+    consola.warn(`[CONTAINER] ${(e as Error).message}`);
+  }
+}
 
 export const startCommand = defineCommand({
   meta: {
@@ -40,9 +67,11 @@ export const startCommand = defineCommand({
         home,
         limits: (group) => limitsFromConfig(config, group),
         helloEnabled: config.hello.enabled,
+        plugins: { dirs: config.plugins.dirs, disabled: config.plugins.disabled },
+        pluginConfig: (plugin) => pluginConfigSection(config, plugin),
         ...(args.debug ? { debug: args["trace-filter"] ? { traceFilter: String(args["trace-filter"]) } : {} } : {}),
       });
-      server.start();
+      await server.start();
       writePidFile(home);
       const done = Promise.withResolvers<void>();
       let stopping = false;
@@ -58,6 +87,7 @@ export const startCommand = defineCommand({
       const control = new ControlChannel(home, server, stop);
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
+      void warnIfImageNotCurrent(config.runtime.engine, config.runtime.image);
       consola.info(`Carapace core running (pid ${process.pid}, home ${home}). Stop with Ctrl-C or \`carapace stop\`.`);
       await done.promise;
       consola.info("Carapace core stopped.");

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 // The libzmq inside the zeromq package's prebuilt addon (it exports the whole C API). build/compile.ts
 // copies it to this .so name so the compiled binaries embed it.
@@ -32,7 +32,10 @@ export function cacheCopyOfEmbedded(): LibzmqLocation {
   const target = join(dir, `libzmq-${Bun.hash(bytes).toString(16)}.so`);
   if (!existsSync(target) || statSync(target).size !== bytes.length) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    copyFileSync(embeddedLib, target);
+    // copyFile cannot read from the compiled binary's embedded filesystem; write the bytes instead.
+    const tmp = `${target}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes, { mode: 0o700 });
+    renameSync(tmp, target);
   }
   return { path: target, origin: "cache" };
 }

@@ -1,0 +1,98 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { defineCommand } from "citty";
+import { loadConfig } from "../config/load.ts";
+import { CARAPACE_VERSION } from "../config/version.ts";
+import { detectRuntime } from "../container/detect.ts";
+import { buildAgentImage, CLAUDE_CODE_VERSION, fetchClaudeCode, imageState } from "../container/image.ts";
+import { cacheCopyOfEmbedded } from "../transport/libzmq-path.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { printJson, withHome } from "./run-command.ts";
+
+/** `ipc` for the image: given, beside this executable (a dev build), or fetched by install.sh. */
+export function findIpcBinary(home: string, given?: string): string {
+  const arch = process.arch === "arm64" ? "arm64" : "x64";
+  const candidates = given ? [given] : [join(dirname(process.execPath), "ipc"), join(home, "lib", `ipc-linux-${arch}`)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new CliError(
+      "IMAGE",
+      `no ipc binary found (looked at ${candidates.join(", ")})`,
+      "pass --ipc <path> or reinstall with install.sh",
+      EXIT.usage,
+    );
+  }
+  return found;
+}
+
+const buildCommand = defineCommand({
+  meta: {
+    name: "build",
+    description:
+      "Build the agent image: the pinned Claude Code, the compiled ipc, libzmq and the lockdown settings.\n" +
+      "Exit codes: 0 built; 1 build failed; 2 usage (no ipc binary).",
+  },
+  args: {
+    ipc: { type: "string", description: "Path of the Linux ipc binary to put into the image" },
+    base: {
+      type: "string",
+      description: "Base image (default: the local Debian base)",
+      default: "localhost/carapace-base:bookworm",
+    },
+    tag: { type: "string", description: "Image tag (default: runtime.image from config)" },
+  },
+  run: ({ args }) =>
+    withHome(async (home) => {
+      const config = loadConfig(home);
+      const ipcPath = findIpcBinary(home, args.ipc);
+      const { runtime, info } = await detectRuntime({ preference: config.runtime.engine });
+      process.stderr.write(`[IMAGE] using ${info.name} ${info.version}\n`);
+      const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, join(home, "cache", "claude-code"));
+      process.stderr.write(`[IMAGE] Claude Code ${CLAUDE_CODE_VERSION} ready\n`);
+      const tag = args.tag ?? config.runtime.image;
+      await buildAgentImage(
+        runtime,
+        {
+          tag,
+          baseImage: String(args.base),
+          carapaceVersion: CARAPACE_VERSION,
+          revision: "release",
+          claudeCodeVersion: CLAUDE_CODE_VERSION,
+          ipcPath,
+          libzmqPath: cacheCopyOfEmbedded().path,
+          claudePath,
+        },
+        (line) => process.stderr.write(`${line}\n`),
+      );
+      process.stdout.write(`built ${tag}\n`);
+      return EXIT.ok;
+    }),
+});
+
+const statusCommand = defineCommand({
+  meta: {
+    name: "status",
+    description: "Is the agent image present and current?\nExit codes: 0 current; 1 missing or stale.",
+  },
+  args: { json: { type: "boolean", description: "Print JSON", default: false } },
+  run: ({ args }) =>
+    withHome(async (home) => {
+      const config = loadConfig(home);
+      const { runtime } = await detectRuntime({ preference: config.runtime.engine });
+      const state = await imageState(runtime, config.runtime.image, {
+        carapaceVersion: CARAPACE_VERSION,
+        claudeCodeVersion: CLAUDE_CODE_VERSION,
+      });
+      if (args.json) printJson({ image: config.runtime.image, ...state });
+      else
+        process.stdout.write(
+          `${config.runtime.image}: ${state.state}${state.state === "stale" ? ` (${state.reasons.join("; ")})` : ""}\n`,
+        );
+      return state.state === "current" ? EXIT.ok : EXIT.failure;
+    }),
+});
+
+export const imageCommand = defineCommand({
+  meta: { name: "image", description: "Build or check the agent container image." },
+  subCommands: { build: buildCommand, status: statusCommand },
+});
