@@ -12,7 +12,12 @@ export class BlockingDealer {
 
   constructor(endpoint: string) {
     this.socket = new ZmqSocket("DEALER", { maxMessageBytes: 4 * 1024 * 1024 });
-    this.socket.connect(endpoint);
+    try {
+      this.socket.connect(endpoint);
+    } catch (e) {
+      this.socket.close();
+      throw e;
+    }
   }
 
   send(payload: string | Uint8Array): boolean {

@@ -26,7 +26,8 @@ export class Reactor {
 
   constructor(options: { spinMs?: number; safetyPollMs?: number } = {}) {
     this.spinMs = options.spinMs ?? 3;
-    this.safetyPollMs = options.safetyPollMs ?? 500;
+    // Only a safety net: every main-thread call already schedules a re-check.
+    this.safetyPollMs = options.safetyPollMs ?? 2000;
   }
 
   add(socket: ZmqSocket, onReadable: () => void, onWritable: (() => void) | null = null): () => void {

@@ -10,6 +10,7 @@ const quick = process.argv.includes("--quick");
 const suites: [string, () => Promise<BenchFigure[]>][] = [
   ["core", async () => (await import("./core.bench.ts")).runCoreBench({ quick })],
 
+  ["transport", async () => (await import("./transport.bench.ts")).runTransportBench({ quick })],
   ["audit", async () => (await import("./audit.bench.ts")).runAuditBench({ quick })],
   ["memory", async () => (await import("./memory.bench.ts")).runMemoryBench({ quick })],
 ];

@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 // 4 KiB messages with high-water marks of 1 fill the pipes and the kernel's socket buffers quickly.
-const COUNT = 1500;
+const COUNT = 600;
 const padding = "x".repeat(4096);
 const message = (i: number) => `${String(i).padStart(6, "0")}${padding}`;
 

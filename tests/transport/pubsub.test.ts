@@ -107,9 +107,9 @@ describe("PUB/SUB over ipc", () => {
     const pub = track(new PubSocket(dir.endpoint("events.sock")));
     const inboxes: string[][] = [[], [], []];
     for (const inbox of inboxes) {
-      track(new SubSocket(dir.endpoint("events.sock"), (topic, body) => inbox.push(`${topic}:${text(body)}`))).subscribe(
-        "e.",
-      );
+      track(
+        new SubSocket(dir.endpoint("events.sock"), (topic, body) => inbox.push(`${topic}:${text(body)}`)),
+      ).subscribe("e.");
     }
     await join(pub, () => inboxes.every((b) => b.includes("e.sync:sync")), "e.sync");
     for (let i = 0; i < 200; i++) pub.publish("e.n", String(i));

@@ -82,6 +82,29 @@ describe("ipc socket files", () => {
     expect(raw.closed).toBe(true);
   });
 
+  test("a stale socket file left by a killed process does not stop the next bind", async () => {
+    dir = socketDir();
+    const child = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "fixtures", "bind-and-hang.ts"), dir.path("core.sock")],
+      {
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
+    const reader = child.stdout.getReader();
+    expect(text((await reader.read()).value)).toContain("bound");
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(lstatSync(dir.path("core.sock")).isSocket()).toBe(true); // nobody cleaned up
+    const replies: string[] = [];
+    const router: RouterSocket = track(new RouterSocket(dir.endpoint("core.sock"), (id, f) => router.send(id, f)));
+    const dealer = track(new DealerSocket(dir.endpoint("core.sock"), (f) => replies.push(text(f[0]))));
+    dealer.send(["after restart"]);
+    await waitFor(() => replies.length === 1, "a round trip on the re-bound socket");
+    expect(replies).toEqual(["after restart"]);
+    expect(mode(dir.path("core.sock"))).toBe(0o600);
+  });
+
   test("ipcPath extracts the file path only from ipc:// endpoints", () => {
     expect(ipcPath("ipc:///run/x.sock")).toBe("/run/x.sock");
     expect(ipcPath("tcp://127.0.0.1:5555")).toBeNull();
