@@ -13,6 +13,8 @@ export interface CompileOptions {
   target?: string;
   outDir?: string;
   suffix?: string;
+  /** `bun build --define` pairs (values are JS expressions, e.g. JSON strings); used by build/release. */
+  define?: Record<string, string>;
 }
 
 export async function compileBinaries(options: CompileOptions = {}): Promise<{ carapace: string; ipc: string }> {
@@ -33,6 +35,7 @@ export async function compileBinaries(options: CompileOptions = {}): Promise<{ c
   for (const [entry, outfile] of builds) {
     const args = ["build", "--compile", "--minify", "--bytecode", "--format=esm", entry, worker, "--outfile", outfile];
     if (options.target) args.push(`--target=${options.target}`);
+    for (const [name, value] of Object.entries(options.define ?? {})) args.push("--define", `${name}=${value}`);
     const proc = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
     if (proc.exitCode !== 0) {
       throw new Error(

@@ -5,11 +5,16 @@
 #   2. its value: the per-session token of the egress proxy (never a real API key)
 # The value is exported only into claude's environment (not in `inspect`, not on disk). The prompt is
 # read from a read-only mounted file, never from argv or env. `exec` makes claude the main process.
+# When the session directory holds the host's egress proxy socket, `ipc forward` relays Claude Code's API
+# traffic from 127.0.0.1:$CARAPACE_FORWARD_PORT to it (the container has no network but lo).
 set -eu
 
 CLAUDE_BIN="${CARAPACE_CLAUDE_BIN:-/usr/local/bin/claude}"
 PROMPT_FILE="${CARAPACE_PROMPT_FILE:-/carapace/prompt.md}"
 MAX_VALUE_BYTES=4096
+EGRESS_SOCKET="${CARAPACE_EGRESS_SOCKET:-/run/carapace/egress.sock}"
+FORWARD_PORT="${CARAPACE_FORWARD_PORT:-8787}"
+FORWARD_WAIT_SECONDS=5
 
 fail() {
   printf '[ENTRYPOINT] Error: %s. Fix: %s.\n' "$1" "$2" >&2
@@ -44,6 +49,27 @@ fi
 
 # /tmp is read-only; Claude Code's scratch files go to the writable per-group state directory.
 if [ -n "${TMPDIR:-}" ]; then mkdir -p "$TMPDIR" 2>/dev/null || true; fi
+
+# Starts the forwarder in the background and waits (bounded) for its "listening" line, read through a
+# private FIFO so no polling and no network tool is needed.
+start_forwarder() {
+  case "$FORWARD_PORT" in
+    '' | *[!0-9]*) fail "CARAPACE_FORWARD_PORT '$FORWARD_PORT' is not a port number" "set it to a free port such as 8787" ;;
+  esac
+  ready_dir=$(mktemp -d "${TMPDIR:-/tmp}/carapace-forward.XXXXXX") \
+    || fail "cannot create a directory in ${TMPDIR:-/tmp} for the forwarder's ready signal" "mount the writable Claude state directory"
+  mkfifo -m 600 "$ready_dir/ready"
+  ipc forward --listen "127.0.0.1:$FORWARD_PORT" --socket "$EGRESS_SOCKET" >"$ready_dir/ready" &
+  ready=$(timeout "$FORWARD_WAIT_SECONDS" head -n 1 <"$ready_dir/ready" || true)
+  rm -rf "$ready_dir"
+  case "$ready" in
+    "ipc forward: listening on "*) ;;
+    *) fail "the API forwarder (ipc forward) did not start within ${FORWARD_WAIT_SECONDS}s" "check the ipc binary in the image and that port $FORWARD_PORT is free" ;;
+  esac
+  export ANTHROPIC_BASE_URL="http://127.0.0.1:$FORWARD_PORT"
+}
+
+if [ -S "$EGRESS_SOCKET" ]; then start_forwarder; fi
 
 export "$name=$value"
 unset value

@@ -1,15 +1,23 @@
 /** `carapace`: the citty root command, nothing else. */
-import { defineCommand, runMain } from "citty";
+import { defineCommand } from "citty";
 import { approvalsCommand, approveCommand, denyCommand } from "./cli/approvals.ts";
 import { auditCommand } from "./cli/audit.ts";
+import { authCommand } from "./cli/auth.ts";
 import { callCommand } from "./cli/call.ts";
 import { configCommand } from "./cli/config.ts";
+import { demoCommand } from "./cli/demo.ts";
 import { doctorCommand } from "./cli/doctor.ts";
 import { imageCommand } from "./cli/image.ts";
+import { pluginCommand } from "./cli/plugin.ts";
+import { promptCommand } from "./cli/prompt.ts";
+import { runCli } from "./cli/run-main.ts";
 import { sessionCommand } from "./cli/session.ts";
+import { setupCommand } from "./cli/setup.ts";
 import { startCommand } from "./cli/start.ts";
 import { statusCommand } from "./cli/status.ts";
 import { stopCommand } from "./cli/stop.ts";
+import { uninstallCommand } from "./cli/uninstall.ts";
+import { updateCommand } from "./cli/update.ts";
 import { CARAPACE_VERSION } from "./config/version.ts";
 
 export const main = defineCommand({
@@ -25,15 +33,22 @@ export const main = defineCommand({
     stop: stopCommand,
     status: statusCommand,
     session: sessionCommand,
+    prompt: promptCommand,
     call: callCommand,
     approvals: approvalsCommand,
     approve: approveCommand,
     deny: denyCommand,
     audit: auditCommand,
+    auth: authCommand,
     config: configCommand,
+    plugin: pluginCommand,
+    demo: demoCommand,
     doctor: doctorCommand,
     image: imageCommand,
+    update: updateCommand,
+    setup: setupCommand,
+    uninstall: uninstallCommand,
   },
 });
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runCli(main);

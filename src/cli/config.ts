@@ -138,7 +138,7 @@ export const configListCommand = defineCommand({
 });
 
 export const configPathCommand = defineCommand({
-  meta: { name: "path", description: "Print the path of config.toml. Exit code: 0." },
+  meta: { name: "path", description: "Print the path of config.toml.\nExit codes: 0 printed." },
   run() {
     withHome((home) => runConfigPath(home));
   },

@@ -35,3 +35,44 @@ export function control(home: string, cmd: string, args: Record<string, unknown>
     dealer.close();
   }
 }
+
+/**
+ * A request whose reply is preceded by a stream of `{id, update}` frames (e.g. `prompt`). The wait is an
+ * idle timeout: every update extends it.
+ */
+export function controlStream(
+  home: string,
+  cmd: string,
+  args: Record<string, unknown>,
+  onUpdate: (u: unknown) => void,
+  idleTimeoutMs: number,
+): unknown {
+  const path = controlSocketPath(home);
+  if (!existsSync(path))
+    throw new CliError("CORE", "the core is not running", "start it with `carapace start`", EXIT_NO_CORE);
+  const dealer = new BlockingDealer(`ipc://${path}`);
+  try {
+    const id = crypto.randomUUID();
+    dealer.send(JSON.stringify({ id, cmd, args }));
+    for (;;) {
+      const frames = dealer.receive(idleTimeoutMs);
+      if (!frames)
+        throw new CliError(
+          "CORE",
+          `no word from the core for ${Math.round(idleTimeoutMs / 1000)} s`,
+          "check `carapace status`",
+          EXIT_NO_CORE,
+        );
+      const msg = JSON.parse(new TextDecoder().decode(frames[0])) as ControlReply | { id: string; update: unknown };
+      if (msg.id !== id) continue;
+      if ("update" in msg) {
+        onUpdate(msg.update);
+        continue;
+      }
+      if (msg.ok) return msg.result;
+      throw new CliError(msg.error.component, msg.error.message, msg.error.fix, 1);
+    }
+  } finally {
+    dealer.close();
+  }
+}

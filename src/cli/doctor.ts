@@ -55,6 +55,12 @@ function liveCheck(home: string): CheckResult {
 
 const MARK = { pass: "✓", warn: "!", fail: "✗" } as const;
 
+/** One check as a line (and its fix on the next), the form doctor and setup print. */
+export function writeCheck(r: CheckResult): void {
+  process.stdout.write(`${MARK[r.level]} ${r.level.padEnd(4)} ${r.title}: ${r.detail}\n`);
+  if (r.fix && r.level !== "pass") process.stdout.write(`         Fix: ${r.fix}\n`);
+}
+
 export const doctorCommand = defineCommand({
   meta: {
     name: "doctor",
@@ -81,10 +87,7 @@ export const doctorCommand = defineCommand({
       if (args.json) {
         printJson({ posture: summary, checks: results });
       } else {
-        for (const r of results) {
-          process.stdout.write(`${MARK[r.level]} ${r.level.padEnd(4)} ${r.title}: ${r.detail}\n`);
-          if (r.fix && r.level !== "pass") process.stdout.write(`         Fix: ${r.fix}\n`);
-        }
+        for (const r of results) writeCheck(r);
         process.stdout.write(`\nSecurity posture: ${summary.toUpperCase()}\n`);
       }
       return results.some((r) => r.level === "fail") ? EXIT.failure : EXIT.ok;

@@ -25,6 +25,44 @@ export function findIpcBinary(home: string, given?: string): string {
   return found;
 }
 
+export interface ImageBuildRequest {
+  ipc?: string;
+  base: string;
+  tag?: string;
+}
+
+/** Builds the agent image as `carapace image build` does; progress goes to `log`. Returns the tag. */
+export async function buildImageForHome(
+  home: string,
+  request: ImageBuildRequest,
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<string> {
+  const config = loadConfig(home);
+  const ipcPath = findIpcBinary(home, request.ipc);
+  const { runtime, info } = await detectRuntime({ preference: config.runtime.engine });
+  log(`[IMAGE] using ${info.name} ${info.version}`);
+  const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, join(home, "cache", "claude-code"));
+  log(`[IMAGE] Claude Code ${CLAUDE_CODE_VERSION} ready`);
+  const tag = request.tag ?? config.runtime.image;
+  await buildAgentImage(
+    runtime,
+    {
+      tag,
+      baseImage: request.base,
+      carapaceVersion: CARAPACE_VERSION,
+      revision: "release",
+      claudeCodeVersion: CLAUDE_CODE_VERSION,
+      ipcPath,
+      libzmqPath: cacheCopyOfEmbedded().path,
+      claudePath,
+    },
+    log,
+  );
+  return tag;
+}
+
+export const DEFAULT_BASE_IMAGE = "localhost/carapace-base:bookworm";
+
 const buildCommand = defineCommand({
   meta: {
     name: "build",
@@ -37,33 +75,17 @@ const buildCommand = defineCommand({
     base: {
       type: "string",
       description: "Base image (default: the local Debian base)",
-      default: "localhost/carapace-base:bookworm",
+      default: DEFAULT_BASE_IMAGE,
     },
     tag: { type: "string", description: "Image tag (default: runtime.image from config)" },
   },
   run: ({ args }) =>
     withHome(async (home) => {
-      const config = loadConfig(home);
-      const ipcPath = findIpcBinary(home, args.ipc);
-      const { runtime, info } = await detectRuntime({ preference: config.runtime.engine });
-      process.stderr.write(`[IMAGE] using ${info.name} ${info.version}\n`);
-      const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, join(home, "cache", "claude-code"));
-      process.stderr.write(`[IMAGE] Claude Code ${CLAUDE_CODE_VERSION} ready\n`);
-      const tag = args.tag ?? config.runtime.image;
-      await buildAgentImage(
-        runtime,
-        {
-          tag,
-          baseImage: String(args.base),
-          carapaceVersion: CARAPACE_VERSION,
-          revision: "release",
-          claudeCodeVersion: CLAUDE_CODE_VERSION,
-          ipcPath,
-          libzmqPath: cacheCopyOfEmbedded().path,
-          claudePath,
-        },
-        (line) => process.stderr.write(`${line}\n`),
-      );
+      const tag = await buildImageForHome(home, {
+        ...(args.ipc === undefined ? {} : { ipc: args.ipc }),
+        base: String(args.base),
+        ...(args.tag === undefined ? {} : { tag: args.tag }),
+      });
       process.stdout.write(`built ${tag}\n`);
       return EXIT.ok;
     }),
@@ -93,6 +115,10 @@ const statusCommand = defineCommand({
 });
 
 export const imageCommand = defineCommand({
-  meta: { name: "image", description: "Build or check the agent container image." },
+  meta: {
+    name: "image",
+    description:
+      "Build or check the agent container image.\nExit codes: see each subcommand (0 built or current; 1 failed, missing or stale; 2 usage).",
+  },
   subCommands: { build: buildCommand, status: statusCommand },
 });

@@ -38,6 +38,10 @@ const closeCommand = defineCommand({
 });
 
 export const sessionCommand = defineCommand({
-  meta: { name: "session", description: "Open or close sessions that have no container (tests, demos)." },
+  meta: {
+    name: "session",
+    description:
+      "Open or close sessions that have no container (tests, demos).\nExit codes: see each subcommand (0 done; 1 refused; 3 core not running).",
+  },
   subCommands: { open: openCommand, close: closeCommand },
 });

@@ -1,6 +1,7 @@
 import { existsSync, unlinkSync } from "node:fs";
 import { defineCommand } from "citty";
 import { consola } from "consola";
+import { AgentManager } from "../agent/manager.ts";
 import { checkCredentialDir } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
 import { limitsFromConfig, loadConfig } from "../config/load.ts";
@@ -11,6 +12,7 @@ import { ControlChannel, controlSocketPath } from "../core/control.ts";
 import { CoreServer, processAlive, readPidFile, removePidFile, writePidFile } from "../core/server.ts";
 import { pluginConfigSection } from "../plugins/config-section.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { configureOutput } from "./output.ts";
 import { withHome } from "./run-command.ts";
 
 /**
@@ -52,6 +54,7 @@ export const startCommand = defineCommand({
       process.umask(0o077);
       ensureHome(home);
       const config = loadConfig(home);
+      configureOutput(config.logging);
       for (const f of checkCredentialDir(home)) {
         if (f.level === "fail") throw new CliError("CREDENTIALS", f.message, f.fix);
         if (f.level === "warn") consola.warn(`[CREDENTIALS] ${f.message} (${f.fix})`);
@@ -72,6 +75,9 @@ export const startCommand = defineCommand({
         ...(args.debug ? { debug: args["trace-filter"] ? { traceFilter: String(args["trace-filter"]) } : {} } : {}),
       });
       await server.start();
+      const agents = new AgentManager(home, server, config);
+      // Containers and files a crashed core left behind (found by label), off the critical path.
+      void agents.cleanupOrphans();
       writePidFile(home);
       const done = Promise.withResolvers<void>();
       let stopping = false;
@@ -79,12 +85,16 @@ export const startCommand = defineCommand({
         if (stopping) return;
         stopping = true;
         control.close();
-        void server.stop().finally(() => {
-          removePidFile(home);
-          done.resolve();
-        });
+        void agents
+          .stop()
+          .catch(() => {})
+          .then(() => server.stop())
+          .finally(() => {
+            removePidFile(home);
+            done.resolve();
+          });
       };
-      const control = new ControlChannel(home, server, stop);
+      const control = new ControlChannel(home, server, stop, agents);
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
       void warnIfImageNotCurrent(config.runtime.engine, config.runtime.image);

@@ -23,7 +23,18 @@ interface Entry extends PendingConfirmation {
  */
 export class ConfirmationGate {
   private readonly pending = new Map<string, Entry>();
-  onChange: ((p: PendingConfirmation, state: "pending" | Decision) => void) | null = null;
+  private readonly listeners = new Set<(p: PendingConfirmation, state: "pending" | Decision) => void>();
+
+  /** Told when a confirmation becomes pending and when it is decided; returns an unsubscribe. */
+  subscribe(listener: (p: PendingConfirmation, state: "pending" | Decision) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(entry: Entry, state: "pending" | Decision): void {
+    const { settle: _s, timer: _t, ...view } = entry;
+    for (const l of this.listeners) l(view, state);
+  }
 
   request(
     info: Omit<PendingConfirmation, "id" | "createdAt">,
@@ -41,7 +52,7 @@ export class ConfirmationGate {
       clearTimeout(entry.timer);
       this.pending.delete(id);
       signal.removeEventListener("abort", onAbort);
-      this.onChange?.(entry, d);
+      this.notify(entry, d);
       settle(d);
     };
     const onAbort = () => finish("cancelled");
@@ -50,7 +61,7 @@ export class ConfirmationGate {
     this.pending.set(id, entry);
     if (signal.aborted) finish("cancelled");
     else signal.addEventListener("abort", onAbort, { once: true });
-    if (this.pending.has(id)) this.onChange?.(entry, "pending");
+    if (this.pending.has(id)) this.notify(entry, "pending");
     return { id, decision };
   }
 

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { AgentManager } from "../agent/manager.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { RouterSocket } from "../transport/sockets.ts";
 import { stripTerminalEscapes } from "./response/terminal-text.ts";
@@ -41,6 +42,7 @@ export class ControlChannel {
     home: string,
     private readonly server: CoreServer,
     private readonly onStop: () => void,
+    private readonly agents: AgentManager | null = null,
   ) {
     this.router = new RouterSocket(
       `ipc://${controlSocketPath(home)}`,
@@ -61,6 +63,7 @@ export class ControlChannel {
     } catch {
       return;
     }
+    if (req.cmd === "prompt") return this.streamPrompt(peer, req);
     let reply: ControlReply;
     try {
       reply = { id: req.id, ok: true, result: await this.execute(req.cmd, req.args ?? {}) };
@@ -139,6 +142,34 @@ export class ControlChannel {
           "update the CLI and the core to the same version",
         );
     }
+  }
+
+  /** `prompt`: streams the task's updates as `{id, update}` frames, then the final reply. */
+  private streamPrompt(peer: Uint8Array, req: ControlRequest): void {
+    const args = req.args ?? {};
+    const group = String(args.group ?? "default");
+    const text = typeof args.text === "string" ? args.text : "";
+    const fail = (component: string, message: string, fix: string) =>
+      this.router.send(peer, [
+        "",
+        JSON.stringify({ id: req.id, ok: false, error: { component, message, fix } } satisfies ControlReply),
+      ]);
+    if (!this.agents)
+      return void fail(
+        "AGENT",
+        "agent sessions are not available in this core",
+        "start the core with `carapace start`",
+      );
+    if (!GROUP_NAME.test(group)) return void fail("AGENT", "invalid group name", "use lowercase [a-z0-9_-]");
+    if (text.trim() === "" || text.length > 100_000)
+      return void fail("AGENT", "the prompt is empty or longer than 100000 characters", "pass a prompt");
+    this.agents.trigger(group, text, (update) => {
+      this.router.send(peer, ["", JSON.stringify({ id: req.id, update })]);
+      if (update.kind === "done") {
+        const reply: ControlReply = { id: req.id, ok: true, result: update };
+        this.router.send(peer, ["", JSON.stringify(reply)]);
+      }
+    });
   }
 
   close(): void {

@@ -2,7 +2,8 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { cleanStaleSessionDirs } from "../container/sockets.ts";
-import { buildEventEnvelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
+import { PluginHost, type PluginHostDeps } from "../plugins/host.ts";
+import { buildEventEnvelope, type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
@@ -10,6 +11,7 @@ import { PubSocket } from "../transport/sockets.ts";
 import { runCall } from "./call-runner.ts";
 import { Catalog } from "./catalog.ts";
 import { ConfirmationGate } from "./confirmations.ts";
+import { coreTools } from "./intrinsic/core-tools.ts";
 import { helloTools } from "./intrinsic/hello.ts";
 import { authorizeAndRateLimit } from "./pipeline/authorize.ts";
 import { compose } from "./pipeline/compose.ts";
@@ -31,6 +33,10 @@ export interface ServerOptions {
   limits: (group?: string) => Limits;
   helloEnabled: boolean;
   debug?: { traceFilter?: string };
+  /** Which plugins to load ([plugins] dirs/disabled); default: built-ins and the home's plugins. */
+  plugins?: PluginHostDeps["settings"];
+  /** A plugin's config section; {} when it has none. */
+  pluginConfig?: (plugin: string) => Readonly<Record<string, unknown>>;
 }
 
 const HEARTBEAT_MS = 2_000;
@@ -43,7 +49,9 @@ export class CoreServer {
   readonly confirmations = new ConfirmationGate();
   readonly audit: AuditLog;
   readonly sessions: SessionRegistry;
+  readonly plugins: PluginHost;
   readonly startedAt = Date.now();
+  private readonly eventListeners = new Set<(envelope: Envelope) => void>();
   private readonly pipeline: (ctx: CallContext) => Promise<void>;
   private events: PubSocket | null = null;
   private stopping = false;
@@ -95,13 +103,26 @@ export class CoreServer {
       { maxMessageBytes: defaults.maxFrameBytes, replyCacheSize: defaults.replyCacheSize },
     );
     if (options.helloEnabled) for (const t of helloTools()) this.catalog.register(t);
+    this.plugins = new PluginHost({
+      home: options.home,
+      catalog: this.catalog,
+      audit: this.audit,
+      limits: () => options.limits(),
+      publish: (identity, topic, payload) => this.publish(identity, topic, payload),
+      ...(options.plugins ? { settings: options.plugins } : {}),
+      ...(options.pluginConfig ? { configFor: options.pluginConfig } : {}),
+    });
+    this.onEvent((envelope) => this.plugins.deliver(envelope));
+    const intrinsic = { catalog: this.catalog, audit: this.audit, pluginStatuses: () => this.plugins.statuses() };
+    for (const t of coreTools(intrinsic)) this.catalog.register(t);
   }
 
   get eventsPath(): string {
     return join(this.options.home, "run/sockets/events.sock");
   }
 
-  start(): void {
+  /** Binds the events socket, then loads plugins (a failing plugin is recorded, never fatal). */
+  async start(): Promise<void> {
     cleanStaleSessionDirs(this.options.home, []);
     this.events = new PubSocket(`ipc://${this.eventsPath}`);
     void this.audit.append({
@@ -109,14 +130,29 @@ export class CoreServer {
       outcome: "info",
       detail: { event: "core started", version: CARAPACE_VERSION },
     });
+    await this.plugins.load();
   }
 
   publish(identity: SessionIdentity, topic: string, payload: unknown): void {
     const envelope = buildEventEnvelope(identity, topic, payload);
     this.events?.publish(topic, JSON.stringify(envelope));
+    for (const listener of this.eventListeners) {
+      try {
+        listener(envelope);
+      } catch (error) {
+        process.stderr.write(`[CORE] Error: an event listener failed on ${topic}: ${sanitizeText(String(error))}\n`);
+      }
+    }
   }
 
-  openSession(group: string, source: string): Session {
+  /** In-process consumers of published events (e.g. plugins' handleEvent); returns an unsubscribe. */
+  onEvent(listener: (envelope: Envelope) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** `agentUser` (uid:gid): the socket is handed to the container's unprivileged user. */
+  openSession(group: string, source: string, agentUser?: string): Session {
     if (this.stopping) throw new Error("[CORE] Error: the core is stopping. Fix: start it again.");
     const max = this.options.limits(group).maxSessionsPerGroup;
     if (this.sessions.countForGroup(group) >= max) {
@@ -124,7 +160,7 @@ export class CoreServer {
         `[SESSION] Error: group ${group} already has ${max} sessions. Fix: close one, or raise max_sessions_per_group.`,
       );
     }
-    const session = this.sessions.open(group, source);
+    const session = this.sessions.open(group, source, agentUser);
     void this.audit.append({
       kind: "session",
       outcome: "info",
@@ -325,7 +361,13 @@ export class CoreServer {
     // Give in-flight calls a moment to answer (they get PLUGIN_UNAVAILABLE if cancelled).
     const deadline = Date.now() + 2_000;
     while (this.sessions.list().some((s) => s.inflight.size > 0) && Date.now() < deadline) await Bun.sleep(10);
+    // Cancel what is still running while the sockets are open, so each caller gets PLUGIN_UNAVAILABLE
+    // and each call its audit record, instead of a silent socket close.
+    for (const s of this.sessions.list()) for (const c of s.inflight.values()) c.abort();
+    const drain = Date.now() + 500;
+    while (this.sessions.list().some((s) => s.inflight.size > 0) && Date.now() < drain) await Bun.sleep(5);
     for (const s of this.sessions.list()) this.closeSession(s.id);
+    await this.plugins.shutdown();
     await this.audit.append({ kind: "session", outcome: "info", detail: { event: "core stopped" } }).catch(() => {});
     await this.audit.close();
     this.events?.close();

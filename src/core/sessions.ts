@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { grantToAgent } from "../container/lockdown.ts";
 import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
 import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { RouterSocket } from "../transport/sockets.ts";
@@ -31,10 +32,9 @@ export class SessionRegistry {
     private readonly home: string,
     private readonly onFrame: FrameHandler,
     private readonly socketOptions: { maxMessageBytes: number; replyCacheSize: number },
-    private readonly agentUser?: string,
   ) {}
 
-  open(group: string, source: string): Session {
+  open(group: string, source: string, agentUser?: string): Session {
     if (!GROUP_NAME.test(group)) {
       throw new Error(
         `[SESSION] Error: invalid group name "${group}". Fix: use lowercase [a-z0-9_-], at most 32 characters.`,
@@ -42,7 +42,7 @@ export class SessionRegistry {
     }
     // Hex, never base64url: an id starting with "-" would read as a CLI flag.
     const id = randomBytes(16).toString("hex");
-    const dir = provisionSessionDir(this.home, id, this.agentUser);
+    const dir = provisionSessionDir(this.home, id, agentUser);
     const session: Session = {
       id,
       identity: mintIdentity(id, group, source),
@@ -59,6 +59,7 @@ export class SessionRegistry {
       // Room for the frame-size check to answer with VALIDATION_FAILED instead of libzmq dropping the peer.
       { maxMessageBytes: this.socketOptions.maxMessageBytes * 4 + 1024, receiveHighWater: 1000, maxFrames: 8 },
     );
+    if (agentUser) grantToAgent(dir.requestSocketPath, agentUser);
     this.sessions.set(id, session);
     return session;
   }

@@ -2,6 +2,7 @@ import { toInvokeTopic } from "../protocol/topics.ts";
 
 export const IPC_USAGE = `Usage: ipc <tool|tool.invoke.tool> ['<json-object>']
        ipc <tool> -            read the arguments object from stdin
+       ipc forward --listen 127.0.0.1:<port> --socket <path>   relay the agent's API traffic (see ipc forward --help)
 
 Sends one tool call to the Carapace core over the session socket in $CARAPACE_SOCKET.
 Environment: CARAPACE_SOCKET (required), CARAPACE_IPC_TIMEOUT_MS (default 35000).
@@ -12,6 +13,7 @@ export type IpcArgs =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "call"; topic: string; argumentsText: string | null }
+  | { kind: "forward"; argv: string[] }
   | { kind: "usage-error"; message: string };
 
 /** Parses argv (without the executable). `argumentsText` null means: read from stdin. */
@@ -21,6 +23,7 @@ export function parseIpcArgs(argv: readonly string[]): IpcArgs {
     return first === undefined ? { kind: "usage-error", message: "missing tool name" } : { kind: "help" };
   }
   if (first === "--version") return { kind: "version" };
+  if (first === "forward") return { kind: "forward", argv: argv.slice(1) };
   if (first.startsWith("-")) return { kind: "usage-error", message: `unknown option ${first}` };
   if (rest.length > 0) return { kind: "usage-error", message: "too many arguments (quote the JSON object)" };
   return {

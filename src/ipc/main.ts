@@ -22,6 +22,9 @@ export function runIpc(argv: readonly string[]): number {
     process.stdout.write(`ipc ${pkg.version}\n`);
     return EXIT.OK;
   }
+  if (parsed.kind === "forward") {
+    return fail(EXIT.USAGE, "IPC", "forward mode runs only as the ipc program's entry", "run `ipc forward …` itself");
+  }
   if (parsed.kind === "usage-error") {
     process.stderr.write(`[IPC] Error: ${parsed.message}. Fix: see the usage below.\n${IPC_USAGE}\n`);
     return EXIT.USAGE;
@@ -69,4 +72,14 @@ export function runIpc(argv: readonly string[]): number {
   return fail(EXIT.TRANSPORT, "IPC", outcome.message, "check that the core runs and the session is open");
 }
 
-if (import.meta.main) process.exit(runIpc(process.argv.slice(2)));
+if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "forward") {
+    // Dynamic so a tool call never loads the relay; a null exit code means it is serving.
+    const { runForward } = await import("./forward.ts");
+    const code = runForward(argv.slice(1));
+    if (code !== null) process.exit(code);
+  } else {
+    process.exit(runIpc(argv));
+  }
+}

@@ -26,6 +26,8 @@ export interface PluginProblem {
 }
 
 export class PluginLoadError extends Error {
+  /** The plugin's own error text (sanitized by whoever shows it), for the operator only. */
+  detail?: string;
   constructor(readonly problem: PluginProblem) {
     super(problem.message);
     this.name = "PluginLoadError";

@@ -21,13 +21,26 @@ export interface ManifestCheck {
 let manifestValidator: ValidateFunction | null = null;
 let strictAjv: Ajv | null = null;
 
-function validateManifestShape(value: unknown): string[] {
+const TOOL_NAME_PATH = /^\/provides\/tools\/\d+\/name$/;
+
+function validateManifestShape(value: unknown): PluginProblem[] {
   manifestValidator ??= new Ajv({ allErrors: true, strict: true, logger: false }).compile(MANIFEST_SCHEMA);
   if (manifestValidator(value)) return [];
   return (manifestValidator.errors ?? []).slice(0, 5).map((e) => {
     const params = e.params as Record<string, unknown>;
+    if (TOOL_NAME_PATH.test(e.instancePath) && e.keyword === "pattern") {
+      const tools = (value as { provides: { tools: { name: string }[] } }).provides.tools;
+      const name = tools[Number(e.instancePath.split("/")[3])]?.name ?? "";
+      return problem(
+        "name_invalid",
+        `tool name ${JSON.stringify(name.slice(0, 64))} is invalid; use lowercase a-z, 0-9 and "_", with at most one "." (e.g. "notes.add")`,
+      );
+    }
     const extra = typeof params.additionalProperty === "string" ? ` ("${params.additionalProperty}")` : "";
-    return `${e.instancePath === "" ? "/" : e.instancePath} ${e.message ?? "is invalid"}${extra}`;
+    return problem(
+      "manifest_invalid",
+      `manifest.json ${e.instancePath === "" ? "/" : e.instancePath} ${e.message ?? "is invalid"}${extra}`,
+    );
   });
 }
 
@@ -90,7 +103,9 @@ export function checkManifest(name: string, bytes: Uint8Array | string): Manifes
   }
   const shape = validateManifestShape(parsed);
   if (shape.length > 0) {
-    for (const s of shape) problems.push(problem("manifest_invalid", `manifest.json ${s}`));
+    // A bad tool name is the more specific finding; show it first.
+    shape.sort((a, b) => Number(b.category === "name_invalid") - Number(a.category === "name_invalid"));
+    problems.push(...shape);
     return { manifest: null, problems };
   }
   const manifest = parsed as Manifest;

@@ -125,7 +125,7 @@ function visit(node: unknown, pointer: string, depth: number, mode: Mode, walk: 
       const list = schema[key];
       if (list === undefined) continue;
       if (!Array.isArray(list)) fail("manifest_invalid", `has "${key}" that is not an array`);
-      else list.forEach((sub, i) => child(sub, `/${key}/${i}`, childMode));
+      else for (const [i, sub] of list.entries()) child(sub, `/${key}/${i}`, childMode);
     }
   };
   const singles = (keys: readonly string[], childMode: Mode) => {

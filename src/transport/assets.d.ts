@@ -3,3 +3,9 @@ declare module "*.so" {
   const path: string;
   export default path;
 }
+
+/** Markdown imported `with { type: "text" }` (skills embedded in the binary). */
+declare module "*.md" {
+  const text: string;
+  export default text;
+}

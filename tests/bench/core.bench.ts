@@ -59,7 +59,7 @@ export async function runCoreBench(opts: { quick: boolean }): Promise<BenchFigur
     limits: () => ({ ...DEFAULT_LIMITS, rateLimitPerMinute: 1e9, rateLimitBurst: 1e9, maxInflightPerSession: 1000 }),
     helloEnabled: true,
   });
-  server.start();
+  await server.start();
   const session = server.openSession("bench", "bench");
   for (const concurrency of [1, 16]) {
     const baseline = await roundTrips(`ipc://${dir}/raw.sock`, concurrency, ms, msg);
@@ -92,7 +92,7 @@ export async function runCoreBench(opts: { quick: boolean }): Promise<BenchFigur
     limits: () => ({ ...DEFAULT_LIMITS, rateLimitPerMinute: 6000, rateLimitBurst: 50, maxInflightPerSession: 1000 }),
     helloEnabled: true,
   });
-  limited.start();
+  await limited.start();
   const ls = limited.openSession("rate", "bench");
   let admitted = 0;
   let refused = 0;

@@ -9,7 +9,15 @@ test("start --debug prints every hop, redacted, and --trace-filter narrows it", 
     await core.ipc(s.socket, "hello.time", {});
     await Bun.sleep(100);
     const out = core.output();
-    for (const hop of ["wire received", "stage 3 frame limits: passed", "stage 1 construct envelope: passed", "stage 2 topic whitelist: passed", "stage 4 authorize and rate limit: passed", "stage 6 dispatch: passed", "reply sent"]) {
+    for (const hop of [
+      "wire received",
+      "stage 3 frame limits: passed",
+      "stage 1 construct envelope: passed",
+      "stage 2 topic whitelist: passed",
+      "stage 4 authorize and rate limit: passed",
+      "stage 6 dispatch: passed",
+      "reply sent",
+    ]) {
       expect(out).toContain(hop);
     }
     expect(out).not.toContain("abcdefghijklmnopqrstuvwxyz0123456789");

@@ -18,7 +18,7 @@ export async function inProcessCore(options: { limits?: Partial<Limits>; tools?:
     helloEnabled: options.hello ?? true,
   });
   for (const t of options.tools ?? []) server.catalog.register(t);
-  server.start();
+  await server.start();
   const clients: DealerSocket[] = [];
 
   /** An async DEALER on a session socket; `request` resolves with the final (non-heartbeat) reply. */

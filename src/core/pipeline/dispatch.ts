@@ -33,8 +33,13 @@ export const dispatch: StageDef = {
       throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the tool's plugin is not available right now"));
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
+    let onAbort: (() => void) | undefined;
+    const timeout = new Promise<"timeout" | "aborted">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
+      // A session that ends (or a core that stops) must not wait for a slow handler: the caller gets
+      // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open.
+      onAbort = () => resolve("aborted");
+      ctx.signal.addEventListener("abort", onAbort, { once: true });
     });
     try {
       const run = Promise.resolve().then(() =>
@@ -48,6 +53,9 @@ export const dispatch: StageDef = {
       );
       run.catch(() => {});
       const outcome = await Promise.race([run.then((value) => ({ value })), timeout]);
+      if (outcome === "aborted") {
+        throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its session ended"));
+      }
       if (outcome === "timeout") {
         throw new Rejection(
           errorObject("PLUGIN_TIMEOUT", `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms`),
@@ -67,6 +75,7 @@ export const dispatch: StageDef = {
       throw new Rejection(failure.error);
     } finally {
       clearTimeout(timer);
+      if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
     }
     await next();
   },

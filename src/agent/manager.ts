@@ -1,0 +1,278 @@
+import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
+import { buildBriefForGroup } from "../../plugins/memory/brief.ts";
+import { readCredential } from "../config/credentials.ts";
+import type { Config } from "../config/keys.ts";
+import { groupSettings, limitsFromConfig } from "../config/load.ts";
+import { assertLimitsEnforced } from "../container/adapters/podman.ts";
+import { type DetectedRuntime, detectRuntime } from "../container/detect.ts";
+import { ContainerLifecycle } from "../container/lifecycle.ts";
+import { agentRunSpec, agentUser, grantToAgent, instanceId } from "../container/lockdown.ts";
+import { sanitize } from "../core/response/sanitize.ts";
+import type { CoreServer } from "../core/server.ts";
+import { sessionSkills } from "../plugins/skills.ts";
+import { mintIdentity } from "../protocol/envelope.ts";
+import { type EgressCredential, startEgressProxy } from "./egress-proxy.ts";
+import { type AgentEvent, eventsFromLine, LineSplitter } from "./stream-json.ts";
+import { claudeMd, prepareSessionFiles, removeSessionFiles } from "./workspace.ts";
+
+export interface Task {
+  id: string;
+  group: string;
+  prompt: string;
+  origin: "cli" | "channel" | "schedule";
+  replyTo?: unknown;
+}
+
+/** What a waiting caller (e.g. `carapace prompt`) is told as the task runs. */
+export type TaskUpdate =
+  | { kind: "event"; event: AgentEvent }
+  | { kind: "confirmation"; id: string; tool: string; summary: string }
+  | { kind: "state"; state: "queued" | "started" }
+  | { kind: "done"; ok: boolean; answer: string; error?: string };
+
+const FORWARD_PORT = 8787;
+const TASK_TIMEOUT_MS = 30 * 60_000;
+const BRIEF_BUDGET_MS = 5_000;
+
+/**
+ * Event-driven agent sessions (ENG-19): `task.triggered` and `message.inbound` for a configured group
+ * spawn Claude Code in a locked-down container; its stream-json becomes `response.*` events and the
+ * answer goes back to whoever asked.
+ */
+export class AgentManager {
+  private runtime: Promise<DetectedRuntime> | null = null;
+  private lifecycle: ContainerLifecycle | null = null;
+  private readonly running = new Map<string, number>();
+  private readonly queues = new Map<string, Task[]>();
+  private readonly watchers = new Map<string, Set<(u: TaskUpdate) => void>>();
+  private readonly unsubscribe: () => void;
+  private stopped = false;
+
+  constructor(
+    private readonly home: string,
+    private readonly server: CoreServer,
+    private readonly config: Config,
+  ) {
+    this.unsubscribe = server.onEvent((envelope) => {
+      if (envelope.topic === "task.triggered") this.accept(envelope.payload as Task);
+      else if (envelope.topic === "message.inbound") this.acceptInbound(envelope.group, envelope.payload);
+    });
+  }
+
+  /** `carapace prompt`: publishes task.triggered (the manager is its consumer) and returns the task id. */
+  trigger(group: string, prompt: string, watch?: (u: TaskUpdate) => void): string {
+    const task: Task = { id: randomBytes(8).toString("hex"), group, prompt, origin: "cli" };
+    if (watch) this.watch(task.id, watch);
+    this.server.publish(mintIdentity(`task-${task.id}`, group, "cli"), "task.triggered", task);
+    return task.id;
+  }
+
+  watch(taskId: string, fn: (u: TaskUpdate) => void): () => void {
+    let set = this.watchers.get(taskId);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(taskId, set);
+    }
+    set.add(fn);
+    return () => set?.delete(fn);
+  }
+
+  private tell(taskId: string, update: TaskUpdate): void {
+    for (const fn of this.watchers.get(taskId) ?? []) fn(update);
+    if (update.kind === "done") this.watchers.delete(taskId);
+  }
+
+  private acceptInbound(group: string, payload: unknown): void {
+    const p = (payload ?? {}) as { text?: unknown; reply_to?: unknown };
+    if (!Object.hasOwn(this.config.groups, group)) {
+      void this.server.audit
+        .append({
+          kind: "event",
+          outcome: "rejected",
+          group: null,
+          topic: "message.inbound",
+          detail: { reason: "no configured group", group },
+        })
+        .catch(() => {});
+      return;
+    }
+    if (typeof p.text !== "string" || p.text.length === 0) return;
+    this.accept({ id: randomBytes(8).toString("hex"), group, prompt: p.text, origin: "channel", replyTo: p.reply_to });
+  }
+
+  private accept(task: Task): void {
+    if (this.stopped) return;
+    const max = limitsFromConfig(this.config, task.group).maxSessionsPerGroup;
+    const policy = groupSettings(this.config, task.group).policy;
+    const busy = this.running.get(task.group) ?? 0;
+    if (busy > 0 && policy === "reject") {
+      this.finish(task, false, "", "a session is already running for this group (policy: reject)");
+    } else if ((busy > 0 && policy === "queue") || busy >= max) {
+      this.enqueue(task);
+    } else {
+      void this.run(task);
+    }
+  }
+
+  private enqueue(task: Task): void {
+    const q = this.queues.get(task.group) ?? [];
+    q.push(task);
+    this.queues.set(task.group, q);
+    this.tell(task.id, { kind: "state", state: "queued" });
+  }
+
+  private next(group: string): void {
+    const task = this.queues.get(group)?.shift();
+    if (task) void this.run(task);
+  }
+
+  private finish(task: Task, ok: boolean, answer: string, error?: string): void {
+    this.tell(task.id, { kind: "done", ok, answer, ...(error ? { error } : {}) });
+  }
+
+  private async ensureRuntime(): Promise<DetectedRuntime> {
+    this.runtime ??= detectRuntime({ preference: this.config.runtime.engine }).then((d) => {
+      this.lifecycle = new ContainerLifecycle(d.runtime, {
+        log: (level, m) => process.stderr.write(`[CONTAINER] ${level}: ${m}\n`),
+      });
+      return d;
+    });
+    return this.runtime;
+  }
+
+  /** Removes containers and files a crashed host left behind. */
+  async cleanupOrphans(): Promise<string[]> {
+    try {
+      await this.ensureRuntime();
+      return (await this.lifecycle?.cleanupOrphans(instanceId(this.home))) ?? [];
+    } catch {
+      return [];
+    }
+  }
+
+  private credential = async (): Promise<EgressCredential | null> => {
+    const key = await readCredential(this.home, "anthropic_api_key");
+    if (key) return { header: "x-api-key", value: key.trim() };
+    const oauth = await readCredential(this.home, "anthropic_oauth_token");
+    if (oauth) return { header: "authorization", value: `Bearer ${oauth.trim()}` };
+    return null;
+  };
+
+  private async run(task: Task): Promise<void> {
+    this.running.set(task.group, (this.running.get(task.group) ?? 0) + 1);
+    let sessionId: string | null = null;
+    let proxy: Awaited<ReturnType<typeof startEgressProxy>> | null = null;
+    let answer = "";
+    let failure: string | undefined;
+    try {
+      const { info } = await this.ensureRuntime();
+      assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
+      const user = agentUser(info);
+      const session = this.server.openSession(task.group, "agent", user);
+      sessionId = session.id;
+      const identity = session.identity;
+      const sessionDir = dirname(session.socketPath);
+      // The brief is made before the container starts and is read-only inside it (§10).
+      const brief = await buildBriefForGroup(join(this.home, "data"), task.group, BRIEF_BUDGET_MS).catch(() => null);
+      const tools = this.server.catalog.list().filter((t) => this.server.catalog.allows(t, task.group));
+      const files = prepareSessionFiles(this.home, session.id, task.group, user, {
+        prompt: task.prompt,
+        claudeMd: claudeMd(task.group, brief, tools),
+        skills: sessionSkills(this.server.plugins.statuses(), this.server.catalog, task.group),
+      });
+      const token = randomBytes(24).toString("base64url");
+      const egressPath = join(sessionDir, "egress.sock");
+      proxy = await startEgressProxy({
+        socketPath: egressPath,
+        token,
+        upstream: this.config.network.upstream_url,
+        allowlist: this.config.network.upstream_allowlist,
+        credential: this.credential,
+        onAudit: (e) => {
+          void this.server.audit
+            .append({
+              kind: "egress",
+              outcome: e.outcome === "forwarded" ? "ok" : "rejected",
+              group: task.group,
+              session: session.id,
+              topic: `egress ${e.method} ${e.path}`,
+              detail: e,
+            })
+            .catch(() => {});
+        },
+      });
+      grantToAgent(egressPath, user);
+      const unwatchConfirmations = this.server.confirmations.subscribe((p, state) => {
+        if (p.session === session.id && state === "pending")
+          this.tell(task.id, { kind: "confirmation", id: p.id, tool: p.tool, summary: p.summary });
+      });
+      const splitter = new LineSplitter((line) => {
+        for (const event of eventsFromLine(line)) {
+          const clean = { ...event, payload: sanitize(event.payload).value } as AgentEvent;
+          if (clean.topic === "response.end") answer = clean.payload.result;
+          if (clean.topic === "response.error") failure = clean.payload.message;
+          this.server.publish(identity, clean.topic, { task: task.id, ...clean.payload });
+          this.tell(task.id, { kind: "event", event: clean });
+        }
+      });
+      const container = this.lifecycle?.spawn(
+        agentRunSpec({
+          name: `carapace-${session.id.slice(0, 16)}`,
+          image: this.config.runtime.image,
+          instance: instanceId(this.home),
+          sessionId: session.id,
+          group: task.group,
+          sessionDir,
+          workspaceDir: files.workspaceDir,
+          claudeStateDir: files.claudeStateDir,
+          skillsDir: files.skillsDir,
+          claudeMdFile: files.claudeMdFile,
+          promptFile: files.promptFile,
+          user,
+          env: { ANTHROPIC_BASE_URL: `http://127.0.0.1:${FORWARD_PORT}`, CARAPACE_FORWARD_PORT: String(FORWARD_PORT) },
+        }),
+        {
+          stdin: `ANTHROPIC_API_KEY\n${token}\n`,
+          onStdout: (chunk) => splitter.push(chunk),
+          onStderr: (chunk) => process.stderr.write(`[agent ${session.id.slice(0, 8)}] ${chunk}`),
+        },
+      );
+      if (!container) throw new Error("[CONTAINER] Error: no container runtime. Fix: install Podman.");
+      this.server.publish(identity, "agent.started", { task: task.id, container: container.name });
+      this.tell(task.id, { kind: "state", state: "started" });
+      const timer = setTimeout(() => void container.stop(), TASK_TIMEOUT_MS);
+      const exit = await container.exited;
+      clearTimeout(timer);
+      splitter.end();
+      unwatchConfirmations();
+      if (exit.code !== 0 && !failure)
+        failure = `the agent exited with code ${exit.code}${exit.stderrTail ? `: ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}` : ""}`;
+      if (failure) this.server.publish(identity, "agent.error", { task: task.id, message: failure });
+      else this.server.publish(identity, "agent.completed", { task: task.id, answer, reply_to: task.replyTo ?? null });
+    } catch (e) {
+      failure = (e as Error).message;
+      this.server.publish(mintIdentity(sessionId ?? `task-${task.id}`, task.group, "agent"), "agent.error", {
+        task: task.id,
+        message: failure,
+      });
+    } finally {
+      await proxy?.close().catch(() => {});
+      if (sessionId) {
+        this.server.closeSession(sessionId);
+        removeSessionFiles(this.home, sessionId);
+      }
+      this.running.set(task.group, Math.max(0, (this.running.get(task.group) ?? 1) - 1));
+      this.finish(task, !failure, answer, (sanitize(failure ?? "").value as string) || undefined);
+      this.next(task.group);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    for (const [group, q] of this.queues)
+      for (const t of q.splice(0)) this.finish(t, false, "", `the core stopped before group ${group} ran this task`);
+    await this.lifecycle?.stopAll();
+  }
+}

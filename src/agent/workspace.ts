@@ -1,0 +1,79 @@
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { grantToAgent } from "../container/lockdown.ts";
+
+export interface SessionFiles {
+  dir: string;
+  promptFile: string;
+  claudeMdFile: string;
+  skillsDir: string;
+  workspaceDir: string;
+  claudeStateDir: string;
+}
+
+/**
+ * Host-side files of one agent session. Read-only inputs (prompt, CLAUDE.md, skills) live under
+ * run/agents/<session> and are mounted read-only; the workspace and Claude state are per group and
+ * writable by the agent's uid only.
+ */
+export function prepareSessionFiles(
+  home: string,
+  sessionId: string,
+  group: string,
+  agentUser: string,
+  inputs: { prompt: string; claudeMd: string; skills: Record<string, string> },
+): SessionFiles {
+  const dir = join(home, "run", "agents", sessionId);
+  // The core runs with umask 077: modes are set with chmod, which the umask does not touch.
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755);
+  const promptFile = join(dir, "prompt.md");
+  const claudeMdFile = join(dir, "CLAUDE.md");
+  writeFileSync(promptFile, inputs.prompt, { mode: 0o444 });
+  writeFileSync(claudeMdFile, inputs.claudeMd, { mode: 0o444 });
+  chmodSync(promptFile, 0o444);
+  chmodSync(claudeMdFile, 0o444);
+  const skillsDir = join(dir, "skills");
+  mkdirSync(skillsDir, { recursive: true, mode: 0o755 });
+  for (const [name, text] of Object.entries(inputs.skills)) {
+    const skillDir = join(skillsDir, name);
+    mkdirSync(skillDir, { recursive: true, mode: 0o755 });
+    writeFileSync(join(skillDir, "SKILL.md"), text, { mode: 0o444 });
+    chmodSync(join(skillDir, "SKILL.md"), 0o444);
+    chmodSync(skillDir, 0o555);
+  }
+  chmodSync(skillsDir, 0o555);
+  const workspaceDir = join(home, "data", "workspaces", group);
+  const claudeStateDir = join(home, "data", "claude", group);
+  for (const d of [workspaceDir, claudeStateDir]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    grantToAgent(d, agentUser);
+  }
+  // Claude Code's TMPDIR inside the container (the root filesystem and /tmp are read-only).
+  mkdirSync(join(claudeStateDir, "tmp"), { recursive: true, mode: 0o700 });
+  grantToAgent(join(claudeStateDir, "tmp"), agentUser);
+  return { dir, promptFile, claudeMdFile, skillsDir, workspaceDir, claudeStateDir };
+}
+
+export function removeSessionFiles(home: string, sessionId: string): void {
+  const dir = join(home, "run", "agents", sessionId);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export function claudeMd(group: string, brief: string | null, tools: { name: string; description: string }[]): string {
+  const toolLines = tools.map((t) => `- \`${t.name}\`: ${t.description}`).join("\n");
+  return `# Carapace session (group: ${group})
+
+You run inside a locked-down container with no network. Your only way to act outside it is the
+\`ipc\` command, which sends a tool call to the Carapace host:
+
+    ipc <tool> '<json arguments>'
+
+It prints the result as JSON; on an error it prints an error object with a \`code\` (for example
+VALIDATION_FAILED with a \`field\`) and exits 1: read it, fix the arguments and try again. A call to a
+high-risk tool waits until the user approves it.
+
+## Tools you can call
+${toolLines}
+${brief ? `\n## Memory from earlier sessions\n\n${brief}\n` : ""}`;
+}
