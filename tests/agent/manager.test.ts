@@ -1,0 +1,46 @@
+import { expect, test } from "bun:test";
+import { AgentManager, type TaskUpdate } from "../../src/agent/manager.ts";
+import { DEFAULT_CONFIG } from "../../src/config/schema.ts";
+import { mintIdentity } from "../../src/protocol/envelope.ts";
+import { inProcessCore } from "../harness/in-process.ts";
+
+test("message.inbound for a group that is not configured is dropped with an audit record", async () => {
+  const core = await inProcessCore();
+  const manager = new AgentManager(core.home, core.server, structuredClone(DEFAULT_CONFIG));
+  try {
+    core.server.publish(mintIdentity("channel", "strangers", "channel"), "message.inbound", { text: "hello?" });
+    for (let i = 0; i < 50 && !core.audit("_core").some((r) => r.topic === "message.inbound"); i++) await Bun.sleep(10);
+    const record = core.audit("_core").find((r) => r.topic === "message.inbound");
+    expect(record).toMatchObject({
+      kind: "event",
+      outcome: "rejected",
+      detail: { reason: "no configured group", group: "strangers" },
+    });
+  } finally {
+    await manager.stop();
+    await core.close();
+  }
+});
+
+test("policy reject: a second task for a busy group is refused at once", async () => {
+  const core = await inProcessCore();
+  const config = structuredClone(DEFAULT_CONFIG);
+  config.groups = { busy: { policy: "reject" } } as typeof config.groups;
+  config.runtime = { ...config.runtime, engine: "docker" } as typeof config.runtime;
+  const manager = new AgentManager(core.home, core.server, config);
+  try {
+    const updates: TaskUpdate[] = [];
+    // The first task holds the group while it looks for a runtime; the second arrives meanwhile.
+    manager.trigger("busy", "first", () => {});
+    manager.trigger("busy", "second", (u) => updates.push(u));
+    for (let i = 0; i < 100 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
+    expect(updates.find((u) => u.kind === "done")).toMatchObject({
+      kind: "done",
+      ok: false,
+      error: expect.stringContaining("policy: reject"),
+    });
+  } finally {
+    await manager.stop();
+    await core.close();
+  }
+});
