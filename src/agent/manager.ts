@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { buildBriefForGroup } from "../../plugins/memory/brief.ts";
-import { readCredential } from "../config/credentials.ts";
 import type { Config } from "../config/keys.ts";
 import { groupSettings, limitsFromConfig } from "../config/load.ts";
 import { assertLimitsEnforced } from "../container/adapters/podman.ts";
@@ -12,7 +11,8 @@ import { sanitize } from "../core/response/sanitize.ts";
 import type { CoreServer } from "../core/server.ts";
 import { sessionSkills } from "../plugins/skills.ts";
 import { mintIdentity } from "../protocol/envelope.ts";
-import { type EgressCredential, startEgressProxy } from "./egress-proxy.ts";
+import { readAnthropicCredential } from "./egress-credential.ts";
+import { startEgressProxy } from "./egress-proxy.ts";
 import { type AgentEvent, eventsFromLine, LineSplitter } from "./stream-json.ts";
 import { claudeMd, prepareSessionFiles, removeSessionFiles } from "./workspace.ts";
 
@@ -31,7 +31,6 @@ export type TaskUpdate =
   | { kind: "state"; state: "queued" | "started" }
   | { kind: "done"; ok: boolean; answer: string; error?: string };
 
-const FORWARD_PORT = 8787;
 const TASK_TIMEOUT_MS = 30 * 60_000;
 const BRIEF_BUDGET_MS = 5_000;
 
@@ -151,14 +150,6 @@ export class AgentManager {
     }
   }
 
-  private credential = async (): Promise<EgressCredential | null> => {
-    const key = await readCredential(this.home, "anthropic_api_key");
-    if (key) return { header: "x-api-key", value: key.trim() };
-    const oauth = await readCredential(this.home, "anthropic_oauth_token");
-    if (oauth) return { header: "authorization", value: `Bearer ${oauth.trim()}` };
-    return null;
-  };
-
   private async run(task: Task): Promise<void> {
     this.running.set(task.group, (this.running.get(task.group) ?? 0) + 1);
     let sessionId: string | null = null;
@@ -181,14 +172,21 @@ export class AgentManager {
         claudeMd: claudeMd(task.group, brief, tools),
         skills: sessionSkills(this.server.plugins.statuses(), this.server.catalog, task.group),
       });
-      const token = randomBytes(24).toString("base64url");
+      const stored = readAnthropicCredential(this.home);
+      if (!stored) {
+        throw new Error(
+          "[AUTH] Error: no Anthropic credential is stored. Fix: run `carapace auth api-key` (or `carapace auth login`).",
+        );
+      }
+      // The container only ever holds this per-session token; the proxy swaps in the real credential.
+      const token = randomBytes(24).toString("hex");
       const egressPath = join(sessionDir, "egress.sock");
       proxy = await startEgressProxy({
         socketPath: egressPath,
         token,
         upstream: this.config.network.upstream_url,
         allowlist: this.config.network.upstream_allowlist,
-        credential: this.credential,
+        credential: async () => readAnthropicCredential(this.home),
         onAudit: (e) => {
           void this.server.audit
             .append({
@@ -230,10 +228,11 @@ export class AgentManager {
           claudeMdFile: files.claudeMdFile,
           promptFile: files.promptFile,
           user,
-          env: { ANTHROPIC_BASE_URL: `http://127.0.0.1:${FORWARD_PORT}`, CARAPACE_FORWARD_PORT: String(FORWARD_PORT) },
+          // Claude Code retries refused API calls for minutes by default; a refusal here is final.
+          env: { CLAUDE_CODE_MAX_RETRIES: "2" },
         }),
         {
-          stdin: `ANTHROPIC_API_KEY\n${token}\n`,
+          stdin: `${stored.containerEnv}\n${token}\n`,
           onStdout: (chunk) => splitter.push(chunk),
           onStderr: (chunk) => process.stderr.write(`[agent ${session.id.slice(0, 8)}] ${chunk}`),
         },

@@ -1,12 +1,12 @@
 import { expect, test } from "bun:test";
 import { AgentManager, type TaskUpdate } from "../../src/agent/manager.ts";
-import { DEFAULT_CONFIG } from "../../src/config/schema.ts";
+import { cloneDefaults } from "../../src/config/schema.ts";
 import { mintIdentity } from "../../src/protocol/envelope.ts";
 import { inProcessCore } from "../harness/in-process.ts";
 
 test("message.inbound for a group that is not configured is dropped with an audit record", async () => {
   const core = await inProcessCore();
-  const manager = new AgentManager(core.home, core.server, structuredClone(DEFAULT_CONFIG));
+  const manager = new AgentManager(core.home, core.server, cloneDefaults());
   try {
     core.server.publish(mintIdentity("channel", "strangers", "channel"), "message.inbound", { text: "hello?" });
     for (let i = 0; i < 50 && !core.audit("_core").some((r) => r.topic === "message.inbound"); i++) await Bun.sleep(10);
@@ -24,9 +24,9 @@ test("message.inbound for a group that is not configured is dropped with an audi
 
 test("policy reject: a second task for a busy group is refused at once", async () => {
   const core = await inProcessCore();
-  const config = structuredClone(DEFAULT_CONFIG);
-  config.groups = { busy: { policy: "reject" } } as typeof config.groups;
-  config.runtime = { ...config.runtime, engine: "docker" } as typeof config.runtime;
+  const config = cloneDefaults();
+  config.groups.busy = { policy: "reject" };
+  config.runtime.engine = "docker";
   const manager = new AgentManager(core.home, core.server, config);
   try {
     const updates: TaskUpdate[] = [];

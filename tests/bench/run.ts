@@ -12,6 +12,7 @@ const suites: [string, () => Promise<BenchFigure[]>][] = [
 
   ["transport", async () => (await import("./transport.bench.ts")).runTransportBench({ quick })],
   ["audit", async () => (await import("./audit.bench.ts")).runAuditBench({ quick })],
+  ["agent", async () => (await import("./agent.bench.ts")).runAgentBench({ quick })],
   ["memory", async () => (await import("./memory.bench.ts")).runMemoryBench({ quick })],
 ];
 

@@ -42,7 +42,7 @@ afterAll(() => {
   for (const h of homes) rmSync(h, { recursive: true, force: true });
 });
 
-async function chain(socketPath: string, text: string) {
+async function chain(socketPath: string, text: string, kind: "x-api-key" | "authorization" = "x-api-key") {
   const model: ScriptedModel = await startScriptedModel({ turns: [{ text }], expectKey: REAL_KEY });
   closers.push(() => model.close());
   const audits: EgressAuditEvent[] = [];
@@ -51,7 +51,8 @@ async function chain(socketPath: string, text: string) {
     token: TOKEN,
     upstream: model.url,
     allowlist: [new URL(model.url).host],
-    credential: async () => ({ header: "x-api-key", value: REAL_KEY }),
+    credential: async () =>
+      kind === "x-api-key" ? { header: kind, value: REAL_KEY } : { header: kind, value: `Bearer ${REAL_KEY}` },
     onAudit: (e) => audits.push(e),
   });
   closers.push(() => proxy.close());
@@ -73,11 +74,12 @@ function freePort(): number {
   return port;
 }
 
-function expectOnlyHostSawTheKey(model: ScriptedModel, audits: EgressAuditEvent[]): void {
+function expectOnlyHostSawTheKey(model: ScriptedModel, audits: EgressAuditEvent[], oauth = false): void {
   expect(model.requests.length).toBeGreaterThanOrEqual(1);
   for (const r of model.requests) {
     expect(r.path).toStartWith("/v1/messages");
-    expect(r.headers["x-api-key"]).toBe(REAL_KEY);
+    if (oauth) expect(r.headers.authorization).toBe(`Bearer ${REAL_KEY}`);
+    else expect(r.headers["x-api-key"]).toBe(REAL_KEY);
     expect(JSON.stringify(r)).not.toContain(TOKEN);
   }
   expect(audits.filter((a) => a.outcome === "forwarded").length).toBe(model.requests.length);
@@ -138,6 +140,17 @@ describe.skipIf(hostSkip !== null)("egress chain on the host (entrypoint.sh, rea
     expect({ code: r.code, err: r.err.slice(0, 400) }).toEqual({ code: 0, err: "" });
     expect(resultOf(r.out)).toMatchObject({ subtype: "success", result: "hello from the scripted model" });
     expectOnlyHostSawTheKey(model, audits);
+  }, 60_000);
+
+  test("with an OAuth credential the session token travels as CLAUDE_CODE_OAUTH_TOKEN and is swapped as a Bearer", async () => {
+    const home = mkdtempSync(join(tmpdir(), "egress-host-"));
+    homes.push(home);
+    const { model, audits } = await chain(join(home, "egress.sock"), "hello over oauth", "authorization");
+    const r = await runEntrypoint(home, `CLAUDE_CODE_OAUTH_TOKEN\n${TOKEN}\n`);
+    expect({ code: r.code, err: r.err.slice(0, 400) }).toEqual({ code: 0, err: "" });
+    expect(resultOf(r.out)).toMatchObject({ subtype: "success", result: "hello over oauth" });
+    expectOnlyHostSawTheKey(model, audits, true);
+    expect(model.requests[0]?.headers["anthropic-beta"]).toContain("oauth-2025-04-20");
   }, 60_000);
 
   test("without the session token the proxy refuses: claude ends in an error, the model is never called", async () => {

@@ -1,0 +1,143 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { startScriptedModel } from "../../src/agent/scripted-model.ts";
+import { CARAPACE_VERSION } from "../../src/config/version.ts";
+import { CLAUDE_CODE_VERSION } from "../../src/container/image.ts";
+import { agentHome, agentSkipReason } from "../harness/agent-env.ts";
+import { ensureBinaries } from "../harness/binaries.ts";
+import { startCore } from "../harness/core.ts";
+import { type BenchFigure, median } from "./figure.ts";
+
+const CLAUDE = join(import.meta.dir, "../../build/.generated/claude-code", CLAUDE_CODE_VERSION, process.arch, "claude");
+
+/** Runs a command, returns ms to the first stdout line matching `first` and ms to exit. */
+async function timed(
+  cmd: string[],
+  env: Record<string, string>,
+  first: (line: string) => boolean,
+): Promise<{ first: number; total: number }> {
+  const t0 = performance.now();
+  const p = Bun.spawn(cmd, { env, stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  let firstAt = Number.NaN;
+  let buf = "";
+  for await (const chunk of p.stdout as ReadableStream<Uint8Array>) {
+    buf += new TextDecoder().decode(chunk);
+    const lines = buf.split("\n");
+    buf = lines.pop() ?? "";
+    if (Number.isNaN(firstAt) && lines.some(first)) firstAt = performance.now() - t0;
+  }
+  await p.exited;
+  return { first: firstAt, total: performance.now() - t0 };
+}
+
+export async function runAgentBench(opts: { quick: boolean }): Promise<BenchFigure[]> {
+  if (agentSkipReason || !existsSync(CLAUDE)) {
+    return [{ name: `agent bench skipped: ${agentSkipReason ?? "Claude Code not fetched"}`, value: 0, unit: "n/a" }];
+  }
+  const runs = opts.quick ? 2 : 5;
+  const figures: BenchFigure[] = [];
+  const text = { text: "benchmark answer" };
+
+  // Baseline: the same Claude Code binary run directly on the host against the same scripted server.
+  const direct: { first: number; total: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const model = await startScriptedModel({ turns: [text] });
+    const home = mkdtempSync("/tmp/cpab-");
+    direct.push(
+      await timed(
+        [CLAUDE, "-p", "hi", "--output-format", "stream-json", "--verbose"],
+        {
+          PATH: "/usr/bin:/bin",
+          HOME: home,
+          ANTHROPIC_BASE_URL: model.url,
+          ANTHROPIC_API_KEY: "bench",
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        },
+        (l) => l.includes('"type":"assistant"'),
+      ),
+    );
+    await model.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+
+  // Carapace: prompt → locked container → egress proxy → the same scripted server.
+  const carapace: { first: number; total: number }[] = [];
+  const { carapace: bin } = ensureBinaries();
+  for (let i = 0; i < runs; i++) {
+    const { home, model } = await agentHome([text]);
+    const core = await startCore({ home });
+    carapace.push(await timed([bin, "prompt", "hi", "--json"], core.env, (l) => l.includes('"response.chunk"')));
+    await core.stop();
+    await model.close();
+  }
+
+  // Spawn → first answered ipc call: the locked-down image running `ipc` against a real session
+  // socket, against the same locked-down run of `/bin/true`.
+  const core = await startCore();
+  const session = await core.openSession("bench");
+  // Bench only: let the container's unprivileged user reach this session's socket.
+  Bun.spawnSync(["chmod", "0777", dirname(session.socket)]);
+  Bun.spawnSync(["chmod", "0666", session.socket]);
+  const image = `localhost/carapace-agent:${CARAPACE_VERSION}`;
+  const locked = [
+    "run",
+    "--rm",
+    "--runtime",
+    "runc",
+    "--network=none",
+    "--read-only",
+    "--cap-drop=ALL",
+    "--security-opt=no-new-privileges",
+    "--user",
+    "65534:65534",
+  ];
+  const bare: number[] = [];
+  const firstIpc: number[] = [];
+  let answered = 0;
+  for (let i = 0; i < runs; i++) {
+    let t0 = performance.now();
+    Bun.spawnSync(["podman", ...locked, "--entrypoint", "/bin/true", image]);
+    bare.push(performance.now() - t0);
+    t0 = performance.now();
+    const r = Bun.spawnSync([
+      "podman",
+      ...locked,
+      "--mount",
+      `type=bind,source=${dirname(session.socket)},target=/run/carapace`,
+      "--entrypoint",
+      "/usr/local/bin/ipc",
+      image,
+      "hello.time",
+      "{}",
+    ]);
+    firstIpc.push(performance.now() - t0);
+    if (r.exitCode === 0) answered++;
+  }
+  await core.stop();
+
+  const d = { first: median(direct.map((x) => x.first)), total: median(direct.map((x) => x.total)) };
+  const c = { first: median(carapace.map((x) => x.first)), total: median(carapace.map((x) => x.total)) };
+  figures.push({
+    name: "prompt → first token, Carapace / direct Claude Code",
+    value: Number((c.first / d.first).toFixed(2)),
+    unit: "ratio",
+    baseline: { name: "direct claude -p, first assistant line", value: Math.round(d.first), unit: "ms" },
+  });
+  figures.push({
+    name: "prompt → answer, Carapace / direct Claude Code",
+    value: Number((c.total / d.total).toFixed(2)),
+    unit: "ratio",
+    baseline: { name: "direct claude -p, exit", value: Math.round(d.total), unit: "ms" },
+  });
+  figures.push({ name: "prompt → answer through Carapace", value: Math.round(c.total), unit: "ms" });
+  const b = median(bare);
+  const f = median(firstIpc);
+  figures.push({
+    name: "spawn → first answered ipc call / bare podman run true",
+    value: Number((f / b).toFixed(2)),
+    unit: "ratio",
+    baseline: { name: "podman run --rm <image> true", value: Math.round(b), unit: "ms" },
+    goal: `<= 1.5 (${answered}/${runs} calls answered)`,
+  });
+  return figures;
+}
