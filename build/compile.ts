@@ -5,6 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { prepareLibzmq } from "./prepare-libzmq.ts";
+import { writeSdkArtifacts } from "./sdk-dts.ts";
 
 const root = join(import.meta.dir, "..");
 const worker = join(root, "src/transport/poller-worker.ts");
@@ -23,6 +24,7 @@ export async function compileBinaries(options: CompileOptions = {}): Promise<{ c
   const arch = options.target?.includes("arm64") ? "arm64" : "x64";
   const os = options.target?.includes("darwin") ? "darwin" : "linux";
   prepareLibzmq(arch, os);
+  await writeSdkArtifacts();
   const suffix = options.suffix ?? "";
   const outputs = {
     carapace: join(outDir, `carapace${suffix}`),

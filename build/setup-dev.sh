@@ -16,6 +16,10 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 || need+=(python3-zmq)
   command -v podman >/dev/null 2>&1 || need+=(podman runc)
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+  command -v script >/dev/null 2>&1 || need+=(bsdutils)
   if [ "${#need[@]}" -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -79,13 +79,22 @@ export function installerFor(publicKey: string, embedKey: boolean): string {
   return script;
 }
 
-/** Runs what this machine can run: native Linux x64 directly, Linux arm64 under qemu-user if installed. */
+/** Debian's libc6-arm64-cross: the arm64 loader and libc that qemu-user needs (-L). */
+const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
+
+/**
+ * Runs what this machine can run: native Linux directly, Linux arm64 under qemu-user (Debian:
+ * apt-get install qemu-user libc6-arm64-cross). macOS builds cannot be run here.
+ */
 function smokeTest(file: string, os: ReleaseOs, arch: ReleaseArch, version: string): string {
   const name = file.slice(file.lastIndexOf("/") + 1);
+  const arm64Emulated =
+    Bun.which("qemu-aarch64") !== null && existsSync(join(ARM64_SYSROOT, "lib/ld-linux-aarch64.so.1"));
   let command: string[] | undefined;
   if (os === "linux" && arch === process.arch) command = [file, "--version"];
-  else if (os === "linux" && arch === "arm64" && Bun.which("qemu-aarch64"))
-    command = ["qemu-aarch64", file, "--version"];
+  else if (os === "linux" && arch === "arm64" && arm64Emulated) {
+    command = ["qemu-aarch64", "-L", ARM64_SYSROOT, file, "--version"];
+  }
   if (!command) return `${name}: not runnable here (built, not smoke-tested)`;
   const run = Bun.spawnSync(command, { stdout: "pipe", stderr: "pipe" });
   const out = run.stdout.toString().trim();

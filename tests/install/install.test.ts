@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../../src/release/checksums.ts";
-import { type ReleaseFixture, releaseFixture } from "../release/fixtures/releases.ts";
+import { acquireReleaseFixture, type ReleaseFixture, releaseReleaseFixture } from "../release/fixtures/releases.ts";
 import { baseEnv, listTree, makeSandbox, run, type Sandbox } from "../release/fixtures/run.ts";
 import { type ReleaseServer, startReleaseServer } from "../release/fixtures/server.ts";
 
@@ -22,7 +22,7 @@ let baseV1: Sandbox;
 setDefaultTimeout(60_000);
 
 beforeAll(async () => {
-  fixture = await releaseFixture();
+  fixture = await acquireReleaseFixture();
   server = await startReleaseServer(fixture.tls, fixture.v2);
   server.versions.set("0.1.0", fixture.v1);
   server.versions.set("0.2.0", fixture.v2);
@@ -35,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   for (const s of sandboxes) rmSync(s.dir, { recursive: true, force: true });
+  await releaseReleaseFixture();
 });
 
 function sandbox(): Sandbox {

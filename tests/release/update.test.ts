@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../../src/release/checksums.ts";
-import { type ReleaseFixture, releaseFixture } from "./fixtures/releases.ts";
+import { acquireReleaseFixture, type ReleaseFixture, releaseReleaseFixture } from "./fixtures/releases.ts";
 import { baseEnv, makeSandbox, run, type Sandbox } from "./fixtures/run.ts";
 import { type ReleaseServer, startReleaseServer } from "./fixtures/server.ts";
 
@@ -18,7 +18,7 @@ let base: Sandbox;
 const sandboxes: Sandbox[] = [];
 
 beforeAll(async () => {
-  fixture = await releaseFixture();
+  fixture = await acquireReleaseFixture();
   server = await startReleaseServer(fixture.tls, fixture.v1);
   server.versions.set("0.1.0", fixture.v1);
   server.versions.set("0.2.0", fixture.v2);
@@ -36,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   for (const s of sandboxes) rmSync(s.dir, { recursive: true, force: true });
+  await releaseReleaseFixture();
 });
 
 /** A hard-linked copy of the v0.1.0 install (update renames new files in; it never writes in place). */
