@@ -26,3 +26,17 @@ echo
 echo "Audit trail of group demo:"
 dist/carapace audit tail --group demo
 dist/carapace audit verify
+
+# The main job: a real agent session in the locked-down container, driven by the built-in scripted
+# model (no API key needed). Needs Podman and the agent image (built here from a local Debian base).
+dist/carapace stop >/dev/null 2>&1 || true
+if command -v podman >/dev/null 2>&1; then
+  if ! podman image exists "localhost/carapace-agent:$(node -p 'require("./package.json").version')"; then
+    bash build/image/base.sh
+    bun build/image/agent.ts --ipc dist/ipc
+  fi
+  echo
+  dist/carapace demo
+else
+  echo "[DEMO] Podman is not installed: skipping the agent session. Fix: run bash build/setup-dev.sh as root."
+fi

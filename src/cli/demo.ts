@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { type ScriptedTurn, startScriptedModel } from "../agent/scripted-model.ts";
@@ -17,13 +17,68 @@ export const DEMO_TURNS: ScriptedTurn[] = [
   bash(`ipc hello.greet '{"name":"Carapace newcomer"}'`),
   bash(`ipc memory_store '{"type":"fact","content":"The demo ran on this machine","tags":["demo"]}'`),
   bash(`ipc memory_search '{"query":"demo"}'`),
+  bash(`ipc demo_outbox.send '{"to":"you","text":"hello from the demo"}'`),
   bash(`ipc hello.echo '{"message":"hi","group":"admin"}'`),
   {
     text:
-      "[scripted model] Done: I greeted you through hello.greet, stored and found a memory, and my attempt " +
-      "to claim another group was rejected by the core (VALIDATION_FAILED at stage 3).",
+      "[scripted model] Done: I greeted you through hello.greet, stored and found a memory, sent a message " +
+      "with a high-risk tool once you approved it, and my attempt to claim another group was rejected by the " +
+      "core (VALIDATION_FAILED at stage 3).",
   },
 ];
+
+/** A high-risk demo tool, installed into the demo's temporary home only. */
+function installDemoPlugin(home: string): void {
+  const dir = join(home, "plugins", "demo_outbox");
+  mkdirSync(join(dir, "skills"), { recursive: true, mode: 0o755 });
+  const schema = {
+    type: "object",
+    properties: { to: { type: "string", maxLength: 100 }, text: { type: "string", maxLength: 1000 } },
+    required: ["to", "text"],
+    additionalProperties: false,
+  };
+  const manifest = {
+    description: "Demo: pretends to send a message; high risk, so every call waits for approval.",
+    version: "1.0.0",
+    author: "Carapace demo",
+    provides: {
+      tools: [
+        {
+          name: "demo_outbox.send",
+          description: "Send a message (demo).",
+          risk_level: "high",
+          arguments_schema: schema,
+        },
+      ],
+    },
+  };
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2), { mode: 0o644 });
+  writeFileSync(
+    join(dir, "handler.ts"),
+    "export default { initialize() {}, handleToolInvocation(_t: string, args: Record<string, unknown>) { return { sent: true, to: args.to }; } };\n",
+    { mode: 0o644 },
+  );
+  chmodSync(dir, 0o755);
+}
+
+/** The demo answers the confirmation the way a person would with `carapace approve <id>`. */
+async function approveWhenAsked(bin: string, env: Record<string, string>, until: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void until.finally(() => {
+    finished = true;
+  });
+  while (!finished) {
+    const list = await run(bin, ["approvals", "--json"], env);
+    const pending =
+      list.code === 0 ? (JSON.parse(list.stdout || "[]") as { id: string; tool: string; summary: string }[]) : [];
+    for (const p of pending) {
+      process.stdout.write(`[demo] the agent asks to run high-risk ${p.tool} ${stripTerminalEscapes(p.summary)}\n`);
+      process.stdout.write(`[demo] approving it, as you would with: carapace approve ${p.id}\n`);
+      await run(bin, ["approve", p.id], env);
+    }
+    await Bun.sleep(100);
+  }
+}
 
 async function run(bin: string, args: string[], env: Record<string, string>) {
   const p = Bun.spawn([bin, ...args], { env, stdout: "pipe", stderr: "pipe" });
@@ -64,11 +119,14 @@ export const demoCommand = defineCommand({
           { mode: 0o600 },
         );
         writeCredential(home, "anthropic_api_key", "sk-ant-demo-key-seen-only-by-the-host-proxy");
+        installDemoPlugin(home);
         for (let i = 0; i < 200 && (await run(bin, ["status"], env)).code !== 0; i++) await Bun.sleep(50);
         process.stdout.write(
           "== Carapace demo: a real session in the locked-down container, driven by a SCRIPTED model ==\n\n",
         );
-        const prompt = await run(bin, ["prompt", "Show me what you can do", "--group", "demo"], env);
+        const running = run(bin, ["prompt", "Show me what you can do", "--group", "demo"], env);
+        await approveWhenAsked(bin, env, running);
+        const prompt = await running;
         process.stdout.write(stripTerminalEscapes(prompt.stdout));
         if (prompt.code !== 0) process.stderr.write(stripTerminalEscapes(prompt.stderr));
         process.stdout.write("\n== Audit trail (group demo) ==\n");

@@ -1,0 +1,33 @@
+import { expect, test } from "bun:test";
+import { agentSkipReason } from "../harness/agent-env.ts";
+import { ensureBinaries } from "../harness/binaries.ts";
+import { tempHome } from "../harness/core.ts";
+
+test.skipIf(agentSkipReason !== null)(
+  "carapace demo: a labelled scripted session with hello, memory, a high-risk approval and the audit trail",
+  async () => {
+    const { carapace } = ensureBinaries();
+    const home = tempHome();
+    const p = Bun.spawn([carapace, "demo"], {
+      env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    expect(out).toContain("SCRIPTED model");
+    expect(out).toContain("[scripted model] Done");
+    expect(out).toContain("approving it, as you would with: carapace approve");
+    for (const topic of [
+      "tool.invoke.hello.greet",
+      "tool.invoke.memory_store",
+      "tool.invoke.memory_search",
+      "tool.invoke.demo_outbox.send",
+    ]) {
+      expect(out).toMatch(new RegExp(`routed ok ${topic.replaceAll(".", "\\.")} `));
+    }
+    expect(out).toContain("code=VALIDATION_FAILED");
+    expect(out).not.toContain("sk-ant-demo-key");
+  },
+  120_000,
+);
