@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine (Debian with Node + npm) and runs every test: Bun and packages, the Debian
+# packages, both binaries, the agent image (local Debian base, pinned Claude Code), then the whole
+# suite with coverage gates. The last lines of `bun test` say how many passed and failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash build/setup-dev.sh
+if command -v podman >/dev/null 2>&1; then
+  bash build/image/base.sh
+  bun build/image/agent.ts --ipc dist/ipc
+else
+  echo "[TEST] Podman is not installed: container and agent suites will skip."
+fi
+bun run test:coverage
