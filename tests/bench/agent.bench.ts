@@ -61,15 +61,17 @@ export async function runAgentBench(opts: { quick: boolean }): Promise<BenchFigu
   }
 
   // Carapace: prompt → locked container → egress proxy → the same scripted server.
+  // A running core: the first prompt after start also pays runtime detection (reported separately).
   const carapace: { first: number; total: number }[] = [];
   const { carapace: bin } = ensureBinaries();
+  const { home: agentHomeDir, model: agentModel } = await agentHome(Array.from({ length: runs + 1 }, () => text));
+  const agentCore = await startCore({ home: agentHomeDir });
+  const cold = await timed([bin, "prompt", "hi", "--json"], agentCore.env, (l) => l.includes('"response.chunk"'));
   for (let i = 0; i < runs; i++) {
-    const { home, model } = await agentHome([text]);
-    const core = await startCore({ home });
-    carapace.push(await timed([bin, "prompt", "hi", "--json"], core.env, (l) => l.includes('"response.chunk"')));
-    await core.stop();
-    await model.close();
+    carapace.push(await timed([bin, "prompt", "hi", "--json"], agentCore.env, (l) => l.includes('"response.chunk"')));
   }
+  await agentCore.stop();
+  await agentModel.close();
 
   // Spawn → first answered ipc call: the locked-down image running `ipc` against a real session
   // socket, against the same locked-down run of `/bin/true`.
@@ -129,7 +131,12 @@ export async function runAgentBench(opts: { quick: boolean }): Promise<BenchFigu
     unit: "ratio",
     baseline: { name: "direct claude -p, exit", value: Math.round(d.total), unit: "ms" },
   });
-  figures.push({ name: "prompt → answer through Carapace", value: Math.round(c.total), unit: "ms" });
+  figures.push({ name: "prompt → answer through Carapace (running core)", value: Math.round(c.total), unit: "ms" });
+  figures.push({
+    name: "first prompt after core start (includes runtime detection)",
+    value: Math.round(cold.total),
+    unit: "ms",
+  });
   const b = median(bare);
   const f = median(firstIpc);
   figures.push({
