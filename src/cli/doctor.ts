@@ -1,6 +1,13 @@
 import { defineCommand } from "citty";
 import { type CheckResult, posture } from "../doctor/check.ts";
-import { checkConfig, checkCredentials, checkLibzmq, checkRuntime, checkSockets } from "../doctor/checks.ts";
+import {
+  checkConfig,
+  checkCredentials,
+  checkLibzmq,
+  checkPlugins,
+  checkRuntime,
+  checkSockets,
+} from "../doctor/checks.ts";
 import { callCore } from "../ipc/call.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -80,6 +87,7 @@ export const doctorCommand = defineCommand({
         ...checkCredentials(home),
         checkSockets(home),
         checkLibzmq(),
+        ...checkPlugins(home, config),
         ...(await checkRuntime(config)),
       ];
       if (args.live) results.push(liveCheck(home));

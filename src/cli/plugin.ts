@@ -2,28 +2,14 @@ import { existsSync, statSync } from "node:fs";
 import { defineCommand } from "citty";
 import { loadConfig } from "../config/load.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
-import type { FailureCategory } from "../plugins/failure.ts";
+import { FAILURE_FIXES as FIX } from "../plugins/fixes.ts";
 import { type ListedPlugin, listPlugins, validatePluginFolder } from "../plugins/validate.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT, formatMessage } from "./errors.ts";
+import { createCommand } from "./plugin-create.ts";
+import { testCommand } from "./plugin-test.ts";
 import { printJson, withHome } from "./run-command.ts";
-
-const FIX: Record<FailureCategory, string> = {
-  manifest_invalid: "correct manifest.json as the message says (the schema is in docs and `plugin create` writes one)",
-  schema_open: 'close the schema: give every value a "type" and every object "additionalProperties": false',
-  schema_ref: "write the referenced schema out in full instead of using $ref",
-  schema_too_complex: "flatten the arguments (at most 8 levels, 64 properties per object)",
-  name_invalid: "rename it: lowercase letters, digits and _ (tool names may have one dot)",
-  reserved_name: "pick another name; hello.*, core.*, tool.*, carapace.* and the intrinsic tools belong to the core",
-  duplicate_tool: "rename the tool, or disable the other plugin with [plugins] disabled",
-  too_large: "keep manifest.json under 64 KiB and skills/ under 64 files",
-  path_traversal: "replace symbolic links with the real files inside the plugin folder",
-  unsafe_permissions: "chown the folder to yourself and run chmod -R go-w on it",
-  import_failed: "fix handler.ts so it loads and has `export default` a PluginHandler",
-  init_failed: "make initialize() succeed; see the core's log for its error",
-  init_timeout: "make initialize() finish sooner, or raise [security] plugin_init_timeout_ms",
-};
 
 function clean(text: string): string {
   return stripTerminalEscapes(text).replace(/[\r\n]+/g, " ");
@@ -122,7 +108,8 @@ const listCommand = defineCommand({
 export const pluginCommand = defineCommand({
   meta: {
     name: "plugin",
-    description: "Check and list plugins.\nExit codes: see each subcommand (0 success; 1 failure; 2 usage).",
+    description:
+      "Create, check, test and list plugins.\nExit codes: see each subcommand (0 success; 1 failure; 2 usage).",
   },
-  subCommands: { validate: validateCommand, list: listCommand },
+  subCommands: { create: createCommand, validate: validateCommand, test: testCommand, list: listCommand },
 });

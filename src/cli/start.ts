@@ -1,4 +1,5 @@
 import { existsSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { AgentManager } from "../agent/manager.ts";
@@ -11,6 +12,7 @@ import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import { ControlChannel, controlSocketPath } from "../core/control.ts";
 import { CoreServer, processAlive, readPidFile, removePidFile, writePidFile } from "../core/server.ts";
 import { pluginConfigSection } from "../plugins/config-section.ts";
+import { PluginWatcher, unsafeWatchRoot } from "../plugins/watch.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { configureOutput } from "./output.ts";
 import { withHome } from "./run-command.ts";
@@ -48,6 +50,11 @@ export const startCommand = defineCommand({
   args: {
     debug: { type: "boolean", description: "Print every hop of every call (redacted)", default: false },
     "trace-filter": { type: "string", description: "With --debug: only trace topics with this prefix" },
+    watch: {
+      type: "boolean",
+      description: "Reload a plugin when its folder changes (user plugins, [plugins] dirs)",
+      default: false,
+    },
   },
   run: ({ args }) =>
     withHome(async (home) => {
@@ -66,6 +73,16 @@ export const startCommand = defineCommand({
       // A core killed with SIGKILL leaves its pid file and sockets; they are stale now.
       removePidFile(home);
       if (existsSync(controlSocketPath(home))) unlinkSync(controlSocketPath(home));
+      const watchRoots = args.watch ? [join(home, "plugins"), ...config.plugins.dirs] : [];
+      for (const root of watchRoots) {
+        const unsafe = unsafeWatchRoot(root);
+        if (unsafe)
+          throw new CliError(
+            "PLUGINS",
+            `--watch refuses to watch ${unsafe}`,
+            `chown it to yourself and run chmod go-w on it`,
+          );
+      }
       const server = new CoreServer({
         home,
         limits: (group) => limitsFromConfig(config, group),
@@ -75,6 +92,10 @@ export const startCommand = defineCommand({
         ...(args.debug ? { debug: args["trace-filter"] ? { traceFilter: String(args["trace-filter"]) } : {} } : {}),
       });
       await server.start();
+      const watcher = args.watch
+        ? new PluginWatcher(server.plugins, watchRoots, { log: (line) => process.stderr.write(`${line}\n`) })
+        : null;
+      watcher?.start();
       const agents = new AgentManager(home, server, config);
       // Containers and files a crashed core left behind (found by label), off the critical path.
       void agents.cleanupOrphans();
@@ -84,6 +105,7 @@ export const startCommand = defineCommand({
       const stop = () => {
         if (stopping) return;
         stopping = true;
+        watcher?.close();
         control.close();
         void agents
           .stop()

@@ -6,6 +6,10 @@ import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntime } from "../container/detect.ts";
 import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import { assertSocketPathFits } from "../container/sockets.ts";
+import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import type { FailureCategory } from "../plugins/failure.ts";
+import { FAILURE_FIXES } from "../plugins/fixes.ts";
+import { type ListedPlugin, listPlugins } from "../plugins/validate.ts";
 import { libzmqLocation, zmqVersion } from "../transport/libzmq.ts";
 import type { CheckResult } from "./check.ts";
 
@@ -184,4 +188,38 @@ export async function checkRuntime(config: Config | null): Promise<CheckResult[]
     });
   }
   return results;
+}
+
+/** Plugins as the loader would see them at the next start: one line when all load, a failure per plugin that would not. */
+export function checkPlugins(home: string, config: Config | null): CheckResult[] {
+  let listed: ListedPlugin[];
+  try {
+    listed = listPlugins({ home, dirs: config?.plugins.dirs ?? [], disabled: config?.plugins.disabled ?? [] });
+  } catch (e) {
+    return [
+      {
+        id: "plugins",
+        title: "plugins",
+        level: "fail",
+        detail: `the plugin folders could not be read: ${(e as Error).message}`,
+        fix: "check the permissions of $CARAPACE_HOME/plugins and the [plugins] dirs",
+      },
+    ];
+  }
+  const failed = listed.filter((p) => p.state === "failed");
+  const loading = listed.filter((p) => p.state === "ok");
+  if (failed.length === 0) {
+    const names = loading.map((p) => `${p.name} (${p.source})`).join(", ") || "none";
+    return [{ id: "plugins", title: "plugins", level: "pass", detail: `${loading.length} would load: ${names}` }];
+  }
+  return failed.map((p) => {
+    const category = p.category as FailureCategory;
+    return {
+      id: `plugins.${p.name}`,
+      title: `plugin ${p.name}`,
+      level: "fail" as const,
+      detail: `${p.source} plugin would not load: ${category}: ${stripTerminalEscapes(p.reason ?? "").replace(/[\r\n]+/g, " ")}`,
+      fix: `${FAILURE_FIXES[category] ?? "run `carapace plugin validate` on its folder"}; the other plugins still load`,
+    };
+  });
 }

@@ -40,6 +40,10 @@ export interface PluginHostDeps {
   writeLog?(line: string): void;
 }
 
+export type ReloadOutcome =
+  | { ok: true; tools: string[]; version: string }
+  | { ok: false; problem: PluginProblem; detail?: string };
+
 interface Loaded {
   status: PluginStatus;
   manifest: Manifest;
@@ -162,6 +166,85 @@ export class PluginHost {
       source: candidate.source,
       tools,
     });
+  }
+
+  /**
+   * Hot reload of one plugin (`start --watch`): every check again, handler.ts imported afresh and
+   * initialized; only then are its tools swapped in, in one step. On any failure the version already
+   * loaded keeps serving and the problem is returned for the operator.
+   */
+  async reload(name: string, cacheKey: string): Promise<ReloadOutcome> {
+    const discovery = discoverPlugins({ home: this.deps.home, ...(this.deps.settings ?? {}) });
+    const candidate = discovery.candidates.find((c) => c.name === name);
+    if (!candidate?.dir) return { ok: false, problem: problem("import_failed", `no enabled plugin folder ${name}`) };
+    const taken = new Map(this.deps.catalog.list().flatMap((t) => (t.plugin === name ? [] : [[t.name, t.plugin]])));
+    let prepared: ReturnType<typeof prepareCandidate>;
+    try {
+      prepared = prepareCandidate(candidate, taken as Map<string, string>);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+      return { ok: false, problem: problem("import_failed", `${candidate.label} could not be read (${code})`) };
+    }
+    const manifest = prepared.manifest;
+    const first = prepared.problems[0];
+    if (!manifest || first)
+      return { ok: false, problem: first ?? problem("manifest_invalid", "the manifest was refused") };
+    let handler: PluginHandler;
+    try {
+      handler = await importHandler(candidate, cacheKey);
+    } catch (error) {
+      if (!(error instanceof PluginLoadError)) throw error;
+      const detail = error.detail ? stripTerminalEscapes(sanitizeText(error.detail)) : undefined;
+      return { ok: false, problem: error.problem, ...(detail ? { detail } : {}) };
+    }
+    const services = createServices({
+      plugin: name,
+      manifest,
+      home: this.deps.home,
+      audit: this.deps.audit,
+      catalog: this.deps.catalog,
+      statuses: () => this.statuses(),
+      publish: this.deps.publish,
+      config: this.deps.configFor?.(name) ?? {},
+      writeLog: this.writeLog,
+    });
+    const limit = this.deps.limits().pluginInitTimeoutMs;
+    const scope = { group: null, sessionId: null, correlation: null, source: "core" };
+    try {
+      const outcome = await withTimeout(() => runInScope(scope, () => handler.initialize(services)), limit);
+      if (outcome === "timeout") {
+        return { ok: false, problem: problem("init_timeout", `initialize() did not finish within ${limit} ms`) };
+      }
+    } catch (error) {
+      const detail = stripTerminalEscapes(sanitizeText(String((error as Error)?.message ?? error))).slice(0, 300);
+      return { ok: false, problem: problem("init_failed", "initialize() threw an error"), detail };
+    }
+    const tools = (manifest.provides.tools ?? []).map((t) => t.name);
+    const status = statusOf(candidate, "healthy", tools, manifest.version);
+    const previous = this.loaded.get(name);
+    this.deps.catalog.replacePlugin(name, this.toolEntries(name, manifest, handler, status));
+    this.loaded.set(name, { status, manifest, handler });
+    this.failedOrSkipped = this.failedOrSkipped.filter((s) => s.name !== name || s.state !== "failed");
+    if (previous) {
+      previous.status.state = "stopped";
+      const stopOld = previous.handler.shutdown?.bind(previous.handler);
+      void withTimeout(() => stopOld?.(), this.deps.limits().pluginShutdownTimeoutMs).catch(() => {});
+    }
+    void this.deps.audit
+      .append({
+        kind: "event",
+        outcome: "info",
+        topic: "plugin.ready",
+        detail: { plugin: name, reloaded: true, tools },
+      })
+      .catch(() => {});
+    this.deps.publish(CORE_IDENTITY, "plugin.ready", {
+      plugin: name,
+      version: manifest.version,
+      source: candidate.source,
+      tools,
+    });
+    return { ok: true, tools, version: manifest.version };
   }
 
   private toolEntries(plugin: string, manifest: Manifest, handler: PluginHandler, status: PluginStatus): ToolEntry[] {

@@ -160,19 +160,31 @@ function isHandler(value: unknown): value is PluginHandler {
 
 /** The first line of an import error, without the host's paths. */
 function importDetail(error: unknown, dir: string): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // A syntax error arrives as an AggregateError of build messages; the first one says what is wrong.
+  const first =
+    error instanceof AggregateError ? (error.errors[0] as { position?: { line?: number } } | undefined) : undefined;
+  const line = first?.position?.line ? ` (line ${first.position.line})` : "";
+  const text = first
+    ? `${String(first)}${line}`
+    : error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : String(error);
   return (text.split("\n")[0] ?? "").replaceAll(dir, ".").slice(0, 300);
 }
 
-/** Imports the candidate's handler (the SDK seam is registered first). Throws PluginLoadError. */
-export async function importHandler(c: Candidate): Promise<PluginHandler> {
+/**
+ * Imports the candidate's handler (the SDK seam is registered first). Throws PluginLoadError.
+ * A `cacheKey` imports handler.ts afresh (hot reload) instead of the module loaded before.
+ */
+export async function importHandler(c: Candidate, cacheKey?: string): Promise<PluginHandler> {
   registerSdkModule();
   let mod: { default?: unknown };
   if (c.embedded) mod = await c.embedded.load();
   else {
     const dir = c.dir as string;
     try {
-      mod = (await import(join(dir, "handler.ts"))) as { default?: unknown };
+      const query = cacheKey ? `?v=${encodeURIComponent(cacheKey)}` : "";
+      mod = (await import(`${join(dir, "handler.ts")}${query}`)) as { default?: unknown };
     } catch (error) {
       const err = new PluginLoadError(problem("import_failed", `${c.label}/handler.ts could not be imported`));
       err.detail = importDetail(error, dir);

@@ -13,7 +13,8 @@ function skillName(plugin: string, file: string): string {
   const stem = basename(file, ".md")
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, "-");
-  const name = stem === plugin ? plugin : `${plugin}-${stem}`;
+  // The stem has lost its underscores already: compare with the plugin name in the same form.
+  const name = stem === plugin.replace(/_/g, "-") ? plugin : `${plugin}-${stem}`;
   return name.replace(/_/g, "-").slice(0, 63);
 }
 

@@ -1,18 +1,17 @@
 /** The public types of `@carapace/testing` (shipped in the plugin author's .d.ts). */
-import type {
-  AuditRecordView,
-  CoreServices,
-  SessionInfoView,
-  ToolCatalogEntry,
-  ToolContext,
-} from "../sdk/types.ts";
+import type { AuditRecordView, CoreServices, SessionInfoView, ToolCatalogEntry, ToolContext } from "../sdk/types.ts";
 
 /** The parts of manifest.json the kit reads. */
 export interface TestManifest {
   description: string;
   version: string;
   provides: {
-    tools?: { name: string; description: string; risk_level: "low" | "high"; arguments_schema: Record<string, unknown> }[];
+    tools?: {
+      name: string;
+      description: string;
+      risk_level: "low" | "high";
+      arguments_schema: Record<string, unknown>;
+    }[];
     channels?: string[];
   };
   allowed_groups?: string[];
@@ -94,4 +93,4 @@ export interface TestError {
 
 export type InvokeOutcome =
   | { ok: true; result: unknown }
-  | { ok: false; error: TestError; /** What the handler threw, if it threw. */ thrown?: unknown };
+  | { ok: false; error: TestError /** What the handler threw, if it threw. */; thrown?: unknown };
