@@ -7,8 +7,21 @@ export type CallOutcome =
   | { kind: "error"; error: unknown }
   | { kind: "transport"; message: string };
 
-const RESEND_AFTER_MS = 5_000;
+/** Silence after which the same request (same correlation) is sent again. */
+export const RESEND_AFTER_MS = 5_000;
 const decoder = new TextDecoder();
+
+/** What a call needs from its socket and clock; the default is a real BlockingDealer and real time. */
+export interface CallIo {
+  openDealer(endpoint: string): {
+    send(payload: string): boolean;
+    receive(timeoutMs: number): Uint8Array[] | null;
+    close(): void;
+  };
+  now(): number;
+}
+
+const REAL_IO: CallIo = { openDealer: (endpoint) => new BlockingDealer(endpoint), now: () => performance.now() };
 
 /**
  * One request/reply exchange. A reply lost in transit is retried with the same correlation; the core
@@ -20,32 +33,34 @@ export function callCore(
   topic: string,
   args: Record<string, unknown>,
   timeoutMs: number,
+  // A seam for unit tests (tests/harness/fake-transport.ts): a scripted peer on a virtual clock.
+  io: CallIo = REAL_IO,
 ): CallOutcome {
   const correlation = crypto.randomUUID();
   const message = JSON.stringify({ topic, correlation, arguments: args });
-  const dealer = new BlockingDealer(`ipc://${socketPath}`);
+  const dealer = io.openDealer(`ipc://${socketPath}`);
   try {
-    let deadline = performance.now() + timeoutMs;
+    let deadline = io.now() + timeoutMs;
     dealer.send(message);
-    let lastHeard = performance.now();
+    let lastHeard = io.now();
     for (;;) {
-      const now = performance.now();
-      if (now >= deadline) return { kind: "transport", message: `no reply within ${Math.round(timeoutMs / 1000)} s` };
+      const now = io.now();
+      if (now >= deadline) return { kind: "transport", message: `no reply within ${(timeoutMs / 1000).toFixed(1)} s` };
       const frames = dealer.receive(Math.min(deadline - now, RESEND_AFTER_MS));
       if (!frames) {
-        if (performance.now() - lastHeard >= RESEND_AFTER_MS) {
+        if (io.now() - lastHeard >= RESEND_AFTER_MS) {
           dealer.send(message);
-          lastHeard = performance.now();
+          lastHeard = io.now();
         }
         continue;
       }
-      lastHeard = performance.now();
+      lastHeard = io.now();
       const reply = parseReply(frames[0]);
       if (!reply || reply.correlation !== correlation) continue;
       if (reply.kind === "result") return { kind: "result", result: reply.result };
       if (reply.kind === "error") return { kind: "error", error: reply.error };
       const waitMs = typeof reply.wait_ms === "number" ? reply.wait_ms : DEFAULT_LIMITS.ipcTimeoutMs;
-      deadline = Math.max(deadline, performance.now() + Math.min(waitMs, 3_600_000) + 5_000);
+      deadline = Math.max(deadline, io.now() + Math.min(waitMs, 3_600_000) + 5_000);
     }
   } finally {
     dealer.close();

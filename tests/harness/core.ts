@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBinaries } from "./binaries.ts";
 
@@ -34,9 +34,42 @@ process.on("exit", () => {
   for (const h of cleanupHomes) rmSync(h, { recursive: true, force: true });
 });
 
+/** Homes are named for the test process (`cph-<pid base 36>-XXXXXX`) so a later run can tell leftovers. */
+const HOME_PREFIX = `cph-${process.pid.toString(36)}-`;
+const RUN_HOME = /^cph-([0-9a-z]+)-[A-Za-z0-9]{6}$/;
+let swept = false;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes temp homes of test processes that are gone. `bun test` exits without firing "exit", so a
+ * process cannot clean up after itself; the next one does. Returns the homes removed.
+ */
+export function sweepDeadRunHomes(tmp = "/tmp"): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(tmp)) {
+    const pid = Number.parseInt(RUN_HOME.exec(name)?.[1] ?? "", 36);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || alive(pid)) continue;
+    rmSync(join(tmp, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 /** A short temp home: Unix socket paths must stay under 108 bytes. */
 export function tempHome(): string {
-  const home = mkdtempSync("/tmp/cph-");
+  if (!swept) {
+    swept = true;
+    sweepDeadRunHomes();
+  }
+  const home = mkdtempSync(`/tmp/${HOME_PREFIX}`);
   cleanupHomes.add(home);
   return home;
 }

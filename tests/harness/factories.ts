@@ -4,7 +4,10 @@ import { mintIdentity, type SessionIdentity } from "../../src/protocol/envelope.
 import { DEFAULT_LIMITS, type Limits } from "../../src/protocol/limits.ts";
 import type { WireMessage } from "../../src/protocol/wire.ts";
 
-/** Typed factories for unit tests (the test kit of issue 10). */
+/**
+ * Typed factories for unit tests (the test kit of issue 10). More live beside this file and are
+ * gathered in kit.ts: manifests, sessions, envelopes and reply frames, the memory SQLite.
+ */
 export function identity(group = "test", sessionId = "s1", source = "test"): SessionIdentity {
   return mintIdentity(sessionId, group, source);
 }
