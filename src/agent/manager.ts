@@ -5,6 +5,7 @@ import type { Config } from "../config/keys.ts";
 import { groupSettings, limitsFromConfig } from "../config/load.ts";
 import { assertLimitsEnforced } from "../container/adapters/podman.ts";
 import { type DetectedRuntime, detectRuntime } from "../container/detect.ts";
+import { resolvePinnedImage } from "../container/image-pin.ts";
 import { ContainerLifecycle } from "../container/lifecycle.ts";
 import { agentRunSpec, agentUser, grantToAgent, instanceId } from "../container/lockdown.ts";
 import { sanitize } from "../core/response/sanitize.ts";
@@ -157,9 +158,20 @@ export class AgentManager {
     let answer = "";
     let failure: string | undefined;
     try {
-      const { info } = await this.ensureRuntime();
+      const { info, runtime } = await this.ensureRuntime();
       assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
       const user = agentUser(info);
+      // SEC-17: run the pinned digest, never whatever the tag points at now.
+      const image = await resolvePinnedImage(this.home, runtime, this.config.runtime.image);
+      if (image.pinned === "first-use") {
+        await this.server.audit.append({
+          kind: "event",
+          outcome: "info",
+          group: null,
+          topic: "image.pinned",
+          detail: { tag: this.config.runtime.image, id: image.id, how: "first-use" },
+        });
+      }
       const session = this.server.openSession(task.group, "agent", user);
       sessionId = session.id;
       const identity = session.identity;
@@ -217,7 +229,7 @@ export class AgentManager {
       const container = this.lifecycle?.spawn(
         agentRunSpec({
           name: `carapace-${session.id.slice(0, 16)}`,
-          image: this.config.runtime.image,
+          image: image.id,
           instance: instanceId(this.home),
           sessionId: session.id,
           group: task.group,

@@ -5,6 +5,7 @@ import { loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntime } from "../container/detect.ts";
 import { buildAgentImage, CLAUDE_CODE_VERSION, fetchClaudeCode, imageState } from "../container/image.ts";
+import { pinBuiltImage } from "../container/image-pin.ts";
 import { cacheCopyOfEmbedded } from "../transport/libzmq-path.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
@@ -58,6 +59,9 @@ export async function buildImageForHome(
     },
     log,
   );
+  // SEC-17: sessions run exactly this digest; a different image under the same tag is refused.
+  const pin = await pinBuiltImage(home, runtime, tag);
+  log(`[IMAGE] pinned ${tag} at ${pin.id}`);
   return tag;
 }
 

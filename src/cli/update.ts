@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
 import { CARAPACE_VERSION } from "../config/version.ts";
+import { readImagePin } from "../container/image-pin.ts";
 import { fetchReleaseFile } from "../release/download.ts";
 import { ReleaseError } from "../release/errors.ts";
 import {
@@ -145,7 +146,22 @@ export async function runUpdate(home: string, options: UpdateOptions): Promise<n
       ? "doctor: no failures."
       : `doctor reported failures (exit ${doctor.exitCode}); the update itself is complete. Fix what it lists above.`,
   );
-  say("Next: run `carapace image build` so the agent image carries the new ipc.");
+  // SEC-17: a home that runs agent sessions gets the matching image rebuilt with the new ipc and re-pinned.
+  if (readImagePin(home)) {
+    say("Rebuilding the agent image for the new version (carapace image build):");
+    const build = Bun.spawnSync([executable, "image", "build"], {
+      stdout: "inherit",
+      stderr: "inherit",
+      timeout: 1_800_000,
+    });
+    say(
+      build.exitCode === 0
+        ? "agent image rebuilt and pinned."
+        : "the image build failed; sessions keep refusing a mismatched image. Fix: run `carapace image build`.",
+    );
+  } else {
+    say("Next: run `carapace image build` so the agent image carries the new ipc (it pins the image's digest).");
+  }
   return EXIT.ok;
 }
 

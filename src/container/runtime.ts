@@ -97,6 +97,8 @@ export interface ContainerRuntime {
   listByLabel(label: string, value?: string): Promise<ContainerSummary[]>;
   inspect(name: string): Promise<ContainerDetails | null>;
   imageExists(ref: string): Promise<boolean>;
+  /** The image's immutable id/digest (`sha256:…`), or null when the image does not exist. */
+  imageId(ref: string): Promise<string | null>;
   /** The image's labels, or null when the image does not exist. */
   imageLabels(ref: string): Promise<Record<string, string> | null>;
   /** Builds an image, delivering the build log line by line. */

@@ -127,7 +127,11 @@ const fixtures: Record<string, Fixture> = {
       if (a === "image inspect localhost/carapace-agent:1") {
         return {
           stdout: JSON.stringify([
-            { name: "x", variants: [{ config: { config: { Labels: JSON.parse(imageLabels) } } }] },
+            {
+              name: "x",
+              index: { digest: "sha256:1" },
+              variants: [{ config: { config: { Labels: JSON.parse(imageLabels) } } }],
+            },
           ]),
         };
       }
@@ -217,6 +221,8 @@ for (const [name, f] of Object.entries(fixtures)) {
       expect(await rt.imageExists("localhost/none:1")).toBe(false);
       expect(await rt.imageLabels("localhost/carapace-agent:1")).toEqual({ "org.opencontainers.image.version": "1" });
       expect(await rt.imageLabels("localhost/none:1")).toBeNull();
+      expect(await rt.imageId("localhost/carapace-agent:1")).toBe("sha256:1");
+      expect(await rt.imageId("localhost/none:1")).toBeNull();
     });
 
     test("build passes args and labels, streams lines, and fails with an actionable error", async () => {
@@ -357,5 +363,7 @@ describe("ContainerRuntime contract (podman, real runtime)", () => {
     expect(await rt.imageLabels(BASE_IMAGE)).toEqual({});
     expect(await rt.imageExists("localhost/carapace-no-such-image:0")).toBe(false);
     expect(await rt.imageLabels("localhost/carapace-no-such-image:0")).toBeNull();
+    expect(await rt.imageId(BASE_IMAGE)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await rt.imageId("localhost/carapace-no-such-image:0")).toBeNull();
   });
 });

@@ -133,6 +133,13 @@ export class AppleContainerRuntime implements ContainerRuntime {
     return (await this.cli(["image", "inspect", ref])).code === 0;
   }
 
+  async imageId(ref: string): Promise<string | null> {
+    const r = await this.cli(["image", "inspect", ref]);
+    if (r.code !== 0) return null;
+    const digest = findKey(parseJsonRecords(r.stdout)[0], "digest", 4);
+    return typeof digest === "string" && digest ? digest : null;
+  }
+
   async imageLabels(ref: string): Promise<Record<string, string> | null> {
     const r = await this.cli(["image", "inspect", ref]);
     if (r.code !== 0) return null;

@@ -210,6 +210,10 @@ export class MockRuntime implements ContainerRuntime {
     return this.images.has(ref);
   }
 
+  async imageId(ref: string): Promise<string | null> {
+    return this.images.has(ref) ? `sha256:${Bun.hash(JSON.stringify([ref, this.images.get(ref)])).toString(16)}` : null;
+  }
+
   async imageLabels(ref: string): Promise<Record<string, string> | null> {
     return this.images.get(ref) ?? null;
   }

@@ -134,6 +134,13 @@ export abstract class OciCliRuntime implements ContainerRuntime {
     return (await this.cli(["image", "inspect", "--format", "{{.Id}}", ref])).code === 0;
   }
 
+  async imageId(ref: string): Promise<string | null> {
+    const r = await this.cli(["image", "inspect", "--format", "{{.Id}}", ref]);
+    const id = r.stdout.trim();
+    if (r.code !== 0 || !id) return null;
+    return id.startsWith("sha256:") ? id : `sha256:${id}`;
+  }
+
   async imageLabels(ref: string): Promise<Record<string, string> | null> {
     const r = await this.cli(["image", "inspect", "--format", this.imageLabelsFormat(), ref]);
     if (r.code !== 0) return null;
