@@ -11,6 +11,12 @@ export type CallOutcome =
 export const RESEND_AFTER_MS = 5_000;
 const decoder = new TextDecoder();
 
+/** 35000 → "35", 600 → "0.6": whole seconds stay whole, a sub-second timeout is not rounded to a lie. */
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
+}
+
 /** What a call needs from its socket and clock; the default is a real BlockingDealer and real time. */
 export interface CallIo {
   openDealer(endpoint: string): {
@@ -45,7 +51,7 @@ export function callCore(
     let lastHeard = io.now();
     for (;;) {
       const now = io.now();
-      if (now >= deadline) return { kind: "transport", message: `no reply within ${(timeoutMs / 1000).toFixed(1)} s` };
+      if (now >= deadline) return { kind: "transport", message: `no reply within ${formatSeconds(timeoutMs)} s` };
       const frames = dealer.receive(Math.min(deadline - now, RESEND_AFTER_MS));
       if (!frames) {
         if (io.now() - lastHeard >= RESEND_AFTER_MS) {

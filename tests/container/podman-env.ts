@@ -17,9 +17,7 @@ function check(): string | null {
 export const podmanSkipReason = check();
 export const hasPodman = podmanSkipReason === null;
 
-export function reportSkip(suite: string, reason: string | null): void {
-  if (reason) console.warn(`[skip] ${suite}: ${reason}`);
-}
+export { reportRuntimeSkip as reportSkip } from "../harness/runtime-required.ts";
 
 /** A Podman adapter tuned for this host as detection would (runc on cgroup v1). */
 export function realPodman(): PodmanRuntime {

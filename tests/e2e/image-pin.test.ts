@@ -31,8 +31,9 @@ test.skipIf(agentSkipReason !== null)(
     } finally {
       await core.stop();
       await model.close();
-      Bun.spawnSync(["podman", "untag", TAG]);
-      Bun.spawnSync(["podman", "rmi", TAG]);
+      // Only this name: `podman untag <image>` without names would strip every tag of the image behind
+      // it, here the base image the other real-runtime suites need.
+      Bun.spawnSync(["podman", "untag", TAG, TAG]);
     }
   },
   120_000,

@@ -5,6 +5,7 @@ import { writeCredential } from "../../src/config/credentials.ts";
 import { ensureHome } from "../../src/config/home.ts";
 import { CARAPACE_VERSION } from "../../src/config/version.ts";
 import { tempHome } from "./core.ts";
+import { reportRuntimeSkip } from "./runtime-required.ts";
 
 export const REAL_KEY = "sk-ant-api03-REALKEY-only-the-host-proxy-knows-this-000000";
 
@@ -17,7 +18,7 @@ export const agentSkipReason: string | null = !podman
   : !image
     ? `the agent image localhost/carapace-agent:${CARAPACE_VERSION} is not built (bun build/image/agent.ts --ipc dist/ipc)`
     : null;
-if (agentSkipReason) console.log(`[skip] agent end-to-end: ${agentSkipReason}`);
+reportRuntimeSkip("agent end-to-end", agentSkipReason);
 
 /** A temp home whose egress upstream is a scripted model on loopback, with a real-looking key stored. */
 export async function agentHome(turns: ScriptedTurn[], extraConfig = "") {

@@ -135,7 +135,7 @@ describe("ipc exit codes and output", () => {
     const before = core.requests.length;
     const r = await ipc(["kit.ignored", "{}"], { env: { CARAPACE_IPC_TIMEOUT_MS: "700" } });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("[IPC] Error: no reply within 1 s. Fix:");
+    expect(r.stderr).toContain("[IPC] Error: no reply within 0.7 s. Fix:");
     expect(r.ms).toBeGreaterThanOrEqual(650);
     expect(r.ms).toBeLessThan(4_000);
     // Read (and ignored) exactly once: no resend before the 5 s resend interval.
