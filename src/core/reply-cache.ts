@@ -1,10 +1,18 @@
 import type { ReplyFrame } from "../protocol/reply.ts";
 
-type Slot = { hash: string; reply: ReplyFrame | null; waiters: Set<string> };
+/** `owner` is the connection that sent the call first; `waiters` joined it later from other connections. */
+type Slot = { hash: string; reply: ReplyFrame | null; owner: string; waiters: Map<string, Uint8Array> };
+
+/** Bounds what one session can make the core remember for a single running call. */
+const MAX_WAITERS = 8;
+
+const peerKey = (peer: Uint8Array) => Buffer.from(peer).toString("hex");
 
 /**
  * Per-session memory of answered correlations (bounded, oldest evicted). A repeated correlation gets the
  * stored reply or joins the running call; the same correlation with a different request is refused.
+ * A resend on the caller's own connection is answered by the running call itself; one from another
+ * connection is remembered and answered when the call finishes.
  */
 export class ReplyCache {
   private readonly slots = new Map<string, Slot>();
@@ -20,17 +28,31 @@ export class ReplyCache {
     return slot.reply ? { kind: "done", reply: slot.reply } : { kind: "running" };
   }
 
-  begin(correlation: string, hash: string): void {
-    this.slots.set(correlation, { hash, reply: null, waiters: new Set() });
+  begin(correlation: string, hash: string, peer: Uint8Array): void {
+    this.slots.set(correlation, { hash, reply: null, owner: peerKey(peer), waiters: new Map() });
     while (this.slots.size > this.capacity) {
       const oldest = this.slots.keys().next().value as string;
       this.slots.delete(oldest);
     }
   }
 
-  finish(correlation: string, reply: ReplyFrame): void {
+  /** A repeat of a running call; true when it came from another connection and now waits for the reply. */
+  join(correlation: string, peer: Uint8Array): boolean {
     const slot = this.slots.get(correlation);
-    if (slot) slot.reply = reply;
+    const key = peerKey(peer);
+    if (!slot || slot.reply || key === slot.owner || slot.waiters.size >= MAX_WAITERS) return false;
+    slot.waiters.set(key, peer);
+    return true;
+  }
+
+  /** Stores the reply; returns the other connections that joined the call and still need it. */
+  finish(correlation: string, reply: ReplyFrame): Uint8Array[] {
+    const slot = this.slots.get(correlation);
+    if (!slot) return [];
+    slot.reply = reply;
+    const waiters = [...slot.waiters.values()];
+    slot.waiters.clear();
+    return waiters;
   }
 }
 

@@ -230,7 +230,7 @@ export class CoreServer {
     if (peek) {
       const cached = session.replies.lookup(peek.correlation, peek.hash);
       if (cached.kind === "done") return void this.reply(session, peer, cached.reply);
-      if (cached.kind === "running") return;
+      if (cached.kind === "running") return void session.replies.join(peek.correlation, peer);
       if (cached.kind === "conflict") {
         const error = errorObject("VALIDATION_FAILED", "correlation was already used for a different request", {
           field: "/correlation",
@@ -250,7 +250,7 @@ export class CoreServer {
           .catch(() => {});
         return void this.reply(session, peer, { kind: "error", correlation: peek.correlation, error });
       }
-      session.replies.begin(peek.correlation, peek.hash);
+      session.replies.begin(peek.correlation, peek.hash, peer);
     }
     const correlation = peek?.correlation ?? null;
     const controller = new AbortController();
@@ -273,7 +273,8 @@ export class CoreServer {
         })
         .catch(() => {});
       const frame: ReplyFrame = { kind: "error", correlation: correlation ?? "", error };
-      if (correlation) session.replies.finish(correlation, frame);
+      if (correlation)
+        for (const waiter of session.replies.finish(correlation, frame)) this.reply(session, waiter, frame);
       return void this.reply(session, peer, frame);
     }
     session.inflight.set(inflightKey, controller);
@@ -320,7 +321,8 @@ export class CoreServer {
       const frame: ReplyFrame = outcome.error
         ? { kind: "error", correlation: outcome.correlation ?? correlation ?? "", error: outcome.error }
         : { kind: "result", correlation: outcome.correlation ?? "", result: outcome.result };
-      if (correlation) session.replies.finish(correlation, frame);
+      if (correlation)
+        for (const waiter of session.replies.finish(correlation, frame)) this.reply(session, waiter, frame);
       this.reply(session, peer, frame);
       this.trace(identity, correlation, peek?.topic ?? null, "reply sent", { kind: frame.kind });
     } finally {

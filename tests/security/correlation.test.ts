@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type RunningCore, startCore } from "../harness/core.ts";
+import { installPlugin } from "../fixtures/plugins/install.ts";
+import { type RunningCore, startCore, tempHome } from "../harness/core.ts";
 import { rawRequest, wire } from "../harness/raw.ts";
-import { auditAfter, auditMark, expectRejected, expectServing, type Json, ROOMY_LIMITS } from "./support.ts";
+import {
+  auditAfter,
+  auditMark,
+  expectRejected,
+  expectServing,
+  FrameDealer,
+  type Json,
+  ROOMY_LIMITS,
+} from "./support.ts";
 
 /** SEC-05: a reused correlation is answered from the reply cache or refused; a tool never runs twice. */
 
@@ -11,7 +20,9 @@ describe("reused correlations (one core)", () => {
   let b: { id: string; socket: string; group: string };
 
   beforeAll(async () => {
-    core = await startCore({ config: ROOMY_LIMITS });
+    const home = tempHome();
+    installPlugin(home, "high-risk");
+    core = await startCore({ home, config: ROOMY_LIMITS });
     a = await core.openSession("corr-a");
     b = await core.openSession("corr-b");
   });
@@ -107,4 +118,33 @@ describe("reused correlations (one core)", () => {
     });
     expectServing(b.socket);
   });
+
+  test("a repeat from another connection while the call runs joins it: both get the one result, it runs once", async () => {
+    const correlation = crypto.randomUUID();
+    const body = wire("tool.invoke.high_risk.run", {}, correlation);
+    const first = new FrameDealer(a.socket);
+    const second = new FrameDealer(a.socket);
+    try {
+      first.send(body);
+      let id: string | undefined;
+      for (let i = 0; i < 100 && !id; i++) {
+        const pending = JSON.parse((await core.carapace(["approvals", "--json"])).stdout) as Json[];
+        id = pending.find((p) => p.correlation === correlation)?.id as string | undefined;
+        if (!id) await Bun.sleep(20);
+      }
+      expect(id).toBeDefined();
+      second.send(body); // same session, same request, a different connection (e.g. a restarted ipc)
+      expect(await second.receive(200)).toBeNull(); // it waits for the running call, nothing runs twice
+      expect((await core.carapace(["approve", id as string])).code).toBe(0);
+      const expected = { kind: "result", correlation, result: { done: true, group: a.group } };
+      expect(await first.receive(5000)).toEqual(expected);
+      expect(await second.receive(5000)).toEqual(expected);
+      await auditAfter(core, a.group, 0, (r) => r.correlation === correlation && r.kind === "routed");
+      await Bun.sleep(50);
+      expect(routedFor(a.group, correlation).length).toBe(1);
+    } finally {
+      first.close();
+      second.close();
+    }
+  }, 15_000);
 });
