@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 
@@ -41,10 +42,12 @@ class FileAppendHandle implements AppendHandle {
     return this.handle.datasync();
   }
 
+  // A write to the page cache takes microseconds; the async API's thread-pool round trip would cost more
+  // than the write and sits on every call's critical path (the reply waits for its record). fsync stays async.
   async write(data: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < data.length) {
-      const { bytesWritten } = await this.handle.write(data, offset, data.length - offset);
+      const bytesWritten = writeSync(this.handle.fd, data, offset, data.length - offset);
       if (bytesWritten <= 0) throw new Error("short write to the audit log");
       offset += bytesWritten;
     }
