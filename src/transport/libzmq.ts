@@ -114,6 +114,19 @@ export class ZmqError extends Error {
   }
 }
 
+/**
+ * Runs a libzmq call, again while a signal interrupted it (EINTR: a child's SIGCHLD, a profiler's
+ * SIGPROF), then checks it. An interrupted call did nothing, so repeating it is safe.
+ */
+export function retryInterrupted(call: () => number, op: string): number {
+  for (let attempt = 0; ; attempt++) {
+    const rc = call();
+    if (rc >= 0) return rc;
+    if (attempt >= MAX_INTERRUPTED_RETRIES || libzmq().zmq_errno() !== ZMQ.EINTR) return check(rc, op);
+  }
+}
+const MAX_INTERRUPTED_RETRIES = 1000;
+
 export function check(rc: number, op: string): number {
   if (rc < 0) {
     const { errno, message } = lastError();

@@ -1,7 +1,7 @@
 import { type Pointer, ptr } from "bun:ffi";
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { check, copyOut, lastError, libzmq, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
+import { copyOut, lastError, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
 
 export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB";
 export type SendOutcome = "sent" | "again" | "unroutable";
@@ -60,22 +60,26 @@ export class ZmqSocket {
 
   setInt(option: number, value: number): void {
     this.int[0] = value;
-    check(libzmq().zmq_setsockopt(this.h, option, ptr(this.int), 4), `zmq_setsockopt(${option})`);
+    const p = ptr(this.int);
+    retryInterrupted(() => libzmq().zmq_setsockopt(this.h, option, p, 4), `zmq_setsockopt(${option})`);
   }
 
   setInt64(option: number, value: number): void {
     const v = new BigInt64Array([BigInt(value)]);
-    check(libzmq().zmq_setsockopt(this.h, option, ptr(v), 8), `zmq_setsockopt(${option})`);
+    const p = ptr(v);
+    retryInterrupted(() => libzmq().zmq_setsockopt(this.h, option, p, 8), `zmq_setsockopt(${option})`);
   }
 
   setBytes(option: number, value: Uint8Array): void {
     const p = value.length > 0 ? ptr(value) : null;
-    check(libzmq().zmq_setsockopt(this.h, option, p, value.length), `zmq_setsockopt(${option})`);
+    retryInterrupted(() => libzmq().zmq_setsockopt(this.h, option, p, value.length), `zmq_setsockopt(${option})`);
   }
 
   getInt(option: number): number {
-    this.sizeBuf[0] = 4n;
-    check(libzmq().zmq_getsockopt(this.h, option, ptr(this.int), ptr(this.sizeBuf)), `zmq_getsockopt(${option})`);
+    retryInterrupted(() => {
+      this.sizeBuf[0] = 4n;
+      return libzmq().zmq_getsockopt(this.h, option, ptr(this.int), ptr(this.sizeBuf));
+    }, `zmq_getsockopt(${option})`);
     return this.int[0] as number;
   }
 
@@ -93,7 +97,7 @@ export class ZmqSocket {
   bind(endpoint: string): void {
     const path = ipcPath(endpoint);
     if (path) prepareSocketDir(dirname(path));
-    check(libzmq().zmq_bind(this.h, endpoint), `zmq_bind(${endpoint})`);
+    retryInterrupted(() => libzmq().zmq_bind(this.h, endpoint), `zmq_bind(${endpoint})`);
     if (path) {
       chmodSync(path, 0o600);
       this.boundPaths.push(path);
@@ -101,7 +105,7 @@ export class ZmqSocket {
   }
 
   connect(endpoint: string): void {
-    check(libzmq().zmq_connect(this.h, endpoint), `zmq_connect(${endpoint})`);
+    retryInterrupted(() => libzmq().zmq_connect(this.h, endpoint), `zmq_connect(${endpoint})`);
   }
 
   /** ZMQ_EVENTS: bit 1 readable, bit 2 writable. Reading it processes pending commands. */
@@ -121,6 +125,7 @@ export class ZmqSocket {
   /** Sends a multipart message without blocking. */
   trySend(frames: readonly (Uint8Array | string)[]): SendOutcome {
     const z = libzmq();
+    let interrupted = 0;
     for (let i = 0; i < frames.length; i++) {
       const raw = frames[i] as Uint8Array | string;
       const data = typeof raw === "string" ? encoder.encode(raw) : raw;
@@ -128,6 +133,10 @@ export class ZmqSocket {
       const rc = z.zmq_send(this.h, data.length > 0 ? ptr(data) : null, data.length, flags);
       if (rc < 0) {
         const { errno, message } = lastError();
+        if (errno === ZMQ.EINTR && interrupted++ < 1000) {
+          i--; // nothing was sent: send this frame again
+          continue;
+        }
         // A message is atomic: failure can only happen on its first frame.
         if (i === 0 && errno === ZMQ.EAGAIN) return "again";
         if (i === 0 && errno === ZMQ.EHOSTUNREACH) return "unroutable";
