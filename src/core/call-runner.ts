@@ -3,6 +3,7 @@ import type { ErrorObject } from "../protocol/errors.ts";
 import { errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { CallContext } from "./pipeline/context.ts";
+import type { FrameRead } from "./pipeline/frame-limits.ts";
 import type { AuditLog } from "./response/audit-log.ts";
 import { sanitize } from "./response/sanitize.ts";
 
@@ -15,6 +16,7 @@ export interface CallOutcome {
 export interface CallRequest {
   identity: SessionIdentity;
   raw: Uint8Array;
+  frame?: FrameRead;
   limits: Limits;
   signal: AbortSignal;
   onPendingConfirmation: (id: string, waitMs: number) => void;

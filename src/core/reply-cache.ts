@@ -1,12 +1,10 @@
 import type { ReplyFrame } from "../protocol/reply.ts";
 
 /** `owner` is the connection that sent the call first; `waiters` joined it later from other connections. */
-type Slot = { hash: string; reply: ReplyFrame | null; owner: string; waiters: Map<string, Uint8Array> };
+type Slot = { hash: string; reply: ReplyFrame | null; owner: Uint8Array; waiters: Map<string, Uint8Array> };
 
 /** Bounds what one session can make the core remember for a single running call. */
 const MAX_WAITERS = 8;
-
-const peerKey = (peer: Uint8Array) => Buffer.from(peer).toString("hex");
 
 /**
  * Per-session memory of answered correlations (bounded, oldest evicted). A repeated correlation gets the
@@ -29,7 +27,7 @@ export class ReplyCache {
   }
 
   begin(correlation: string, hash: string, peer: Uint8Array): void {
-    this.slots.set(correlation, { hash, reply: null, owner: peerKey(peer), waiters: new Map() });
+    this.slots.set(correlation, { hash, reply: null, owner: peer, waiters: new Map() });
     while (this.slots.size > this.capacity) {
       const oldest = this.slots.keys().next().value as string;
       this.slots.delete(oldest);
@@ -39,9 +37,8 @@ export class ReplyCache {
   /** A repeat of a running call; true when it came from another connection and now waits for the reply. */
   join(correlation: string, peer: Uint8Array): boolean {
     const slot = this.slots.get(correlation);
-    const key = peerKey(peer);
-    if (!slot || slot.reply || key === slot.owner || slot.waiters.size >= MAX_WAITERS) return false;
-    slot.waiters.set(key, peer);
+    if (!slot || slot.reply || Buffer.compare(peer, slot.owner) === 0 || slot.waiters.size >= MAX_WAITERS) return false;
+    slot.waiters.set(Buffer.from(peer).toString("hex"), peer);
     return true;
   }
 

@@ -4,7 +4,7 @@ import { CARAPACE_VERSION } from "../config/version.ts";
 import { cleanStaleSessionDirs } from "../container/sockets.ts";
 import { PluginHost, type PluginHostDeps } from "../plugins/host.ts";
 import { buildEventEnvelope, type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
-import { errorObject } from "../protocol/errors.ts";
+import { type ErrorObject, errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import { PubSocket } from "../transport/sockets.ts";
@@ -19,7 +19,7 @@ import { confirmation } from "./pipeline/confirm.ts";
 import { construct } from "./pipeline/construct.ts";
 import type { CallContext } from "./pipeline/context.ts";
 import { dispatch } from "./pipeline/dispatch.ts";
-import { frameLimits, jsonDepth } from "./pipeline/frame-limits.ts";
+import { frameLimits, readFrame } from "./pipeline/frame-limits.ts";
 import { payloadValidation } from "./pipeline/payload.ts";
 import { TokenBucketLimiter } from "./pipeline/token-bucket.ts";
 import { topicWhitelist } from "./pipeline/topic.ts";
@@ -41,7 +41,6 @@ export interface ServerOptions {
 
 const HEARTBEAT_MS = 2_000;
 const AUDIT_SYNC_INTERVAL_MS = 5;
-const decoder = new TextDecoder();
 
 /** The composition root: sessions, the six-stage pipeline, the response path, events. */
 export class CoreServer {
@@ -219,6 +218,36 @@ export class CoreServer {
     void this.handleRequest(session, peer, body);
   }
 
+  /** The final reply: kept in the reply cache, sent to the caller and to any connection that joined it. */
+  private answer(session: Session, peer: Uint8Array, correlation: string | null, frame: ReplyFrame): void {
+    if (correlation)
+      for (const waiter of session.replies.finish(correlation, frame)) this.reply(session, waiter, frame);
+    this.reply(session, peer, frame);
+  }
+
+  /** A refusal before the pipeline runs (reply cache conflict, in-flight cap, shutdown), audited. */
+  private auditRejection(
+    session: Session,
+    topic: string | null,
+    correlation: string | null,
+    error: ErrorObject,
+    stage: number,
+  ): Promise<unknown> {
+    return this.audit
+      .append({
+        kind: "rejected",
+        outcome: "rejected",
+        group: session.identity.group,
+        session: session.id,
+        topic,
+        correlation,
+        stage,
+        code: error.code,
+        detail: { reason: error.message },
+      })
+      .catch(() => {});
+  }
+
   private reply(session: Session, peer: Uint8Array, frame: ReplyFrame): boolean {
     const outcome = session.router?.send(peer, ["", JSON.stringify(frame)]);
     return outcome === "sent" || outcome === "again";
@@ -226,7 +255,8 @@ export class CoreServer {
 
   private async handleRequest(session: Session, peer: Uint8Array, body: Uint8Array): Promise<void> {
     const limits = this.options.limits(session.identity.group);
-    const peek = cheapPeek(body, limits.maxFrameBytes, limits.maxJsonDepth);
+    const read = readFrame(body, limits);
+    const peek = read.ok ? peekCorrelation(read.value) : null;
     if (peek) {
       const cached = session.replies.lookup(peek.correlation, peek.hash);
       if (cached.kind === "done") return void this.reply(session, peer, cached.reply);
@@ -235,48 +265,21 @@ export class CoreServer {
         const error = errorObject("VALIDATION_FAILED", "correlation was already used for a different request", {
           field: "/correlation",
         });
-        await this.audit
-          .append({
-            kind: "rejected",
-            outcome: "rejected",
-            group: session.identity.group,
-            session: session.id,
-            topic: peek.topic,
-            correlation: peek.correlation,
-            stage: 3,
-            code: error.code,
-            detail: { reason: error.message },
-          })
-          .catch(() => {});
+        await this.auditRejection(session, peek.topic, peek.correlation, error, 3);
         return void this.reply(session, peer, { kind: "error", correlation: peek.correlation, error });
       }
       session.replies.begin(peek.correlation, peek.hash, peer);
     }
     const correlation = peek?.correlation ?? null;
-    const controller = new AbortController();
-    const inflightKey = correlation ?? crypto.randomUUID();
     if (this.stopping || session.inflight.size >= limits.maxInflightPerSession) {
       const error = this.stopping
         ? errorObject("PLUGIN_UNAVAILABLE", "the core is shutting down")
         : errorObject("RATE_LIMITED", "too many calls in flight for this session", { retry_after: 1 });
-      await this.audit
-        .append({
-          kind: "rejected",
-          outcome: "rejected",
-          group: session.identity.group,
-          session: session.id,
-          topic: peek?.topic ?? null,
-          correlation,
-          stage: error.stage ?? 6,
-          code: error.code,
-          detail: { reason: error.message },
-        })
-        .catch(() => {});
-      const frame: ReplyFrame = { kind: "error", correlation: correlation ?? "", error };
-      if (correlation)
-        for (const waiter of session.replies.finish(correlation, frame)) this.reply(session, waiter, frame);
-      return void this.reply(session, peer, frame);
+      await this.auditRejection(session, peek?.topic ?? null, correlation, error, error.stage ?? 6);
+      return this.answer(session, peer, correlation, { kind: "error", correlation: correlation ?? "", error });
     }
+    const controller = new AbortController();
+    const inflightKey = correlation ?? crypto.randomUUID();
     session.inflight.set(inflightKey, controller);
     const onEnd = () => controller.abort();
     session.ended.signal.addEventListener("abort", onEnd, { once: true });
@@ -303,6 +306,7 @@ export class CoreServer {
       const outcome = await runCall(this.pipeline, this.audit, {
         identity,
         raw: body,
+        frame: read,
         limits,
         signal: controller.signal,
         onPendingConfirmation: (id, waitMs) => {
@@ -321,9 +325,7 @@ export class CoreServer {
       const frame: ReplyFrame = outcome.error
         ? { kind: "error", correlation: outcome.correlation ?? correlation ?? "", error: outcome.error }
         : { kind: "result", correlation: outcome.correlation ?? "", result: outcome.result };
-      if (correlation)
-        for (const waiter of session.replies.finish(correlation, frame)) this.reply(session, waiter, frame);
-      this.reply(session, peer, frame);
+      this.answer(session, peer, correlation, frame);
       this.trace(identity, correlation, peek?.topic ?? null, "reply sent", { kind: frame.kind });
     } finally {
       if (heartbeat) clearInterval(heartbeat);
@@ -378,21 +380,12 @@ export class CoreServer {
 }
 
 /** Correlation and topic for the reply cache, read without trusting anything else (full checks follow). */
-function cheapPeek(
-  body: Uint8Array,
-  maxBytes: number,
-  maxDepth: number,
-): { correlation: string; topic: string; hash: string } | null {
-  if (body.length > maxBytes || jsonDepth(body, maxDepth) > maxDepth) return null;
-  try {
-    const v = JSON.parse(decoder.decode(body)) as Record<string, unknown>;
-    if (typeof v !== "object" || v === null || typeof v.correlation !== "string" || v.correlation.length > 64)
-      return null;
-    const topic = typeof v.topic === "string" ? v.topic : "";
-    return { correlation: v.correlation, topic, hash: requestHash(topic, v.arguments) };
-  } catch {
-    return null;
-  }
+function peekCorrelation(value: unknown): { correlation: string; topic: string; hash: string } | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.correlation !== "string" || v.correlation.length > 64) return null;
+  const topic = typeof v.topic === "string" ? v.topic : "";
+  return { correlation: v.correlation, topic, hash: requestHash(topic, v.arguments) };
 }
 
 export function writePidFile(home: string): string {

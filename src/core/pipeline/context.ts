@@ -3,6 +3,7 @@ import type { ErrorObject, Stage } from "../../protocol/errors.ts";
 import type { Limits } from "../../protocol/limits.ts";
 import type { WireMessage } from "../../protocol/wire.ts";
 import type { ToolEntry } from "../catalog.ts";
+import type { FrameRead } from "./frame-limits.ts";
 
 /** One call as it moves through the stages. Identity is fixed before stage 1 from host state. */
 export interface CallContext {
@@ -14,6 +15,8 @@ export interface CallContext {
   readonly trace: (hop: string, detail?: Record<string, unknown>) => void;
   /** Told when a call starts waiting for a person (stage 5) so the server can send heartbeats. */
   readonly onPendingConfirmation: (confirmationId: string, waitMs: number) => void;
+  /** `raw` already checked and parsed by the server (readFrame of frame-limits.ts), so it is done once. */
+  readonly frame?: FrameRead;
   parsed?: unknown;
   wire?: WireMessage;
   envelope?: Envelope<RequestPayload>;

@@ -1,4 +1,5 @@
-import { errorObject } from "../../protocol/errors.ts";
+import { type ErrorObject, errorObject } from "../../protocol/errors.ts";
+import type { Limits } from "../../protocol/limits.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
 /**
@@ -28,22 +29,33 @@ export function jsonDepth(bytes: Uint8Array, limit: number): number {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+export type FrameRead = { ok: true; value: unknown } | { ok: false; error: ErrorObject };
+
+/** Size, depth, then UTF-8 JSON: the one place a request's bytes are checked and parsed. */
+export function readFrame(raw: Uint8Array, limits: Pick<Limits, "maxFrameBytes" | "maxJsonDepth">): FrameRead {
+  const { maxFrameBytes, maxJsonDepth } = limits;
+  if (raw.length > maxFrameBytes)
+    return { ok: false, error: errorObject("VALIDATION_FAILED", `message is larger than ${maxFrameBytes} bytes`) };
+  if (jsonDepth(raw, maxJsonDepth) > maxJsonDepth)
+    return {
+      ok: false,
+      error: errorObject("VALIDATION_FAILED", `message is nested deeper than ${maxJsonDepth} levels`),
+    };
+  try {
+    return { ok: true, value: JSON.parse(decoder.decode(raw)) };
+  } catch {
+    return { ok: false, error: errorObject("VALIDATION_FAILED", "message is not valid UTF-8 JSON") };
+  }
+}
+
 export const frameLimits: StageDef = {
   name: "frame limits",
   stage: 3,
   async run(ctx: CallContext, next) {
-    const { maxFrameBytes, maxJsonDepth } = ctx.limits;
-    if (ctx.raw.length > maxFrameBytes) {
-      throw new Rejection(errorObject("VALIDATION_FAILED", `message is larger than ${maxFrameBytes} bytes`));
-    }
-    if (jsonDepth(ctx.raw, maxJsonDepth) > maxJsonDepth) {
-      throw new Rejection(errorObject("VALIDATION_FAILED", `message is nested deeper than ${maxJsonDepth} levels`));
-    }
-    try {
-      ctx.parsed = JSON.parse(decoder.decode(ctx.raw));
-    } catch {
-      throw new Rejection(errorObject("VALIDATION_FAILED", "message is not valid UTF-8 JSON"));
-    }
+    // The server reads the frame once, before its reply cache; this stage decides on that reading.
+    const read = ctx.frame ?? readFrame(ctx.raw, ctx.limits);
+    if (!read.ok) throw new Rejection(read.error);
+    ctx.parsed = read.value;
     await next();
   },
 };

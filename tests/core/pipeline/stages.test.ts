@@ -7,7 +7,7 @@ import { confirmation } from "../../../src/core/pipeline/confirm.ts";
 import { construct } from "../../../src/core/pipeline/construct.ts";
 import { type CallContext, Rejection, type StageDef } from "../../../src/core/pipeline/context.ts";
 import { dispatch, handlerFailure } from "../../../src/core/pipeline/dispatch.ts";
-import { frameLimits, jsonDepth } from "../../../src/core/pipeline/frame-limits.ts";
+import { frameLimits, jsonDepth, readFrame } from "../../../src/core/pipeline/frame-limits.ts";
 import { firstErrorField, oversizedString, payloadValidation } from "../../../src/core/pipeline/payload.ts";
 import { TokenBucketLimiter } from "../../../src/core/pipeline/token-bucket.ts";
 import { topicWhitelist } from "../../../src/core/pipeline/topic.ts";
@@ -79,6 +79,15 @@ describe("stage 3a: frame limits before parsing", () => {
     const ctx = await runStage(frameLimits, callContext({ a: 1 }));
     expect(ctx.error).toBeUndefined();
     expect(ctx.parsed).toEqual({ a: 1 });
+  });
+
+  test("a reading the server already made is the one the stage decides on (the frame is parsed once)", async () => {
+    const c = callContext({ a: 1 });
+    const read = readFrame(c.raw, c.limits);
+    expect(read).toEqual({ ok: true, value: { a: 1 } });
+    expect((await runStage(frameLimits, { ...c, frame: read })).parsed).toBe((read as { value: unknown }).value);
+    const refused = readFrame(c.raw, limits({ maxFrameBytes: 3 }));
+    expect((await runStage(frameLimits, { ...c, frame: refused })).error?.message).toContain("larger than 3 bytes");
   });
 });
 
