@@ -5,6 +5,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { colourEnabled, jsonLogLine, logFormat, stripAnsi } from "../../src/cli/output.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
+import { runCommand } from "../harness/run.ts";
 
 const ESC = "\u001B";
 
@@ -17,18 +18,9 @@ interface Run {
 async function carapace(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const { carapace: bin } = ensureBinaries();
   const home = tempHome();
-  const p = Bun.spawn([bin, ...args], {
+  return runCommand([bin, ...args], {
     env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home, TMPDIR: "/tmp", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr };
 }
 
 /** Runs a shell command line on a pseudo-terminal (script(1)), so the binary sees a TTY. */

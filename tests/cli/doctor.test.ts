@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "n
 import { join } from "node:path";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
+import { runCommand } from "../harness/run.ts";
 
 interface Doctor {
   code: number;
@@ -12,13 +13,10 @@ interface Doctor {
 
 async function doctor(home: string, extra: string[] = []): Promise<Doctor> {
   const { carapace } = ensureBinaries();
-  const p = Bun.spawn([carapace, "doctor", "--json", ...extra], {
+  const { code, stdout } = await runCommand([carapace, "doctor", "--json", ...extra], {
     env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home, TMPDIR: "/tmp" },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  return { code, ...(JSON.parse(out) as Omit<Doctor, "code">) };
+  return { code, ...(JSON.parse(stdout) as Omit<Doctor, "code">) };
 }
 
 const hasPodman = Bun.spawnSync(["sh", "-c", "command -v podman"]).exitCode === 0;

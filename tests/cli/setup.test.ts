@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { CARAPACE_VERSION } from "../../src/config/version.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { tempHome } from "../harness/core.ts";
+import { runCommand } from "../harness/run.ts";
 
 interface Run {
   code: number;
@@ -21,14 +22,7 @@ function freshUser(): { user: string; home: string; env: Record<string, string> 
 /** stdin stays an open pipe that never delivers a byte: a prompt would hang until the test times out. */
 async function carapace(args: string[], env: Record<string, string>): Promise<Run> {
   const { carapace: bin } = ensureBinaries();
-  const p = Bun.spawn([bin, ...args], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  p.stdin.end();
-  return { code, stdout, stderr };
+  return runCommand([bin, ...args], { env, stdinOpen: true });
 }
 
 const AGENT_IMAGE = `localhost/carapace-agent:${CARAPACE_VERSION}`;

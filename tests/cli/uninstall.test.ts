@@ -18,6 +18,7 @@ import { assertRemovableHome, listAgentImages } from "../../src/cli/uninstall-pl
 import type { Exec } from "../../src/container/exec.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
+import { runCommand } from "../harness/run.ts";
 
 interface Run {
   code: number;
@@ -30,13 +31,7 @@ const NO_RUNTIME_PATH = "/nonexistent-carapace-test-path";
 
 async function carapace(args: string[], env: Record<string, string>): Promise<Run> {
   const { carapace: bin } = ensureBinaries();
-  const p = Bun.spawn([bin, ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr };
+  return runCommand([bin, ...args], { env });
 }
 
 const PATH_LINE = `export PATH="$HOME/.carapace/bin:$PATH" ${INSTALL_MARKER}\n`;

@@ -2,18 +2,16 @@ import { expect, test } from "bun:test";
 import { agentSkipReason } from "../harness/agent-env.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { tempHome } from "../harness/core.ts";
+import { runCommand } from "../harness/run.ts";
 
 test.skipIf(agentSkipReason !== null)(
   "carapace demo: a labelled scripted session with hello, memory, a high-risk approval and the audit trail",
   async () => {
     const { carapace } = ensureBinaries();
     const home = tempHome();
-    const p = Bun.spawn([carapace, "demo"], {
+    const { stdout: out, code } = await runCommand([carapace, "demo"], {
       env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home },
-      stdout: "pipe",
-      stderr: "pipe",
     });
-    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(0);
     expect(out).toContain("SCRIPTED model");
     expect(out).toContain("[scripted model] Done");

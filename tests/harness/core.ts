@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBinaries } from "./binaries.ts";
+import { runCommand } from "./run.ts";
 
 export interface IpcResult {
   code: number;
@@ -109,18 +110,8 @@ export async function startCore(
     cmd: string[],
     opts: { stdin?: string; env?: Record<string, string> } = {},
   ): Promise<IpcResult> => {
-    const p = Bun.spawn(cmd, {
-      env: { ...env, ...(opts.env ?? {}) },
-      stdin: opts.stdin !== undefined ? new Blob([opts.stdin]) : "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    return { code, stdout, stderr, json: code === 0 ? parse(stdout) : code === 1 ? parse(stderr) : null };
+    const r = await runCommand(cmd, { env: { ...env, ...(opts.env ?? {}) }, stdin: opts.stdin });
+    return { ...r, json: r.code === 0 ? parse(r.stdout) : r.code === 1 ? parse(r.stderr) : null };
   };
   const core: RunningCore = {
     home,

@@ -1,5 +1,6 @@
 import { ensureBinaries } from "./binaries.ts";
 import type { IpcResult } from "./core.ts";
+import { runCommand } from "./run.ts";
 
 export type { IpcResult } from "./core.ts";
 
@@ -25,17 +26,10 @@ export async function runIpcBinary(
 ): Promise<IpcResult & { ms: number }> {
   const { ipc } = ensureBinaries();
   const started = performance.now();
-  const proc = Bun.spawn([ipc, ...argv], {
+  const r = await runCommand([ipc, ...argv], {
     env: { PATH: "/usr/bin:/bin", HOME: "/tmp", NO_COLOR: "1", ...(options.env ?? {}) },
-    stdin: options.stdin !== undefined ? new Blob([options.stdin]) : "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    stdin: options.stdin,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  const json = code === 0 ? jsonObjectOf(stdout) : code === 1 ? jsonObjectOf(stderr) : null;
-  return { code, stdout, stderr, json, ms: performance.now() - started };
+  const json = r.code === 0 ? jsonObjectOf(r.stdout) : r.code === 1 ? jsonObjectOf(r.stderr) : null;
+  return { ...r, json, ms: performance.now() - started };
 }

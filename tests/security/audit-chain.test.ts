@@ -5,6 +5,7 @@ import { type AuditRecord, recordHash } from "../../src/core/response/audit-reco
 import { CARAPACE_BIN } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
 import { rawRequest, wire } from "../harness/raw.ts";
+import { runCommand } from "../harness/run.ts";
 import { ROOMY_LIMITS } from "./support.ts";
 
 /**
@@ -15,17 +16,10 @@ import { ROOMY_LIMITS } from "./support.ts";
 const GROUP = "chain";
 
 async function verify(home: string, group?: string): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn([CARAPACE_BIN, "audit", "verify", ...(group ? ["--group", group] : [])], {
+  const r = await runCommand([CARAPACE_BIN, "audit", "verify", ...(group ? ["--group", group] : [])], {
     env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home, NO_COLOR: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, out: stdout + stderr };
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 describe("audit chain tampering is detected by `carapace audit verify`", () => {

@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { ZmqSocket } from "../../src/transport/socket.ts";
 import { DealerSocket, RouterSocket } from "../../src/transport/sockets.ts";
-import { type SocketDir, socketDir, text, waitFor } from "./helpers.ts";
+import { cleanUpAfterEach, type SocketDir, text, waitFor } from "./helpers.ts";
 
+const { track, newDir } = cleanUpAfterEach();
 let dir: SocketDir;
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-  dir?.cleanup();
-});
 
 // 4 KiB messages with high-water marks of 1 fill the pipes and the kernel's socket buffers quickly.
 const COUNT = 600;
@@ -39,7 +31,7 @@ const expected = Array.from({ length: COUNT }, (_, i) => String(i).padStart(6, "
 
 describe("EAGAIN: sends are queued and retried, never lost or reordered", () => {
   test("a DEALER with SNDHWM 1 whose ROUTER stops reading, then resumes", async () => {
-    dir = socketDir();
+    dir = newDir();
     const peer = track(new ZmqSocket("ROUTER", { receiveHighWater: 1 }));
     peer.bind(dir.endpoint("bp-dealer.sock"));
     const dealer = track(new DealerSocket(dir.endpoint("bp-dealer.sock"), () => {}, { sendHighWater: 1 }));
@@ -53,7 +45,7 @@ describe("EAGAIN: sends are queued and retried, never lost or reordered", () => 
   });
 
   test("a ROUTER with SNDHWM 1 and ROUTER_MANDATORY whose DEALER stops reading, then resumes", async () => {
-    dir = socketDir();
+    dir = newDir();
     const identities: Uint8Array[] = [];
     const router = track(
       new RouterSocket(dir.endpoint("bp-router.sock"), (identity) => identities.push(identity), {

@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { BlockingDealer } from "../../src/transport/blocking-dealer.ts";
 import { ZmqSocket } from "../../src/transport/socket.ts";
-import { type SocketDir, socketDir, text } from "./helpers.ts";
+import { cleanUpAfterEach, type SocketDir, text } from "./helpers.ts";
 
+const { track, newDir } = cleanUpAfterEach();
 let dir: SocketDir;
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-  dir?.cleanup();
-});
 
 /** BlockingDealer blocks the thread, so its server here is a raw socket read synchronously. */
 function receiveSync(socket: ZmqSocket, timeoutMs = 2000): Uint8Array[] {
@@ -27,7 +19,7 @@ function receiveSync(socket: ZmqSocket, timeoutMs = 2000): Uint8Array[] {
 
 describe("BlockingDealer", () => {
   test("a round trip: the delimiter is added on send and removed from the reply", () => {
-    dir = socketDir();
+    dir = newDir();
     const router = track(new ZmqSocket("ROUTER"));
     router.bind(dir.endpoint("core.sock"));
     const dealer = track(new BlockingDealer(dir.endpoint("core.sock")));
@@ -43,7 +35,7 @@ describe("BlockingDealer", () => {
   });
 
   test("receive returns null after about the timeout when nothing answers", () => {
-    dir = socketDir();
+    dir = newDir();
     const router = track(new ZmqSocket("ROUTER"));
     router.bind(dir.endpoint("silent.sock"));
     const dealer = track(new BlockingDealer(dir.endpoint("silent.sock")));
@@ -56,7 +48,7 @@ describe("BlockingDealer", () => {
   });
 
   test("receive with no server at all also times out instead of throwing", () => {
-    dir = socketDir();
+    dir = newDir();
     const dealer = track(new BlockingDealer(dir.endpoint("nobody.sock")));
     const start = performance.now();
     expect(dealer.receive(150)).toBeNull();
@@ -65,7 +57,7 @@ describe("BlockingDealer", () => {
   });
 
   test("a reply that is already waiting is returned without waiting", () => {
-    dir = socketDir();
+    dir = newDir();
     const router = track(new ZmqSocket("ROUTER"));
     router.bind(dir.endpoint("fast.sock"));
     const dealer = track(new BlockingDealer(dir.endpoint("fast.sock")));

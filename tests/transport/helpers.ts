@@ -1,3 +1,4 @@
+import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,30 @@ export function socketDir(): SocketDir {
     path,
     endpoint: (name) => `ipc://${path(name)}`,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * For a test file: sockets passed to `track` are closed, and dirs made by `newDir` removed, after each
+ * test. Call once at the top of the file.
+ */
+export function cleanUpAfterEach(): { track<T extends { close(): void }>(socket: T): T; newDir(): SocketDir } {
+  const open: { close(): void }[] = [];
+  const dirs: SocketDir[] = [];
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close();
+    for (const d of dirs.splice(0)) d.cleanup();
+  });
+  return {
+    track(socket) {
+      open.push(socket);
+      return socket;
+    },
+    newDir() {
+      const d = socketDir();
+      dirs.push(d);
+      return d;
+    },
   };
 }
 

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { PubSocket, SubSocket } from "../../src/transport/sockets.ts";
-import { allByteValues, type SocketDir, socketDir, text, waitFor } from "./helpers.ts";
+import { allByteValues, cleanUpAfterEach, type SocketDir, text, waitFor } from "./helpers.ts";
 
+const { track, newDir } = cleanUpAfterEach();
 let dir: SocketDir;
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-  dir?.cleanup();
-});
 
 /**
  * A subscription reaches the PUB asynchronously (the "slow joiner"): publish a marker on `topic` until the
@@ -28,7 +20,7 @@ async function join(pub: PubSocket, seen: () => boolean, topic: string): Promise
 
 describe("PUB/SUB over ipc", () => {
   test("only topics starting with a subscribed prefix are delivered, in order, body intact", async () => {
-    dir = socketDir();
+    dir = newDir();
     const pub = track(new PubSocket(dir.endpoint("events.sock")));
     const got: { topic: string; body: Uint8Array }[] = [];
     const sub = track(new SubSocket(dir.endpoint("events.sock"), (topic, body) => got.push({ topic, body })));
@@ -65,7 +57,7 @@ describe("PUB/SUB over ipc", () => {
   });
 
   test("unsubscribe stops delivery of that prefix and keeps the others", async () => {
-    dir = socketDir();
+    dir = newDir();
     const pub = track(new PubSocket(dir.endpoint("events.sock")));
     const got: string[] = [];
     const sub = track(new SubSocket(dir.endpoint("events.sock"), (topic) => got.push(topic)));
@@ -87,7 +79,7 @@ describe("PUB/SUB over ipc", () => {
   });
 
   test("a subscriber with no subscription receives nothing", async () => {
-    dir = socketDir();
+    dir = newDir();
     const pub = track(new PubSocket(dir.endpoint("events.sock")));
     const silent: string[] = [];
     track(new SubSocket(dir.endpoint("events.sock"), (topic) => silent.push(topic)));
@@ -103,7 +95,7 @@ describe("PUB/SUB over ipc", () => {
   });
 
   test("several subscribers each get every matching message", async () => {
-    dir = socketDir();
+    dir = newDir();
     const pub = track(new PubSocket(dir.endpoint("events.sock")));
     const inboxes: string[][] = [[], [], []];
     for (const inbox of inboxes) {

@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { DealerSocket, type Frames, RouterSocket } from "../../src/transport/sockets.ts";
-import { allByteValues, type SocketDir, socketDir, text, waitFor } from "./helpers.ts";
+import { allByteValues, cleanUpAfterEach, type SocketDir, text, waitFor } from "./helpers.ts";
 
+const { track, newDir } = cleanUpAfterEach();
 let dir: SocketDir;
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s);
-  return s;
-}
-
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-  dir?.cleanup();
-});
 
 /** A ROUTER that echoes every message back to its sender, plus what it saw. */
 function echoRouter(endpoint: string) {
@@ -28,7 +19,7 @@ function echoRouter(endpoint: string) {
 
 describe("ROUTER/DEALER over ipc", () => {
   test("one request gets one reply, with the DEALER's routing id and the delimiter handled", async () => {
-    dir = socketDir();
+    dir = newDir();
     const { seen } = echoRouter(dir.endpoint("rd.sock"));
     const replies: Frames[] = [];
     const dealer = track(
@@ -43,7 +34,7 @@ describe("ROUTER/DEALER over ipc", () => {
   });
 
   test("2,000 messages sent back to back all arrive, in order", async () => {
-    dir = socketDir();
+    dir = newDir();
     echoRouter(dir.endpoint("many.sock"));
     const replies: string[] = [];
     const dealer = track(new DealerSocket(dir.endpoint("many.sock"), (f) => replies.push(text(f[0]))));
@@ -54,7 +45,7 @@ describe("ROUTER/DEALER over ipc", () => {
   });
 
   test("multipart messages keep their frames: empty, binary and large frames survive intact", async () => {
-    dir = socketDir();
+    dir = newDir();
     echoRouter(dir.endpoint("multi.sock"));
     const replies: Frames[] = [];
     const dealer = track(new DealerSocket(dir.endpoint("multi.sock"), (f) => replies.push(f)));
@@ -75,7 +66,7 @@ describe("ROUTER/DEALER over ipc", () => {
   });
 
   test("the ROUTER keeps several DEALERs apart", async () => {
-    dir = socketDir();
+    dir = newDir();
     echoRouter(dir.endpoint("fan.sock"));
     const inboxes: string[][] = [[], [], [], []];
     for (const [i, inbox] of inboxes.entries()) {
@@ -89,7 +80,7 @@ describe("ROUTER/DEALER over ipc", () => {
   });
 
   test("the ROUTER can send first to a DEALER it has heard from", async () => {
-    dir = socketDir();
+    dir = newDir();
     const peers: Uint8Array[] = [];
     const router = track(new RouterSocket(dir.endpoint("push.sock"), (identity) => peers.push(identity)));
     const got: string[] = [];

@@ -1,26 +1,18 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ipcPath, prepareSocketDir, ZmqSocket } from "../../src/transport/socket.ts";
 import { DealerSocket, PubSocket, RouterSocket } from "../../src/transport/sockets.ts";
-import { type SocketDir, socketDir, text, waitFor } from "./helpers.ts";
+import { cleanUpAfterEach, type SocketDir, text, waitFor } from "./helpers.ts";
 
+const { track, newDir } = cleanUpAfterEach();
 let dir: SocketDir;
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-  dir?.cleanup();
-});
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 describe("ipc socket files", () => {
   test("bind creates the socket dir 0700 and the socket file 0600", () => {
-    dir = socketDir();
+    dir = newDir();
     const nested = join(dir.root, "a", "b", "sockets");
     const socket = track(new ZmqSocket("ROUTER"));
     socket.bind(`ipc://${join(nested, "core.sock")}`);
@@ -30,14 +22,14 @@ describe("ipc socket files", () => {
   });
 
   test("an existing socket dir with loose permissions is tightened to 0700", () => {
-    dir = socketDir();
+    dir = newDir();
     mkdirSync(join(dir.root, "sockets"), { mode: 0o777 });
     track(new PubSocket(dir.endpoint("events.sock")));
     expect(mode(join(dir.root, "sockets"))).toBe(0o700);
   });
 
   test("a symlink in place of the socket dir is refused, and nothing is bound through it", () => {
-    dir = socketDir();
+    dir = newDir();
     const target = join(dir.root, "elsewhere");
     mkdirSync(target);
     symlinkSync(target, join(dir.root, "sockets"));
@@ -48,7 +40,7 @@ describe("ipc socket files", () => {
   });
 
   test("after a refused bind the process can still exit on its own", async () => {
-    dir = socketDir();
+    dir = newDir();
     const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "failed-bind.ts"), dir.root], {
       stdout: "pipe",
       stderr: "pipe",
@@ -60,13 +52,13 @@ describe("ipc socket files", () => {
   });
 
   test("a file in place of the socket dir is refused", () => {
-    dir = socketDir();
+    dir = newDir();
     writeFileSync(join(dir.root, "sockets"), "not a directory");
     expect(() => prepareSocketDir(join(dir.root, "sockets"))).toThrow(/not a plain directory/);
   });
 
   test("close() leaves no socket file behind, for every bound socket type", () => {
-    dir = socketDir();
+    dir = newDir();
     const router = new RouterSocket(dir.endpoint("r.sock"), () => {});
     const pub = new PubSocket(dir.endpoint("p.sock"));
     const raw = new ZmqSocket("ROUTER");
@@ -83,7 +75,7 @@ describe("ipc socket files", () => {
   });
 
   test("a stale socket file left by a killed process does not stop the next bind", async () => {
-    dir = socketDir();
+    dir = newDir();
     const child = Bun.spawn(
       [process.execPath, join(import.meta.dir, "fixtures", "bind-and-hang.ts"), dir.path("core.sock")],
       {
@@ -113,7 +105,7 @@ describe("ipc socket files", () => {
 
 describe("hostile peers", () => {
   test("ROUTER_MANDATORY: sending to an unknown identity returns 'unroutable' and counts a drop", () => {
-    dir = socketDir();
+    dir = newDir();
     const router = track(new RouterSocket(dir.endpoint("m.sock"), () => {}));
     expect(router.send(new TextEncoder().encode("nobody"), ["", "hello?"])).toBe("unroutable");
     expect(router.send(new Uint8Array([0, 1, 2]), ["x"])).toBe("unroutable");
@@ -122,7 +114,7 @@ describe("hostile peers", () => {
   });
 
   test("the raw socket reports 'unroutable' too, and sending after close reports 'closed'", () => {
-    dir = socketDir();
+    dir = newDir();
     const raw = track(new ZmqSocket("ROUTER"));
     raw.bind(dir.endpoint("raw.sock"));
     expect(raw.trySend(["ghost", "", "x"])).toBe("unroutable");
@@ -132,7 +124,7 @@ describe("hostile peers", () => {
   });
 
   test("a message with more frames than maxFrames is flagged and truncated; the next one is intact", async () => {
-    dir = socketDir();
+    dir = newDir();
     const got: { frames: string[]; overflow: boolean }[] = [];
     track(
       new RouterSocket(
@@ -151,7 +143,7 @@ describe("hostile peers", () => {
   });
 
   test("MAXMSGSIZE: an oversized message is never delivered and the receiver keeps serving", async () => {
-    dir = socketDir();
+    dir = newDir();
     const got: string[] = [];
     const router = track(
       new RouterSocket(
