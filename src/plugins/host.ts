@@ -107,17 +107,7 @@ export class PluginHost {
         error instanceof PluginLoadError ? error.problem : problem("import_failed", "handler.ts failed to load");
       return this.fail(candidate, p, manifest.version, error instanceof PluginLoadError ? error.detail : undefined);
     }
-    const services = createServices({
-      plugin: candidate.name,
-      manifest,
-      home: this.deps.home,
-      audit: this.deps.audit,
-      catalog: this.deps.catalog,
-      statuses: () => this.statuses(),
-      publish: this.deps.publish,
-      config: this.deps.configFor?.(candidate.name) ?? {},
-      writeLog: this.writeLog,
-    });
+    const services = this.servicesFor(candidate.name, manifest);
     const limit = this.deps.limits().pluginInitTimeoutMs;
     let outcome: Awaited<ReturnType<typeof withTimeout>>;
     try {
@@ -197,17 +187,7 @@ export class PluginHost {
       const detail = error.detail ? stripTerminalEscapes(sanitizeText(error.detail)) : undefined;
       return { ok: false, problem: error.problem, ...(detail ? { detail } : {}) };
     }
-    const services = createServices({
-      plugin: name,
-      manifest,
-      home: this.deps.home,
-      audit: this.deps.audit,
-      catalog: this.deps.catalog,
-      statuses: () => this.statuses(),
-      publish: this.deps.publish,
-      config: this.deps.configFor?.(name) ?? {},
-      writeLog: this.writeLog,
-    });
+    const services = this.servicesFor(name, manifest);
     const limit = this.deps.limits().pluginInitTimeoutMs;
     const scope = { group: null, sessionId: null, correlation: null, source: "core" };
     try {
@@ -245,6 +225,21 @@ export class PluginHost {
       tools,
     });
     return { ok: true, tools, version: manifest.version };
+  }
+
+  /** The CoreServices of one plugin, scoped to it (and per call to the caller's group). */
+  private servicesFor(plugin: string, manifest: Manifest) {
+    return createServices({
+      plugin,
+      manifest,
+      home: this.deps.home,
+      audit: this.deps.audit,
+      catalog: this.deps.catalog,
+      statuses: () => this.statuses(),
+      publish: this.deps.publish,
+      config: this.deps.configFor?.(plugin) ?? {},
+      writeLog: this.writeLog,
+    });
   }
 
   private toolEntries(plugin: string, manifest: Manifest, handler: PluginHandler, status: PluginStatus): ToolEntry[] {

@@ -5,16 +5,21 @@
  */
 import * as sdk from "./sdk/index.ts";
 
-let registered = false;
+const served = new Set<string>();
 
-export function registerSdkModule(): void {
-  if (registered) return;
-  registered = true;
-  const exports: Record<string, unknown> = { ...sdk };
+/** Serves `moduleName` to code loaded at run time as these very module objects (once per name). */
+export function serveModule(moduleName: string, namespace: object): void {
+  if (served.has(moduleName)) return;
+  served.add(moduleName);
+  const exports: Record<string, unknown> = { ...namespace };
   Bun.plugin({
-    name: "carapace-sdk",
+    name: `serve ${moduleName}`,
     setup(build) {
-      build.module("@carapace/sdk", () => ({ exports, loader: "object" }));
+      build.module(moduleName, () => ({ exports, loader: "object" }));
     },
   });
+}
+
+export function registerSdkModule(): void {
+  serveModule("@carapace/sdk", sdk);
 }
