@@ -3,12 +3,19 @@
  * build/.generated/claude-code), then builds with the local runtime from the given base.
  *
  *   bun build/image/agent.ts [--ipc dist/ipc] [--base localhost/carapace-base:bookworm] [--tag T] [--fetch-only]
+ *   bun build/image/agent.ts --print-recipe-tag     (prints recipeImageTag() and exits)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { detectRuntime } from "../../src/container/detect.ts";
-import { agentImageTag, buildAgentImage, CLAUDE_CODE_VERSION, fetchClaudeCode } from "../../src/container/image.ts";
+import {
+  agentImageTag,
+  buildAgentImage,
+  CLAUDE_CODE_VERSION,
+  fetchClaudeCode,
+  recipeDigest,
+} from "../../src/container/image.ts";
 import { prepareLibzmq } from "../prepare-libzmq.ts";
 
 const root = join(import.meta.dir, "..", "..");
@@ -22,6 +29,14 @@ export function gitRevision(): string {
   return r.exitCode === 0 ? r.stdout.toString().trim() : "unknown";
 }
 
+/**
+ * The tag tests build and run: the release tag plus the recipe's digest, so clones with different
+ * recipes (Containerfile, entrypoint, managed settings) on one machine never overwrite each other's image.
+ */
+export function recipeImageTag(): string {
+  return `${agentImageTag(repoVersion())}-${recipeDigest().slice(0, 12)}`;
+}
+
 export const CLAUDE_CACHE_DIR = join(root, "build/.generated/claude-code");
 
 async function main(): Promise<void> {
@@ -31,8 +46,13 @@ async function main(): Promise<void> {
       base: { type: "string", default: "localhost/carapace-base:bookworm" },
       tag: { type: "string" },
       "fetch-only": { type: "boolean", default: false },
+      "print-recipe-tag": { type: "boolean", default: false },
     },
   });
+  if (values["print-recipe-tag"]) {
+    console.log(recipeImageTag());
+    return;
+  }
   const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, CLAUDE_CACHE_DIR);
   console.error(`[IMAGE] Claude Code ${CLAUDE_CODE_VERSION}: ${claudePath}`);
   if (values["fetch-only"]) return;

@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import { type ScriptedTurn, startScriptedModel } from "../agent/scripted-model.ts";
 import { writeCredential } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
+import { loadConfig } from "../config/load.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { EXIT } from "./errors.ts";
 import { withHome } from "./run-command.ts";
@@ -99,7 +100,9 @@ export const demoCommand = defineCommand({
       "Exit codes: 0 the session completed; 1 it failed (see the output).",
   },
   run: () =>
-    withHome(async () => {
+    withHome(async (userHome) => {
+      // The demo's temporary home runs the container runtime and image the user configured.
+      const { engine, image } = loadConfig(userHome).runtime;
       const model = await startScriptedModel({ turns: DEMO_TURNS });
       const home = mkdtempSync("/tmp/carapace-demo-");
       const env = {
@@ -115,7 +118,8 @@ export const demoCommand = defineCommand({
         const port = new URL(model.url).port;
         writeFileSync(
           join(home, "config.toml"),
-          `[network]\nupstream_url = "${model.url}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n`,
+          `[network]\nupstream_url = "${model.url}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n` +
+            `[runtime]\nengine = ${JSON.stringify(engine)}\nimage = ${JSON.stringify(image)}\n`,
           { mode: 0o600 },
         );
         writeCredential(home, "anthropic_api_key", "sk-ant-demo-key-seen-only-by-the-host-proxy");

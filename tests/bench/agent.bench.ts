@@ -1,9 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startScriptedModel } from "../../src/agent/scripted-model.ts";
-import { CARAPACE_VERSION } from "../../src/config/version.ts";
 import { CLAUDE_CODE_VERSION } from "../../src/container/image.ts";
-import { agentHome, agentSkipReason } from "../harness/agent-env.ts";
+import { agentHome, agentImage, agentSkipReason } from "../harness/agent-env.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { startCore } from "../harness/core.ts";
 import { type BenchFigure, median } from "./figure.ts";
@@ -80,7 +79,7 @@ export async function runAgentBench(opts: { quick: boolean }): Promise<BenchFigu
   // Bench only: let the container's unprivileged user reach this session's socket.
   Bun.spawnSync(["chmod", "0777", dirname(session.socket)]);
   Bun.spawnSync(["chmod", "0666", session.socket]);
-  const image = `localhost/carapace-agent:${CARAPACE_VERSION}`;
+  const image = agentImage.tag;
   const locked = [
     "run",
     "--rm",

@@ -5,20 +5,18 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLAUDE_CACHE_DIR, gitRevision, repoVersion } from "../../build/image/agent.ts";
-import {
-  agentImageTag,
-  CLAUDE_CODE_VERSION,
-  ensureAgentImage,
-  imageState,
-  recipeDigest,
-} from "../../src/container/image.ts";
+import { CLAUDE_CACHE_DIR, gitRevision, recipeImageTag, repoVersion } from "../../build/image/agent.ts";
+import { CLAUDE_CODE_VERSION, ensureAgentImage, imageState, recipeDigest } from "../../src/container/image.ts";
 import { BASE_IMAGE, hasPodman, podmanSkipReason, realPodman } from "./podman-env.ts";
 
 const root = join(import.meta.dir, "../..");
 
+/**
+ * The image tests run is tagged with this clone's recipe digest (recipeImageTag), never the shared release
+ * tag, so a clone with a changed recipe builds its own image instead of overwriting everybody's.
+ */
 export async function testAgentImage(): Promise<{ tag: string; skipReason: string | null }> {
-  const tag = agentImageTag(repoVersion());
+  const tag = recipeImageTag();
   if (!hasPodman) return { tag, skipReason: podmanSkipReason };
   const ipcPath = process.env.CARAPACE_TEST_IPC ?? join(root, "dist/ipc");
   const claudePath = join(CLAUDE_CACHE_DIR, CLAUDE_CODE_VERSION, process.arch, "claude");

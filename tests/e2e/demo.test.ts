@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
-import { agentSkipReason } from "../harness/agent-env.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { agentImage, agentSkipReason } from "../harness/agent-env.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { tempHome } from "../harness/core.ts";
 import { runCommand } from "../harness/run.ts";
@@ -9,6 +11,8 @@ test.skipIf(agentSkipReason !== null)(
   async () => {
     const { carapace } = ensureBinaries();
     const home = tempHome();
+    // The demo runs the user's configured image: here this clone's.
+    writeFileSync(join(home, "config.toml"), `[runtime]\nimage = "${agentImage.tag}"\n`, { mode: 0o600 });
     const { stdout: out, code } = await runCommand([carapace, "demo"], {
       env: { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home },
     });

@@ -1,20 +1,18 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CARAPACE_VERSION } from "../../src/config/version.ts";
-import { agentHome, agentSkipReason } from "../harness/agent-env.ts";
+import { agentHome, agentImage, agentSkipReason } from "../harness/agent-env.ts";
 import { startCore } from "../harness/core.ts";
 
-const TAG = "localhost/carapace-agent:pin-test";
+const TAG = `localhost/carapace-agent:pin-test-${process.pid}`;
 
 test.skipIf(agentSkipReason !== null)(
   "SEC-17: sessions run the pinned digest; an image swapped under the tag is refused",
   async () => {
-    Bun.spawnSync(["podman", "tag", `localhost/carapace-agent:${CARAPACE_VERSION}`, TAG]);
-    const { home, model } = await agentHome(
-      [{ text: "first answer" }, { text: "must not be reached" }],
-      `[runtime]\nimage = "${TAG}"\n`,
-    );
+    Bun.spawnSync(["podman", "tag", agentImage.tag, TAG]);
+    const { home, model } = await agentHome([{ text: "first answer" }, { text: "must not be reached" }], "", {
+      image: TAG,
+    });
     const core = await startCore({ home });
     try {
       const first = await core.carapace(["prompt", "hi", "--group", "pin"]);
