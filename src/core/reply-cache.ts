@@ -10,7 +10,8 @@ const MAX_WAITERS = 8;
  * Per-session memory of answered correlations (bounded, oldest evicted). A repeated correlation gets the
  * stored reply or joins the running call; the same correlation with a different request is refused.
  * A resend on the caller's own connection is answered by the running call itself; one from another
- * connection is remembered and answered when the call finishes.
+ * connection is remembered and answered when the call finishes. Correlations are UUIDs, which the
+ * validator accepts in either case, so the cache keys them lower-cased: `ABC…` is the same call as `abc…`.
  */
 export class ReplyCache {
   private readonly slots = new Map<string, Slot>();
@@ -20,14 +21,14 @@ export class ReplyCache {
     correlation: string,
     hash: string,
   ): { kind: "new" } | { kind: "conflict" } | { kind: "running" } | { kind: "done"; reply: ReplyFrame } {
-    const slot = this.slots.get(correlation);
+    const slot = this.slots.get(correlation.toLowerCase());
     if (!slot) return { kind: "new" };
     if (slot.hash !== hash) return { kind: "conflict" };
     return slot.reply ? { kind: "done", reply: slot.reply } : { kind: "running" };
   }
 
   begin(correlation: string, hash: string, peer: Uint8Array): void {
-    this.slots.set(correlation, { hash, reply: null, owner: peer, waiters: new Map() });
+    this.slots.set(correlation.toLowerCase(), { hash, reply: null, owner: peer, waiters: new Map() });
     while (this.slots.size > this.capacity) {
       const oldest = this.slots.keys().next().value as string;
       this.slots.delete(oldest);
@@ -36,7 +37,7 @@ export class ReplyCache {
 
   /** A repeat of a running call; true when it came from another connection and now waits for the reply. */
   join(correlation: string, peer: Uint8Array): boolean {
-    const slot = this.slots.get(correlation);
+    const slot = this.slots.get(correlation.toLowerCase());
     if (!slot || slot.reply || Buffer.compare(peer, slot.owner) === 0 || slot.waiters.size >= MAX_WAITERS) return false;
     slot.waiters.set(Buffer.from(peer).toString("hex"), peer);
     return true;
@@ -44,7 +45,7 @@ export class ReplyCache {
 
   /** Stores the reply; returns the other connections that joined the call and still need it. */
   finish(correlation: string, reply: ReplyFrame): Uint8Array[] {
-    const slot = this.slots.get(correlation);
+    const slot = this.slots.get(correlation.toLowerCase());
     if (!slot) return [];
     slot.reply = reply;
     const waiters = [...slot.waiters.values()];

@@ -84,6 +84,28 @@ describe("reused correlations (one core)", () => {
     expectServing(a.socket);
   });
 
+  test("the same correlation in upper case is the same call: answered from the cache, or refused as a conflict", async () => {
+    const correlation = crypto.randomUUID();
+    const upper = correlation.toUpperCase();
+    const first = rawRequest(a.socket, wire("tool.invoke.hello.time", {}, correlation));
+    expect(first?.kind).toBe("result");
+    await Bun.sleep(5); // hello.time would answer with a later time if it ran again
+    expect(rawRequest(a.socket, wire("tool.invoke.hello.time", {}, upper))).toEqual(first as Json);
+    const { error } = await expectRejected(
+      core,
+      a,
+      wire("tool.invoke.hello.echo", { message: "other" }, upper),
+      "VALIDATION_FAILED",
+      3,
+    );
+    expect(error.field).toBe("/correlation");
+    await Bun.sleep(50);
+    const routed = core
+      .audit(a.group)
+      .filter((r) => String(r.correlation).toLowerCase() === correlation && r.kind === "routed");
+    expect(routed.length).toBe(1);
+  });
+
   test("a rejected request stays rejected when retried with its correlation (it never runs later)", async () => {
     const correlation = crypto.randomUUID();
     const body = wire("tool.invoke.hello.echo", { message: 1 }, correlation);

@@ -11,6 +11,7 @@ import {
   FACTS_HEADER,
   flattenEntryText,
   generateBrief,
+  QUOTED_NOTE,
 } from "../../../plugins/memory/brief.ts";
 import type { EntryType } from "../../../plugins/memory/entry-types.ts";
 import { MEMORY_MIGRATIONS } from "../../../plugins/memory/migrations.ts";
@@ -72,21 +73,28 @@ describe("generateBrief", () => {
     expect(lines[0]).toBe("## Memory brief");
     expect(lines[1]).toBe(BEHAVIORAL_HEADER);
     expect(lines[2]).toStartWith("> WARNING:");
-    expect(lines[3]).toStartWith("- [correction #4, 2026-11-05]");
-    expect(lines[4]).toStartWith("- [preference #3, 2026-11-05]");
-    expect(lines[5]).toBe(BEHAVIORAL_END);
-    expect(lines[6]).toBe(FACTS_HEADER);
-    expect(lines.slice(7)).toEqual(["- [fact #2, 2026-11-05] fact number 1", "- [fact #1, 2026-11-05] fact number 0"]);
+    expect(lines[3]).toBe(QUOTED_NOTE);
+    expect(lines[4]).toStartWith("- [correction #4, 2026-11-05]");
+    expect(lines[5]).toStartWith("- [preference #3, 2026-11-05]");
+    expect(lines[6]).toBe(BEHAVIORAL_END);
+    expect(lines[7]).toBe(FACTS_HEADER);
+    expect(lines[8]).toBe(QUOTED_NOTE);
+    expect(lines.slice(9)).toEqual([
+      '- [fact #2, 2026-11-05] "fact number 1"',
+      '- [fact #1, 2026-11-05] "fact number 0"',
+    ]);
   });
 
   test("only facts: no warning block", () => {
     fill(db, "context", 1);
-    expect(generateBrief(db)).toBe(`## Memory brief\n${FACTS_HEADER}\n- [context #1, 2026-11-05] context number 0`);
+    expect(generateBrief(db)).toBe(
+      `## Memory brief\n${FACTS_HEADER}\n${QUOTED_NOTE}\n- [context #1, 2026-11-05] "context number 0"`,
+    );
   });
 
   test("shows tags, flattened", () => {
     insertEntry(db, { type: "fact", content: "tagged", tags: ["a", "b"] }, provenance);
-    expect(generateBrief(db)).toContain("- [fact #1, 2026-11-05] {a, b} tagged");
+    expect(generateBrief(db)).toContain('- [fact #1, 2026-11-05] {"a", "b"} "tagged"');
   });
 
   test("caps at 50 entries by default, behavioral ones first", () => {
