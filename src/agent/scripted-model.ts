@@ -19,6 +19,8 @@ export interface ScriptedRequest {
 export interface ScriptedModel {
   url: string;
   requests: ScriptedRequest[];
+  /** Replaces the turns not yet answered: one model serves several sessions, each with its own script. */
+  script(turns: ScriptedTurn[]): void;
   close(): Promise<void>;
 }
 
@@ -212,6 +214,9 @@ export async function startScriptedModel(o: {
   return {
     url: `http://127.0.0.1:${server.port}`,
     requests,
+    script: (next) => {
+      turns.splice(0, turns.length, ...next);
+    },
     close: async () => {
       await server.stop(true);
     },

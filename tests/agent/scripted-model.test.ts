@@ -69,6 +69,16 @@ describe("scripted model: the Messages API shape", () => {
     });
   });
 
+  test("script() replaces the turns not yet answered, so one model serves several sessions", async () => {
+    const m = await model({ turns: [{ text: "first" }, { text: "left over" }] });
+    const text = async () =>
+      ((await (await post(m.url, { messages: [] })).json()) as { content: { text: string }[] }).content[0]?.text;
+    expect(await text()).toBe("first");
+    m.script([{ text: "second session" }]);
+    expect(await text()).toBe("second session");
+    expect(await text()).toBe(NO_MORE_TURNS_TEXT);
+  });
+
   test("a tool_use turn streams the input as input_json_delta and stops with tool_use", async () => {
     const m = await model({ turns: [{ tool_use: { name: "Bash", input: { command: "ipc hello.echo '{}'" } } }] });
     const events = parseSse(await (await post(m.url, { stream: true, messages: [] })).text());
