@@ -36,11 +36,16 @@ function decide(name: "approve" | "deny") {
       name,
       description: `${name === "approve" ? "Approve" : "Deny"} a pending high-risk call.\nExit codes: 0 done; 1 no such pending call; 3 core not running.`,
     },
-    args: { id: { type: "positional", description: "Confirmation id from `carapace approvals`", required: true } },
+    args: {
+      id: { type: "positional", description: "Confirmation id from `carapace approvals`", required: true },
+      json: { type: "boolean", description: "Print JSON", default: false },
+    },
     run: ({ args }) =>
       withHome((home) => {
         control(home, name, { id: args.id });
-        process.stdout.write(`${args.id} ${name === "approve" ? "approved" : "denied"}\n`);
+        const decision = name === "approve" ? "approved" : "denied";
+        if (args.json) printJson({ id: args.id, decision });
+        else process.stdout.write(`${args.id} ${decision}\n`);
         return EXIT.ok;
       }),
   });

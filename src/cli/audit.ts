@@ -36,9 +36,14 @@ export async function runAuditVerify(
   home: string,
   group: string | undefined,
   io: Output = consoleOutput,
+  json = false,
 ): Promise<number> {
   if (group !== undefined && !isLogName(group)) return invalidGroup(group, io);
   const results = await verifyAudit(home, group);
+  if (json) {
+    io.out(JSON.stringify(results));
+    return results.every((r) => r.ok) ? 0 : 1;
+  }
   if (results.length === 0) {
     io.out(`No audit logs in ${auditDir(home)}.`);
     return 0;
@@ -117,9 +122,9 @@ export const auditVerifyCommand = defineCommand({
     description:
       "Check the audit hash chains. Exit codes: 0 intact, 1 a problem was found (file and line named), 2 usage error.",
   },
-  args: { group: groupArg },
+  args: { group: groupArg, json: { type: "boolean", description: "Print the results as JSON", default: false } },
   async run({ args }) {
-    process.exitCode = await runAuditVerify(carapaceHome(), args.group);
+    process.exitCode = await runAuditVerify(carapaceHome(), args.group, consoleOutput, args.json);
   },
 });
 

@@ -16,6 +16,11 @@ export const callCommand = defineCommand({
     tool: { type: "positional", description: "Tool name, e.g. hello.echo", required: true },
     arguments: { type: "positional", description: "Arguments as a JSON object", required: false, default: "{}" },
     group: { type: "string", description: "Group to call as", default: "default" },
+    json: {
+      type: "boolean",
+      description: "Print the whole reply ({kind, result} or {kind, error}) on stdout",
+      default: false,
+    },
   },
   run: ({ args }) =>
     withHome((home) => {
@@ -45,6 +50,10 @@ export const callCommand = defineCommand({
         { tool: args.tool, arguments: parsed, group: args.group },
         limits.confirmationTimeoutMs + limits.handlerTimeoutMs + 10_000,
       ) as ReplyFrame;
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify(reply)}\n`);
+        return reply.kind === "result" ? EXIT.ok : EXIT.failure;
+      }
       if (reply.kind === "result") {
         process.stdout.write(`${JSON.stringify(reply.result)}\n`);
         return EXIT.ok;

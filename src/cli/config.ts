@@ -48,10 +48,18 @@ export function runConfigGet(home: string, key: string, json: boolean, io: Outpu
 }
 
 /** Exit codes: 0 written, 1 config.toml is unreadable or invalid or cannot be written, 2 unknown key or invalid value. */
-export function runConfigSet(home: string, key: string, value: string, io: Output = consoleOutput): ExitCode {
+export function runConfigSet(
+  home: string,
+  key: string,
+  value: string,
+  io: Output = consoleOutput,
+  json = false,
+): ExitCode {
   try {
     const result = setConfigValue(home, key, value);
-    io.out(`${result.ref.name} = ${formatTomlValue(result.value)}`);
+    if (json)
+      io.out(JSON.stringify({ key: result.ref.name, value: result.value, path: result.path, created: result.created }));
+    else io.out(`${result.ref.name} = ${formatTomlValue(result.value)}`);
     if (result.created) io.err(`Created ${result.path}.`);
     if (!result.preserved) {
       io.err(
@@ -119,9 +127,10 @@ export const configSetCommand = defineCommand({
   args: {
     key: { type: "positional", description: "Key such as security.rate_limit_per_minute", required: true },
     value: { type: "positional", description: "New value", required: true },
+    json: jsonArg,
   },
   run({ args }) {
-    withHome((home) => runConfigSet(home, args.key, args.value));
+    withHome((home) => runConfigSet(home, args.key, args.value, consoleOutput, args.json));
   },
 });
 

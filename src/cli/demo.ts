@@ -95,8 +95,8 @@ export const demoCommand = defineCommand({
   meta: {
     name: "demo",
     description:
-      "First-run self-test without an API key: a real agent session in the real locked-down container,\n" +
-      "driven by a built-in SCRIPTED model (not a real model), then the audit trail. Uses a temporary home.\n" +
+      "First-run self-test without an API key: a real agent session in the real locked-down container.\n" +
+      "The agent is driven by a built-in SCRIPTED model (not a real model); the audit trail is shown after it. Uses a temporary home.\n" +
       "Exit codes: 0 the session completed; 1 it failed (see the output).",
   },
   run: () =>

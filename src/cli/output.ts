@@ -118,3 +118,15 @@ export function configureOutput(logging: Logging = DEFAULT_LOGGING, env: Env = p
   else consola.setReporters(defaultReporters);
   return format;
 }
+
+/**
+ * A reader that stops early (`carapace config list | head -1`) closes the pipe; later writes then
+ * fail with EPIPE, which Bun would print as a stack trace. The command goes on to its end (a
+ * mutating one must not stop half way) and what it would still have printed is dropped.
+ */
+export function dropOutputAfterPipeCloses(stream: NodeJS.WriteStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}

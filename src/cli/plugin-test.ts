@@ -68,9 +68,8 @@ export const testCommand = defineCommand({
   meta: {
     name: "test",
     description:
-      "Run the conformance suite on a plugin folder: manifest checks, import, initialize() within 10 s with fake services,\n" +
-      "every tool with minimal valid and with invalid arguments (only ToolError may be thrown, nothing credential-shaped returned),\n" +
-      "shutdown() within 5 s; then the plugin's own *.test.ts with @carapace/testing. Prints a pass/fail table.\n" +
+      "Run the conformance suite on a plugin folder and print a pass/fail table.\n" +
+      "Checks: the manifest, the import, initialize() within 10 s with fake services, every tool with minimal valid and with invalid arguments (only ToolError may be thrown, nothing credential-shaped returned), shutdown() within 5 s; then the plugin's own *.test.ts with @carapace/testing.\n" +
       "Exit codes: 0 every check passed; 1 a check failed; 2 usage (no such folder).",
   },
   args: {

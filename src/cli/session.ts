@@ -28,11 +28,15 @@ const closeCommand = defineCommand({
     description:
       "End a session: its socket is closed and removed.\nExit codes: 0 closed; 1 no such session; 3 core not running.",
   },
-  args: { id: { type: "positional", description: "Session id", required: true } },
+  args: {
+    id: { type: "positional", description: "Session id", required: true },
+    json: { type: "boolean", description: "Print JSON", default: false },
+  },
   run: ({ args }) =>
     withHome((home) => {
       control(home, "session.close", { id: args.id });
-      process.stdout.write(`session ${args.id} closed\n`);
+      if (args.json) printJson({ id: args.id, closed: true });
+      else process.stdout.write(`session ${args.id} closed\n`);
       return EXIT.ok;
     }),
 });

@@ -4,20 +4,23 @@ import { controlSocketPath } from "../core/control.ts";
 import { processAlive, readPidFile, removePidFile } from "../core/server.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { withHome } from "./run-command.ts";
+import { printJson, withHome } from "./run-command.ts";
 
 export const stopCommand = defineCommand({
   meta: {
     name: "stop",
     description:
-      "Stop the running core and wait until it has cleaned up.\nExit codes: 0 stopped; 1 it did not stop in time; 3 no core was running.",
+      "Stop the running core and wait until it has cleaned up.\nExit codes: 0 stopped, or no core was running; 1 it did not stop in time.",
   },
-  run: () =>
+  args: { json: { type: "boolean", description: "Print JSON", default: false } },
+  run: ({ args }) =>
     withHome(async (home) => {
       const pid = readPidFile(home);
       if (pid === null || !processAlive(pid)) {
         removePidFile(home);
-        throw new CliError("CORE", "the core is not running", "start it with `carapace start`", EXIT.transport);
+        if (args.json) printJson({ stopped: false, running: false });
+        else process.stdout.write("Carapace core is not running; nothing to stop.\n");
+        return EXIT.ok;
       }
       control(home, "stop");
       const deadline = Date.now() + 15_000;
@@ -25,7 +28,8 @@ export const stopCommand = defineCommand({
         // The core removes its pid file as the last step of a clean stop (a zombie still "exists").
         const finished = readPidFile(home) === null || !processAlive(pid);
         if (finished && !existsSync(controlSocketPath(home))) {
-          process.stdout.write("Carapace core stopped.\n");
+          if (args.json) printJson({ stopped: true, pid });
+          else process.stdout.write("Carapace core stopped.\n");
           return EXIT.ok;
         }
         await Bun.sleep(50);

@@ -13,7 +13,7 @@ import { control } from "./control-client.ts";
 import { formatBytes } from "./disk-usage.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { INSTALL_MARKER, removeMarkedLines } from "./rc-files.ts";
-import { withHome } from "./run-command.ts";
+import { printJson, withHome } from "./run-command.ts";
 import { DATA_ENTRIES, planUninstall, type UninstallPlan } from "./uninstall-plan.ts";
 
 interface CoreStatus {
@@ -65,6 +65,23 @@ function describe(plan: UninstallPlan, core: CoreStatus | null): string {
   if (plan.foreignExecutable !== null)
     out.push(`Kept: ${plan.foreignExecutable} (not installed by install.sh; remove it the way you installed it)`);
   return `${out.join("\n")}\n`;
+}
+
+/** The plan as one JSON document, for `--json`. */
+function planJson(plan: UninstallPlan, core: CoreStatus | null) {
+  return {
+    home: plan.home,
+    home_exists: plan.homeExists,
+    keep_data: plan.keepData,
+    core_pid: core?.pid ?? null,
+    home_items: plan.homeItems.map((i) => ({ path: i.path, bytes: i.bytes, kept: i.kept })),
+    binaries: plan.binaries,
+    runtime: plan.runtime.description,
+    images: plan.runtime.images,
+    containers: plan.runtime.containers,
+    rc_lines: plan.rcEdits.flatMap((e) => e.lines.map((line) => ({ path: e.path, line }))),
+    foreign_executable: plan.foreignExecutable,
+  };
 }
 
 async function stopCore(home: string, pid: number): Promise<void> {
@@ -129,6 +146,11 @@ export const uninstallCommand = defineCommand({
   args: {
     "dry-run": { type: "boolean", description: "List what would be removed; change nothing", default: false },
     yes: { type: "boolean", description: "Remove without asking", default: false },
+    json: {
+      type: "boolean",
+      description: "Print the list (and the outcome) as JSON; needs --yes or --dry-run",
+      default: false,
+    },
     "keep-data": {
       type: "boolean",
       description: `Keep ${DATA_ENTRIES.map((d) => `${d}/`).join(" and ")} (memories, audit logs, credentials)`,
@@ -139,7 +161,18 @@ export const uninstallCommand = defineCommand({
     withHome(async (home) => {
       const plan = await planUninstall(home, { keepData: args["keep-data"] });
       const core = existsSync(home) ? runningCore(home) : null;
-      process.stdout.write(describe(plan, core));
+      if (args.json && !args.yes && !args["dry-run"])
+        throw new CliError(
+          "UNINSTALL",
+          "--json cannot ask for confirmation; nothing was removed",
+          "add --yes (or --dry-run)",
+          EXIT.usage,
+        );
+      if (args.json && args["dry-run"]) {
+        printJson({ plan: planJson(plan, core), removed: false });
+        return EXIT.ok;
+      }
+      if (!args.json) process.stdout.write(describe(plan, core));
       if (args["dry-run"]) {
         process.stdout.write("\nDry run: nothing was changed.\n");
         return EXIT.ok;
@@ -172,6 +205,10 @@ export const uninstallCommand = defineCommand({
           `some things could not be removed: ${problems.join("; ")}`,
           "remove them by hand (run `carapace uninstall --dry-run` to list what is left)",
         );
+      }
+      if (args.json) {
+        printJson({ plan: planJson(plan, core), removed: true });
+        return EXIT.ok;
       }
       const kept = plan.keepData ? ` Kept ${DATA_ENTRIES.map((d) => join(home, d)).join(" and ")}.` : "";
       const freed = plan.homeItems.filter((i) => !i.kept).reduce((sum, i) => sum + i.bytes, 0);

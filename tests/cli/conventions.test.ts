@@ -128,7 +128,11 @@ describe("colour", () => {
       const env = { HOME: home, CARAPACE_HOME: home, NO_COLOR: "1", SKIP_IMAGE_BUILD: "1" };
       const started = onTerminal(`${bin} start`, env);
       const stop = Bun.spawn(
-        ["sh", "-c", `for i in $(seq 100); do ${bin} stop >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`],
+        [
+          "sh",
+          "-c",
+          `for i in $(seq 100); do ${bin} status >/dev/null 2>&1 && exec ${bin} stop >/dev/null; sleep 0.1; done; exit 1`,
+        ],
         { env: { PATH: "/usr/bin:/bin", ...env } },
       );
       const [out, stopCode] = await Promise.all([started, stop.exited]);
