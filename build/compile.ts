@@ -10,6 +10,18 @@ import { writeSdkArtifacts } from "./sdk-dts.ts";
 const root = join(import.meta.dir, "..");
 const worker = join(root, "src/transport/poller-worker.ts");
 
+/**
+ * The executables run only the code compiled into them: no bunfig.toml (its `preload` runs scripts), .env,
+ * tsconfig.json or package.json is read from the working directory at run time (the agent writes
+ * /workspace). BUN_BE_BUN and BUN_OPTIONS have no build-time switch; see src/ipc/environment.ts.
+ */
+export const LOCKED_RUNTIME = [
+  "--no-compile-autoload-bunfig",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-tsconfig",
+  "--no-compile-autoload-package-json",
+] as const;
+
 export interface CompileOptions {
   target?: string;
   outDir?: string;
@@ -35,7 +47,18 @@ export async function compileBinaries(options: CompileOptions = {}): Promise<{ c
     [join(root, "src/ipc/main.ts"), outputs.ipc],
   ];
   for (const [entry, outfile] of builds) {
-    const args = ["build", "--compile", "--minify", "--bytecode", "--format=esm", entry, worker, "--outfile", outfile];
+    const args = [
+      "build",
+      "--compile",
+      ...LOCKED_RUNTIME,
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      entry,
+      worker,
+      "--outfile",
+      outfile,
+    ];
     if (options.target) args.push(`--target=${options.target}`);
     for (const [name, value] of Object.entries(options.define ?? {})) args.push("--define", `${name}=${value}`);
     const proc = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });

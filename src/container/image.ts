@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import containerfile from "../../container/Containerfile" with { type: "text" };
 import entrypoint from "../../container/entrypoint.sh" with { type: "text" };
+import ipcFront from "../../container/ipc-front.sh" with { type: "text" };
 import { ContainerError } from "./errors.ts";
 import { bunExec, type Exec } from "./exec.ts";
 import { type ManagedSettingsOptions, managedSettingsJson } from "./managed-settings.ts";
@@ -31,6 +32,8 @@ export function recipeDigest(settings?: ManagedSettingsOptions): string {
     .update(containerfile)
     .update("\0")
     .update(entrypoint)
+    .update("\0")
+    .update(ipcFront)
     .update("\0")
     .update(managedSettingsJson(settings))
     .digest("hex")
@@ -87,6 +90,7 @@ export function assembleContext(inputs: AgentImageInputs, dir: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "Containerfile"), containerfile);
   writeFileSync(join(dir, "entrypoint.sh"), entrypoint, { mode: 0o755 });
+  writeFileSync(join(dir, "ipc-front.sh"), ipcFront, { mode: 0o755 });
   writeFileSync(join(dir, "managed-settings.json"), managedSettingsJson(inputs.settings));
   for (const [name, from] of [
     ["ipc", inputs.ipcPath],

@@ -4,6 +4,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { DEFAULT_LIMITS } from "../protocol/limits.ts";
 import { IPC_USAGE, parseArgumentsObject, parseIpcArgs } from "./args.ts";
 import { callCore } from "./call.ts";
+import { checkIpcEnvironment } from "./environment.ts";
 
 export const EXIT = { OK: 0, TOOL_ERROR: 1, USAGE: 2, TRANSPORT: 3 } as const;
 
@@ -72,9 +73,19 @@ export function runIpc(argv: readonly string[]): number {
   return fail(EXIT.TRANSPORT, "IPC", outcome.message, "check that the core runs and the session is open");
 }
 
+/** Refuses (exit 2) an environment that would make ipc run foreign code; null when ipc may go on. */
+export function refuseForeignRuntime(env: Record<string, string | undefined>): number | null {
+  const verdict = checkIpcEnvironment(env);
+  if (verdict.ok) return null;
+  return fail(EXIT.USAGE, "IPC", `${verdict.variable} is set and ${verdict.why}`, `unset ${verdict.variable}`);
+}
+
 if (import.meta.main) {
   const argv = process.argv.slice(2);
-  if (argv[0] === "forward") {
+  const refused = refuseForeignRuntime(process.env);
+  if (refused !== null) {
+    process.exit(refused);
+  } else if (argv[0] === "forward") {
     // Dynamic so a tool call never loads the relay; a null exit code means it is serving.
     const { runForward } = await import("./forward.ts");
     const code = runForward(argv.slice(1));

@@ -38,7 +38,7 @@ const current = {
 };
 
 describe("agent image", () => {
-  test("the build context holds the Containerfile, entrypoint, generated settings and the three binaries", () => {
+  test("the build context holds the Containerfile, entrypoint, ipc front script, generated settings and the three binaries", () => {
     const ctx = join(dir, "ctx");
     assembleContext(inputs, ctx);
     expect(readdirSync(ctx).sort()).toEqual([
@@ -46,6 +46,7 @@ describe("agent image", () => {
       "claude",
       "entrypoint.sh",
       "ipc",
+      "ipc-front.sh",
       "libzmq.so",
       "managed-settings.json",
     ]);

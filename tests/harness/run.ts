@@ -13,11 +13,14 @@ export interface CommandOptions {
   stdin?: string;
   /** stdin stays an open pipe that never delivers a byte (a prompt would wait forever). */
   stdinOpen?: boolean;
+  /** Working directory of the child; the test's own when omitted. */
+  cwd?: string;
 }
 
 export async function runCommand(argv: string[], options: CommandOptions): Promise<CommandResult> {
   const proc = Bun.spawn(argv, {
     env: options.env,
+    cwd: options.cwd,
     stdin:
       options.stdin !== undefined ? new TextEncoder().encode(options.stdin) : options.stdinOpen ? "pipe" : "ignore",
     stdout: "pipe",
