@@ -4,10 +4,11 @@ import { buildBriefForGroup } from "../../plugins/memory/brief.ts";
 import type { Config } from "../config/keys.ts";
 import { groupSettings, limitsFromConfig } from "../config/load.ts";
 import { assertLimitsEnforced } from "../container/adapters/podman.ts";
+import { grantSocketToAgent } from "../container/agent-tree.ts";
 import { type DetectedRuntime, detectRuntime } from "../container/detect.ts";
 import { resolvePinnedImage } from "../container/image-pin.ts";
 import { ContainerLifecycle } from "../container/lifecycle.ts";
-import { agentRunSpec, agentUser, grantToAgent, instanceId } from "../container/lockdown.ts";
+import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
 import { sanitize } from "../core/response/sanitize.ts";
 import type { CoreServer } from "../core/server.ts";
 import { sessionSkills } from "../plugins/skills.ts";
@@ -212,7 +213,7 @@ export class AgentManager {
             .catch(() => {});
         },
       });
-      grantToAgent(egressPath, user);
+      grantSocketToAgent(egressPath, user);
       const unwatchConfirmations = this.server.confirmations.subscribe((p, state) => {
         if (p.session === session.id && state === "pending")
           this.tell(task.id, { kind: "confirmation", id: p.id, tool: p.tool, summary: p.summary });

@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { grantToAgent } from "../container/lockdown.ts";
+import { grantDirToAgent, removeAgentTree } from "../container/agent-tree.ts";
 
 export interface SessionFiles {
   dir: string;
@@ -12,9 +12,11 @@ export interface SessionFiles {
 }
 
 /**
- * Host-side files of one agent session. Read-only inputs (prompt, CLAUDE.md, skills) live under
- * run/agents/<session> and are mounted read-only; the workspace and Claude state are per group and
- * writable by the agent's uid only.
+ * Host-side files of one agent session, all under run/agents/<session>: the read-only inputs (prompt,
+ * CLAUDE.md, skills) and a fresh Claude state directory (Claude Code's ~/.claude), so nothing an
+ * earlier session wrote there configures this one. The group's workspace persists; the host only
+ * creates it and hands its top directory to the agent (fd-based, links refused), never reading,
+ * following or changing anything inside it.
  */
 export function prepareSessionFiles(
   home: string,
@@ -24,6 +26,8 @@ export function prepareSessionFiles(
   inputs: { prompt: string; claudeMd: string; skills: Record<string, string> },
 ): SessionFiles {
   const dir = join(home, "run", "agents", sessionId);
+  // A directory left by a crashed host may hold what its agent wrote: removed without following links.
+  removeAgentTree(dir);
   // The core runs with umask 077: modes are set with chmod, which the umask does not touch.
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   chmodSync(dir, 0o755);
@@ -43,21 +47,22 @@ export function prepareSessionFiles(
     chmodSync(skillDir, 0o555);
   }
   chmodSync(skillsDir, 0o555);
-  const workspaceDir = join(home, "data", "workspaces", group);
-  const claudeStateDir = join(home, "data", "claude", group);
-  for (const d of [workspaceDir, claudeStateDir]) {
-    mkdirSync(d, { recursive: true, mode: 0o700 });
-    grantToAgent(d, agentUser);
-  }
-  // Claude Code's TMPDIR inside the container (the root filesystem and /tmp are read-only).
+  const claudeStateDir = join(dir, "claude-state");
+  // Claude Code's TMPDIR inside the container (the root filesystem and /tmp are read-only), made while
+  // the fresh state directory is still the host's alone.
   mkdirSync(join(claudeStateDir, "tmp"), { recursive: true, mode: 0o700 });
-  grantToAgent(join(claudeStateDir, "tmp"), agentUser);
+  grantDirToAgent(join(claudeStateDir, "tmp"), agentUser);
+  grantDirToAgent(claudeStateDir, agentUser);
+  const workspaces = join(home, "data", "workspaces");
+  mkdirSync(workspaces, { recursive: true, mode: 0o700 });
+  const workspaceDir = join(workspaces, group);
+  grantDirToAgent(workspaceDir, agentUser);
   return { dir, promptFile, claudeMdFile, skillsDir, workspaceDir, claudeStateDir };
 }
 
+/** Removes the session's files, the Claude state its agent wrote included, never following a link. */
 export function removeSessionFiles(home: string, sessionId: string): void {
-  const dir = join(home, "run", "agents", sessionId);
-  rmSync(dir, { recursive: true, force: true });
+  removeAgentTree(join(home, "run", "agents", sessionId));
 }
 
 export function claudeMd(group: string, brief: string | null, tools: { name: string; description: string }[]): string {

@@ -2,12 +2,17 @@
  * Builds the run specification of a locked-down agent container (DESIGN.md §6): read-only root and
  * /tmp, no network, every capability dropped, no-new-privileges, an unprivileged uid, pids/memory
  * limits and explicit ulimits, a label on every container, and the session's mounts: the socket
- * directory (rw), skills, CLAUDE.md and the prompt (ro), workspace and Claude state per group (rw).
- * Read-only files sit *inside* the writable state mount; runtimes order mounts parent-first, so the
- * writable mount never shadows them.
+ * directory (rw), the group's workspace (rw), a fresh per-session Claude state (rw), and the host's
+ * skills, CLAUDE.md and prompt (ro).
+ *
+ * What configures Claude Code comes only from the host (docs/THREAT_MODEL.md): it reads no user,
+ * project or local settings (`--setting-sources ""`), no MCP configuration but the (empty) command line
+ * one, and its CLAUDE.md and skills are the managed-policy ones under /etc/claude-code, mounted read-only
+ * from files the host wrote for this session. None of the read-only mounts sits inside a writable
+ * one, so the runtime never creates a mount point in a tree the agent can write.
  */
 import { createHash } from "node:crypto";
-import { chownSync, lstatSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { ContainerError } from "./errors.ts";
 import { AGENT_PATHS, AGENT_USER, LABELS, REQUEST_SOCKET_NAME } from "./paths.ts";
@@ -23,8 +28,18 @@ export const DEFAULT_AGENT_LIMITS: ResourceLimits = {
 /** Claude Code in print mode with a machine-readable stream; the prompt comes from a mounted file. */
 export const DEFAULT_CLAUDE_ARGS = ["-p", "--output-format", "stream-json", "--verbose"];
 
+/**
+ * Always appended to Claude Code's arguments: read no settings file but the image's managed settings
+ * (no ~/.claude or /workspace settings.json, settings.local.json, CLAUDE.md, .claude/ skills, agents,
+ * commands, output styles or rules) and no MCP server configuration from anywhere.
+ */
+export const SESSION_CONFIG_ARGS = ["--setting-sources", "", "--strict-mcp-config"] as const;
+
 /** Arguments that would switch Claude Code's permission checks off; refused outright. */
 const FORBIDDEN_ARGS = /^--(dangerously-skip-permissions|allow-dangerously-skip-permissions|permission-mode)(=|$)/;
+/** Arguments that would load configuration or instructions from somewhere other than the host's files. */
+const CONFIG_ARGS =
+  /^--(setting-sources|settings|mcp-config|plugin-dir|plugin-url|add-dir|agents?|system-prompt(-file)?|append-system-prompt(-file)?|safe-mode|bare)(=|$)/;
 const SECRET_ENV_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
@@ -66,19 +81,6 @@ export function agentUser(info: Pick<RuntimeInfo, "rootless" | "name">): string 
   return `${AGENT_USER.uid}:${AGENT_USER.gid}`;
 }
 
-/**
- * Makes a host directory (or socket) writable by the agent's uid. Needed when the host runs as root
- * and the agent as 65534; a no-op for rootless runs, where the agent is the host user.
- */
-export function grantToAgent(path: string, user: string): void {
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return;
-  const [uid, gid] = user.split(":").map((n) => Number.parseInt(n, 10));
-  if (uid === undefined || gid === undefined || Number.isNaN(uid) || Number.isNaN(gid)) {
-    throw new ContainerError(`agent user "${user}" is not uid:gid`, "pass numeric uid:gid");
-  }
-  chownSync(path, uid, gid);
-}
-
 function checkSource(label: string, path: string, kind: "dir" | "file"): void {
   if (!isAbsolute(path)) {
     throw new ContainerError(`${label} path "${path}" is not absolute`, "pass an absolute host path");
@@ -110,7 +112,6 @@ export function agentMounts(o: AgentContainerOptions): BindMount[] {
   checkSource("skills directory", o.skillsDir, "dir");
   checkSource("CLAUDE.md", o.claudeMdFile, "file");
   checkSource("prompt file", o.promptFile, "file");
-  // Parents before children: the writable state mount first, the read-only files on top of it.
   return [
     { source: o.sessionDir, target: AGENT_PATHS.sessionDir, readonly: false },
     { source: o.workspaceDir, target: AGENT_PATHS.workspace, readonly: false },
@@ -130,6 +131,13 @@ export function agentRunSpec(o: AgentContainerOptions): RunSpec {
   if (forbidden) {
     throw new ContainerError(`Claude Code argument "${forbidden}" would bypass the lockdown`, "remove it");
   }
+  const config = args.find((a) => CONFIG_ARGS.test(a));
+  if (config) {
+    throw new ContainerError(
+      `Claude Code argument "${config}" would load configuration the host did not write for this session`,
+      "remove it; the session's CLAUDE.md and skills are mounted by the host",
+    );
+  }
   const env = { ...(o.env ?? {}) };
   for (const key of Object.keys(env)) {
     if (SECRET_ENV_NAME.test(key)) {
@@ -143,7 +151,7 @@ export function agentRunSpec(o: AgentContainerOptions): RunSpec {
   return {
     name: o.name,
     image: o.image,
-    args,
+    args: [...args, ...SESSION_CONFIG_ARGS],
     labels: {
       [LABELS.managed]: "true",
       [LABELS.instance]: o.instance,

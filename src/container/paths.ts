@@ -3,8 +3,9 @@ export const AGENT_PATHS = {
   workspace: "/workspace",
   home: "/home/agent",
   claudeState: "/home/agent/.claude",
-  skills: "/home/agent/.claude/skills",
-  claudeMd: "/home/agent/.claude/CLAUDE.md",
+  /** Claude Code's managed-policy skills and CLAUDE.md: read whatever --setting-sources says. */
+  skills: "/etc/claude-code/.claude/skills",
+  claudeMd: "/etc/claude-code/CLAUDE.md",
   sessionDir: "/run/carapace",
   prompt: "/carapace/prompt.md",
   managedSettings: "/etc/claude-code/managed-settings.json",

@@ -4,10 +4,10 @@
  * Symlinks are refused everywhere on the path we manage, and Unix-socket paths are checked against the
  * kernel's 108-byte limit (sun_path, including the terminating NUL) before anything binds.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { grantDirToAgent, removeAgentTree } from "./agent-tree.ts";
 import { ContainerError } from "./errors.ts";
-import { grantToAgent } from "./lockdown.ts";
 import { REQUEST_SOCKET_NAME } from "./paths.ts";
 
 /** sizeof(sockaddr_un.sun_path) on Linux, including the terminating NUL. */
@@ -70,7 +70,7 @@ function ensureSocketsRoot(home: string): string {
 /**
  * Makes a fresh, private directory for one session's sockets. `agentUser` ("uid:gid") hands the
  * directory to the container's uid when the host runs as root, so the agent can reach the socket;
- * call grantToAgent(requestSocketPath, agentUser) after binding the socket, for the same reason.
+ * call grantSocketToAgent(requestSocketPath, agentUser) after binding the socket, for the same reason.
  */
 export function provisionSessionDir(home: string, sessionId: string, agentUser?: string): SessionDir {
   assertSessionId(sessionId);
@@ -78,17 +78,17 @@ export function provisionSessionDir(home: string, sessionId: string, agentUser?:
   const dir = join(root, sessionId);
   const requestSocketPath = join(dir, REQUEST_SOCKET_NAME);
   assertSocketPathFits(requestSocketPath);
-  rmSync(dir, { recursive: true, force: true });
+  removeAgentTree(dir);
   mkdirSync(dir, { mode: 0o700 });
   chmodSync(dir, 0o700);
-  if (agentUser) grantToAgent(dir, agentUser);
+  if (agentUser) grantDirToAgent(dir, agentUser);
   return { dir, requestSocketPath };
 }
 
-/** Removes a session's directory and everything in it (a symlink is unlinked, never followed). */
+/** Removes a session's directory and everything its agent put there (links are unlinked, never followed). */
 export function removeSessionDir(home: string, sessionId: string): void {
   assertSessionId(sessionId);
-  rmSync(join(socketsRoot(home), sessionId), { recursive: true, force: true });
+  removeAgentTree(join(socketsRoot(home), sessionId));
 }
 
 /** At start-up: removes the directories of sessions that are not live (left by a crashed host). */
@@ -98,7 +98,7 @@ export function cleanStaleSessionDirs(home: string, liveIds: Iterable<string> = 
   const removed: string[] = [];
   for (const entry of readdirSync(root)) {
     if (live.has(entry)) continue;
-    rmSync(join(root, entry), { recursive: true, force: true });
+    removeAgentTree(join(root, entry));
     removed.push(entry);
   }
   return removed;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { grantToAgent } from "../container/lockdown.ts";
+import { grantSocketToAgent } from "../container/agent-tree.ts";
 import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
 import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { RouterSocket } from "../transport/sockets.ts";
@@ -59,7 +59,7 @@ export class SessionRegistry {
       // Room for the frame-size check to answer with VALIDATION_FAILED instead of libzmq dropping the peer.
       { maxMessageBytes: this.socketOptions.maxMessageBytes * 4 + 1024, receiveHighWater: 1000, maxFrames: 8 },
     );
-    if (agentUser) grantToAgent(dir.requestSocketPath, agentUser);
+    if (agentUser) grantSocketToAgent(dir.requestSocketPath, agentUser);
     this.sessions.set(id, session);
     return session;
   }

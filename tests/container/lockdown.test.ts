@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertLimitsEnforced, PodmanRuntime } from "../../src/container/adapters/podman.ts";
-import { type AgentContainerOptions, agentRunSpec, agentUser, instanceId } from "../../src/container/lockdown.ts";
+import {
+  type AgentContainerOptions,
+  agentRunSpec,
+  agentUser,
+  DEFAULT_CLAUDE_ARGS,
+  instanceId,
+} from "../../src/container/lockdown.ts";
 import { managedSettings, managedSettingsJson } from "../../src/container/managed-settings.ts";
 import type { RuntimeInfo } from "../../src/container/runtime.ts";
 import { FakeExec } from "./fake-exec.ts";
@@ -58,21 +64,40 @@ describe("agent run spec", () => {
     expect(args[args.indexOf("--user") + 1]).toBe("65534:65534");
   });
 
-  test("mounts: socket dir, workspace and state writable; skills, CLAUDE.md and prompt read-only; parents first", () => {
+  test("mounts: socket dir, workspace and state writable; skills, CLAUDE.md (managed paths) and prompt read-only", () => {
     const spec = agentRunSpec(opts);
     const byTarget = Object.fromEntries(spec.mounts.map((m) => [m.target, m.readonly]));
     expect(byTarget).toEqual({
       "/run/carapace": false,
       "/workspace": false,
       "/home/agent/.claude": false,
-      "/home/agent/.claude/skills": true,
-      "/home/agent/.claude/CLAUDE.md": true,
+      "/etc/claude-code/.claude/skills": true,
+      "/etc/claude-code/CLAUDE.md": true,
       "/carapace/prompt.md": true,
     });
-    const targets = spec.mounts.map((m) => m.target);
-    expect(targets.indexOf("/home/agent/.claude")).toBeLessThan(targets.indexOf("/home/agent/.claude/skills"));
-    expect(targets.indexOf("/home/agent/.claude")).toBeLessThan(targets.indexOf("/home/agent/.claude/CLAUDE.md"));
+    // No read-only mount inside a writable one: the runtime never makes a mount point in an agent tree.
+    const writable = spec.mounts.filter((m) => !m.readonly).map((m) => m.target);
+    for (const m of spec.mounts.filter((x) => x.readonly)) {
+      for (const w of writable) expect(m.target.startsWith(`${w}/`)).toBe(false);
+    }
     expect(spec.env.CARAPACE_SOCKET).toBe("/run/carapace/request.sock");
+  });
+
+  test("Claude Code reads no settings, CLAUDE.md or MCP config but the host's; callers cannot add any", () => {
+    expect(agentRunSpec(opts).args).toEqual([...DEFAULT_CLAUDE_ARGS, "--setting-sources", "", "--strict-mcp-config"]);
+    for (const arg of [
+      "--setting-sources=user,project",
+      "--settings",
+      "--mcp-config",
+      "--plugin-dir",
+      "--add-dir",
+      "--append-system-prompt-file",
+      "--agents",
+    ]) {
+      expect(() => agentRunSpec({ ...opts, claudeArgs: ["-p", arg, "x"] })).toThrow(
+        /configuration the host did not write/,
+      );
+    }
   });
 
   test("refuses symlinked, missing or relative mount sources", () => {

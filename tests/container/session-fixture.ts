@@ -1,7 +1,8 @@
 /** Host-side directories of one agent session, laid out as the agent layer will make them. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type AgentContainerOptions, grantToAgent, instanceId } from "../../src/container/lockdown.ts";
+import { grantDirToAgent } from "../../src/container/agent-tree.ts";
+import { type AgentContainerOptions, instanceId } from "../../src/container/lockdown.ts";
 import { AGENT_USER } from "../../src/container/paths.ts";
 import { provisionSessionDir } from "../../src/container/sockets.ts";
 
@@ -18,8 +19,8 @@ export function sessionFixture(home: string, sessionId: string): Omit<AgentConta
   writeFileSync(join(skillsDir, "memory.md"), "# memory skill\n");
   writeFileSync(join(input, "CLAUDE.md"), "# brief\n");
   writeFileSync(join(input, "prompt.md"), "hello\n");
-  grantToAgent(workspaceDir, TEST_AGENT_USER);
-  grantToAgent(claudeStateDir, TEST_AGENT_USER);
+  grantDirToAgent(workspaceDir, TEST_AGENT_USER, 0o755);
+  grantDirToAgent(claudeStateDir, TEST_AGENT_USER, 0o755);
   return {
     instance: instanceId(home),
     sessionId,
