@@ -100,9 +100,12 @@ function toTurns(lab: HostileLab, steps: HostileStep[]): ScriptedTurn[] {
   return turns;
 }
 
-/** Starts a core whose agent sessions talk to the scripted model; `config` is appended to config.toml. */
-export async function startHostileLab(options: { config?: string } = {}): Promise<HostileLab> {
-  const { home, model } = await agentHome([], options.config ?? "");
+/**
+ * Starts a core whose agent sessions talk to the scripted model; `config` is appended to config.toml
+ * (after its [runtime] table), `image` replaces this clone's agent image (e.g. a mutant for a mutation check).
+ */
+export async function startHostileLab(options: { config?: string; image?: string } = {}): Promise<HostileLab> {
+  const { home, model } = await agentHome([], options.config ?? "", options.image ? { image: options.image } : {});
   let core: RunningCore;
   try {
     core = await startCore({ home });
