@@ -21,18 +21,41 @@ export interface CallRequest {
   signal: AbortSignal;
   onPendingConfirmation: (id: string, waitMs: number) => void;
   trace: (hop: string, detail?: Record<string, unknown>) => void;
+  /** Epoch ms after which the caller no longer waits; absent for the operator's own calls. */
+  deadline?: () => number;
 }
 
 /**
  * Runs one call through the composed pipeline, then the response path: sanitize → audit → (caller
- * forwards). An audit write that fails turns the answer into a refusal (fail closed).
+ * forwards). Stage 6 starts the tool only once a record of intent is written; its outcome follows.
+ * An audit write that fails turns the answer into a refusal (fail closed), and a refusal of a call
+ * whose tool already ran is never retriable: retrying it would repeat the side effect.
  */
 export async function runCall(
   pipeline: (ctx: CallContext) => Promise<void>,
   audit: AuditLog,
   req: CallRequest,
 ): Promise<CallOutcome> {
-  const ctx: CallContext = { ...req };
+  const intentBase = () => ({
+    group: req.identity.group,
+    session: req.identity.sessionId,
+    topic: ctx.wire?.topic ?? null,
+    correlation: ctx.wire?.correlation ?? null,
+  });
+  const ctx: CallContext = {
+    ...req,
+    recordIntent: () => audit.append({ ...intentBase(), kind: "intent", outcome: "info", stage: 6 }),
+    onLateOutcome: ({ ok, afterMs }) =>
+      void audit
+        .append({
+          ...intentBase(),
+          kind: "late",
+          outcome: ok ? "ok" : "error",
+          stage: 6,
+          detail: { finished_after_ms: afterMs, note: "the tool finished after its caller was answered" },
+        })
+        .catch(() => {}),
+  };
   try {
     await pipeline(ctx);
   } catch {
@@ -85,20 +108,14 @@ export async function runCall(
   }
   try {
     await Promise.all(records);
-  } catch (e) {
-    reportAuditFailure((e as Error).message);
+  } catch {
+    // The audit writer tells the operator once per failure and again when it recovers.
     return {
       correlation,
-      error: errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call was refused"),
+      error: ctx.ran
+        ? errorObject("PLUGIN_ERROR", "the tool ran but its outcome could not be recorded; do not retry it")
+        : errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call was refused"),
     };
   }
   return outcome;
-}
-
-let lastAuditFailure = "";
-/** The operator needs to see why calls are refused, once per distinct failure rather than per call. */
-function reportAuditFailure(message: string): void {
-  if (message === lastAuditFailure) return;
-  lastAuditFailure = message;
-  process.stderr.write(`${message}\n`);
 }

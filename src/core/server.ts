@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { cleanStaleSessionDirs } from "../container/sockets.ts";
 import { PluginHost, type PluginHostDeps } from "../plugins/host.ts";
+import { callerDeadline } from "../protocol/deadline-correlation.ts";
 import { buildEventEnvelope, type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { type ErrorObject, errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
@@ -40,6 +41,8 @@ export interface ServerOptions {
 }
 
 const HEARTBEAT_MS = 2_000;
+/** ipc's wait after a heartbeat: wait_ms plus this (src/ipc/call.ts). */
+const HEARTBEAT_MARGIN_MS = 5_000;
 const AUDIT_SYNC_INTERVAL_MS = 5;
 
 /** The composition root: sessions, the six-stage pipeline, the response path, events. */
@@ -254,6 +257,7 @@ export class CoreServer {
   }
 
   private async handleRequest(session: Session, peer: Uint8Array, body: Uint8Array): Promise<void> {
+    const receivedAt = Date.now();
     const limits = this.options.limits(session.identity.group);
     const read = readFrame(body, limits);
     const peek = read.ok ? peekCorrelation(read.value) : null;
@@ -288,6 +292,12 @@ export class CoreServer {
       state: "running",
       waitMs: limits.handlerTimeoutMs,
     };
+    // When the caller gives up: from the claim in its correlation, extended by every heartbeat it is sent
+    // (ipc waits wait_ms plus a margin after each one).
+    let deadline = callerDeadline(correlation, receivedAt, limits.ipcTimeoutMs);
+    const heartbeatSent = (waitMs: number) => {
+      deadline = Math.max(deadline, Date.now() + waitMs + HEARTBEAT_MARGIN_MS);
+    };
     if (correlation) {
       heartbeat = setInterval(() => {
         const alive = this.reply(session, peer, {
@@ -298,6 +308,7 @@ export class CoreServer {
           ...(state.id ? { confirmation: state.id } : {}),
         });
         if (!alive) controller.abort();
+        else heartbeatSent(state.waitMs);
       }, HEARTBEAT_MS);
     }
     const identity = session.identity;
@@ -309,16 +320,20 @@ export class CoreServer {
         frame: read,
         limits,
         signal: controller.signal,
+        deadline: () => deadline,
         onPendingConfirmation: (id, waitMs) => {
           state = { state: "pending_confirmation", waitMs, id };
-          if (correlation)
+          if (
+            correlation &&
             this.reply(session, peer, {
               kind: "heartbeat",
               correlation,
               state: "pending_confirmation",
               wait_ms: waitMs,
               confirmation: id,
-            });
+            })
+          )
+            heartbeatSent(waitMs);
         },
         trace: (hop, detail) => this.trace(identity, correlation, peek?.topic ?? null, hop, detail),
       });

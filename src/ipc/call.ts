@@ -1,3 +1,4 @@
+import { deadlineCorrelation } from "../protocol/deadline-correlation.ts";
 import { DEFAULT_LIMITS } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import { BlockingDealer } from "../transport/blocking-dealer.ts";
@@ -42,7 +43,8 @@ export function callCore(
   // A seam for unit tests (tests/harness/fake-transport.ts): a scripted peer on a virtual clock.
   io: CallIo = REAL_IO,
 ): CallOutcome {
-  const correlation = crypto.randomUUID();
+  // The correlation carries the send time and timeout: the core does not start a call this caller gave up on.
+  const correlation = deadlineCorrelation(timeoutMs);
   const message = JSON.stringify({ topic, correlation, arguments: args });
   const dealer = io.openDealer(`ipc://${socketPath}`);
   try {

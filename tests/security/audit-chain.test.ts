@@ -72,14 +72,14 @@ describe("audit chain tampering is detected by `carapace audit verify`", () => {
 
   test("an edited line: exit 1, that line is named as edited", async () => {
     const home = tampered((lines) =>
-      lines.map((l, i) => (i === 3 ? l.replace('"outcome":"ok"', '"outcome":"rejected"') : l)),
+      lines.map((l, i) => (i === 4 ? l.replace('"outcome":"ok"', '"outcome":"rejected"') : l)),
     );
     expect(readFileSync(join(home, "data/audit", `${GROUP}.jsonl`), "utf8")).not.toBe(
       readFileSync(join(original, "data/audit", `${GROUP}.jsonl`), "utf8"),
     );
     const r = await verify(home, GROUP);
     expect(r.code).toBe(1);
-    expect(r.out).toContain(`${GROUP}.jsonl line 4`);
+    expect(r.out).toContain(`${GROUP}.jsonl line 5`);
     expect(r.out).toContain("edited");
   });
 

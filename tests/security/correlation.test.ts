@@ -130,7 +130,10 @@ describe("reused correlations (one core)", () => {
     const inB = rawRequest(b.socket, wire("tool.invoke.hello.echo", { message: "secret of a" }, correlation));
     expect(inB).toEqual({ kind: "result", correlation, result: { message: "secret of a" } });
     const routedB = await auditAfter(core, b.group, markB, (r) => r.correlation === correlation);
-    expect(routedB.map((r) => [r.kind, r.session])).toEqual([["routed", b.id]]);
+    expect(routedB.map((r) => [r.kind, r.session])).toEqual([
+      ["intent", b.id],
+      ["routed", b.id],
+    ]);
     const other = crypto.randomUUID();
     rawRequest(a.socket, wire("tool.invoke.hello.echo", { message: "only a" }, other));
     expect(rawRequest(b.socket, wire("tool.invoke.hello.echo", { message: "b's own" }, other))).toEqual({

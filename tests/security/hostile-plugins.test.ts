@@ -141,7 +141,8 @@ describe("stopping the core while a handler hangs", () => {
       const stop = core.carapace(["stop"]);
       const reply = await dealer.receive(10_000);
       expect(reply).toMatchObject({ kind: "error", correlation });
-      expect(reply?.error).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6, retriable: true });
+      // The handler had started: its side effect may still happen, so the refusal is not retriable.
+      expect(reply?.error).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6, retriable: false });
       expect(await core.proc.exited).toBe(0);
       expect((await stop).code).toBe(0);
       // Well before the 30 s handler timeout: the stop does not wait for the hung handler.
@@ -149,8 +150,9 @@ describe("stopping the core while a handler hangs", () => {
     } finally {
       dealer.close();
     }
-    const record = core.audit(s.group).find((r) => r.correlation === correlation);
-    expect(record).toMatchObject({ kind: "error", code: "PLUGIN_UNAVAILABLE", stage: 6 });
+    const records = core.audit(s.group).filter((r) => r.correlation === correlation);
+    expect(records.map((r) => r.kind)).toEqual(["intent", "error"]);
+    expect(records[1]).toMatchObject({ kind: "error", code: "PLUGIN_UNAVAILABLE", stage: 6 });
     expect(core.output()).not.toContain("audit log is closed");
     expect(socketFilesUnder(core.home)).toEqual([]);
   });

@@ -76,7 +76,7 @@ describe("messages during shutdown", () => {
     // Every refusal that reached a client was audited first, with its stage.
     const audited = [...core.audit("shut-a"), ...core.audit("shut-b")];
     for (const correlation of unavailable) {
-      const record = audited.find((r) => r.correlation === correlation);
+      const record = audited.find((r) => r.correlation === correlation && r.kind !== "intent");
       expect(record).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6 });
     }
     expect(socketFilesUnder(core.home)).toEqual([]);

@@ -26,6 +26,14 @@ export interface CallContext {
   error?: ErrorObject;
   /** A handler's ToolError that used a pipeline code, kept so both forms are audited. */
   forgedCode?: string;
+  /** Epoch ms after which the caller has given up (its `ipc` timed out): stage 6 does not start the tool then. */
+  readonly deadline?: () => number;
+  /** Makes the record of intent durable; stage 6 runs the tool only once it resolved. */
+  readonly recordIntent?: () => Promise<unknown>;
+  /** Told when a tool that was answered as timed out or cancelled finishes after all. */
+  readonly onLateOutcome?: (outcome: { ok: boolean; afterMs: number }) => void;
+  /** Set by stage 6 once the tool was started: from then on its side effect may have happened. */
+  ran?: boolean;
 }
 
 export type Next = () => Promise<void>;

@@ -32,6 +32,19 @@ export const dispatch: StageDef = {
     if (!tool.available() || ctx.signal.aborted) {
       throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the tool's plugin is not available right now"));
     }
+    if (ctx.deadline !== undefined && Date.now() > ctx.deadline()) {
+      // The caller stopped waiting; running it now would be a second execution once the agent retries.
+      throw new Rejection(
+        errorObject("PLUGIN_TIMEOUT", "the caller's deadline passed before the tool ran; it did not run"),
+      );
+    }
+    try {
+      await ctx.recordIntent?.();
+    } catch {
+      throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call did not run"));
+    }
+    ctx.ran = true;
+    const started = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     const timeout = new Promise<"timeout" | "aborted">((resolve) => {
@@ -53,12 +66,24 @@ export const dispatch: StageDef = {
       );
       run.catch(() => {});
       const outcome = await Promise.race([run.then((value) => ({ value })), timeout]);
-      if (outcome === "aborted") {
-        throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its session ended"));
-      }
-      if (outcome === "timeout") {
+      if (outcome === "aborted" || outcome === "timeout") {
+        // The tool keeps running: its side effect may still happen, so this answer is never retriable.
+        const late = ctx.onLateOutcome;
+        if (late)
+          run.then(
+            () => late({ ok: true, afterMs: Date.now() - started }),
+            () => late({ ok: false, afterMs: Date.now() - started }),
+          );
         throw new Rejection(
-          errorObject("PLUGIN_TIMEOUT", `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms`),
+          outcome === "aborted"
+            ? errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its session ended; it may have run", {
+                retriable: false,
+              })
+            : errorObject(
+                "PLUGIN_TIMEOUT",
+                `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms; it may still complete`,
+                { retriable: false },
+              ),
         );
       }
       const size = Buffer.byteLength(JSON.stringify(outcome.value ?? null));

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { auditDir, chainFiles, headFile, liveFile, rotatedFile, rotationNumbers } from "./audit-files.ts";
-import { type RecordFilter, readHead, readRecent, readTail } from "./audit-read.ts";
+import { type RecordFilter, readHead, readRecent, readTail, type TornTail } from "./audit-read.ts";
 import {
   type AuditEntry,
   type AuditRecord,
@@ -31,6 +31,8 @@ export interface AuditLogOptions {
   maxBatch?: number;
   /** The live file is rotated before it would grow past this. */
   maxFileBytes?: number;
+  /** After a write failure, how long records are refused before the next attempt to write (default 1 s). */
+  retryAfterMs?: number;
   storage?: AuditStorage;
   clock?: () => Date;
 }
@@ -89,6 +91,7 @@ export class AuditLog {
       syncIntervalMs: options.syncIntervalMs ?? 0,
       maxBatch: Math.max(1, options.maxBatch ?? 256),
       maxFileBytes: options.maxFileBytes ?? 10 * 1024 * 1024,
+      retryAfterMs: Math.max(0, options.retryAfterMs ?? 1_000),
     };
     this.storage = options.storage ?? fileAuditStorage;
     this.clock = options.clock ?? (() => new Date());
@@ -144,7 +147,15 @@ export class AuditLog {
   private writer(log: string): LogWriter {
     let writer = this.writers.get(log);
     if (writer === undefined) {
-      writer = new LogWriter(this.dir, log, this.settings, this.storage, (p) => this.found.push(p));
+      writer = new LogWriter(
+        this.dir,
+        log,
+        this.settings,
+        this.storage,
+        (p) => this.found.push(p),
+        (detail) => void this.append({ kind: "event", outcome: "info", detail }).catch(() => {}),
+        this.clock,
+      );
       this.writers.set(log, writer);
     }
     return writer;
@@ -181,9 +192,21 @@ function capText(s: string, max: number): string {
 interface ChainState {
   seq: number;
   hash: string;
+  /** Bytes of the live file known to hold whole records (a failed write is cut back to this). */
   size: number;
   rotation: number;
 }
+
+/** A write or sync failure the writer recovers from by itself once the disk takes writes again. */
+interface Fault {
+  error: AuditWriteError;
+  since: Date;
+  lastAttempt: number;
+  refused: number;
+}
+
+/** A message for the core's own log (`_core`), e.g. a crash artefact repaired or a recovery. */
+export type Notice = (detail: Record<string, unknown>) => void;
 
 /** One log's writer: batches appends, keeps the chain state, rotates, maintains the head file. */
 class LogWriter {
@@ -193,8 +216,16 @@ class LogWriter {
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private flushing: Promise<void> | null = null;
-  private failure: AuditWriteError | null = null;
+  /** Damage found on open (tampering or an unexplained inconsistency): sticky until an operator acts. */
+  private damage: AuditWriteError | null = null;
+  private fault: Fault | null = null;
+  private sizeKnown = false;
+  /** The log was read and checked on open (resume() ran to its end). */
+  private resumed = false;
   private closing = false;
+  private syncTimer: ReturnType<typeof setTimeout> | null = null;
+  private dirty = false;
+  private syncing: Promise<void> | null = null;
 
   constructor(
     private readonly dir: string,
@@ -202,21 +233,24 @@ class LogWriter {
     private readonly settings: Required<Omit<AuditLogOptions, "storage" | "clock">>,
     private readonly storage: AuditStorage,
     private readonly report: (problem: AuditProblem) => void,
+    private readonly notice: Notice,
+    private readonly clock: () => Date,
   ) {
     this.ready = this.resume().catch((error: unknown) => {
-      this.failure = new AuditWriteError(
-        `[AUDIT] Error: cannot open the audit log ${this.log}.jsonl (${errorText(error)}). Fix: check that ${this.dir} is a writable directory.`,
-        { cause: error },
-      );
+      this.failed(error, "could not open");
     });
   }
 
   enqueue(prepared: Prepared): Promise<AuditRecord> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.damage) return Promise.reject(this.damage);
     if (this.closing)
       return Promise.reject(
         new AuditWriteError("[AUDIT] Error: the audit log is closed. Fix: none; the core is shutting down."),
       );
+    if (this.fault && !this.retryDue()) {
+      this.fault.refused++;
+      return Promise.reject(this.fault.error);
+    }
     return new Promise<AuditRecord>((resolve, reject) => {
       this.queue.push({ prepared, resolve, reject });
       if (this.queue.length >= this.settings.maxBatch || this.settings.flushIntervalMs <= 0) this.kick();
@@ -237,6 +271,10 @@ class LogWriter {
     this.handle = null;
   }
 
+  private retryDue(): boolean {
+    return this.fault !== null && Date.now() - this.fault.lastAttempt >= this.settings.retryAfterMs;
+  }
+
   private kick(): void {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -254,12 +292,23 @@ class LogWriter {
     await this.ready;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.settings.maxBatch);
-      if (this.failure) {
-        for (const p of batch) p.reject(this.failure);
+      if (this.damage) {
+        for (const p of batch) p.reject(this.damage);
         continue;
+      }
+      if (this.fault) {
+        if (!this.retryDue() || !(await this.recover())) {
+          if (this.fault) this.fault.refused += batch.length;
+          for (const p of batch) p.reject(this.fault?.error ?? this.closedError());
+          continue;
+        }
       }
       await this.writeBatch(batch);
     }
+  }
+
+  private closedError(): AuditWriteError {
+    return new AuditWriteError("[AUDIT] Error: the audit log is closed. Fix: none; the core is shutting down.");
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
@@ -287,29 +336,83 @@ class LogWriter {
       }
       this.state = { ...this.state, seq, hash, size: this.state.size + bytes.length };
       if (deferred) this.scheduleSync();
-      else await this.writeHead();
+      else await this.writeHead({ seq, hash });
     } catch (error) {
-      const failure =
-        this.failure ??
-        new AuditWriteError(
-          `[AUDIT] Error: could not write to the audit log ${this.log}.jsonl (${errorText(error)}). Fix: check free disk space and permissions of ${this.dir}.`,
-          { cause: error },
-        );
+      const failure = this.failed(error, "could not write to");
       for (const p of batch) p.reject(failure);
       return;
     }
     for (const [i, p] of batch.entries()) p.resolve(records[i] as AuditRecord);
   }
 
-  /** A failed append may have left part of a line: cut back to the last good size, or stop writing. */
+  /** Enters (or stays in) the failed state; the first failure is told to the operator. */
+  private failed(error: unknown, what: string): AuditWriteError {
+    if (this.fault) {
+      this.fault.lastAttempt = Date.now();
+      return this.fault.error;
+    }
+    const failure = new AuditWriteError(
+      `[AUDIT] Error: ${what} the audit log ${this.log}.jsonl (${errorText(error)}); calls of this group are refused meanwhile. Fix: free disk space or fix the permissions of ${this.dir}; the core retries on its own and logs when writing works again.`,
+      { cause: error },
+    );
+    this.fault = { error: failure, since: this.clock(), lastAttempt: Date.now(), refused: 0 };
+    process.stderr.write(`${failure.message}\n`);
+    return failure;
+  }
+
+  /**
+   * After a failure: reopen the live file, cut any partial write back to the last whole record, make
+   * what was written durable and the head current. True when the log takes records again.
+   */
+  private async recover(): Promise<boolean> {
+    const fault = this.fault;
+    if (!fault) return true;
+    fault.lastAttempt = Date.now();
+    try {
+      if (!this.resumed) {
+        await this.resume();
+        if (this.damage) return false;
+      }
+      await this.handle?.close().catch(() => undefined);
+      this.handle = null;
+      const handle = await this.storage.openAppend(liveFile(this.dir, this.log));
+      this.handle = handle;
+      if (!this.sizeKnown) {
+        // The live file was never opened: nothing of ours is in it yet.
+        this.state.size = handle.initialSize;
+        this.sizeKnown = true;
+      }
+      if (handle.initialSize > this.state.size) await handle.truncate(this.state.size);
+      if (handle.initialSize < this.state.size) {
+        throw new Error(`the live file shrank from ${this.state.size} to ${handle.initialSize} bytes`);
+      }
+      await handle.sync();
+      await this.writeHead({ seq: this.state.seq, hash: this.state.hash });
+      this.dirty = false;
+    } catch {
+      return false;
+    }
+    this.fault = null;
+    const seconds = Math.max(0, Math.round((this.clock().getTime() - fault.since.getTime()) / 1000));
+    process.stderr.write(
+      `[AUDIT] The audit log ${this.log}.jsonl is writable again after ${seconds} s; ${fault.refused} records were refused meanwhile (their calls were refused too).\n`,
+    );
+    this.notice({
+      event: "audit recovered",
+      log: this.log,
+      failed_at: fault.since.toISOString(),
+      failure: errorText(fault.error.cause),
+      refused_records: fault.refused,
+    });
+    return true;
+  }
+
+  /** A failed append may have left part of a line: cut back to the last good size (or at recovery). */
   private async undoPartialAppend(handle: AppendHandle): Promise<void> {
     try {
       await handle.truncate(this.state.size);
-    } catch (error) {
-      this.failure = new AuditWriteError(
-        `[AUDIT] Error: the audit log ${this.log}.jsonl could not be repaired after a failed write (${errorText(error)}). Fix: free disk space, run \`carapace audit verify --group ${this.log}\`, then restart.`,
-        { cause: error },
-      );
+    } catch {
+      // recover() cuts it back before the next write.
     }
   }
 
@@ -317,19 +420,16 @@ class LogWriter {
     if (this.handle === null) {
       this.handle = await this.storage.openAppend(liveFile(this.dir, this.log));
       this.state.size = this.handle.initialSize;
+      this.sizeKnown = true;
     }
     return this.handle;
   }
 
-  /** The live file becomes `<log>.<n>.jsonl`; the chain continues in a fresh live file. */
-  private syncTimer: ReturnType<typeof setTimeout> | null = null;
-  private dirty = false;
-
-  private async writeHead(): Promise<void> {
-    const { seq, hash } = this.state;
+  /** The head names only records already durable: the state captured before their fsync. */
+  private async writeHead(at: { seq: number; hash: string }): Promise<void> {
     await this.storage.replaceAtomically(
       headFile(this.dir, this.log),
-      `${JSON.stringify({ seq, hash, file: basename(liveFile(this.dir, this.log)) })}\n`,
+      `${JSON.stringify({ seq: at.seq, hash: at.hash, file: basename(liveFile(this.dir, this.log)) })}\n`,
     );
   }
 
@@ -341,27 +441,24 @@ class LogWriter {
     }, this.settings.syncIntervalMs);
   }
 
-  private syncing: Promise<void> | null = null;
-
-  /** fsync + head for everything written so far; a failure refuses every later record. Serialized. */
+  /** fsync + head for everything written so far; a failure enters the failed state. Serialized. */
   async syncNow(): Promise<void> {
     if (this.syncTimer) {
       clearTimeout(this.syncTimer);
       this.syncTimer = null;
     }
     while (this.syncing) await this.syncing;
-    if (!this.dirty || !this.handle) return;
+    if (!this.dirty || !this.handle || this.fault) return;
     this.dirty = false;
     const handle = this.handle;
+    const durable = { seq: this.state.seq, hash: this.state.hash };
     this.syncing = (async () => {
       try {
         await handle.sync();
-        await this.writeHead();
+        await this.writeHead(durable);
       } catch (error) {
-        this.failure ??= new AuditWriteError(
-          `[AUDIT] Error: could not make the audit log ${this.log}.jsonl durable (${errorText(error)}). Fix: check free disk space and permissions of ${this.dir}.`,
-          { cause: error },
-        );
+        this.dirty = true;
+        this.failed(error, "could not make durable");
       }
     })();
     try {
@@ -371,26 +468,26 @@ class LogWriter {
     }
   }
 
+  /** The live file becomes `<log>.<n>.jsonl`; the chain continues in a fresh live file. */
   private async rotate(): Promise<void> {
     await this.syncNow();
+    if (this.fault) throw this.fault.error;
     await this.handle?.close();
     this.handle = null;
     const next = this.state.rotation + 1;
-    try {
-      await this.storage.rename(liveFile(this.dir, this.log), rotatedFile(this.dir, this.log, next));
-    } catch (error) {
-      this.failure = new AuditWriteError(
-        `[AUDIT] Error: could not rotate the audit log ${this.log}.jsonl (${errorText(error)}). Fix: check permissions of ${this.dir}, then restart.`,
-        { cause: error },
-      );
-      throw error;
-    }
+    await this.storage.rename(liveFile(this.dir, this.log), rotatedFile(this.dir, this.log, next));
     this.state.rotation = next;
     this.state.size = 0;
+    this.sizeKnown = false;
   }
 
   /** Picks up seq and hash from the last record and checks them against the head kept outside the log. */
   private async resume(): Promise<void> {
+    await this.checkOnOpen();
+    this.resumed = true;
+  }
+
+  private async checkOnOpen(): Promise<void> {
     await this.storage.ensureDir(this.dir);
     const rotations = rotationNumbers(this.dir, this.log);
     this.state.rotation = rotations[rotations.length - 1] ?? 0;
@@ -398,7 +495,7 @@ class LogWriter {
     const problem = (p: Omit<AuditProblem, "log">) => {
       const full = { log: this.log, ...p };
       this.report(full);
-      this.failure = new AuditWriteError(
+      this.damage = new AuditWriteError(
         `[AUDIT] Error: the audit log ${this.log} is damaged (${p.what} in ${p.file}: ${p.detail}); new records are refused. Fix: run \`carapace audit verify --group ${this.log}\`, keep the damaged files as evidence, and move ${this.log}.* out of ${this.dir} to start a new chain.`,
       );
     };
@@ -425,6 +522,16 @@ class LogWriter {
           detail: `the head names record ${head.head.seq} but the log is empty`,
         });
       }
+      await this.cutTornTail(tail.torn);
+      // A new log gets its head before its first record: from here on a missing head is never a crash artefact.
+      if (head.kind === "missing") {
+        try {
+          await this.writeHead({ seq: 0, hash: GENESIS_HASH });
+        } catch (error) {
+          // recover() writes it before the first record.
+          this.failed(error, "could not create the head of");
+        }
+      }
       return;
     }
     const last = tail.record;
@@ -438,22 +545,7 @@ class LogWriter {
       });
     }
     if (head.kind === "missing") {
-      // A crash during the first batch, before its head was written, leaves a short log from genesis and
-      // no head: a crash artefact, not tampering. A longer or rotated log without a head is refused.
-      const firstWriteCrash =
-        last.seq <= FIRST_BATCH_MAX && rotationNumbers(this.dir, this.log).length === 0 && last.seq >= 1;
-      if (!firstWriteCrash) {
-        return problem({
-          file: headName,
-          line: null,
-          seq: null,
-          what: "malformed",
-          detail: "the head file is missing",
-        });
-      }
-      this.state.seq = last.seq;
-      this.state.hash = last.hash;
-      return;
+      return problem({ file: headName, line: null, seq: null, what: "malformed", detail: "the head file is missing" });
     }
     if (head.head.seq > last.seq) {
       return problem({
@@ -473,13 +565,40 @@ class LogWriter {
         detail: `record ${last.seq} differs from the head`,
       });
     }
-    // head.seq < last.seq: a crash between fsyncing the log and replacing the head; the log is ahead.
+    await this.cutTornTail(tail.torn);
+    if (head.head.seq < last.seq) {
+      // A crash between writing the records and replacing the head (including during a log's first batch).
+      this.notice({
+        event: "audit log ahead of its head",
+        log: this.log,
+        head_seq: head.head.seq,
+        last_seq: last.seq,
+        cause: "the core stopped before the head was updated (a crash); the records after the head are kept",
+      });
+    }
     this.state.seq = last.seq;
     this.state.hash = last.hash;
   }
-}
 
-const FIRST_BATCH_MAX = 256;
+  /** A torn last line is a write a crash cut short: it holds no whole record. Cut it and say so. */
+  private async cutTornTail(torn: TornTail | undefined): Promise<void> {
+    if (!torn) return;
+    const handle = await this.storage.openAppend(torn.path);
+    try {
+      await handle.truncate(torn.keep);
+    } finally {
+      await handle.close();
+    }
+    this.notice({
+      event: "torn last line removed",
+      log: this.log,
+      file: basename(torn.path),
+      offset: torn.keep,
+      bytes: torn.bytes,
+      cause: "a write cut short by a crash (crash artefact, not tampering)",
+    });
+  }
+}
 
 /** Stable field order in the file (the hash does not depend on it). */
 function orderFields(r: AuditRecord): AuditRecord {

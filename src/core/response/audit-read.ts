@@ -25,15 +25,26 @@ export async function readLines(file: string): Promise<LineRecord[]> {
 }
 
 export type TailState =
-  | { kind: "empty" }
-  | { kind: "record"; file: string; line: number | null; record: AuditRecord }
+  | { kind: "empty"; torn?: TornTail }
+  | { kind: "record"; file: string; line: number | null; record: AuditRecord; torn?: TornTail }
   | { kind: "malformed"; file: string; reason: string };
+
+/** Bytes after a file's last newline: what a write cut short (by a crash) leaves behind. */
+export interface TornTail {
+  /** Full path of the file that ends in the torn bytes. */
+  path: string;
+  /** Size to cut the file back to (just after its last newline). */
+  keep: number;
+  bytes: number;
+}
 
 /**
  * The last record of a log (searching rotated files when the live one is empty), read from the end
- * of the file so resuming does not scan megabytes.
+ * of the file so resuming does not scan megabytes. A torn last line (bytes after the last newline of
+ * the newest file) is reported in `torn`, and the record before it is the tail.
  */
 export async function readTail(files: readonly string[]): Promise<TailState> {
+  let torn: TornTail | undefined;
   for (let i = files.length - 1; i >= 0; i--) {
     const file = files[i];
     if (file === undefined) continue;
@@ -44,20 +55,70 @@ export async function readTail(files: readonly string[]): Promise<TailState> {
       const length = Math.min(size, MAX_LINE_BYTES);
       const buf = new Uint8Array(length);
       await handle.read(buf, 0, length, size - length);
-      const chunk = new TextDecoder().decode(buf);
-      if (!chunk.endsWith("\n"))
-        return { kind: "malformed", file: basename(file), reason: "the last line is incomplete" };
+      let end = length;
+      if (buf[length - 1] !== NEWLINE) {
+        // Only the newest file can end in a cut-short write; an older one was complete when it rotated.
+        if (torn !== undefined)
+          return { kind: "malformed", file: basename(file), reason: "the last line is incomplete" };
+        const lastNewline = buf.lastIndexOf(NEWLINE);
+        if (lastNewline < 0 && length < size)
+          return { kind: "malformed", file: basename(file), reason: "the last line is too long" };
+        end = lastNewline + 1;
+        torn = { path: file, keep: size - length + end, bytes: length - end };
+        if (end === 0) continue;
+      }
+      const chunk = new TextDecoder().decode(buf.subarray(0, end));
       const start = chunk.lastIndexOf("\n", chunk.length - 2);
       if (start < 0 && length < size)
         return { kind: "malformed", file: basename(file), reason: "the last line is too long" };
       const record = parseRecordLine(chunk.slice(start + 1, -1));
       if (record === null) return { kind: "malformed", file: basename(file), reason: "the last line is not a record" };
-      return { kind: "record", file: basename(file), line: null, record };
+      return { kind: "record", file: basename(file), line: null, record, ...(torn ? { torn } : {}) };
     } finally {
       await handle.close();
     }
   }
-  return { kind: "empty" };
+  return torn ? { kind: "empty", torn } : { kind: "empty" };
+}
+
+const NEWLINE = 0x0a;
+
+export interface StreamedLine extends LineRecord {
+  /** True for bytes after the last newline of the file (a line still being written, or a crash artefact). */
+  torn: boolean;
+}
+
+const CHUNK_BYTES = 1024 * 1024;
+
+/** The lines of a file, read in fixed-size chunks: memory does not grow with the file. */
+export async function* streamLines(file: string): AsyncGenerator<StreamedLine> {
+  const handle = await open(file, "r");
+  const name = basename(file);
+  const decoder = new TextDecoder();
+  try {
+    const buf = new Uint8Array(CHUNK_BYTES);
+    let carry = "";
+    let line = 0;
+    let position = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, CHUNK_BYTES, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const text = carry + decoder.decode(buf.subarray(0, bytesRead), { stream: true });
+      let from = 0;
+      for (let nl = text.indexOf("\n", from); nl >= 0; nl = text.indexOf("\n", from)) {
+        const lineText = text.slice(from, nl);
+        from = nl + 1;
+        line++;
+        yield { file: name, line, text: lineText, record: parseRecordLine(lineText), torn: false };
+      }
+      carry = text.slice(from);
+    }
+    carry += decoder.decode();
+    if (carry !== "") yield { file: name, line: line + 1, text: carry, record: null, torn: true };
+  } finally {
+    await handle.close();
+  }
 }
 
 export type HeadRead = { kind: "missing" } | { kind: "ok"; head: HeadState } | { kind: "malformed" };

@@ -16,7 +16,9 @@ export type AuditKind =
   | "confirmation"
   | "dropped"
   | "event"
-  | "egress";
+  | "egress"
+  | "intent"
+  | "late";
 
 export type AuditOutcome = "ok" | "rejected" | "error" | "info";
 

@@ -353,11 +353,76 @@ describe("stage 6: dispatch", () => {
     expect(seen).toMatchObject({ group: "test", sessionId: "s1", source: "test" });
   });
 
-  test("a hanging handler gives PLUGIN_TIMEOUT", async () => {
+  test("a hanging handler gives PLUGIN_TIMEOUT, not retriable: the tool may still complete", async () => {
     const ctx = await dispatchWith(tool({ invoke: () => new Promise(() => {}) }), {
       limits: limits({ handlerTimeoutMs: 20 }),
     });
+    expect(ctx.error).toMatchObject({ code: "PLUGIN_TIMEOUT", stage: 6, retriable: false });
+    expect(ctx.ran).toBe(true);
+  });
+
+  test("the record of intent is written before the tool starts; the tool waits for it", async () => {
+    const order: string[] = [];
+    const ctx = await dispatchWith(
+      tool({
+        invoke: () => {
+          order.push("tool");
+          return { ok: true };
+        },
+      }),
+      {
+        recordIntent: async () => {
+          await Bun.sleep(5);
+          order.push("intent");
+        },
+      },
+    );
+    expect(order).toEqual(["intent", "tool"]);
+    expect(ctx.ran).toBe(true);
+  });
+
+  test("an intent that cannot be recorded: the tool does not run, and the refusal is retriable", async () => {
+    let ran = false;
+    const ctx = await dispatchWith(
+      tool({
+        invoke: () => {
+          ran = true;
+          return {};
+        },
+      }),
+      { recordIntent: () => Promise.reject(new Error("ENOSPC")) },
+    );
+    expect(ran).toBe(false);
+    expect(ctx.ran).toBeUndefined();
+    expect(ctx.error).toMatchObject({ code: "PLUGIN_UNAVAILABLE", retriable: true });
+  });
+
+  test("a call whose caller's deadline passed is not run", async () => {
+    let ran = false;
+    let intents = 0;
+    const ctx = await dispatchWith(
+      tool({
+        invoke: () => {
+          ran = true;
+          return {};
+        },
+      }),
+      { deadline: () => Date.now() - 1, recordIntent: async () => void intents++ },
+    );
+    expect(ran).toBe(false);
+    expect(intents).toBe(0);
     expect(ctx.error).toMatchObject({ code: "PLUGIN_TIMEOUT", stage: 6, retriable: true });
+    expect(ctx.error?.message).toContain("did not run");
+  });
+
+  test("a tool that finishes after its timeout reports its late outcome", async () => {
+    const late = Promise.withResolvers<{ ok: boolean; afterMs: number }>();
+    const ctx = await dispatchWith(tool({ invoke: () => Bun.sleep(40).then(() => ({ done: true })) }), {
+      limits: limits({ handlerTimeoutMs: 10 }),
+      onLateOutcome: (o) => late.resolve(o),
+    });
+    expect(ctx.error).toMatchObject({ code: "PLUGIN_TIMEOUT", retriable: false });
+    expect(await late.promise).toMatchObject({ ok: true });
   });
 
   test("an unavailable plugin gives PLUGIN_UNAVAILABLE", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AuditLog, AuditWriteError } from "../../../src/core/response/audit-log.ts";
 import { canonicalJson, GENESIS_HASH, recordHash, toAuditRecordView } from "../../../src/core/response/audit-record.ts";
@@ -208,14 +208,40 @@ describe("AuditLog: resuming", () => {
     const edited = new AuditLog(t.home);
     expect(await edited.openLog("work")).toEqual([expect.objectContaining({ what: "edited", seq: 3 })]);
     await edited.close();
-
-    writeFileSync(file, `${lines.join("\n")}\n{"seq":4,"ts"`);
-    const torn = new AuditLog(t.home);
-    expect(await torn.openLog("work")).toEqual([expect.objectContaining({ what: "malformed", file: "work.jsonl" })]);
-    await torn.close();
   });
 
-  test("a missing head file is reported once the log is past its first batch", async () => {
+  test("a torn last line is a crash artefact: cut back, recorded in the core log, and the chain continues", async () => {
+    const first = new AuditLog(t.home);
+    for (let i = 0; i < 3; i++) await first.append(entry(i));
+    await first.close();
+    const file = join(t.dir, "work.jsonl");
+    const lines = readLinesOf(file);
+    writeFileSync(file, `${lines.join("\n")}\n{"seq":4,"ts"`);
+    const torn = new AuditLog(t.home);
+    expect(await torn.openLog("work")).toEqual([]);
+    expect((await torn.append(entry(4))).seq).toBe(4);
+    await torn.close();
+    expect(readLinesOf(file)).toHaveLength(4);
+    expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
+    const core = readLinesOf(join(t.dir, "_core.jsonl")).map((l) => JSON.parse(l));
+    expect(core).toContainEqual(
+      expect.objectContaining({ detail: expect.objectContaining({ event: "torn last line removed", bytes: 13 }) }),
+    );
+  });
+
+  test("a torn line behind a head that names more records is not excused: truncation is reported", async () => {
+    const first = new AuditLog(t.home);
+    for (let i = 0; i < 3; i++) await first.append(entry(i));
+    await first.close();
+    const file = join(t.dir, "work.jsonl");
+    const lines = readLinesOf(file);
+    writeFileSync(file, `${lines.slice(0, 2).join("\n")}\n${(lines[2] ?? "").slice(0, 40)}`);
+    const second = new AuditLog(t.home);
+    expect(await second.openLog("work")).toEqual([expect.objectContaining({ what: "truncated" })]);
+    await second.close();
+  });
+
+  test("a deleted head file is reported even for a one-record log (no silent re-heading)", async () => {
     const first = new AuditLog(t.home);
     await Promise.all(Array.from({ length: 300 }, (_, i) => first.append(entry(i + 1))));
     await first.close();
@@ -223,17 +249,34 @@ describe("AuditLog: resuming", () => {
     const second = new AuditLog(t.home);
     expect(await second.openLog("work")).toEqual([expect.objectContaining({ what: "malformed", file: "work.head" })]);
     await second.close();
+
+    rmSync(t.dir, { recursive: true, force: true });
+    const short = new AuditLog(t.home);
+    await short.append(entry(1));
+    await short.close();
+    Bun.spawnSync(["rm", join(t.dir, "work.head")]);
+    const again = new AuditLog(t.home);
+    expect(await again.openLog("work")).toEqual([expect.objectContaining({ what: "malformed", file: "work.head" })]);
+    await again.close();
   });
 
-  test("a crash in the first batch (log written, head not yet) is accepted and the chain continues", async () => {
-    const first = new AuditLog(t.home);
+  test("a new log has its head before its first record; a crash in the first batch is recorded in the core log", async () => {
+    const first = new AuditLog(t.home, { syncIntervalMs: 60_000 });
+    await first.openLog("work");
+    expect(JSON.parse(readFileSync(join(t.dir, "work.head"), "utf8"))).toMatchObject({ seq: 0 });
     await first.append(entry(1));
-    await first.close();
-    Bun.spawnSync(["rm", join(t.dir, "work.head")]);
+    await first.flush();
+    // The process dies here: written, never synced, the head still names record 0.
     const second = new AuditLog(t.home);
     expect(await second.openLog("work")).toEqual([]);
     expect((await second.append(entry(2))).seq).toBe(2);
     await second.close();
+    const core = readLinesOf(join(t.dir, "_core.jsonl")).map((l) => JSON.parse(l));
+    expect(core).toContainEqual(
+      expect.objectContaining({
+        detail: expect.objectContaining({ event: "audit log ahead of its head", head_seq: 0, last_seq: 1 }),
+      }),
+    );
   });
 });
 
@@ -248,7 +291,7 @@ describe("AuditLog: write failures reject (fail closed)", () => {
 
   test("a failed append rejects its whole batch; the chain is intact when the disk recovers", async () => {
     const { storage, faults } = faultyStorage();
-    const log = new AuditLog(t.home, { storage });
+    const log = new AuditLog(t.home, { storage, retryAfterMs: 0 });
     await log.append(entry(1));
     faults.partial = true;
     const failed = await Promise.allSettled([log.append(entry(2)), log.append(entry(3))]);
@@ -261,28 +304,49 @@ describe("AuditLog: write failures reject (fail closed)", () => {
     expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 
-  test("when a partial write cannot be undone, the log refuses everything after", async () => {
+  test("a partial write that cannot be cut back at once is cut back when writing works again", async () => {
     const { storage, faults } = faultyStorage();
-    const log = new AuditLog(t.home, { storage });
+    const log = new AuditLog(t.home, { storage, retryAfterMs: 0 });
     await log.append(entry(1));
     faults.partial = true;
     faults.truncate = true;
     await expect(log.append(entry(2))).rejects.toBeInstanceOf(AuditWriteError);
     faults.partial = false;
+    await expect(log.append(entry(3))).rejects.toThrow(/retries on its own/);
     faults.truncate = false;
-    await expect(log.append(entry(3))).rejects.toThrow(/could not be repaired/);
+    expect((await log.append(entry(4))).seq).toBe(2);
     await log.close();
+    expect(readLinesOf(join(t.dir, "work.jsonl"))).toHaveLength(2);
+    expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 
-  test("a failed head update rejects the append", async () => {
+  test("a failed head update rejects the append; the log recovers and says so in the core log", async () => {
     const { storage, faults } = faultyStorage();
-    const log = new AuditLog(t.home, { storage });
+    const log = new AuditLog(t.home, { storage, retryAfterMs: 0 });
+    await log.openLog("work");
     faults.head = true;
     await expect(log.append(entry(1))).rejects.toThrow(/ENOSPC/);
     faults.head = false;
     expect((await log.append(entry(2))).seq).toBe(2);
     await log.close();
     expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
+    const core = readLinesOf(join(t.dir, "_core.jsonl")).map((l) => JSON.parse(l));
+    expect(core).toContainEqual(
+      expect.objectContaining({ detail: expect.objectContaining({ event: "audit recovered", log: "work" }) }),
+    );
+  });
+
+  test("while failed, records are refused without touching the disk until the retry interval passed", async () => {
+    const { storage, faults, calls } = faultyStorage();
+    const log = new AuditLog(t.home, { storage, retryAfterMs: 60_000 });
+    await log.append(entry(1));
+    faults.append = true;
+    await expect(log.append(entry(2))).rejects.toBeInstanceOf(AuditWriteError);
+    const attempts = calls.append;
+    faults.append = false;
+    for (let i = 0; i < 20; i++) await expect(log.append(entry(3 + i))).rejects.toBeInstanceOf(AuditWriteError);
+    expect(calls.append).toBe(attempts);
+    await log.close();
   });
 });
 
@@ -377,13 +441,16 @@ describe("AuditLog: grouped commits (syncIntervalMs)", () => {
     expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 
-  test("a failed deferred sync refuses every later record (fail closed)", async () => {
+  test("a failed deferred sync refuses later records until a sync succeeds again", async () => {
     const { storage, faults } = faultyStorage();
-    const log = new AuditLog(t.home, { syncIntervalMs: 5, storage });
+    const log = new AuditLog(t.home, { syncIntervalMs: 5, storage, retryAfterMs: 0 });
     await log.append(entry(1));
     faults.sync = true;
     await Bun.sleep(30);
     await expect(log.append(entry(2))).rejects.toBeInstanceOf(AuditWriteError);
+    faults.sync = false;
+    expect((await log.append(entry(3))).seq).toBe(2);
     await log.close();
+    expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 });
