@@ -65,9 +65,8 @@ export interface HostileLab {
   core: RunningCore;
   /** Runs one session of `group` whose model plays `steps`, then ends with a text turn. */
   session(group: string, steps: HostileStep[], prompt?: string): Promise<SessionRun>;
-  /** Host paths of a group's persistent, agent-writable trees. */
+  /** Host path of a group's persistent, agent-writable workspace. */
   workspace(group: string): string;
-  claudeState(group: string): string;
   credentialsDir: string;
   /** Host session directories of the sessions running now (each holds request.sock, egress.sock). */
   liveSessionDirs(): string[];
@@ -124,7 +123,6 @@ export async function startHostileLab(options: { config?: string; image?: string
       return { ...r, transcript, exchange: (n) => transcript.exchange(n) };
     },
     workspace: (group) => join(home, "data", "workspaces", group),
-    claudeState: (group) => join(home, "data", "claude", group),
     credentialsDir: join(home, "credentials"),
     liveSessionDirs() {
       const root = join(home, "run", "sockets");

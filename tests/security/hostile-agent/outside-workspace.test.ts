@@ -5,16 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { AGENT_PATHS } from "../../../src/container/paths.ts";
 import { HOSTILE_TIMEOUT_MS, type HostileLab, hostileSkipReason, startHostileLab, step } from "./harness.ts";
 import { canary, diffTrees, hostEntry, snapshotTree } from "./host-inspect.ts";
 
 const PLANTED = canary("outside-workspace");
 
 const TARGETS = [
-  "/etc/claude-code/managed-settings.json",
-  "/usr/local/bin/ipc",
-  "/carapace/prompt.md",
-  "/home/agent/.claude/CLAUDE.md",
+  AGENT_PATHS.managedSettings,
+  AGENT_PATHS.ipc,
+  AGENT_PATHS.prompt,
+  AGENT_PATHS.claudeMd,
+  `${AGENT_PATHS.skills}/planted/SKILL.md`,
   "/etc/profile.d/planted.sh",
 ];
 

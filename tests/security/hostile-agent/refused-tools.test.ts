@@ -37,7 +37,6 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: Write, Edit and WebF
         expect(run.exchange(n).result).toMatch(refusedTool("Write"));
       }
       expect(hostEntry(join(lab.workspace("writer"), "planted.txt"))).toBeNull();
-      expect(hostEntry(join(lab.claudeState("writer"), "settings.json"))).toBeNull();
       const later = await lab.session("writer", [step.read("/workspace/planted.txt")]);
       expect(later.exchange(0).isError).toBe(true);
       expect(later.exchange(0).result).toContain("File does not exist");

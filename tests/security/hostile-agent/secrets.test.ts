@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { AGENT_PATHS } from "../../../src/container/paths.ts";
 import { containerOfSessionDir, containerProcessEnvs, inspectEnv, parseMountinfo } from "./container-inspect.ts";
 import { HOSTILE_TIMEOUT_MS, type HostileLab, hostileSkipReason, REAL_KEY, startHostileLab, step } from "./harness.ts";
 import { diffTrees, hostEntry, snapshotTree } from "./host-inspect.ts";
@@ -78,12 +79,12 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: the real key stays o
       // Exactly the session's own paths: its socket directory, prompt, CLAUDE.md, skills, and the group's two trees.
       expect(hostMounts.map((m) => m.target).sort()).toEqual(
         [
-          "/carapace/prompt.md",
-          "/home/agent/.claude",
-          "/home/agent/.claude/CLAUDE.md",
-          "/home/agent/.claude/skills",
-          "/run/carapace",
-          "/workspace",
+          AGENT_PATHS.prompt,
+          AGENT_PATHS.claudeState,
+          AGENT_PATHS.claudeMd,
+          AGENT_PATHS.skills,
+          AGENT_PATHS.sessionDir,
+          AGENT_PATHS.workspace,
         ].sort(),
       );
       for (const m of hostMounts) expect(m.root).not.toStartWith(lab.credentialsDir);
