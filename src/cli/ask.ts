@@ -1,14 +1,19 @@
 /**
  * Questions to the user, only ever on a terminal. Commands take an `Asker | null`: null means "no
  * questions" (--yes, or no terminal), and the command then uses each question's documented default.
+ * The prompts are @clack/prompts (consola's own prompt never returns an answer in the compiled binary).
  */
-import { consola } from "consola";
+import { confirm, isCancel, password, select, text } from "@clack/prompts";
 import { CliError, EXIT } from "./errors.ts";
 import { interactive } from "./output.ts";
 
 export interface Asker {
   confirm(message: string, initial: boolean): Promise<boolean>;
   select<T extends string>(message: string, options: readonly T[], initial: T): Promise<T>;
+  /** A line of text; an empty answer takes `initial`. */
+  text(message: string, initial: string): Promise<string>;
+  /** A line that is not echoed (a credential). */
+  secret(message: string): Promise<string>;
 }
 
 function cancelled(component: string): CliError {
@@ -22,22 +27,24 @@ function cancelled(component: string): CliError {
 
 export function askerFor(component: string, yes: boolean): Asker | null {
   if (yes || !interactive()) return null;
+  const answered = <T>(answer: T | symbol): T => {
+    if (isCancel(answer)) throw cancelled(component);
+    return answer as T;
+  };
   return {
-    async confirm(message, initial) {
-      const answer = await consola.prompt(message, { type: "confirm", initial, cancel: "symbol" });
-      if (typeof answer !== "boolean") throw cancelled(component);
-      return answer;
+    async confirm(message, initialValue) {
+      return answered<boolean>(await confirm({ message, initialValue }));
     },
-    async select(message, options, initial) {
-      const answer = await consola.prompt(message, {
-        type: "select",
-        options: [...options],
-        initial,
-        cancel: "symbol",
-      });
-      if (typeof answer !== "string" || !options.includes(answer as (typeof options)[number]))
-        throw cancelled(component);
-      return answer as (typeof options)[number];
+    async select<T extends string>(message: string, options: readonly T[], initialValue: T): Promise<T> {
+      const choices = options.map((value) => ({ value, label: value }));
+      return answered<T>(await select<T>({ message, options: choices as never, initialValue }));
+    },
+    async text(message, initial) {
+      const answer = answered<string>(await text({ message, placeholder: initial, defaultValue: initial }));
+      return answer.trim() === "" ? initial : answer.trim();
+    },
+    async secret(message) {
+      return answered<string>(await password({ message, mask: "•" })).trim();
     },
   };
 }

@@ -6,6 +6,7 @@ import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntime } from "../container/detect.ts";
 import { buildAgentImage, CLAUDE_CODE_VERSION, fetchClaudeCode, imageState } from "../container/image.ts";
 import { pinBuiltImage } from "../container/image-pin.ts";
+import { instanceId } from "../container/lockdown.ts";
 import { cacheCopyOfEmbedded } from "../transport/libzmq-path.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
@@ -56,6 +57,7 @@ export async function buildImageForHome(
       ipcPath,
       libzmqPath: cacheCopyOfEmbedded().path,
       claudePath,
+      owner: instanceId(home),
     },
     log,
   );

@@ -1,21 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
-import { consola } from "consola";
 import { fullToolName, planScaffold, ScaffoldError, writeScaffold } from "../plugins/scaffold/create.ts";
 import { toolPrefix } from "../plugins/scaffold/templates.ts";
+import { askerFor } from "./ask.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { interactive } from "./output.ts";
 import { withHome } from "./run-command.ts";
 import { sdkDeclarations } from "./sdk-artifacts.ts";
-
-async function ask(message: string, initial: string): Promise<string> {
-  const answer = await consola.prompt(message, { type: "text", initial, placeholder: initial, cancel: "symbol" });
-  if (typeof answer !== "string") {
-    throw new CliError("PLUGIN", "cancelled at the prompt; nothing was written", "run the command again");
-  }
-  return answer.trim() || initial;
-}
 
 export const createCommand = defineCommand({
   meta: {
@@ -37,9 +28,10 @@ export const createCommand = defineCommand({
       const name = String(args.name);
       let description = args.description ? String(args.description) : `The ${name} plugin.`;
       let tools = args.tool ? String(args.tool) : "run";
-      if (!args.yes && interactive()) {
-        description = await ask("What does the plugin do (one sentence)?", description);
-        tools = await ask(`Tool names, comma-separated (each becomes ${toolPrefix(name)}.<name>)`, tools);
+      const ask = askerFor("PLUGIN", args.yes);
+      if (ask !== null) {
+        description = await ask.text("What does the plugin do (one sentence)?", description);
+        tools = await ask.text(`Tool names, comma-separated (each becomes ${toolPrefix(name)}.<name>)`, tools);
       }
       const toolNames = tools
         .split(",")

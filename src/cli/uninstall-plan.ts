@@ -1,7 +1,8 @@
 /**
  * What `carapace uninstall` would remove, gathered without changing anything: the $CARAPACE_HOME tree
- * by top-level entry with sizes, the executables in its bin/, the agent images and the managed
- * containers of the container runtime (when one answers), and the marked PATH lines of rc files.
+ * by top-level entry with sizes, the executables in its bin/, the images this home built and the
+ * containers its core started (both carry the home's instance label; another home's are never
+ * listed), and the PATH lines install.sh wrote for this home's bin/.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
@@ -10,13 +11,13 @@ import { VERSION_FILE } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
 import { detectRuntime, type RuntimePreference } from "../container/detect.ts";
 import { bunExec, type Exec } from "../container/exec.ts";
+import { instanceId } from "../container/lockdown.ts";
 import { LABELS } from "../container/paths.ts";
 import type { ContainerRuntime } from "../container/runtime.ts";
 import { diskUsage } from "./disk-usage.ts";
 import { CliError } from "./errors.ts";
 import { findMarkedRcFiles, type RcEdit } from "./rc-files.ts";
 
-export const AGENT_IMAGE_REPOSITORY = "localhost/carapace-agent";
 /** Kept by --keep-data. */
 export const DATA_ENTRIES = ["data", "credentials"] as const;
 
@@ -34,6 +35,7 @@ export interface SizedFile {
 }
 
 export interface ImageItem {
+  /** repository:tag, or the image id when it has no tag left. */
   ref: string;
   /** As the runtime prints it ("636 MB"). */
   size: string;
@@ -79,10 +81,15 @@ export function assertRemovableHome(home: string, userHome: string): void {
       "point CARAPACE_HOME at the Carapace home itself (by default ~/.carapace)",
     );
   }
-  if (existsSync(absolute) && !existsSync(join(absolute, VERSION_FILE))) {
+  // install.sh leaves bin/carapace before anything has written the version file.
+  if (
+    existsSync(absolute) &&
+    !existsSync(join(absolute, VERSION_FILE)) &&
+    !existsSync(join(absolute, "bin", "carapace"))
+  ) {
     throw new CliError(
       "UNINSTALL",
-      `${absolute} has no ${VERSION_FILE} file, so it does not look like a Carapace home; nothing was removed`,
+      `${absolute} has neither a ${VERSION_FILE} file nor bin/carapace, so it does not look like a Carapace home; nothing was removed`,
       "point CARAPACE_HOME at the Carapace home, or remove the directory yourself if you are sure",
     );
   }
@@ -110,30 +117,28 @@ function binaries(home: string): SizedFile[] {
   return readdirSync(bin).map((name) => ({ path: join(bin, name), bytes: diskUsage(join(bin, name)) }));
 }
 
-/** `podman|docker images` for the agent repository, every tag. */
-export async function listAgentImages(exec: Exec, binary: string): Promise<ImageItem[]> {
+/** `podman|docker images` labelled with this home's instance id: every tag, and untagged ones by id. */
+export async function listHomeImages(exec: Exec, binary: string, instance: string): Promise<ImageItem[]> {
   const r = await exec.run(
     [
       binary,
       "images",
       "--filter",
-      `reference=${AGENT_IMAGE_REPOSITORY}`,
+      `label=${LABELS.instance}=${instance}`,
       "--format",
-      "{{.Repository}}:{{.Tag}}\t{{.Size}}",
+      "{{.ID}}\t{{.Repository}}:{{.Tag}}\t{{.Size}}",
     ],
     { timeoutMs: 10_000 },
   );
   if (r.code !== 0) throw new Error(r.stderr.trim() || `${binary} images exited with ${r.code}`);
-  return r.stdout
-    .split("\n")
-    .map((line) => line.trim())
-    .filter(
-      (line) => line.startsWith(`${AGENT_IMAGE_REPOSITORY}:`) && !line.startsWith(`${AGENT_IMAGE_REPOSITORY}:<none>`),
-    )
-    .map((line) => {
-      const [ref = "", size = "?"] = line.split("\t");
-      return { ref, size };
-    });
+  const items = new Map<string, ImageItem>();
+  for (const line of r.stdout.split("\n")) {
+    const [id = "", name = "", size = "?"] = line.trim().split("\t");
+    if (id === "") continue;
+    const ref = name === "" || name.includes("<none>") ? id : name;
+    items.set(ref, { ref, size });
+  }
+  return [...items.values()];
 }
 
 async function runtimeFindings(home: string, exec: Exec): Promise<RuntimeFindings> {
@@ -151,18 +156,18 @@ async function runtimeFindings(home: string, exec: Exec): Promise<RuntimeFinding
   }
   const { runtime, info } = detected;
   const description = `${info.name} ${info.version}`;
-  const containers = (await runtime.listByLabel(LABELS.managed, "true")).map((c) => ({
-    name: c.name,
-    running: c.running,
-  }));
+  const instance = instanceId(home);
+  const containers = (await runtime.listByLabel(LABELS.instance, instance))
+    .filter((c) => c.labels[LABELS.managed] === "true")
+    .map((c) => ({ name: c.name, running: c.running }));
   if (info.name !== "podman" && info.name !== "docker")
     return { runtime, description: `${description} (images are not listed for it)`, images: [], containers };
-  return { runtime, description, images: await listAgentImages(exec, info.name), containers };
+  return { runtime, description, images: await listHomeImages(exec, info.name, instance), containers };
 }
 
 export async function planUninstall(
   home: string,
-  options: { keepData: boolean; userHome?: string; exec?: Exec },
+  options: { keepData: boolean; userHome?: string; exec?: Exec; env?: Record<string, string | undefined> },
 ): Promise<UninstallPlan> {
   const userHome = options.userHome ?? homedir();
   assertRemovableHome(home, userHome);
@@ -173,7 +178,7 @@ export async function planUninstall(
     homeItems: homeItems(home, options.keepData),
     binaries: binaries(home),
     runtime: await runtimeFindings(home, options.exec ?? bunExec),
-    rcEdits: findMarkedRcFiles(userHome),
+    rcEdits: findMarkedRcFiles(userHome, join(home, "bin"), options.env),
     keepData: options.keepData,
     foreignExecutable: compiled && !isWithin(process.execPath, home) ? process.execPath : null,
   };

@@ -6,7 +6,6 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { bunExec } from "../container/exec.ts";
-import { LABELS } from "../container/paths.ts";
 import { processAlive } from "../core/server.ts";
 import { askerFor } from "./ask.ts";
 import { control } from "./control-client.ts";
@@ -52,16 +51,19 @@ function describe(plan: UninstallPlan, core: CoreStatus | null): string {
   }
   out.push(`Container runtime: ${plan.runtime.description}`);
   if (plan.runtime.runtime !== null) {
-    out.push("  Agent images:");
+    out.push("  Images this home built:");
     if (plan.runtime.images.length === 0) out.push("    (none)");
     for (const image of plan.runtime.images) out.push(`    remove ${image.ref} (${image.size})`);
-    out.push(`  Containers labelled ${LABELS.managed}=true:`);
+    out.push("  Containers this home's core started:");
     if (plan.runtime.containers.length === 0) out.push("    (none)");
     for (const c of plan.runtime.containers) out.push(`    remove ${c.name}${c.running ? " (running)" : ""}`);
   }
-  out.push(`PATH lines marked "${INSTALL_MARKER}":`);
+  out.push(`PATH lines install.sh added for ${join(plan.home, "bin")} (marked "${INSTALL_MARKER}"):`);
   if (plan.rcEdits.length === 0) out.push("  (none)");
-  for (const edit of plan.rcEdits) for (const line of edit.lines) out.push(`  remove from ${edit.path}: ${line}`);
+  for (const edit of plan.rcEdits) {
+    if (edit.removeFile) out.push(`  remove ${edit.path} (install.sh created it; it holds only this line)`);
+    else for (const line of edit.lines) out.push(`  remove from ${edit.path}: ${line}`);
+  }
   if (plan.foreignExecutable !== null)
     out.push(`Kept: ${plan.foreignExecutable} (not installed by install.sh; remove it the way you installed it)`);
   return `${out.join("\n")}\n`;
@@ -117,7 +119,7 @@ async function execute(plan: UninstallPlan): Promise<string[]> {
   }
   for (const edit of plan.rcEdits) {
     try {
-      removeMarkedLines(edit.path);
+      removeMarkedLines(edit, join(plan.home, "bin"));
     } catch (e) {
       problems.push(`${edit.path}: ${(e as Error).message}`);
     }
@@ -139,7 +141,8 @@ export const uninstallCommand = defineCommand({
   meta: {
     name: "uninstall",
     description:
-      "Remove Carapace: $CARAPACE_HOME (its executables, config, data and credentials), the agent images, the managed containers and the PATH lines install.sh added to shell rc files.\n" +
+      "Remove this Carapace home: $CARAPACE_HOME (its executables, config, data and credentials), the images it built, the containers its core started and the PATH lines install.sh added for it.\n" +
+      "Another home's images, containers and PATH lines are never touched.\n" +
       "Everything is listed with sizes first. A running core is stopped first with --yes; without --yes uninstall refuses while a core runs.\n" +
       "Exit codes: 0 removed, or listed with --dry-run; 1 refused or declined (a core runs without --yes, not a Carapace home) or something could not be removed; 2 usage (no terminal to confirm and no --yes).",
   },

@@ -12,6 +12,7 @@ import ipcFront from "../../container/ipc-front.sh" with { type: "text" };
 import { ContainerError } from "./errors.ts";
 import { bunExec, type Exec } from "./exec.ts";
 import { type ManagedSettingsOptions, managedSettingsJson } from "./managed-settings.ts";
+import { LABELS } from "./paths.ts";
 import type { ContainerRuntime } from "./runtime.ts";
 
 /** The Claude Code release baked into the image (npm @anthropic-ai/claude-code). */
@@ -60,6 +61,8 @@ export interface AgentImageInputs {
   settings?: ManagedSettingsOptions;
   /** Build date; defaults to now. Fixed in tests for reproducible labels. */
   created?: string;
+  /** Instance id of the home that builds it: `carapace uninstall` removes only its own home's images. */
+  owner?: string;
 }
 
 export interface ExpectedImage {
@@ -109,6 +112,7 @@ export function imageLabelsFor(inputs: AgentImageInputs): Record<string, string>
     [IMAGE_LABELS.created]: inputs.created ?? new Date().toISOString(),
     [IMAGE_LABELS.claudeCode]: inputs.claudeCodeVersion,
     [IMAGE_LABELS.recipe]: recipeDigest(inputs.settings),
+    ...(inputs.owner === undefined ? {} : { [LABELS.instance]: inputs.owner }),
   };
 }
 
