@@ -9,6 +9,7 @@ import { type DetectedRuntime, detectRuntime } from "../container/detect.ts";
 import { resolvePinnedImage } from "../container/image-pin.ts";
 import { ContainerLifecycle } from "../container/lifecycle.ts";
 import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
+import type { ArgumentField } from "../core/approval-request.ts";
 import { sanitize } from "../core/response/sanitize.ts";
 import type { CoreServer } from "../core/server.ts";
 import { sessionSkills } from "../plugins/skills.ts";
@@ -29,7 +30,7 @@ export interface Task {
 /** What a waiting caller (e.g. `carapace prompt`) is told as the task runs. */
 export type TaskUpdate =
   | { kind: "event"; event: AgentEvent }
-  | { kind: "confirmation"; id: string; tool: string; summary: string }
+  | { kind: "confirmation"; id: string; tool: string; summary: string; fields: ArgumentField[]; request_hash: string }
   | { kind: "state"; state: "queued" | "started" }
   | { kind: "done"; ok: boolean; answer: string; error?: string };
 
@@ -216,7 +217,14 @@ export class AgentManager {
       grantSocketToAgent(egressPath, user);
       const unwatchConfirmations = this.server.confirmations.subscribe((p, state) => {
         if (p.session === session.id && state === "pending")
-          this.tell(task.id, { kind: "confirmation", id: p.id, tool: p.tool, summary: p.summary });
+          this.tell(task.id, {
+            kind: "confirmation",
+            id: p.id,
+            tool: p.tool,
+            summary: p.summary,
+            fields: p.fields,
+            request_hash: p.request_hash,
+          });
       });
       const splitter = new LineSplitter((line) => {
         for (const event of eventsFromLine(line)) {

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import type { TaskUpdate } from "../agent/manager.ts";
-import { singleLine, stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { confirmationNotice } from "./approval-view.ts";
 import { controlStream } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { withHome } from "./run-command.ts";
@@ -36,12 +37,7 @@ export const promptCommand = defineCommand({
           if (args.json) return void process.stdout.write(`${JSON.stringify(u)}\n`);
           if (u.kind === "state" && u.state === "queued")
             process.stderr.write("[prompt] queued behind another session of this group\n");
-          if (u.kind === "confirmation") {
-            process.stderr.write(
-              `[prompt] the agent wants to run high-risk tool ${u.tool} ${singleLine(stripTerminalEscapes(u.summary))}\n` +
-                `         approve: carapace approve ${u.id}   deny: carapace deny ${u.id}\n`,
-            );
-          }
+          if (u.kind === "confirmation") process.stderr.write(confirmationNotice(u));
           if (u.kind === "event" && u.event.topic === "response.chunk") {
             streamed = true;
             out(`${u.event.payload.text}\n`);

@@ -20,6 +20,7 @@ export interface CallRequest {
   limits: Limits;
   signal: AbortSignal;
   onPendingConfirmation: (id: string, waitMs: number) => void;
+  callerAlive?: () => boolean;
   trace: (hop: string, detail?: Record<string, unknown>) => void;
   /** Epoch ms after which the caller no longer waits; absent for the operator's own calls. */
   deadline?: () => number;

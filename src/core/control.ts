@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import type { AgentManager } from "../agent/manager.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
+import type { PeerCredentials } from "../transport/socket.ts";
 import { RouterSocket } from "../transport/sockets.ts";
+import type { Approver } from "./confirmations.ts";
 import { stripTerminalEscapes } from "./response/terminal-text.ts";
 import type { CoreServer } from "./server.ts";
 import { GROUP_NAME } from "./sessions.ts";
@@ -31,6 +33,24 @@ class ControlError extends Error {
   }
 }
 
+const CALLER_HEARTBEAT_MS = 2_000;
+
+function answerError(reason: "unknown" | "caller_gone" | "hash_mismatch"): ControlError {
+  if (reason === "caller_gone")
+    return new ControlError(
+      "APPROVALS",
+      "the caller of this call is gone, so the call was cancelled and will not run",
+      "nothing to do; the agent may ask again",
+    );
+  if (reason === "hash_mismatch")
+    return new ControlError(
+      "APPROVALS",
+      "the request hash does not match this confirmation",
+      "check `carapace approvals show <id>` and pass the hash it prints",
+    );
+  return new ControlError("APPROVALS", "no pending confirmation with that id", "list them with `carapace approvals`");
+}
+
 /**
  * The operator's channel ($CARAPACE_HOME/run/control.sock, 0600, never mounted into a container).
  * Only the CLI on the host talks here; nothing is exchanged through polled files.
@@ -46,15 +66,16 @@ export class ControlChannel {
   ) {
     this.router = new RouterSocket(
       `ipc://${controlSocketPath(home)}`,
-      (peer, frames) => void this.onMessage(peer, frames),
+      (peer, frames, _overflow, credentials) => void this.onMessage(peer, frames, credentials),
       {
         maxMessageBytes: 4 * 1024 * 1024,
         maxFrames: 4,
+        peerCredentials: true,
       },
     );
   }
 
-  private async onMessage(peer: Uint8Array, frames: Uint8Array[]): Promise<void> {
+  private async onMessage(peer: Uint8Array, frames: Uint8Array[], credentials: PeerCredentials | null): Promise<void> {
     const body = frames[1];
     let req: ControlRequest;
     try {
@@ -66,7 +87,7 @@ export class ControlChannel {
     if (req.cmd === "prompt") return this.streamPrompt(peer, req);
     let reply: ControlReply;
     try {
-      reply = { id: req.id, ok: true, result: await this.execute(req.cmd, req.args ?? {}) };
+      reply = { id: req.id, ok: true, result: await this.execute(req.cmd, req.args ?? {}, peer, credentials) };
     } catch (e) {
       const err =
         e instanceof ControlError
@@ -81,7 +102,18 @@ export class ControlChannel {
     this.router.send(peer, ["", JSON.stringify(reply)]);
   }
 
-  private async execute(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  /** The CLI at the other end is still connected (a `carapace call` killed while waiting is not). */
+  private peerAlive(peer: Uint8Array): boolean {
+    const outcome = this.router.send(peer, ["", JSON.stringify({ id: "heartbeat" })]);
+    return outcome === "sent" || outcome === "again";
+  }
+
+  private async execute(
+    cmd: string,
+    args: Record<string, unknown>,
+    peer: Uint8Array,
+    credentials: PeerCredentials | null,
+  ): Promise<unknown> {
     const s = this.server;
     switch (cmd) {
       case "status":
@@ -120,20 +152,51 @@ export class ControlChannel {
       case "call": {
         const group = String(args.group ?? "default");
         if (!GROUP_NAME.test(group)) throw new ControlError("CALL", "invalid group name", "use lowercase [a-z0-9_-]");
-        return s.callAsOperator(String(args.tool ?? ""), args.arguments ?? {}, group);
+        // The caller is watched while its call runs: once it is gone, a pending approval is cancelled.
+        const gone = new AbortController();
+        const alive = () => !gone.signal.aborted && this.peerAlive(peer);
+        const watch = setInterval(() => {
+          if (!alive()) gone.abort();
+        }, CALLER_HEARTBEAT_MS);
+        try {
+          return await s.callAsOperator(String(args.tool ?? ""), args.arguments ?? {}, group, {
+            signal: gone.signal,
+            alive,
+          });
+        } finally {
+          clearInterval(watch);
+        }
       }
-      case "approvals":
-        return s.confirmations.list().map((p) => ({ ...p, age_s: Math.round((Date.now() - p.createdAt) / 1000) }));
-      case "approve":
-      case "deny": {
-        const ok = s.confirmations.answer(String(args.id ?? ""), cmd === "approve");
-        if (!ok)
+      case "approvals": {
+        s.confirmations.pruneGone();
+        const now = Date.now();
+        return s.confirmations.list().map((p) => ({
+          ...p,
+          age_s: Math.round((now - p.createdAt) / 1000),
+          expires_in_s: Math.max(0, Math.round((p.expiresAt - now) / 1000)),
+        }));
+      }
+      case "approvals.show": {
+        s.confirmations.pruneGone();
+        const shown = s.confirmations.show(String(args.id ?? ""));
+        if (!shown)
           throw new ControlError(
             "APPROVALS",
             "no pending confirmation with that id",
             "list them with `carapace approvals`",
           );
-        return { id: args.id, decision: cmd === "approve" ? "approved" : "denied" };
+        return shown;
+      }
+      case "approve":
+      case "deny": {
+        const approver: Approver = {
+          channel: "cli",
+          ...(credentials ? { uid: credentials.uid, pid: credentials.pid } : {}),
+        };
+        const hash = typeof args.hash === "string" ? args.hash.toLowerCase() : undefined;
+        const outcome = s.confirmations.answer(String(args.id ?? ""), cmd === "approve", approver, hash);
+        if (!outcome.ok) throw answerError(outcome.reason);
+        return { id: args.id, decision: outcome.decision, request_hash: outcome.confirmation.request_hash };
       }
       default:
         throw new ControlError(

@@ -11,7 +11,7 @@ import type { ReplyFrame } from "../protocol/reply.ts";
 import { PubSocket } from "../transport/sockets.ts";
 import { runCall } from "./call-runner.ts";
 import { Catalog } from "./catalog.ts";
-import { ConfirmationGate } from "./confirmations.ts";
+import { ConfirmationGate, type DecisionRecord } from "./confirmations.ts";
 import { coreTools } from "./intrinsic/core-tools.ts";
 import { helloTools } from "./intrinsic/hello.ts";
 import { authorizeAndRateLimit } from "./pipeline/authorize.ts";
@@ -104,6 +104,7 @@ export class CoreServer {
       (session, peer, frames, overflow) => this.onFrame(session, peer, frames, overflow),
       { maxMessageBytes: defaults.maxFrameBytes, replyCacheSize: defaults.replyCacheSize },
     );
+    this.confirmations.onDecision((d) => void this.auditDecision(d));
     if (options.helloEnabled) for (const t of helloTools()) this.catalog.register(t);
     this.plugins = new PluginHost({
       home: options.home,
@@ -117,6 +118,30 @@ export class CoreServer {
     this.onEvent((envelope) => this.plugins.deliver(envelope));
     const intrinsic = { catalog: this.catalog, audit: this.audit, pluginStatuses: () => this.plugins.statuses() };
     for (const t of coreTools(intrinsic)) this.catalog.register(t);
+  }
+
+  /** Who decided which request (by its hash), how, and after how long: one record per confirmation. */
+  private auditDecision(d: DecisionRecord): Promise<unknown> {
+    const c = d.confirmation;
+    return this.audit
+      .append({
+        kind: "confirmation",
+        outcome: "info",
+        group: c.group,
+        session: c.session,
+        topic: `tool.invoke.${c.tool}`,
+        correlation: c.correlation || null,
+        stage: 5,
+        detail: {
+          decision: d.decision,
+          confirmation: c.id,
+          request_hash: c.request_hash,
+          approver: d.approver,
+          waited_ms: d.waitedMs,
+          ...(d.reason ? { reason: d.reason } : {}),
+        },
+      })
+      .catch(() => {});
   }
 
   get eventsPath(): string {
@@ -321,6 +346,20 @@ export class CoreServer {
         limits,
         signal: controller.signal,
         deadline: () => deadline,
+        // Asked when a person approves: a caller that disconnected or gave up cannot be approved.
+        callerAlive: () => {
+          if (session.ended.signal.aborted || controller.signal.aborted || Date.now() > deadline) return false;
+          if (correlation === null) return true;
+          const sent = this.reply(session, peer, {
+            kind: "heartbeat",
+            correlation,
+            state: state.state,
+            wait_ms: state.waitMs,
+            ...(state.id ? { confirmation: state.id } : {}),
+          });
+          if (sent) heartbeatSent(state.waitMs);
+          return sent;
+        },
         onPendingConfirmation: (id, waitMs) => {
           state = { state: "pending_confirmation", waitMs, id };
           if (
@@ -350,7 +389,12 @@ export class CoreServer {
   }
 
   /** `carapace call`: the operator runs a tool through the same six stages (source `cli`). */
-  async callAsOperator(tool: string, args: unknown, group: string): Promise<ReplyFrame> {
+  async callAsOperator(
+    tool: string,
+    args: unknown,
+    group: string,
+    caller: { signal?: AbortSignal; alive?: () => boolean } = {},
+  ): Promise<ReplyFrame> {
     const correlation = crypto.randomUUID();
     const body = new TextEncoder().encode(
       JSON.stringify({
@@ -364,7 +408,8 @@ export class CoreServer {
       identity,
       raw: body,
       limits: this.options.limits(group),
-      signal: new AbortController().signal,
+      signal: caller.signal ?? new AbortController().signal,
+      ...(caller.alive ? { callerAlive: caller.alive } : {}),
       onPendingConfirmation: () => {},
       trace: (hop, detail) => this.trace(identity, correlation, tool, hop, detail),
     });

@@ -49,6 +49,7 @@ const symbols = {
   zmq_msg_size: { args: [FFIType.ptr], returns: FFIType.u64 },
   zmq_msg_more: { args: [FFIType.ptr], returns: FFIType.i32 },
   zmq_msg_close: { args: [FFIType.ptr], returns: FFIType.i32 },
+  zmq_msg_gets: { args: [FFIType.ptr, FFIType.cstring], returns: FFIType.ptr },
   zmq_poll: { args: [FFIType.ptr, FFIType.i32, FFIType.i64], returns: FFIType.i32 },
 } as const;
 

@@ -1,4 +1,4 @@
-import { type Pointer, ptr } from "bun:ffi";
+import { CString, type Pointer, ptr } from "bun:ffi";
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { copyOut, lastError, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
@@ -18,6 +18,23 @@ export interface SocketOptions {
   routingId?: string;
   /** Cap on frames per inbound message; extra frames are read and dropped, the message flagged. */
   maxFrames?: number;
+  /** Read the sender's credentials (SO_PEERCRED over ipc) with every inbound message. */
+  peerCredentials?: boolean;
+}
+
+/** Who is on the other end of an ipc connection, as the kernel reported it when the peer connected. */
+export interface PeerCredentials {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+const PEER_ADDRESS = encoder.encode("Peer-Address\0");
+
+/** libzmq appends ":uid:gid:pid" (from SO_PEERCRED) to an ipc peer's "Peer-Address" property. */
+export function parsePeerAddress(address: string): PeerCredentials | null {
+  const m = /:(\d+):(\d+):(\d+)$/.exec(address);
+  return m ? { uid: Number(m[1]), gid: Number(m[2]), pid: Number(m[3]) } : null;
 }
 
 /**
@@ -32,6 +49,7 @@ export class ZmqSocket {
   private readonly int = new Int32Array(1);
   private readonly sizeBuf = new BigUint64Array(1);
   private readonly maxFrames: number;
+  private readonly peerCredentials: boolean;
   private boundPaths: string[] = [];
   onTouched: (() => void) | null = null;
 
@@ -41,6 +59,7 @@ export class ZmqSocket {
     if (!handle) throw new ZmqError("zmq_socket", lastError().errno, lastError().message);
     this.handle = handle as Pointer;
     this.maxFrames = options.maxFrames ?? 16;
+    this.peerCredentials = options.peerCredentials === true;
     this.setInt(ZMQ.LINGER, 0);
     if (type === "ROUTER") this.setInt(ZMQ.ROUTER_MANDATORY, 1);
     if (options.maxMessageBytes !== undefined) this.setInt64(ZMQ.MAXMSGSIZE, options.maxMessageBytes);
@@ -150,11 +169,12 @@ export class ZmqSocket {
    * Receives one whole multipart message without blocking, or null when none is waiting. Messages with
    * more than `maxFrames` frames are drained and returned truncated with `overflow` set.
    */
-  tryRecv(): { frames: Uint8Array[]; overflow: boolean } | null {
+  tryRecv(): { frames: Uint8Array[]; overflow: boolean; peer?: PeerCredentials | null } | null {
     const z = libzmq();
     const m = ptr(this.msg);
     const frames: Uint8Array[] = [];
     let overflow = false;
+    let peer: PeerCredentials | null | undefined;
     for (;;) {
       z.zmq_msg_init(m);
       const rc = z.zmq_msg_recv(m, this.h, frames.length === 0 && !overflow ? ZMQ.DONTWAIT : 0);
@@ -170,8 +190,12 @@ export class ZmqSocket {
         frames.push(size === 0 ? EMPTY : copyOut(z.zmq_msg_data(m) as Pointer | null, size));
       else overflow = true;
       const more = z.zmq_msg_more(m);
+      if (this.peerCredentials && !peer) {
+        const address = z.zmq_msg_gets(m, ptr(PEER_ADDRESS)) as Pointer | null;
+        peer = address ? parsePeerAddress(new CString(address).toString()) : null;
+      }
       z.zmq_msg_close(m);
-      if (!more) return { frames, overflow };
+      if (!more) return this.peerCredentials ? { frames, overflow, peer: peer ?? null } : { frames, overflow };
     }
   }
 

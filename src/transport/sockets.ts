@@ -1,5 +1,5 @@
 import { type Reactor, reactor as sharedReactor } from "./reactor.ts";
-import { type SendOutcome, type SocketOptions, type SocketType, ZmqSocket } from "./socket.ts";
+import { type PeerCredentials, type SendOutcome, type SocketOptions, type SocketType, ZmqSocket } from "./socket.ts";
 
 export type Frames = Uint8Array[];
 
@@ -26,10 +26,10 @@ abstract class LoopSocket {
 
   private drain(): void {
     const msg = this.socket.tryRecv();
-    if (msg) this.receive(msg.frames, msg.overflow);
+    if (msg) this.receive(msg.frames, msg.overflow, msg.peer ?? null);
   }
 
-  protected abstract receive(frames: Frames, overflow: boolean): void;
+  protected abstract receive(frames: Frames, overflow: boolean, peer: PeerCredentials | null): void;
 
   /** Sends now, or queues and retries when the peer's queue is full. Unroutable messages are dropped. */
   protected sendFrames(frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
@@ -95,16 +95,21 @@ abstract class LoopSocket {
 export class RouterSocket extends LoopSocket {
   constructor(
     endpoint: string,
-    private readonly onMessage: (identity: Uint8Array, frames: Frames, overflow: boolean) => void,
+    private readonly onMessage: (
+      identity: Uint8Array,
+      frames: Frames,
+      overflow: boolean,
+      peer: PeerCredentials | null,
+    ) => void,
     options: SocketOptions = {},
     loop?: Reactor,
   ) {
     super("ROUTER", options, loop);
     this.attach(() => this.socket.bind(endpoint));
   }
-  protected receive(frames: Frames, overflow: boolean): void {
+  protected receive(frames: Frames, overflow: boolean, peer: PeerCredentials | null): void {
     const [identity, ...rest] = frames;
-    if (identity) this.onMessage(identity, rest, overflow);
+    if (identity) this.onMessage(identity, rest, overflow, peer);
   }
   /** "unroutable" means the peer is gone (ZMQ_ROUTER_MANDATORY); "again" means queued for retry. */
   send(identity: Uint8Array, frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {

@@ -4,6 +4,8 @@ import { ToolError } from "../../src/plugins/sdk/tool-error.ts";
 import { tool } from "../harness/factories.ts";
 import { inProcessCore } from "../harness/in-process.ts";
 
+const TEST_APPROVER = { channel: "test" };
+
 type Core = Awaited<ReturnType<typeof inProcessCore>>;
 
 /** Every error code of DESIGN.md §4 through real sockets, checking the reply and the audit record. */
@@ -89,7 +91,7 @@ describe("the running server: every error code, reply and audit", () => {
     const { reply, correlation } = c.request(topic, args);
     const r = await reply;
     expect(r).toMatchObject({ kind: "error", error: { code, stage } });
-    const record = await auditFor(correlation);
+    const record = await auditFor(correlation, stage < 6 ? "rejected" : "error");
     expect(record).toMatchObject({ code, stage, outcome: stage < 6 ? "rejected" : "error" });
   });
 
@@ -107,15 +109,19 @@ describe("the running server: every error code, reply and audit", () => {
     const pending = core.server.confirmations.list();
     expect(pending).toHaveLength(1);
     expect(heartbeats[0]).toMatchObject({ kind: "heartbeat", state: "pending_confirmation" });
-    core.server.confirmations.answer(pending[0]?.id as string, false);
+    core.server.confirmations.answer(pending[0]?.id as string, false, TEST_APPROVER);
     expect(await reply).toMatchObject({ error: { code: "CONFIRMATION_DENIED", stage: 5 } });
-    expect(await auditFor(correlation)).toMatchObject({ code: "CONFIRMATION_DENIED" });
+    expect(await auditFor(correlation, "rejected")).toMatchObject({ code: "CONFIRMATION_DENIED" });
+    expect(await auditFor(correlation, "confirmation")).toMatchObject({
+      stage: 5,
+      detail: { decision: "denied", approver: TEST_APPROVER },
+    });
   });
 
   test("an approved high-risk call runs", async () => {
     const { reply } = c.request("tool.invoke.t.danger", { message: "go" });
     await Bun.sleep(20);
-    core.server.confirmations.answer(core.server.confirmations.list()[0]?.id as string, true);
+    core.server.confirmations.answer(core.server.confirmations.list()[0]?.id as string, true, TEST_APPROVER);
     expect(await reply).toMatchObject({ kind: "result", result: { echoed: "go" } });
   });
 
@@ -229,7 +235,7 @@ describe("sessions and identity", () => {
       expect(pending).toBeDefined();
       core.server.closeSession(s.id);
       await Bun.sleep(10);
-      expect(core.server.confirmations.answer(pending?.id as string, true)).toBe(false);
+      expect(core.server.confirmations.answer(pending?.id as string, true, TEST_APPROVER).ok).toBe(false);
       await Bun.sleep(10);
       expect(ran).toBe(0);
     } finally {

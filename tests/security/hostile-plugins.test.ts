@@ -117,7 +117,14 @@ describe("hostile callers against slow and high-risk tools", () => {
     expect(id).toBeDefined();
     dealer.close();
     // The core notices the caller is gone at its next heartbeat (every 2 s).
-    const records = await auditCount(core, s.group, mark, (r) => r.correlation === correlation, 1, 6000);
+    const records = await auditCount(
+      core,
+      s.group,
+      mark,
+      (r) => r.correlation === correlation && r.kind !== "confirmation",
+      1,
+      6000,
+    );
     expect(records[0]).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6 });
     expect((await pendingConfirmations(core)).some((p) => p.id === id)).toBe(false);
     expect((await core.carapace(["approve", id as string])).code).not.toBe(0);

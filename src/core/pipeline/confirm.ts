@@ -1,9 +1,12 @@
 import { errorObject } from "../../protocol/errors.ts";
 import type { ToolEntry } from "../catalog.ts";
-import { type ConfirmationGate, summarizeArguments } from "../confirmations.ts";
+import { approvedArguments, type ConfirmationGate } from "../confirmations.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
-/** Stage 5: a high-risk call waits for a person. Denial, timeout or a vanished caller stop it for good. */
+/**
+ * Stage 5: a high-risk call waits for a person. Denial, timeout or a vanished caller stop it for good.
+ * An approval holds for the request whose hash was shown; the tool gets exactly those arguments.
+ */
 export function confirmation(gate: ConfirmationGate): StageDef {
   return {
     name: "confirmation",
@@ -16,16 +19,18 @@ export function confirmation(gate: ConfirmationGate): StageDef {
           errorObject("RATE_LIMITED", "too many calls are waiting for confirmation", { retry_after: 5 }),
         );
       }
-      const { id, decision } = gate.request(
+      const args = ctx.envelope?.payload.arguments ?? {};
+      const { id, requestHash, decision } = gate.request(
         {
           tool: tool.name,
           group: ctx.identity.group,
           session: ctx.identity.sessionId,
           correlation: ctx.envelope?.correlation ?? "",
-          summary: summarizeArguments(ctx.envelope?.payload.arguments ?? {}),
+          arguments: args,
         },
         ctx.limits.confirmationTimeoutMs,
         ctx.signal,
+        ctx.callerAlive,
       );
       ctx.onPendingConfirmation(id, ctx.limits.confirmationTimeoutMs + ctx.limits.handlerTimeoutMs);
       const outcome = await decision;
@@ -37,6 +42,11 @@ export function confirmation(gate: ConfirmationGate): StageDef {
       if (outcome === "cancelled") {
         throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its caller went away"));
       }
+      const approved = ctx.envelope ? approvedArguments(tool.name, ctx.envelope.payload.arguments, requestHash) : null;
+      if (!ctx.envelope || !approved?.ok) {
+        throw new Rejection(errorObject("CONFIRMATION_DENIED", "the request changed after it was approved"));
+      }
+      ctx.envelope = { ...ctx.envelope, payload: { ...ctx.envelope.payload, arguments: approved.value } };
       await next();
     },
   };

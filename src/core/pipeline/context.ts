@@ -15,6 +15,8 @@ export interface CallContext {
   readonly trace: (hop: string, detail?: Record<string, unknown>) => void;
   /** Told when a call starts waiting for a person (stage 5) so the server can send heartbeats. */
   readonly onPendingConfirmation: (confirmationId: string, waitMs: number) => void;
+  /** Whether the caller is still connected, asked when a person approves (default: yes). */
+  readonly callerAlive?: () => boolean;
   /** `raw` already checked and parsed by the server (readFrame of frame-limits.ts), so it is done once. */
   readonly frame?: FrameRead;
   parsed?: unknown;

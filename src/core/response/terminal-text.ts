@@ -23,7 +23,12 @@ export function singleLine(text: string): string {
 
 /** JSON for a terminal: JSON.stringify escapes C0 controls; this also escapes C1 and bidi controls. */
 export function terminalSafeJson(value: unknown): string {
-  return (JSON.stringify(value) ?? "null").replace(
+  return terminalSafeJsonText(JSON.stringify(value) ?? "null");
+}
+
+/** JSON text already made (C0 escaped), with C1 and bidi controls escaped too: still the same JSON. */
+export function terminalSafeJsonText(json: string): string {
+  return json.replace(
     /[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );

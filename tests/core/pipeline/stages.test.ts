@@ -15,6 +15,8 @@ import { ToolError } from "../../../src/plugins/sdk/tool-error.ts";
 import { errorObject } from "../../../src/protocol/errors.ts";
 import { callContext, identity, limits, tool, wireMessage } from "../../harness/factories.ts";
 
+const TEST_APPROVER = { channel: "test" };
+
 async function runStage(stage: StageDef, ctx: CallContext): Promise<CallContext> {
   await compose([stage])(ctx);
   return ctx;
@@ -263,17 +265,19 @@ describe("stage 5: confirmation", () => {
     await Bun.sleep(5);
     expect(gate.list().map((p) => p.id)).toEqual([pendingId]);
     expect(gate.list()[0]?.summary).toContain("hi");
-    expect(gate.answer(pendingId, true)).toBe(true);
+    expect(gate.answer(pendingId, true, TEST_APPROVER).ok).toBe(true);
     await done;
     expect(ctx.error).toBeUndefined();
     expect(ran()).toBe(1);
     expect(gate.list()).toEqual([]);
-    expect(gate.answer(pendingId, true)).toBe(false);
+    expect(gate.answer(pendingId, true, TEST_APPROVER).ok).toBe(false);
   });
 
   test("denial gives CONFIRMATION_DENIED and the call never runs", async () => {
     const { gate, chain, catalog, ran } = setup();
-    const ctx = contextAfterConstruct(catalog, wire(), { onPendingConfirmation: (id) => gate.answer(id, false) });
+    const ctx = contextAfterConstruct(catalog, wire(), {
+      onPendingConfirmation: (id) => gate.answer(id, false, TEST_APPROVER),
+    });
     await chain(ctx);
     expect(ctx.error).toMatchObject({ code: "CONFIRMATION_DENIED", stage: 5 });
     expect(ran()).toBe(0);
@@ -290,7 +294,7 @@ describe("stage 5: confirmation", () => {
     });
     await chain(ctx);
     expect(ctx.error).toMatchObject({ code: "CONFIRMATION_TIMEOUT", retriable: true });
-    expect(gate.answer(id, true)).toBe(false);
+    expect(gate.answer(id, true, TEST_APPROVER).ok).toBe(false);
     expect(ran()).toBe(0);
   });
 
