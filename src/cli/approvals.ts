@@ -33,8 +33,8 @@ export const approvalsCommand = defineCommand({
   meta: {
     name: "approvals",
     description:
-      "List high-risk calls waiting for a decision, every argument shown; `approvals show <id>` prints one call's\n" +
-      "full canonical arguments and request hash.\nExit codes: 0 listed; 1 no such pending call; 2 usage; 3 core not running.",
+      "List high-risk calls waiting for a decision, every argument shown.\n" +
+      "`carapace approvals show <id>` prints one call's full canonical arguments and request hash.\nExit codes: 0 listed; 1 no such pending call; 2 usage; 3 core not running.",
   },
   args: {
     action: { type: "positional", description: "show", required: false },
