@@ -43,6 +43,19 @@ export const DENIED_TOOLS = [
   "ReportFindings",
 ] as const;
 
+/**
+ * Claude Code's PreToolUse hook on the Bash tool: `ipc guard-bash` (src/ipc/guard-bash.ts) refuses
+ * anything but one plain ipc call. Exec form (`args`): spawned directly, no shell in between. A hook
+ * that fails, times out or cannot start blocks the call (onFailure) instead of letting it through.
+ */
+export const BASH_GUARD_HOOK = {
+  type: "command",
+  command: "/usr/local/bin/ipc",
+  args: ["guard-bash"],
+  timeout: 30,
+  onFailure: "block",
+} as const;
+
 export function defaultBashTimeoutMs(): number {
   return DEFAULT_LIMITS.confirmationTimeoutMs + DEFAULT_LIMITS.handlerTimeoutMs + 30_000;
 }
@@ -60,8 +73,13 @@ export function managedSettings(options: ManagedSettingsOptions = {}): Record<st
       disableAutoMode: "disable",
     },
     allowManagedPermissionRulesOnly: true,
+    // Only these managed hooks run: settings the agent could write (user, project, local, plugins) add
+    // none, and their disableAllHooks cannot switch a managed hook off. disableAllHooks here would.
     allowManagedHooksOnly: true,
-    disableAllHooks: true,
+    disableAllHooks: false,
+    hooks: { PreToolUse: [{ matcher: "Bash", hooks: [BASH_GUARD_HOOK] }] },
+    // A skill's inline `!command` would run a shell command without passing the Bash guard.
+    disableSkillShellExecution: true,
     allowManagedMcpServersOnly: true,
     allowedMcpServers: [],
     enableAllProjectMcpServers: false,

@@ -85,6 +85,10 @@ if (import.meta.main) {
   const refused = refuseForeignRuntime(process.env);
   if (refused !== null) {
     process.exit(refused);
+  } else if (argv[0] === "guard-bash") {
+    // Claude Code's PreToolUse hook for the Bash tool (managed settings); its own module, loaded only here.
+    const { runGuardBash } = await import("./guard-bash.ts");
+    process.exit(runGuardBash());
   } else if (argv[0] === "forward") {
     // Dynamic so a tool call never loads the relay; a null exit code means it is serving.
     const { runForward } = await import("./forward.ts");
