@@ -148,7 +148,7 @@ describe("unenforceable limits", () => {
 });
 
 describe("Claude Code managed settings", () => {
-  test("allow only ipc through Bash (plus read-only tools); deny web, edits and sub-agents; no bypass, no hooks", () => {
+  test("allow only ipc through Bash (plus read-only tools); deny web, edits and sub-agents; no bypass, only the Bash guard hook", () => {
     const s = managedSettings() as { permissions: Record<string, unknown> } & Record<string, unknown>;
     expect(s.permissions.allow).toEqual(["Bash(ipc:*)", "Read", "Glob", "Grep", "Skill"]);
     expect(s.permissions.deny).toEqual(
@@ -156,10 +156,22 @@ describe("Claude Code managed settings", () => {
     );
     expect(s.permissions.defaultMode).toBe("dontAsk");
     expect(s.permissions.disableBypassPermissionsMode).toBe("disable");
-    expect(s.disableAllHooks).toBe(true);
+    // A managed disableAllHooks would switch the guard off too; allowManagedHooksOnly keeps others out.
+    expect(s.disableAllHooks).toBe(false);
     expect(s.allowManagedHooksOnly).toBe(true);
     expect(s.allowManagedPermissionRulesOnly).toBe(true);
-    expect(JSON.stringify(s)).not.toContain('hooks":{');
+    expect(s.disableSkillShellExecution).toBe(true);
+    // The one hook: ipc guard-bash on every Bash call, spawned without a shell; a failing hook blocks.
+    expect(s.hooks).toEqual({
+      PreToolUse: [
+        {
+          matcher: "Bash",
+          hooks: [
+            { type: "command", command: "/usr/local/bin/ipc", args: ["guard-bash"], timeout: 30, onFailure: "block" },
+          ],
+        },
+      ],
+    });
     expect(
       (managedSettings({ allowReadOnlyTools: false }) as { permissions: { allow: string[] } }).permissions.allow,
     ).toEqual(["Bash(ipc:*)"]);
