@@ -148,6 +148,9 @@ export function agentRunSpec(o: AgentContainerOptions): RunSpec {
     }
   }
   env.CARAPACE_SOCKET = `${AGENT_PATHS.sessionDir}/${REQUEST_SOCKET_NAME}`;
+  // Auto-memory is read from the Claude state whatever --setting-sources says; the host's memory brief
+  // is the only memory a session gets.
+  env.CLAUDE_CODE_DISABLE_AUTO_MEMORY = "1";
   return {
     name: o.name,
     image: o.image,

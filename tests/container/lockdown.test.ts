@@ -85,6 +85,7 @@ describe("agent run spec", () => {
 
   test("Claude Code reads no settings, CLAUDE.md or MCP config but the host's; callers cannot add any", () => {
     expect(agentRunSpec(opts).args).toEqual([...DEFAULT_CLAUDE_ARGS, "--setting-sources", "", "--strict-mcp-config"]);
+    expect(agentRunSpec(opts).env.CLAUDE_CODE_DISABLE_AUTO_MEMORY).toBe("1");
     for (const arg of [
       "--setting-sources=user,project",
       "--settings",
