@@ -27,6 +27,11 @@ function plantLink(path: string, target: string): void {
   lchownSync(path, AGENT_USER.uid, AGENT_USER.gid);
 }
 
+/** The per-group Claude state earlier versions kept (still on disk in upgraded homes); never mounted now. */
+function legacyClaudeState(lab: HostileLab, group: string): string {
+  return join(lab.home, "data", "claude", group);
+}
+
 /** The socket directories of the agent sessions running now (the ones with an egress socket). */
 function liveSocketDirs(lab: HostileLab): string[] {
   return lab.liveSessionDirs().filter((dir) => hostEntry(join(dir, "egress.sock"))?.type === "socket");
@@ -131,7 +136,7 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: what one session pla
       plant(join(ws, "evil.js"), 'require("node:fs").writeFileSync("/workspace/preload-ran", "x");\n');
       plant(join(ws, "bunfig.toml"), 'preload = ["/workspace/evil.js"]\n');
       plant(join(ws, ".env"), "BUN_OPTIONS=--preload /workspace/evil.js\n");
-      plantConfiguration(lab.claudeState(group), "", mark);
+      plantConfiguration(legacyClaudeState(lab, group), "", mark);
 
       const second = await lab.session(group, [
         step.onHost(({ lab }) => {
@@ -199,8 +204,8 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: what one session pla
       plantLink(join(ws, ".claude"), credentials);
       plantLink(join(ws, "tmp"), credentials);
       // The exact plant that used to make the core chown the credentials directory at the next start.
-      mkdirSync(lab.claudeState(group), { recursive: true });
-      plantLink(join(lab.claudeState(group), "tmp"), credentials);
+      mkdirSync(legacyClaudeState(lab, group), { recursive: true });
+      plantLink(join(legacyClaudeState(lab, group), "tmp"), credentials);
 
       const second = await lab.session(group, [step.bash(`ipc hello.echo '{"message":"after the links"}'`)]);
       expect(second.code).toBe(0);
