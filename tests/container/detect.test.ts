@@ -112,10 +112,8 @@ describe("runtime detection", () => {
     ).not.toContain("--runtime=runc");
   });
 
-  test.skipIf(!hasPodman)("detects the real podman of this machine in under 2 s", async () => {
-    const started = performance.now();
+  test.skipIf(!hasPodman)("detects the real podman of this machine", async () => {
     const d = await detectRuntime();
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(d.runtime.name).toBe("podman");
     expect(d.info.enforcesLimits).toBe(true);
   });
