@@ -1,9 +1,33 @@
 import { defineCommand } from "citty";
 import { limitsFromConfig, loadConfig } from "../config/load.ts";
+import type { PendingConfirmation } from "../core/confirmations.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { withHome } from "./run-command.ts";
+
+/**
+ * Once the call has waited a second, looks for its pending confirmation and says on stderr how to
+ * answer it (stdout stays the result alone).
+ */
+function approvalHint(home: string, tool: string, group: string, timeoutMs: number): (waitedMs: number) => void {
+  let told = false;
+  return () => {
+    if (told) return;
+    let pending: PendingConfirmation[];
+    try {
+      pending = control(home, "approvals") as PendingConfirmation[];
+    } catch {
+      return;
+    }
+    const mine = pending.filter((p) => p.tool === tool && p.group === group).at(-1);
+    if (mine === undefined) return;
+    told = true;
+    process.stderr.write(
+      `[CALL] ${tool} is high risk and waits for a person: answer with \`carapace approve ${mine.id}\` or \`carapace deny ${mine.id}\` (denied after ${Math.round(timeoutMs / 1000)} s).\n`,
+    );
+  };
+}
 
 export const callCommand = defineCommand({
   meta: {
@@ -49,6 +73,7 @@ export const callCommand = defineCommand({
         "call",
         { tool: args.tool, arguments: parsed, group: args.group },
         limits.confirmationTimeoutMs + limits.handlerTimeoutMs + 10_000,
+        approvalHint(home, String(args.tool), String(args.group), limits.confirmationTimeoutMs),
       ) as ReplyFrame;
       if (args.json) {
         process.stdout.write(`${JSON.stringify(reply)}\n`);

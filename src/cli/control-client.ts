@@ -5,8 +5,17 @@ import { CliError } from "./errors.ts";
 
 export const EXIT_NO_CORE = 3;
 
-/** One request to the running core over the control socket. Throws CliError (exit 3) when unreachable. */
-export function control(home: string, cmd: string, args: Record<string, unknown> = {}, timeoutMs = 10_000): unknown {
+/**
+ * One request to the running core over the control socket. Throws CliError (exit 3) when unreachable.
+ * `onWait` is called about once a second while the answer is outstanding (to tell a person why).
+ */
+export function control(
+  home: string,
+  cmd: string,
+  args: Record<string, unknown> = {},
+  timeoutMs = 10_000,
+  onWait?: (waitedMs: number) => void,
+): unknown {
   const path = controlSocketPath(home);
   if (!existsSync(path)) {
     throw new CliError("CORE", "the core is not running", "start it with `carapace start`", EXIT_NO_CORE);
@@ -15,10 +24,16 @@ export function control(home: string, cmd: string, args: Record<string, unknown>
   try {
     const id = crypto.randomUUID();
     dealer.send(JSON.stringify({ id, cmd, args }));
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     for (;;) {
       const left = deadline - Date.now();
-      const frames = left > 0 ? dealer.receive(left) : null;
+      const slice = onWait === undefined ? left : Math.min(left, 1000);
+      const frames = left > 0 ? dealer.receive(slice) : null;
+      if (!frames && onWait !== undefined && Date.now() < deadline) {
+        onWait(Date.now() - started);
+        continue;
+      }
       if (!frames)
         throw new CliError(
           "CORE",

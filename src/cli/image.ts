@@ -29,7 +29,8 @@ export function findIpcBinary(home: string, given?: string): string {
 
 export interface ImageBuildRequest {
   ipc?: string;
-  base: string;
+  /** Default: runtime.base_image from config. */
+  base?: string;
   tag?: string;
 }
 
@@ -50,7 +51,7 @@ export async function buildImageForHome(
     runtime,
     {
       tag,
-      baseImage: request.base,
+      baseImage: request.base ?? config.runtime.base_image,
       carapaceVersion: CARAPACE_VERSION,
       revision: "release",
       claudeCodeVersion: CLAUDE_CODE_VERSION,
@@ -67,8 +68,6 @@ export async function buildImageForHome(
   return tag;
 }
 
-export const DEFAULT_BASE_IMAGE = "localhost/carapace-base:bookworm";
-
 const buildCommand = defineCommand({
   meta: {
     name: "build",
@@ -80,8 +79,7 @@ const buildCommand = defineCommand({
     ipc: { type: "string", description: "Path of the Linux ipc binary to put into the image" },
     base: {
       type: "string",
-      description: "Base image (default: the local Debian base)",
-      default: DEFAULT_BASE_IMAGE,
+      description: "Base image (default: runtime.base_image from config, a Debian image from the registry)",
     },
     tag: { type: "string", description: "Image tag (default: runtime.image from config)" },
   },
@@ -89,7 +87,7 @@ const buildCommand = defineCommand({
     withHome(async (home) => {
       const tag = await buildImageForHome(home, {
         ...(args.ipc === undefined ? {} : { ipc: args.ipc }),
-        base: String(args.base),
+        ...(args.base === undefined ? {} : { base: args.base }),
         ...(args.tag === undefined ? {} : { tag: args.tag }),
       });
       process.stdout.write(`built ${tag}\n`);

@@ -20,7 +20,7 @@ import { checkCredentials } from "../doctor/checks.ts";
 import { type Asker, askerFor } from "./ask.ts";
 import { writeCheck } from "./doctor.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { buildImageForHome, DEFAULT_BASE_IMAGE } from "./image.ts";
+import { buildImageForHome } from "./image.ts";
 import { configureOutput } from "./output.ts";
 import { withHome } from "./run-command.ts";
 import { smokeTest } from "./smoke-test.ts";
@@ -112,7 +112,7 @@ async function imageStep(
       fix: "build it with `carapace image build` (or `carapace setup --build-image`)",
     };
   try {
-    await buildImageForHome(home, { base: DEFAULT_BASE_IMAGE });
+    await buildImageForHome(home, {});
   } catch (e) {
     return {
       ...base,

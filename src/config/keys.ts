@@ -112,6 +112,12 @@ export const SECTION_KEYS = {
   runtime: {
     engine: oneOf(["auto", "podman", "docker", "apple"], "auto", "container runtime; auto detects one"),
     image: string(`localhost/carapace-agent:${CARAPACE_VERSION}`, "agent image reference", "^\\S{1,255}$", "no spaces"),
+    base_image: string(
+      "docker.io/library/debian:bookworm-slim",
+      "image `carapace image build` builds the agent image on (offline CI uses the locally made localhost/carapace-base:bookworm)",
+      "^\\S{1,255}$",
+      "no spaces",
+    ),
     allow_rootless_unlimited: boolean(
       false,
       "run sessions under rootless Podman even where it cannot enforce memory and pids limits",

@@ -168,7 +168,7 @@ export async function checkRuntime(config: Config | null): Promise<CheckResult[]
         title: "agent image",
         level: "fail",
         detail: `${tag} is missing`,
-        fix: "build it: bun build/image/agent.ts --ipc dist/ipc",
+        fix: "build it with `carapace image build` (or run `carapace setup`)",
       });
     else
       results.push({
@@ -176,7 +176,7 @@ export async function checkRuntime(config: Config | null): Promise<CheckResult[]
         title: "agent image",
         level: "warn",
         detail: `${tag} is stale: ${state.reasons.join("; ")}`,
-        fix: "rebuild it: bun build/image/agent.ts --ipc dist/ipc",
+        fix: "rebuild it with `carapace image build`",
       });
   } catch (e) {
     results.push({
