@@ -10,9 +10,11 @@ import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntime } from "../container/detect.ts";
 import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import { ControlChannel, controlSocketPath } from "../core/control.ts";
-import { CoreServer, processAlive, readPidFile, removePidFile, writePidFile } from "../core/server.ts";
+import { acquireCoreLock } from "../core/core-lock.ts";
+import { CoreServer, readPidFile, removePidFile, removePidFileOf, writePidFile } from "../core/server.ts";
 import { pluginConfigSection } from "../plugins/config-section.ts";
 import { PluginWatcher, unsafeWatchRoot } from "../plugins/watch.ts";
+import { control as controlRequest, EXIT_NO_CORE } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { configureOutput } from "./output.ts";
 import { withHome } from "./run-command.ts";
@@ -37,6 +39,15 @@ async function warnIfImageNotCurrent(engine: "auto" | "podman" | "docker" | "app
       );
   } catch (e) {
     consola.warn(`[CONTAINER] ${(e as Error).message}`);
+  }
+}
+
+function controlAnswers(home: string): boolean {
+  try {
+    controlRequest(home, "status", {}, 1_000);
+    return true;
+  } catch (error) {
+    return !(error instanceof CliError && error.exitCode === EXIT_NO_CORE);
   }
 }
 
@@ -66,13 +77,32 @@ export const startCommand = defineCommand({
         if (f.level === "fail") throw new CliError("CREDENTIALS", f.message, f.fix);
         if (f.level === "warn") consola.warn(`[CREDENTIALS] ${f.message} (${f.fix})`);
       }
-      const pid = readPidFile(home);
-      if (pid !== null && pid !== process.pid && processAlive(pid)) {
-        throw new CliError("CORE", `a core is already running (pid ${pid})`, "use it, or stop it with `carapace stop`");
+      // The lock, not the pid file, says whether a core runs: a pid can be reused, a zombie still "exists".
+      const lock = acquireCoreLock(home);
+      if (lock === null) {
+        const pid = readPidFile(home);
+        throw new CliError(
+          "CORE",
+          `a core is already running in ${home}${pid === null ? "" : ` (pid ${pid})`}`,
+          "use it, or stop it with `carapace stop`",
+        );
       }
-      // A core killed with SIGKILL leaves its pid file and sockets; they are stale now.
+      const lockHeld = { lock };
+      process.on("exit", () => lockHeld.lock.release());
+      // Holding the lock, the pid file and sockets a killed core left are stale, unless an older core that
+      // takes no lock still answers on the control socket: never bind over a live socket.
+      if (existsSync(controlSocketPath(home))) {
+        if (controlAnswers(home)) {
+          lock.release();
+          throw new CliError(
+            "CORE",
+            `another core answers on ${controlSocketPath(home)}`,
+            "stop it with `carapace stop`, then start again",
+          );
+        }
+        unlinkSync(controlSocketPath(home));
+      }
       removePidFile(home);
-      if (existsSync(controlSocketPath(home))) unlinkSync(controlSocketPath(home));
       const watchRoots = args.watch ? [join(home, "plugins"), ...config.plugins.dirs] : [];
       for (const root of watchRoots) {
         const unsafe = unsafeWatchRoot(root);
@@ -112,7 +142,8 @@ export const startCommand = defineCommand({
           .catch(() => {})
           .then(() => server.stop())
           .finally(() => {
-            removePidFile(home);
+            removePidFileOf(home, process.pid);
+            lock.release();
             done.resolve();
           });
       };

@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
-import { controlSocketPath } from "../core/control.ts";
-import { processAlive, readPidFile, removePidFile } from "../core/server.ts";
+import { coreRunning } from "../core/core-lock.ts";
+import { readPidFile, removePidFile } from "../core/server.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
@@ -16,7 +15,8 @@ export const stopCommand = defineCommand({
   run: ({ args }) =>
     withHome(async (home) => {
       const pid = readPidFile(home);
-      if (pid === null || !processAlive(pid)) {
+      // The home's lock tells whether a core runs; a pid file can name a reused pid or a zombie.
+      if (!coreRunning(home)) {
         removePidFile(home);
         if (args.json) printJson({ stopped: false, running: false });
         else process.stdout.write("Carapace core is not running; nothing to stop.\n");
@@ -25,15 +25,18 @@ export const stopCommand = defineCommand({
       control(home, "stop");
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline) {
-        // The core removes its pid file as the last step of a clean stop (a zombie still "exists").
-        const finished = readPidFile(home) === null || !processAlive(pid);
-        if (finished && !existsSync(controlSocketPath(home))) {
+        // The core releases its lock as the last step of a clean stop (or when it dies, however).
+        if (!coreRunning(home)) {
           if (args.json) printJson({ stopped: true, pid });
           else process.stdout.write("Carapace core stopped.\n");
           return EXIT.ok;
         }
         await Bun.sleep(50);
       }
-      throw new CliError("CORE", `the core (pid ${pid}) did not stop within 15 s`, `kill it with \`kill ${pid}\``);
+      throw new CliError(
+        "CORE",
+        `the core${pid === null ? "" : ` (pid ${pid})`} did not stop within 15 s`,
+        pid === null ? "end the carapace start process" : `kill it with \`kill ${pid}\``,
+      );
     }),
 });

@@ -6,7 +6,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { bunExec } from "../container/exec.ts";
-import { processAlive } from "../core/server.ts";
+import { coreRunning } from "../core/core-lock.ts";
 import { askerFor } from "./ask.ts";
 import { control } from "./control-client.ts";
 import { formatBytes } from "./disk-usage.ts";
@@ -86,10 +86,10 @@ function planJson(plan: UninstallPlan, core: CoreStatus | null) {
   };
 }
 
-async function stopCore(home: string, pid: number): Promise<void> {
+async function stopCore(home: string): Promise<void> {
   control(home, "stop");
   const deadline = Date.now() + 15_000;
-  while (processAlive(pid)) {
+  while (coreRunning(home)) {
     if (Date.now() > deadline)
       throw new CliError(
         "UNINSTALL",
@@ -200,7 +200,7 @@ export const uninstallCommand = defineCommand({
           return EXIT.failure;
         }
       }
-      if (core !== null) await stopCore(home, core.pid);
+      if (core !== null) await stopCore(home);
       const problems = await execute(plan);
       if (problems.length > 0) {
         throw new CliError(

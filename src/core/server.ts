@@ -469,6 +469,11 @@ export function removePidFile(home: string): void {
   }
 }
 
+/** Removes the pid file only if it still names `pid`: a core never deletes what another one wrote. */
+export function removePidFileOf(home: string, pid: number): void {
+  if (readPidFile(home) === pid) removePidFile(home);
+}
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
