@@ -197,20 +197,23 @@ export function ensureHome(home: string, version: string = CARAPACE_VERSION): En
   for (const entry of HOME_LAYOUT) {
     if (entry.kind !== "dir") continue;
     const path = homePath(home, entry.path);
-    const existing = statOrNull(path);
+    let existing = statOrNull(path);
     if (existing === null) {
       try {
         // Missing parents of the home itself are created too (CARAPACE_HOME=/srv/new/carapace).
         mkdirSync(path, { mode: entry.mode, recursive: entry.path === "." });
+        chmodSync(path, entry.mode); // the umask may have removed bits
+        report.created.push(entry.path);
+        continue;
       } catch (error) {
-        throw new HomeError(
-          `cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-          "check that the parent directory exists and is writable, or point CARAPACE_HOME elsewhere",
-        );
+        // EEXIST: another process (a second `carapace start` at the same instant) created it meanwhile.
+        existing = (error as NodeJS.ErrnoException).code === "EEXIST" ? statOrNull(path) : null;
+        if (existing === null)
+          throw new HomeError(
+            `cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+            "check that the parent directory exists and is writable, or point CARAPACE_HOME elsewhere",
+          );
       }
-      chmodSync(path, entry.mode); // the umask may have removed bits
-      report.created.push(entry.path);
-      continue;
     }
     if (!existing.isDirectory()) {
       throw new HomeError(
