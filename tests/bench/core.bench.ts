@@ -46,7 +46,8 @@ export async function runCoreBench(opts: { quick: boolean }): Promise<BenchFigur
   const msg = (c: string) =>
     JSON.stringify({ topic: "tool.invoke.hello.echo", correlation: c, arguments: { message: "x".repeat(120) } });
 
-  // Baseline: raw libzmq ROUTER echo in this process.
+  // Baseline: a reactor ROUTER echo in this process and JS thread (not raw libzmq: the separate-process
+  // baselines are in baselines.bench.ts).
   const dir = mkdtempSync("/tmp/cpbench-");
   const raw = new RouterSocket(`ipc://${dir}/raw.sock`, (id, frames) => {
     const parsed = JSON.parse(decoder.decode(frames[1])) as { correlation: string };
@@ -65,7 +66,7 @@ export async function runCoreBench(opts: { quick: boolean }): Promise<BenchFigur
     const baseline = await roundTrips(`ipc://${dir}/raw.sock`, concurrency, ms, msg);
     const full = await roundTrips(`ipc://${session.socketPath}`, concurrency, ms, msg);
     figures.push({
-      name: `raw libzmq ROUTER/DEALER round trips (${concurrency} in flight)`,
+      name: `in-process reactor echo, same JS thread as the client (${concurrency} in flight)`,
       value: Math.round(baseline),
       unit: "rt/s",
     });
@@ -75,10 +76,10 @@ export async function runCoreBench(opts: { quick: boolean }): Promise<BenchFigur
       unit: "rt/s",
     });
     figures.push({
-      name: `full pipeline / raw libzmq (${concurrency} in flight)`,
+      name: `full pipeline / in-process reactor echo (${concurrency} in flight)`,
       value: Number((full / baseline).toFixed(3)),
       unit: "ratio",
-      baseline: { name: "raw libzmq round trips", value: Math.round(baseline), unit: "rt/s" },
+      baseline: { name: "in-process reactor echo", value: Math.round(baseline), unit: "rt/s" },
       goal: ">= 0.5",
     });
   }

@@ -8,6 +8,7 @@ import type { BenchFigure } from "./figure.ts";
 
 const quick = process.argv.includes("--quick");
 const suites: [string, () => Promise<BenchFigure[]>][] = [
+  ["baselines", async () => (await import("./baselines.bench.ts")).runBaselineBench({ quick })],
   ["core", async () => (await import("./core.bench.ts")).runCoreBench({ quick })],
 
   ["transport", async () => (await import("./transport.bench.ts")).runTransportBench({ quick })],
