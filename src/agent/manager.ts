@@ -17,7 +17,7 @@ import { mintIdentity } from "../protocol/envelope.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
 import { type AgentEvent, eventsFromLine, LineSplitter } from "./stream-json.ts";
-import { claudeMd, prepareSessionFiles, removeSessionFiles } from "./workspace.ts";
+import { claudeMd, prepareSessionFiles, removeSessionFiles, removeStaleSessionFiles } from "./workspace.ts";
 
 export interface Task {
   id: string;
@@ -46,6 +46,8 @@ export class AgentManager {
   private runtime: Promise<DetectedRuntime> | null = null;
   private lifecycle: ContainerLifecycle | null = null;
   private readonly running = new Map<string, number>();
+  /** Sessions whose files exist under run/agents now; the start-up sweep leaves them alone. */
+  private readonly liveSessions = new Set<string>();
   private readonly queues = new Map<string, Task[]>();
   private readonly watchers = new Map<string, Set<(u: TaskUpdate) => void>>();
   private readonly unsubscribe: () => void;
@@ -143,14 +145,21 @@ export class AgentManager {
     return this.runtime;
   }
 
-  /** Removes containers and files a crashed host left behind. */
+  /** Removes containers and files a crashed host left behind (the containers first: they wrote the files). */
   async cleanupOrphans(): Promise<string[]> {
+    let removed: string[] = [];
     try {
       await this.ensureRuntime();
-      return (await this.lifecycle?.cleanupOrphans(instanceId(this.home))) ?? [];
+      removed = (await this.lifecycle?.cleanupOrphans(instanceId(this.home))) ?? [];
     } catch {
       return [];
     }
+    try {
+      removeStaleSessionFiles(this.home, this.liveSessions);
+    } catch (e) {
+      process.stderr.write(`[AGENT] Warning: stale session files not removed: ${(e as Error).message}\n`);
+    }
+    return removed;
   }
 
   private async run(task: Task): Promise<void> {
@@ -176,6 +185,7 @@ export class AgentManager {
       }
       const session = this.server.openSession(task.group, "agent", user);
       sessionId = session.id;
+      this.liveSessions.add(session.id);
       const identity = session.identity;
       const sessionDir = dirname(session.socketPath);
       // The brief is made before the container starts and is read-only inside it (§10).
@@ -280,7 +290,13 @@ export class AgentManager {
       await proxy?.close().catch(() => {});
       if (sessionId) {
         this.server.closeSession(sessionId);
-        removeSessionFiles(this.home, sessionId);
+        try {
+          removeSessionFiles(this.home, sessionId);
+          this.liveSessions.delete(sessionId);
+        } catch (e) {
+          // What the agent left there must not take the core down; the start-up sweep retries.
+          process.stderr.write(`[AGENT] Warning: session ${sessionId} files not removed: ${(e as Error).message}\n`);
+        }
       }
       this.running.set(task.group, Math.max(0, (this.running.get(task.group) ?? 1) - 1));
       this.finish(task, !failure, answer, (sanitize(failure ?? "").value as string) || undefined);

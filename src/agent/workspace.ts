@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { grantDirToAgent, removeAgentTree } from "../container/agent-tree.ts";
 
@@ -63,6 +63,20 @@ export function prepareSessionFiles(
 /** Removes the session's files, the Claude state its agent wrote included, never following a link. */
 export function removeSessionFiles(home: string, sessionId: string): void {
   removeAgentTree(join(home, "run", "agents", sessionId));
+}
+
+/** Removes what crashed sessions left under run/agents (every session not in `live`), links unfollowed. */
+export function removeStaleSessionFiles(home: string, live: ReadonlySet<string>): string[] {
+  const root = join(home, "run", "agents");
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const removed = entries.filter((id) => !live.has(id));
+  for (const id of removed) removeAgentTree(join(root, id));
+  return removed;
 }
 
 export function claudeMd(group: string, brief: string | null, tools: { name: string; description: string }[]): string {

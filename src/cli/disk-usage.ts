@@ -1,25 +1,8 @@
-import { lstatSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-
-/** Bytes under `path` (files' apparent sizes), never following symbolic links; unreadable parts count 0. */
-export function diskUsage(path: string): number {
-  let stat: ReturnType<typeof lstatSync>;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return 0;
-  }
-  if (!stat.isDirectory()) return Number(stat.size);
-  let total = 0;
-  let names: string[];
-  try {
-    names = readdirSync(path);
-  } catch {
-    return 0;
-  }
-  for (const name of names) total += diskUsage(join(path, name));
-  return total;
-}
+/**
+ * Bytes under `path`, never following links, bounded in depth and entries: a home's data holds the
+ * agents' workspaces, which the agent shaped (see treeUsage).
+ */
+export { treeUsage as diskUsage } from "../container/agent-tree.ts";
 
 const UNITS = ["B", "KB", "MB", "GB", "TB"];
 

@@ -2,9 +2,10 @@
  * `carapace uninstall` (DX-10): shows exactly what goes (with sizes), stops a running core, then
  * removes the managed containers, the agent images, the marked PATH lines of rc files and the home.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { removeAgentTree } from "../container/agent-tree.ts";
 import { bunExec } from "../container/exec.ts";
 import { coreRunning } from "../core/core-lock.ts";
 import { askerFor } from "./ask.ts";
@@ -128,7 +129,8 @@ async function execute(plan: UninstallPlan): Promise<string[]> {
     const targets = plan.keepData ? plan.homeItems.filter((i) => !i.kept).map((i) => i.path) : [plan.home];
     for (const path of targets) {
       try {
-        rmSync(path, { recursive: true, force: true });
+        // data/ holds the agents' workspaces: removed without following a link the agent planted.
+        removeAgentTree(path);
       } catch (e) {
         problems.push(`${path}: ${(e as Error).message}`);
       }

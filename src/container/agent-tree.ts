@@ -24,6 +24,7 @@ import {
   openSync,
   readdirSync,
   readSync,
+  renameSync,
   rmdirSync,
   type Stats,
   unlinkSync,
@@ -36,7 +37,6 @@ export type AgentTreeRefusal =
   | "not-regular-file"
   | "hard-link"
   | "too-large"
-  | "too-deep"
   | "too-many-entries";
 
 /** A refused operation on an agent-writable path; `refusal` says which rule refused it. */
@@ -51,7 +51,7 @@ export class AgentTreeError extends ContainerError {
   }
 }
 
-/** Deepest directory nesting a walk follows (each level holds one fd open). */
+/** Deepest directory nesting a walk holds open (one fd a level); removal hoists deeper ones. */
 export const MAX_TREE_DEPTH = 256;
 /** Entries a disk-usage walk counts before it stops (the figure is then a lower bound). */
 export const MAX_USAGE_ENTRIES = 1_000_000;
@@ -149,21 +149,15 @@ export function grantSocketToAgent(path: string, user: string): void {
   if (isRoot()) lchownSync(path, uid, gid);
 }
 
-function tooDeep(path: string): AgentTreeError {
-  return new AgentTreeError(
-    "too-deep",
-    path,
-    `${path} is nested deeper than ${MAX_TREE_DEPTH} directories`,
-    "remove the deep directories by hand (the agent made them)",
-  );
-}
-
 /**
  * Walks the directory tree at `root` without following links, calling `visit` for every entry with its
  * lstat; `leave` runs after a directory's children (for removal). The root itself must be a directory.
+ * Below MAX_TREE_DEPTH a directory is either not entered ("stop") or renamed into the root, fd-relative,
+ * and walked from there ("hoist"), so a deep tree never holds more than MAX_TREE_DEPTH fds open.
  */
 function walk(
   root: string,
+  deep: "stop" | "hoist",
   visit: (st: Stats, at: string, name: string, parent: OpenDir) => void,
   leave?: (dir: OpenDir, parent: OpenDir | null, name: string) => void,
 ): void {
@@ -171,6 +165,7 @@ function walk(
   const stack: { dir: OpenDir; names: string[]; parent: OpenDir | null; name: string }[] = [
     { dir: top, names: listing(top), parent: null, name: root },
   ];
+  let hoists = 0;
   try {
     while (stack.length > 0) {
       const frame = stack[stack.length - 1] as (typeof stack)[number];
@@ -190,7 +185,14 @@ function walk(
       }
       visit(st, at, name, frame.dir);
       if (!st.isDirectory()) continue;
-      if (stack.length >= MAX_TREE_DEPTH) throw tooDeep(`${frame.dir.path}/${name}`);
+      if (stack.length >= MAX_TREE_DEPTH) {
+        if (deep === "stop") continue;
+        const base = stack[0] as (typeof stack)[number];
+        const hoisted = `.carapace-deep-${hoists++}-${process.pid}`;
+        renameSync(at, childPath(base.dir, hoisted));
+        base.names.push(hoisted);
+        continue;
+      }
       let fd: number;
       try {
         fd = openSync(at, DIR_FLAGS);
@@ -228,6 +230,7 @@ export function removeAgentTree(path: string): void {
   }
   walk(
     path,
+    "hoist",
     (entry, at) => {
       if (!entry.isDirectory()) unlinkSync(at);
     },
@@ -240,7 +243,7 @@ export function removeAgentTree(path: string): void {
 
 /**
  * Bytes under `path` (apparent sizes from lstat), never following links. Bounded: stops counting after
- * MAX_USAGE_ENTRIES entries or below MAX_TREE_DEPTH; unreadable parts count 0.
+ * MAX_USAGE_ENTRIES entries and does not descend below MAX_TREE_DEPTH; unreadable parts count 0.
  */
 export function treeUsage(path: string): number {
   let st: Stats;
@@ -253,7 +256,7 @@ export function treeUsage(path: string): number {
   let total = 0;
   let entries = 0;
   try {
-    walk(path, (entry) => {
+    walk(path, "stop", (entry) => {
       if (++entries > MAX_USAGE_ENTRIES) {
         throw new AgentTreeError("too-many-entries", path, `${path} has too many entries`, "count it by hand");
       }

@@ -11,7 +11,12 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { claudeMd, prepareSessionFiles, removeSessionFiles } from "../../src/agent/workspace.ts";
+import {
+  claudeMd,
+  prepareSessionFiles,
+  removeSessionFiles,
+  removeStaleSessionFiles,
+} from "../../src/agent/workspace.ts";
 import { tempHome } from "../harness/core.ts";
 
 test("session files: read-only prompt, CLAUDE.md and skills; fresh per-session Claude state; removed at the end", () => {
@@ -75,4 +80,20 @@ test("a symlink in the workspace's place is refused, and the host path it names 
     /is a symbolic link.*Fix:/,
   );
   expect(lstatSync(target).uid).toBe(process.getuid?.() ?? 0);
+});
+
+test("the start-up sweep removes what crashed sessions left (links unfollowed) and keeps live ones", () => {
+  const home = tempHome();
+  const inputs = { prompt: "p", claudeMd: "c", skills: {} };
+  const host = join(home, "host-dir");
+  mkdirSync(host);
+  writeFileSync(join(host, "keep"), "keep");
+  const crashed = prepareSessionFiles(home, "crashed", "work", "65534:65534", inputs);
+  symlinkSync(host, join(crashed.claudeStateDir, "to-host"));
+  const live = prepareSessionFiles(home, "live", "work", "65534:65534", inputs);
+  expect(removeStaleSessionFiles(home, new Set(["live"]))).toEqual(["crashed"]);
+  expect(existsSync(crashed.dir)).toBe(false);
+  expect(existsSync(live.dir)).toBe(true);
+  expect(readFileSync(join(host, "keep"), "utf8")).toBe("keep");
+  expect(removeStaleSessionFiles(tempHome(), new Set())).toEqual([]);
 });

@@ -189,6 +189,23 @@ describe("carapace uninstall through the compiled binary", () => {
     expect(hex(target)).toBe(rc[".bashrc"]?.after?.toString("hex") ?? "missing fixture");
   });
 
+  test("links an agent planted in its workspace are counted and removed as links; what they name stays", async () => {
+    const { user, home, env } = await installed();
+    const outside = join(user, "precious");
+    mkdirSync(outside);
+    writeFileSync(join(outside, "big"), "y".repeat(2_000_000));
+    const ws = join(home, "data", "workspaces", "g");
+    mkdirSync(join(ws, "nested"), { recursive: true });
+    symlinkSync(outside, join(ws, "to-outside"));
+    symlinkSync(join(outside, "big"), join(ws, "nested", "to-big"));
+    const dry = await carapace(["uninstall", "--dry-run"], env);
+    expect(dry.stdout).toMatch(/remove data\/\s+5\.\d KB/);
+    const r = await carapace(["uninstall", "--yes"], env);
+    expect(r.code).toBe(0);
+    expect(existsSync(home)).toBe(false);
+    expect(readFileSync(join(outside, "big"), "utf8")).toHaveLength(2_000_000);
+  });
+
   test("--keep-data keeps data/ and credentials/ and removes the rest", async () => {
     const { home, env } = await installed();
     const r = await carapace(["uninstall", "--yes", "--keep-data"], env);

@@ -156,13 +156,27 @@ describe("removeAgentTree", () => {
     expect(readFileSync(hostFile, "utf8")).toBe("host secret\n");
   });
 
-  test("a missing tree is fine; one nested deeper than the bound is refused, not recursed into", () => {
+  test("a missing tree is fine; one nested far deeper than the fd bound is removed all the same", () => {
     removeAgentTree(join(root, "missing"));
     const tree = join(root, "deep");
-    let p = tree;
-    for (let i = 0; i <= MAX_TREE_DEPTH + 1; i++) p = join(p, "d");
-    mkdirSync(p, { recursive: true });
-    expect(refusal(() => removeAgentTree(tree))).toBe("too-deep");
+    mkdirSync(tree);
+    // Deeper than PATH_MAX allows in one path: built relative to a moving cwd, as the agent could.
+    const cwd = process.cwd();
+    try {
+      process.chdir(tree);
+      for (let i = 0; i < MAX_TREE_DEPTH * 3; i++) {
+        mkdirSync("dd");
+        process.chdir("dd");
+      }
+      symlinkSync(hostDir, "bottom-link");
+    } finally {
+      process.chdir(cwd);
+    }
+    // Usage stops at the bound (the link below it is not counted) instead of exhausting fds or the stack.
+    expect(treeUsage(tree)).toBe(0);
+    removeAgentTree(tree);
+    expect(existsSync(tree)).toBe(false);
+    expect(readFileSync(hostFile, "utf8")).toBe("host secret\n");
   });
 });
 
