@@ -1,8 +1,17 @@
 /** Names the core keeps for itself: plugins may neither take nor shadow them. */
 export const INTRINSIC_TOOL_NAMES: readonly string[] = ["get_diagnostics", "list_tools", "get_session_info"];
 export const RESERVED_NAMESPACES: readonly string[] = ["hello", "tool", "core", "carapace"];
-// "audit" and "core" would give a plugin the core's own folders under data/ (CoreServices.dataDir).
-export const RESERVED_PLUGIN_NAMES: readonly string[] = [...RESERVED_NAMESPACES, "intrinsic", "sdk", "plugin", "audit"];
+// "audit" and "core" would give a plugin the core's own folders under data/ (CoreServices.dataDir);
+// "workspaces" and "claude" every group's agent-written workspace (and the old per-group Claude state).
+export const RESERVED_PLUGIN_NAMES: readonly string[] = [
+  ...RESERVED_NAMESPACES,
+  "intrinsic",
+  "sdk",
+  "plugin",
+  "audit",
+  "workspaces",
+  "claude",
+];
 
 /** Why a tool name is reserved, or null when a plugin may use it. */
 export function reservedToolReason(name: string): string | null {

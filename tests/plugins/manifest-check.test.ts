@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkManifest, MAX_MANIFEST_BYTES, toolCollisions } from "../../src/plugins/manifest-check.ts";
+import {
+  checkManifest,
+  checkPluginName,
+  MAX_MANIFEST_BYTES,
+  toolCollisions,
+} from "../../src/plugins/manifest-check.ts";
 import type { Manifest } from "../../src/plugins/manifest-schema.ts";
 import { checkSchemaRules, MAX_PROPERTIES_PER_OBJECT, MAX_SCHEMA_DEPTH } from "../../src/plugins/schema-rules.ts";
 
@@ -182,4 +187,11 @@ describe("manifests that must fail, with a specific message", () => {
     });
     expect(toolCollisions(manifest, new Map([["probe.run", "probe"]]), "probe")).toEqual([]);
   });
+});
+
+test("plugin names whose data folder would be the agents' workspaces (or the old Claude state) are reserved", () => {
+  for (const name of ["workspaces", "claude", "audit", "core"]) {
+    expect(checkPluginName(name)).toMatchObject({ category: "reserved_name" });
+  }
+  expect(checkPluginName("workspace-notes")).toBeNull();
 });
