@@ -167,7 +167,8 @@ function placeholders(count: number): string {
 
 /**
  * Current (not superseded) entries of the group, filtered by type and tags in SQL before LIMIT;
- * with a query, matched through FTS5 and ranked by bm25. Without one, newest first.
+ * with a query, matched through FTS5 and ranked by bm25 among the newest RANK_WINDOW matches (so a
+ * word in a third of a million rows costs the same as a rare one). Without one, newest first.
  */
 export function searchEntries(db: Database, group: string, options: SearchOptions): SearchResult {
   const filters = ["e.group_name = ?", "e.superseded_by IS NULL"];
@@ -195,20 +196,20 @@ export function searchEntries(db: Database, group: string, options: SearchOption
   if (fts === null) return { entries: [], note: "The query has no searchable words (only punctuation or symbols)." };
   const rank = (candidates: number | null) =>
     rankedMatches(db, fts, filters.join(" AND "), params, options.limit, candidates);
-  const candidates = Math.max(options.limit * 10, CANDIDATE_FLOOR);
+  const candidates = Math.max(options.limit * 10, RANK_WINDOW);
   let rows = rank(candidates);
   if (rows.length < options.limit && matchesMoreThan(db, fts, candidates)) rows = rank(null);
   return { entries: rows.map((row) => ({ ...toEntry(row), score: row.score })) };
 }
 
-/** Smallest number of best-scored FTS matches considered before the filters run. */
-const CANDIDATE_FLOOR = 200;
+/** How many of the newest matches are scored. Older matches are reached only when filters need them. */
+export const RANK_WINDOW = 500;
 
 /**
  * Ranks matches by bm25 (content weighs twice the tags) and applies the filters in SQL before LIMIT.
- * With `candidates`, only the best N matches by score are joined and filtered, which avoids a table
- * lookup per match for common words. That is exact whenever it yields `limit` rows (a better row
- * that passes the filters would be among the best N); otherwise the caller reruns it over all
+ * With `candidates`, only the newest N matches are scored, joined and filtered: FTS5 walks its index
+ * in rowid order and stops after N, so neither bm25 nor a table lookup runs for every match of a
+ * common word. When that window yields fewer than `limit` rows the caller reruns it over all
  * matches, so a filter never loses results.
  */
 function rankedMatches(
@@ -222,7 +223,7 @@ function rankedMatches(
   const source =
     candidates === null
       ? "SELECT rowid AS id, bm25(entries_fts, 2.0, 1.0) AS score FROM entries_fts WHERE entries_fts MATCH ?"
-      : "SELECT rowid AS id, bm25(entries_fts, 2.0, 1.0) AS score FROM entries_fts WHERE entries_fts MATCH ? ORDER BY score LIMIT ?";
+      : "SELECT rowid AS id, bm25(entries_fts, 2.0, 1.0) AS score FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC LIMIT ?";
   const head: (string | number)[] = candidates === null ? [fts] : [fts, candidates];
   // ast-grep-ignore: no-string-built-sql -- `source` is one of two constant statements; all values are bound
   const statement = db.query<EntryRow & { score: number }, (string | number)[]>(

@@ -104,12 +104,12 @@ function briefTime(dataRoot: string, group: string): number {
 }
 
 /**
- * memory_search latency through the handler at 1k/10k/100k entries (quick: 1k/10k) for selective
+ * memory_search latency through the handler at 1k/10k/100k/1M entries (quick: 1k/10k) for selective
  * terms and for a term in ~30% of rows, plus brief generation time at 10k entries.
  */
 export async function runMemoryBench(opts: { quick: boolean }): Promise<BenchFigure[]> {
   const dataRoot = mkdtempSync(join(tmpdir(), "carapace-memory-bench-"));
-  const sizes = opts.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+  const sizes = opts.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000, 1_000_000];
   const samples = opts.quick ? 200 : 1_000;
   const figures: BenchFigure[] = [];
   try {

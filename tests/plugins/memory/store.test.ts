@@ -2,7 +2,13 @@ import type { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { EntryType } from "../../../plugins/memory/entry-types.ts";
 import { MEMORY_MIGRATIONS } from "../../../plugins/memory/migrations.ts";
-import { countEntries, insertEntry, purgeSuperseded, searchEntries } from "../../../plugins/memory/store.ts";
+import {
+  countEntries,
+  insertEntry,
+  purgeSuperseded,
+  RANK_WINDOW,
+  searchEntries,
+} from "../../../plugins/memory/store.ts";
 import { openMemoryDb } from "../../../src/storage/group-db.ts";
 
 const provenance = { sessionId: "s", group: "main", createdAt: "2026-11-05T00:00:00.000Z" };
@@ -50,6 +56,27 @@ describe("ranked search with filters over many matches", () => {
   test("another group's name finds nothing, even in the same file", () => {
     expect(searchEntries(db, "other", { query: "deploy", limit: 5 }).entries).toHaveLength(0);
     expect(searchEntries(db, "other", { limit: 5 }).entries).toHaveLength(0);
+  });
+});
+
+describe("ranking is bounded to the newest matches", () => {
+  test("a better-scored match older than the window is not ranked, unless a filter needs it", () => {
+    const db = openMemoryDb(MEMORY_MIGRATIONS, "MEMORY");
+    const oldBest = insertEntry(
+      db,
+      { type: "instruction", content: "deploy deploy deploy deploy", tags: [] },
+      provenance,
+    ).id;
+    const filler = `deploy ${"words that dilute the score ".repeat(10)}`;
+    for (let i = 0; i < RANK_WINDOW + 50; i++)
+      insertEntry(db, { type: "fact", content: `${filler}${i}`, tags: [] }, provenance);
+    const ranked = searchEntries(db, "main", { query: "deploy", limit: 10 });
+    expect(ranked.entries).toHaveLength(10);
+    expect(ranked.entries.map((e) => e.id)).not.toContain(oldBest);
+    expect(ranked.entries.every((e) => e.id > oldBest + 50)).toBe(true);
+    const filtered = searchEntries(db, "main", { query: "deploy", types: ["instruction"], limit: 10 });
+    expect(filtered.entries.map((e) => e.id)).toEqual([oldBest]);
+    db.close();
   });
 });
 
