@@ -243,9 +243,10 @@ export function removeAgentTree(path: string): void {
 
 /**
  * Bytes under `path` (apparent sizes from lstat), never following links. Bounded: stops counting after
- * MAX_USAGE_ENTRIES entries and does not descend below MAX_TREE_DEPTH; unreadable parts count 0.
+ * `maxEntries` entries (the figure is then a lower bound) and does not descend below MAX_TREE_DEPTH;
+ * unreadable parts count 0.
  */
-export function treeUsage(path: string): number {
+export function treeUsage(path: string, maxEntries = MAX_USAGE_ENTRIES): number {
   let st: Stats;
   try {
     st = lstatSync(path);
@@ -257,7 +258,7 @@ export function treeUsage(path: string): number {
   let entries = 0;
   try {
     walk(path, "stop", (entry) => {
-      if (++entries > MAX_USAGE_ENTRIES) {
+      if (++entries > maxEntries) {
         throw new AgentTreeError("too-many-entries", path, `${path} has too many entries`, "count it by hand");
       }
       if (!entry.isDirectory()) total += Number(entry.size);

@@ -110,6 +110,11 @@ describe("grantDirToAgent", () => {
   });
 });
 
+test("an agent user that is not numeric uid:gid is refused before anything is created", () => {
+  expect(() => grantDirToAgent(join(root, "ws"), "nobody")).toThrow(/is not uid:gid/);
+  expect(existsSync(join(root, "ws"))).toBe(false);
+});
+
 describe("grantSocketToAgent", () => {
   test("a bound socket is handed over; a symlink or a file in its place is refused", () => {
     const sock = join(root, "egress.sock");
@@ -146,6 +151,12 @@ describe("removeAgentTree", () => {
     expect(snapshot(hostDir)).toEqual(dirBefore);
     expect(readFileSync(hostFile, "utf8")).toBe("host secret\n");
     expect(lstatSync(hostFile).nlink).toBe(1);
+  });
+
+  test("a single file or link in the tree's place is unlinked", () => {
+    writeFileSync(join(root, "file"), "x");
+    removeAgentTree(join(root, "file"));
+    expect(existsSync(join(root, "file"))).toBe(false);
   });
 
   test("a tree that is itself a symlink loses the link only", () => {
@@ -193,6 +204,15 @@ describe("treeUsage", () => {
     const linkBytes = lstatSync(join(tree, "link")).size + lstatSync(join(tree, "dir-link")).size;
     expect(treeUsage(tree)).toBe(5 + linkBytes);
     expect(treeUsage(join(root, "missing"))).toBe(0);
+    expect(treeUsage(join(tree, "sub", "f"))).toBe(5);
+  });
+
+  test("a tree with more entries than the bound is counted up to the bound, not walked to the end", () => {
+    const tree = join(root, "many");
+    mkdirSync(tree);
+    for (let i = 0; i < 20; i++) writeFileSync(join(tree, `f${i}`), "1234567890");
+    expect(treeUsage(tree)).toBe(200);
+    expect(treeUsage(tree, 5)).toBe(50);
   });
 });
 

@@ -35,5 +35,6 @@ export const COVERAGE_POLICY: CoveragePolicy = {
     },
     { name: "memory security", patterns: ["plugins/memory/**/fts.ts", "plugins/memory/**/store.ts"], minLines: 90 },
     { name: "group-scoped storage", patterns: ["src/storage/**"], minLines: 90 },
+    { name: "agent-writable trees", patterns: ["src/container/agent-tree.ts"], minLines: 90 },
   ],
 };

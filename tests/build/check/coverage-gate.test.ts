@@ -112,6 +112,7 @@ describe("evaluateCoverage", () => {
       "plugins/memory/fts.ts",
       "plugins/memory/store.ts",
       "src/storage/group-db.ts",
+      "src/container/agent-tree.ts",
     ]) {
       expect(barFor(path, COVERAGE_POLICY)?.minLines).toBe(90);
     }
