@@ -26,6 +26,7 @@ import { TokenBucketLimiter } from "./pipeline/token-bucket.ts";
 import { topicWhitelist } from "./pipeline/topic.ts";
 import { requestHash } from "./reply-cache.ts";
 import { AuditLog } from "./response/audit-log.ts";
+import { watchKnownSecrets } from "./response/known-secrets.ts";
 import { sanitizeText } from "./response/sanitize.ts";
 import { type Session, SessionRegistry } from "./sessions.ts";
 
@@ -57,6 +58,7 @@ export class CoreServer {
   private readonly pipeline: (ctx: CallContext) => Promise<void>;
   private events: PubSocket | null = null;
   private stopping = false;
+  private stopSecretWatch: () => void = () => {};
   droppedFrames = 0;
 
   constructor(private readonly options: ServerOptions) {
@@ -151,6 +153,7 @@ export class CoreServer {
   /** Binds the events socket, then loads plugins (a failing plugin is recorded, never fatal). */
   async start(): Promise<void> {
     cleanStaleSessionDirs(this.options.home, []);
+    this.stopSecretWatch = watchKnownSecrets(this.options.home);
     this.events = new PubSocket(`ipc://${this.eventsPath}`);
     void this.audit.append({
       kind: "session",
@@ -434,6 +437,7 @@ export class CoreServer {
     await this.plugins.shutdown();
     await this.audit.append({ kind: "session", outcome: "info", detail: { event: "core stopped" } }).catch(() => {});
     await this.audit.close();
+    this.stopSecretWatch();
     this.events?.close();
     this.events = null;
   }

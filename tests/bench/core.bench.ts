@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { writeCredential } from "../../src/config/credentials.ts";
 import { ensureHome } from "../../src/config/home.ts";
 import { CoreServer } from "../../src/core/server.ts";
 import { DEFAULT_LIMITS } from "../../src/protocol/limits.ts";
@@ -55,6 +56,9 @@ export async function runCoreBench(opts: { quick: boolean }): Promise<BenchFigur
   });
   const home = mkdtempSync("/tmp/cpbh-");
   ensureHome(home);
+  // Stored secrets, as a configured home has them: every reply is also scanned for their forms.
+  writeCredential(home, "anthropic_api_key", "sk-ant-api03-bench0000000000000000000000000000000000");
+  writeCredential(home, "service_token", "Zq8vN2pL/x7+WkR4tY=9hB");
   const server = new CoreServer({
     home,
     limits: () => ({ ...DEFAULT_LIMITS, rateLimitPerMinute: 1e9, rateLimitBurst: 1e9, maxInflightPerSession: 1000 }),

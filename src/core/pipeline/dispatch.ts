@@ -1,6 +1,7 @@
 import { ToolError } from "../../plugins/sdk/tool-error.ts";
 import { type ErrorObject, errorObject, PIPELINE_ONLY_CODES } from "../../protocol/errors.ts";
 import type { ToolEntry } from "../catalog.ts";
+import { sanitizeText } from "../response/sanitize.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
 const MAX_HANDLER_MESSAGE = 500;
@@ -11,7 +12,8 @@ const MAX_HANDLER_MESSAGE = 500;
  */
 export function handlerFailure(thrown: unknown): { error: ErrorObject; forgedCode?: string } {
   if (thrown instanceof ToolError) {
-    const message = String(thrown.message).slice(0, MAX_HANDLER_MESSAGE);
+    // Scrubbed before it is cut: a cut first could leave a secret's prefix no pattern recognizes.
+    const message = sanitizeText(String(thrown.message)).slice(0, MAX_HANDLER_MESSAGE);
     const base = errorObject("HANDLER_ERROR", message, { retriable: thrown.retriable === true });
     const forged = PIPELINE_ONLY_CODES.has(thrown.code) ? thrown.code : undefined;
     if (forged) return { error: base, forgedCode: forged };

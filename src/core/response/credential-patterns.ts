@@ -102,7 +102,8 @@ export const CREDENTIAL_PATTERNS: readonly CredentialPattern[] = [
     kind: "secret_assignment",
     needles: ["key", "token", "secret", "passw"],
     regex: new RegExp(
-      `\\b((?:${SECRET_ASSIGNMENT_NAMES})["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?)([^\\s"'&,;<>\\[\\]{}]{1,4096})`,
+      // `[:=]`, or their URL encodings (`%26api_key%3D…` in an encoded query string or form body).
+      `(?:\\b|(?<=%[0-9A-Fa-f]{2}))((?:${SECRET_ASSIGNMENT_NAMES})["']?[ \\t]{0,4}(?:[:=]|%3[AaDd])[ \\t]{0,4}["']?)([^\\s"'&,;<>\\[\\]{}]{1,4096})`,
       "gi",
     ),
     replace: (_m, prefix: string) => `${prefix}${redacted(assignmentKind(prefix))}`,

@@ -1,5 +1,6 @@
 import { escapePointer } from "../../protocol/wire.ts";
 import { CREDENTIAL_PATTERNS, PEM_KIND, redacted } from "./credential-patterns.ts";
+import { scrubKnownSecrets } from "./known-secrets.ts";
 
 /**
  * The response-path sanitizer (DESIGN.md §4): a deep copy of a JSON-ish value with credential patterns
@@ -45,9 +46,8 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY_ENDINGS.some((e) => normalized.endsWith(e));
 }
 
-/** Scrubs credential patterns from one string; `changed` says whether anything was replaced. */
-export function scrubString(text: string): { text: string; changed: boolean } {
-  if (text.length < MIN_CREDENTIAL_LENGTH || !TRIGGER.test(text)) return { text, changed: false };
+function scrubPatterns(text: string): string {
+  if (text.length < MIN_CREDENTIAL_LENGTH || !TRIGGER.test(text)) return text;
   let out = scrubPem(text);
   const lower = out.toLowerCase();
   for (const pattern of CREDENTIAL_PATTERNS) {
@@ -60,7 +60,32 @@ export function scrubString(text: string): { text: string; changed: boolean } {
       return pattern.replace(match, ...groups) ?? match;
     });
   }
-  return { text: out, changed: out !== text };
+  return out;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point.
+const NON_ASCII = /[^\x00-\x7f]/;
+// Zero-width and invisible characters a copy of a secret can be split with (removed before matching).
+const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each combining or joining character is removed on its own.
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
+
+/**
+ * Scrubs credential patterns and the core's stored secrets from one string; `changed` says whether
+ * anything was replaced. Text with non-ASCII characters is also matched after NFKC normalization
+ * (fullwidth letters become ASCII) with invisible characters removed; when that form holds a secret
+ * the original does not show, the normalized, scrubbed text is what is kept.
+ */
+export function scrubString(text: string): { text: string; changed: boolean } {
+  const direct = scrubKnownSecrets(scrubPatterns(text));
+  if (NON_ASCII.test(direct)) {
+    const normalized = direct.normalize("NFKC").replace(INVISIBLE, "");
+    if (normalized !== direct) {
+      const again = scrubKnownSecrets(scrubPatterns(normalized));
+      if (again !== normalized) return { text: again, changed: true };
+    }
+  }
+  return { text: direct, changed: direct !== text };
 }
 
 /** For log lines and error text: the same scrubbing, string in, string out. */
@@ -128,12 +153,20 @@ export function sanitize(value: unknown): SanitizeResult {
         return copy;
       }
       const copy: Record<string, unknown> = {};
-      for (const key of Object.keys(v)) {
+      for (const original of Object.keys(v)) {
+        // A key is agent- or handler-written text too: a secret used as a key is scrubbed like a value.
+        const scrubbedKey = scrubString(original);
+        let key = original;
+        if (scrubbedKey.changed) {
+          paths.push(`${path}/${escapePointer(redacted("key"))}`);
+          key = scrubbedKey.text;
+          for (let n = 2; Object.hasOwn(copy, key); n++) key = `${scrubbedKey.text}#${n}`;
+        }
         const child = visit(
-          (v as Record<string, unknown>)[key],
+          (v as Record<string, unknown>)[original],
           `${path}/${escapePointer(key)}`,
           depth + 1,
-          secretKey || isSecretKey(key),
+          secretKey || isSecretKey(original),
         );
         if (child === undefined) continue;
         // A literal "__proto__" key from JSON.parse stays a plain property instead of setting the prototype.
