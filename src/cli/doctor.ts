@@ -1,4 +1,7 @@
 import { defineCommand } from "citty";
+import { attackReportText } from "../doctor/attack/report.ts";
+import { runAttack } from "../doctor/attack/run.ts";
+import { ATTACK_STEPS } from "../doctor/attack/steps.ts";
 import { type CheckResult, posture } from "../doctor/check.ts";
 import {
   checkConfig,
@@ -60,6 +63,25 @@ function liveCheck(home: string): CheckResult {
   }
 }
 
+/** --attack: the empirical self-test; its own core and home, the user's runtime and image. */
+async function attack(home: string, json: boolean): Promise<number> {
+  if (!json) {
+    process.stdout.write(
+      "== carapace doctor --attack: a real session in the locked-down container; a built-in SCRIPTED model plays a compromised agent ==\n" +
+        "   (temporary home; your own home, core and data are not touched)\n\n",
+    );
+  }
+  const report = await runAttack({
+    userHome: home,
+    carapaceBin: process.execPath,
+    steps: ATTACK_STEPS,
+    log: json ? undefined : (line) => process.stdout.write(`${line}\n`),
+  });
+  if (json) printJson(report);
+  else process.stdout.write(`\n${attackReportText(report)}`);
+  return report.ok ? EXIT.ok : EXIT.failure;
+}
+
 const MARK = { pass: "✓", warn: "!", fail: "✗" } as const;
 
 /** One check as a line (and its fix on the next), the form doctor and setup print. */
@@ -73,14 +95,21 @@ export const doctorCommand = defineCommand({
     name: "doctor",
     description:
       "Check the installation: runtime and isolation, image, config, credentials (and running as root), sockets, libzmq.\n" +
-      "Each check passes, warns or fails, with a fix. Exit codes: 0 no failures (warnings allowed); 1 at least one failure.",
+      "Each check passes, warns or fails, with a fix. Exit codes: 0 no failures (warnings allowed); 1 at least one failure (with --attack: a step LEAKED or could not be judged).",
   },
   args: {
     json: { type: "boolean", description: "Print JSON", default: false },
     live: { type: "boolean", description: "Also make a real call through the running core", default: false },
+    attack: {
+      type: "boolean",
+      description:
+        "Instead: attack the boundary from inside a real container (temporary home, scripted agent); exit 1 on any leak",
+      default: false,
+    },
   },
   run: ({ args }) =>
     withHome(async (home) => {
+      if (args.attack) return attack(home, args.json);
       const { result: configResult, config } = checkConfig(home);
       const results: CheckResult[] = [
         configResult,

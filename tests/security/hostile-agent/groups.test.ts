@@ -30,7 +30,7 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: another group is out
       writeFileSync(planted, `${secret}\n`, { mode: 0o644 });
       chownSync(planted, AGENT_USER.uid, AGENT_USER.gid);
       const before = snapshotTree(lab.workspace("victim"));
-      const run = await lab.session("attacker", [
+      const run = await lab.session("intruder", [
         step.read(planted),
         step.read("/workspace/../victim/secret.txt"),
         step.read("/home/agent/.claude/../../../workspace/../victim/secret.txt"),
@@ -44,7 +44,7 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: another group is out
       }
       expect(run.exchange(3).isError).toBe(true);
       const mounts = parseMountinfo(run.exchange(4).result).filter((m) => m.root.startsWith(lab.home));
-      expect(mounts.find((m) => m.target === "/workspace")?.root).toBe(lab.workspace("attacker"));
+      expect(mounts.find((m) => m.target === "/workspace")?.root).toBe(lab.workspace("intruder"));
       for (const m of mounts) expect(m.root).not.toContain("/victim");
       expect(run.transcript.everything).not.toContain(secret);
       expect(diffTrees(before, snapshotTree(lab.workspace("victim")))).toEqual([]);

@@ -5,7 +5,6 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
-import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 
 export type EntryType = "file" | "dir" | "symlink" | "fifo" | "socket" | "other";
@@ -77,41 +76,4 @@ export function canary(label: string): string {
   return `CANARY-${label}-${randomBytes(12).toString("hex")}`;
 }
 
-/** An address of this host that is not loopback (the container's loopback is its own), else 127.0.0.1. */
-export function hostAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return "127.0.0.1";
-}
-
-export interface HostListener {
-  /** An http URL of this listener at a non-loopback address of the host. */
-  url: string;
-  port: number;
-  /** Connections (requests) it received. */
-  hits: string[];
-  close(): Promise<void>;
-}
-
-/** An HTTP listener on all host addresses; a container with no network must never reach it. */
-export function startHostListener(): HostListener {
-  const hits: string[] = [];
-  const server = Bun.serve({
-    hostname: "0.0.0.0",
-    port: 0,
-    fetch(req) {
-      hits.push(`${req.method} ${new URL(req.url).pathname}`);
-      return new Response("reached the host\n");
-    },
-  });
-  const port = server.port as number;
-  return {
-    url: `http://${hostAddress()}:${port}/`,
-    port,
-    hits,
-    close: async () => {
-      await server.stop(true);
-    },
-  };
-}
+export { type HostListener, startHostListener } from "../../../src/doctor/attack/listener.ts";
