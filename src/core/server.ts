@@ -105,6 +105,7 @@ export class CoreServer {
       options.home,
       (session, peer, frames, overflow) => this.onFrame(session, peer, frames, overflow),
       { maxMessageBytes: defaults.maxFrameBytes, replyCacheSize: defaults.replyCacheSize },
+      (session, reason) => this.onPeerCutOff(session, reason),
     );
     this.confirmations.onDecision((d) => void this.auditDecision(d));
     if (options.helloEnabled) for (const t of helloTools()) this.catalog.register(t);
@@ -247,6 +248,22 @@ export class CoreServer {
       return;
     }
     void this.handleRequest(session, peer, body);
+  }
+
+  /** A session peer disconnected at the transport for a message past its limits: counted and audited. */
+  private onPeerCutOff(session: Session, reason: string): void {
+    this.droppedFrames++;
+    void this.audit
+      .append({
+        kind: "dropped",
+        outcome: "rejected",
+        group: session.identity.group,
+        session: session.id,
+        stage: 3,
+        code: "VALIDATION_FAILED",
+        detail: { reason: `peer disconnected: it ${reason}` },
+      })
+      .catch(() => {});
   }
 
   /** The final reply: kept in the reply cache, sent to the caller and to any connection that joined it. */

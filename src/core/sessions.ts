@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
 import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
 import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
-import { RouterSocket } from "../transport/sockets.ts";
+import { GuardedRouter, type GuardLimits } from "../transport/guarded-router.ts";
 import { ReplyCache } from "./reply-cache.ts";
 
 export const GROUP_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -15,10 +15,32 @@ export interface Session {
   readonly replies: ReplyCache;
   readonly inflight: Map<string, AbortController>;
   readonly ended: AbortController;
-  router: RouterSocket | null;
+  router: GuardedRouter | null;
 }
 
 export type FrameHandler = (session: Session, peer: Uint8Array, frames: Uint8Array[], overflow: boolean) => void;
+/** A peer of the session socket was disconnected for breaking the protocol or a size limit. */
+export type ViolationHandler = (session: Session, reason: string) => void;
+
+/**
+ * What one session socket buffers for its peers. A frame may be 4× the request frame limit (+1 KiB) so the
+ * frame-size check can answer an oversized request with VALIDATION_FAILED; one message is a delimiter and
+ * one frame (8 frames allowed, so a malformed message is still answered by a "dropped" audit record);
+ * past these, or with more than 128 connections or 4 messages' worth of unfinished bytes, a peer is cut off.
+ * Held at most: 4 messages in the intake plus 128 peers × 16 chunks of 8 KiB in libzmq.
+ */
+export function sessionGuardLimits(maxRequestBytes: number): GuardLimits {
+  const maxFrameBytes = maxRequestBytes * 4 + 1024;
+  const maxMessageBytes = maxFrameBytes + 8 * 1024;
+  return {
+    maxFrameBytes,
+    maxMessageBytes,
+    maxFrames: 8,
+    maxPeers: 128,
+    maxBufferedBytes: 4 * maxMessageBytes,
+    chunkHighWater: 16,
+  };
+}
 
 /**
  * Sessions are created and ended only here. Each gets an unguessable id and its own request socket
@@ -32,6 +54,7 @@ export class SessionRegistry {
     private readonly home: string,
     private readonly onFrame: FrameHandler,
     private readonly socketOptions: { maxMessageBytes: number; replyCacheSize: number },
+    private readonly onViolation: ViolationHandler = () => {},
   ) {}
 
   open(group: string, source: string, agentUser?: string): Session {
@@ -53,11 +76,11 @@ export class SessionRegistry {
       ended: new AbortController(),
       router: null,
     };
-    session.router = new RouterSocket(
+    session.router = new GuardedRouter(
       `ipc://${dir.requestSocketPath}`,
       (peer, frames, overflow) => this.onFrame(session, peer, frames, overflow),
-      // Room for the frame-size check to answer with VALIDATION_FAILED instead of libzmq dropping the peer.
-      { maxMessageBytes: this.socketOptions.maxMessageBytes * 4 + 1024, receiveHighWater: 1000, maxFrames: 8 },
+      (_peer, reason) => this.onViolation(session, reason),
+      sessionGuardLimits(this.socketOptions.maxMessageBytes),
     );
     if (agentUser) grantSocketToAgent(dir.requestSocketPath, agentUser);
     this.sessions.set(id, session);

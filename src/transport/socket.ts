@@ -3,10 +3,16 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs
 import { dirname } from "node:path";
 import { copyOut, lastError, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
 
-export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB";
+export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB" | "STREAM";
 export type SendOutcome = "sent" | "again" | "unroutable";
 
-const TYPE_CODES: Record<SocketType, number> = { ROUTER: ZMQ.ROUTER, DEALER: ZMQ.DEALER, PUB: ZMQ.PUB, SUB: ZMQ.SUB };
+const TYPE_CODES: Record<SocketType, number> = {
+  ROUTER: ZMQ.ROUTER,
+  DEALER: ZMQ.DEALER,
+  PUB: ZMQ.PUB,
+  SUB: ZMQ.SUB,
+  STREAM: ZMQ.STREAM,
+};
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 

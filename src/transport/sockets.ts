@@ -4,7 +4,7 @@ import { type PeerCredentials, type SendOutcome, type SocketOptions, type Socket
 export type Frames = Uint8Array[];
 
 /** Base for event-loop driven sockets: registers with the reactor and queues sends that hit EAGAIN. */
-abstract class LoopSocket {
+export abstract class LoopSocket {
   protected readonly socket: ZmqSocket;
   private readonly unregister: () => void;
   private readonly outbox: (readonly (Uint8Array | string)[])[] = [];

@@ -1,0 +1,107 @@
+import type { Reactor } from "./reactor.ts";
+import type { SendOutcome } from "./socket.ts";
+import { LoopSocket } from "./sockets.ts";
+import { encodeMessage, type IntakeLimits, IntakeViolation, serverHandshake, ZmtpIntake } from "./zmtp.ts";
+
+export interface GuardLimits extends IntakeLimits {
+  /** Most connections at once; one more is disconnected on arrival. */
+  maxPeers: number;
+  /** Most bytes held for unfinished messages across all peers; the peer that passes it is disconnected. */
+  maxBufferedBytes: number;
+  /** libzmq's queue of raw chunks (≤ 8 KiB each) per peer before it stops reading that peer's socket. */
+  chunkHighWater: number;
+}
+
+interface Peer {
+  readonly id: Uint8Array;
+  readonly intake: ZmtpIntake;
+}
+
+const EMPTY = new Uint8Array(0);
+const CUT_OFF_MEMORY = 1024;
+
+/**
+ * A ROUTER for DEALER peers whose inbound messages are bounded while they arrive. It is a libzmq
+ * ZMQ_STREAM socket speaking ZMTP itself (zmtp.ts): libzmq holds at most `chunkHighWater` raw chunks per
+ * peer, the intake at most one unfinished message, and a peer that passes a limit is disconnected at once
+ * and reported to `onViolation`. Same interface as RouterSocket.
+ */
+export class GuardedRouter extends LoopSocket {
+  private readonly peers = new Map<string, Peer>();
+  /** Peers we disconnected: libzmq may still report their disconnection, which must not read as a connect. */
+  private readonly cutOff = new Set<string>();
+
+  constructor(
+    endpoint: string,
+    private readonly onMessage: (identity: Uint8Array, frames: Uint8Array[], overflow: boolean) => void,
+    private readonly onViolation: (identity: Uint8Array, reason: string) => void,
+    private readonly limits: GuardLimits,
+    loop?: Reactor,
+  ) {
+    super("STREAM", { receiveHighWater: limits.chunkHighWater, maxFrames: 2 }, loop);
+    this.attach(() => this.socket.bind(endpoint));
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  protected receive(frames: Uint8Array[]): void {
+    const [id, data] = frames;
+    if (!id || !data) return;
+    const key = keyOf(id);
+    if (data.length === 0) {
+      this.notified(id, key);
+      return;
+    }
+    const peer = this.peers.get(key);
+    if (!peer) return;
+    let messages: Uint8Array[][];
+    try {
+      messages = peer.intake.feed(data);
+      if (peer.intake.buffered > 0 && this.bufferedBytes() > this.limits.maxBufferedBytes) {
+        throw new IntakeViolation(`took the session past ${this.limits.maxBufferedBytes} bytes of unfinished messages`);
+      }
+    } catch (e) {
+      if (!(e instanceof IntakeViolation)) throw e;
+      this.disconnect(key, peer.id, e.reason);
+      return;
+    }
+    for (const m of messages) this.onMessage(id, m, false);
+  }
+
+  /** A connection or a disconnection (ZMQ_STREAM reports both as an empty data frame). */
+  private notified(id: Uint8Array, key: string): void {
+    if (this.peers.delete(key) || this.cutOff.delete(key)) return;
+    if (this.peers.size >= this.limits.maxPeers) {
+      this.disconnect(key, id, `connected past the limit of ${this.limits.maxPeers} connections`);
+      return;
+    }
+    this.peers.set(key, { id, intake: new ZmtpIntake(this.limits) });
+    this.sendFrames([id, serverHandshake()]);
+  }
+
+  private disconnect(key: string, id: Uint8Array, reason: string): void {
+    this.peers.delete(key);
+    if (this.cutOff.size >= CUT_OFF_MEMORY) this.cutOff.clear();
+    this.cutOff.add(key);
+    this.sendFrames([id, EMPTY]);
+    this.onViolation(id, reason);
+  }
+
+  private bufferedBytes(): number {
+    let total = 0;
+    for (const p of this.peers.values()) total += p.intake.buffered;
+    return total;
+  }
+
+  send(identity: Uint8Array, frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
+    return this.sendFrames([identity, encodeMessage(frames)]);
+  }
+}
+
+function keyOf(id: Uint8Array): string {
+  let s = "";
+  for (const b of id) s += String.fromCharCode(b);
+  return s;
+}

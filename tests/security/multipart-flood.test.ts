@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { type RunningCore, startCore } from "../harness/core.ts";
+import { ZmtpPeer } from "../harness/zmtp-peer.ts";
+import { type AuditRecord, auditAfter, auditMark, droppedFrames, expectServing, ROOMY_LIMITS } from "./support.ts";
+
+/**
+ * A peer that streams one endless multipart message (many frames, many MiB) into a session socket is cut
+ * off while the message arrives: the core's memory stays bounded, the cut-off is audited with its reason,
+ * and the session and its neighbours keep answering. The peer speaks ZMTP itself, so nothing buffers the
+ * flood on the sending side either.
+ */
+
+const MiB = 1024 * 1024;
+
+function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB$/m);
+  return Number(line?.[1] ?? 0) * 1024;
+}
+
+async function hungUp(peer: ZmtpPeer): Promise<boolean> {
+  await Promise.race([peer.whenClosed, Bun.sleep(5_000)]);
+  return peer.closed;
+}
+
+const reasonOf = (r: AuditRecord | undefined): unknown => ((r?.detail ?? {}) as AuditRecord).reason;
+const cutOff = (r: AuditRecord) => r.kind === "dropped" && String(reasonOf(r)).startsWith("peer disconnected");
+
+describe("multipart floods on a session socket", () => {
+  let core: RunningCore;
+  let hostile: { id: string; socket: string; group: string };
+  let neighbour: { id: string; socket: string; group: string };
+
+  beforeAll(async () => {
+    core = await startCore({ config: ROOMY_LIMITS });
+    hostile = await core.openSession("flood");
+    neighbour = await core.openSession("bystander");
+    expectServing(hostile.socket);
+  });
+  afterAll(async () => {
+    await core.stop();
+  });
+
+  test("256 MiB streamed as one message: cut off after a few MiB, core RSS stays bounded, audited", async () => {
+    const before = rssBytes(core.proc.pid);
+    const droppedBefore = await droppedFrames(core);
+    const mark = auditMark(core, hostile.group);
+    const peer = await ZmtpPeer.connect(hostile.socket);
+    const accepted = await peer.streamMessage(256, MiB);
+    expect(await hungUp(peer)).toBe(true);
+    expect(accepted).toBeLessThan(64 * MiB);
+    expect(rssBytes(core.proc.pid) - before).toBeLessThan(64 * MiB);
+    const [record] = await auditAfter(core, hostile.group, mark, cutOff);
+    expect(record).toMatchObject({ kind: "dropped", outcome: "rejected", stage: 3, code: "VALIDATION_FAILED" });
+    expect(reasonOf(record)).toMatch(/^peer disconnected: it sent a message of more than \d+ bytes$/);
+    expect(await droppedFrames(core)).toBe(droppedBefore + 1);
+    expectServing(hostile.socket);
+    expectServing(neighbour.socket);
+  }, 60_000);
+
+  test("a million empty frames in one message: cut off at the frame cap, audited", async () => {
+    const mark = auditMark(core, hostile.group);
+    const peer = await ZmtpPeer.connect(hostile.socket);
+    const accepted = await peer.streamMessage(1_000_000, 0);
+    expect(await hungUp(peer)).toBe(true);
+    expect(accepted).toBeLessThan(1_000_000 * 9);
+    const [record] = await auditAfter(core, hostile.group, mark, cutOff);
+    expect(reasonOf(record)).toBe("peer disconnected: it sent a message of more than 8 frames");
+    expectServing(hostile.socket);
+    expectServing(neighbour.socket);
+  }, 60_000);
+
+  test("one frame larger than the transport cap is refused from its header, before its body", async () => {
+    const mark = auditMark(core, hostile.group);
+    const peer = await ZmtpPeer.connect(hostile.socket);
+    await peer.streamMessage(1, 64 * MiB);
+    expect(await hungUp(peer)).toBe(true);
+    const [record] = await auditAfter(core, hostile.group, mark, cutOff);
+    expect(reasonOf(record)).toMatch(/^peer disconnected: it sent a frame of 67108864 bytes/);
+    expectServing(hostile.socket);
+  }, 60_000);
+
+  test("connections past the per-session limit are cut off; unfinished messages across peers are bounded", async () => {
+    const mark = auditMark(core, hostile.group);
+    const before = rssBytes(core.proc.pid);
+    const peers: ZmtpPeer[] = [];
+    // In batches, so the listen backlog (100) never refuses a connection before the core sees it.
+    for (let i = 0; i < 140; i++) {
+      peers.push(await ZmtpPeer.connect(hostile.socket));
+      if (i % 20 === 19) await Bun.sleep(100);
+    }
+    await Bun.sleep(500);
+    expect(peers.filter((p) => !p.closed).length).toBeLessThanOrEqual(128);
+    // Ten open peers each start a 4 MiB frame and send 3 MiB of it: more than the session may hold unfinished.
+    const header = new Uint8Array([3, 0, 0, 0, 0, 0, 0x40, 0, 0]);
+    const part = new Uint8Array(3 * MiB);
+    const open = peers.filter((p) => !p.closed).slice(0, 10);
+    await Promise.all(open.map(async (p) => (await p.write(header)) && p.write(part)));
+    await Bun.sleep(500);
+    expect(open.filter((p) => p.closed).length).toBeGreaterThan(0);
+    expect(rssBytes(core.proc.pid) - before).toBeLessThan(96 * MiB);
+    const reasons = (await auditAfter(core, hostile.group, mark, cutOff)).map((r) => reasonOf(r));
+    expect(reasons).toContain("peer disconnected: it connected past the limit of 128 connections");
+    expect(reasons.some((r) => String(r).startsWith("peer disconnected: it took the session past "))).toBe(true);
+    for (const p of peers) p.close();
+    expectServing(hostile.socket);
+    expectServing(neighbour.socket);
+  }, 60_000);
+
+  test("a peer that is not a DEALER, or not ZMTP at all, is cut off at the handshake", async () => {
+    const mark = auditMark(core, hostile.group);
+    const pub = await ZmtpPeer.connect(hostile.socket, "PUB");
+    expect(await hungUp(pub)).toBe(true);
+    const [record] = await auditAfter(core, hostile.group, mark, cutOff);
+    expect(reasonOf(record)).toBe("peer disconnected: it sent a READY for a PUB socket (only a DEALER may call)");
+    expectServing(hostile.socket);
+  });
+});

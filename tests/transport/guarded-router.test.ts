@@ -1,0 +1,85 @@
+import { describe, expect, test } from "bun:test";
+import { GuardedRouter, type GuardLimits } from "../../src/transport/guarded-router.ts";
+import { DealerSocket, type Frames } from "../../src/transport/sockets.ts";
+import { ZmtpPeer } from "../harness/zmtp-peer.ts";
+import { allByteValues, cleanUpAfterEach, text, waitFor } from "./helpers.ts";
+
+const { track, newDir } = cleanUpAfterEach();
+
+const LIMITS: GuardLimits = {
+  maxFrameBytes: 64 * 1024,
+  maxMessageBytes: 64 * 1024 + 512,
+  maxFrames: 4,
+  maxPeers: 3,
+  maxBufferedBytes: 100 * 1024,
+  chunkHighWater: 8,
+};
+
+/** A guarded ROUTER that echoes every message back, plus what it saw and whom it cut off. */
+function echoRouter(endpoint: string, limits = LIMITS) {
+  const seen: Frames[] = [];
+  const cut: string[] = [];
+  const router: GuardedRouter = track(
+    new GuardedRouter(
+      endpoint,
+      (identity, frames) => {
+        seen.push(frames);
+        router.send(identity, frames);
+      },
+      (_identity, reason) => cut.push(reason),
+      limits,
+    ),
+  );
+  return { router, seen, cut };
+}
+
+describe("guarded ROUTER with libzmq DEALER peers", () => {
+  test("requests and replies cross unchanged: the delimiter, every byte value, a long frame", async () => {
+    const dir = newDir();
+    const { seen } = echoRouter(dir.endpoint("g.sock"));
+    const replies: Frames[] = [];
+    const dealer = track(new DealerSocket(dir.endpoint("g.sock"), (f) => replies.push(f)));
+    const long = "y".repeat(60_000);
+    dealer.send(["hello"]);
+    dealer.send([allByteValues()]);
+    dealer.send([long]);
+    await waitFor(() => replies.length === 3, "three echoes");
+    expect(seen.map((f) => f.map((x) => x.length))).toEqual([
+      [0, 5],
+      [0, 256],
+      [0, 60_000],
+    ]);
+    expect(text(replies[0]?.[0])).toBe("hello");
+    expect(replies[1]?.[0]).toEqual(allByteValues());
+    expect(text(replies[2]?.[0])).toBe(long);
+  });
+
+  test("a peer past a limit is disconnected and reported; other peers keep being answered", async () => {
+    const dir = newDir();
+    const { router, cut } = echoRouter(dir.endpoint("c.sock"));
+    const peer = await ZmtpPeer.connect(dir.path("c.sock"));
+    await peer.streamMessage(100, 1024);
+    await Promise.race([peer.whenClosed, Bun.sleep(5000)]);
+    expect(peer.closed).toBe(true);
+    expect(cut).toEqual(["sent a message of more than 4 frames"]);
+    await waitFor(() => router.peerCount === 0, "the peer forgotten");
+    const replies: Frames[] = [];
+    const dealer = track(new DealerSocket(dir.endpoint("c.sock"), (f) => replies.push(f)));
+    dealer.send(["still here"]);
+    await waitFor(() => replies.length === 1, "an answer after the cut-off");
+  });
+
+  test("connections past maxPeers, and unfinished bytes past maxBufferedBytes, are cut off", async () => {
+    const dir = newDir();
+    const { cut } = echoRouter(dir.endpoint("p.sock"));
+    const peers = [];
+    for (let i = 0; i < 4; i++) peers.push(await ZmtpPeer.connect(dir.path("p.sock")));
+    await waitFor(() => cut.length === 1, "the fourth connection cut off");
+    expect(cut).toEqual(["connected past the limit of 3 connections"]);
+    const header = new Uint8Array([3, 0, 0, 0, 0, 0, 0, 0xf0, 0]);
+    for (const p of peers.slice(0, 3)) await p.write(header).then(() => p.write(new Uint8Array(50 * 1024)));
+    await waitFor(() => cut.length === 2, "the peer past the buffered-bytes budget cut off");
+    expect(cut[1]).toBe("took the session past 102400 bytes of unfinished messages");
+    for (const p of peers) p.close();
+  });
+});
