@@ -133,6 +133,10 @@ export class ControlChannel {
       case "stop":
         setTimeout(this.onStop, 10);
         return { stopping: true };
+      case "audit.checkpoint": {
+        const checkpoint = await s.checkpoint();
+        return { written: checkpoint !== null, n: checkpoint?.n ?? s.checkpointCount() };
+      }
       case "session.open": {
         const group = String(args.group ?? "default");
         if (!GROUP_NAME.test(group))

@@ -25,6 +25,7 @@ import { payloadValidation } from "./pipeline/payload.ts";
 import { TokenBucketLimiter } from "./pipeline/token-bucket.ts";
 import { topicWhitelist } from "./pipeline/topic.ts";
 import { requestHash } from "./reply-cache.ts";
+import { type Checkpoint, CheckpointWriter } from "./response/audit-checkpoint.ts";
 import { AuditLog } from "./response/audit-log.ts";
 import { watchKnownSecrets } from "./response/known-secrets.ts";
 import { sanitizeText } from "./response/sanitize.ts";
@@ -45,6 +46,8 @@ const HEARTBEAT_MS = 2_000;
 /** ipc's wait after a heartbeat: wait_ms plus this (src/ipc/call.ts). */
 const HEARTBEAT_MARGIN_MS = 5_000;
 const AUDIT_SYNC_INTERVAL_MS = 5;
+/** How often the chain heads are signed (and at shutdown); a rewrite after the last one is not caught. */
+const CHECKPOINT_INTERVAL_MS = 60_000;
 
 /** The composition root: sessions, the six-stage pipeline, the response path, events. */
 export class CoreServer {
@@ -57,6 +60,9 @@ export class CoreServer {
   private readonly eventListeners = new Set<(envelope: Envelope) => void>();
   private readonly pipeline: (ctx: CallContext) => Promise<void>;
   private events: PubSocket | null = null;
+  private checkpoints: CheckpointWriter | null = null;
+  private checkpointTimer: ReturnType<typeof setInterval> | null = null;
+  private signedCheckpoints = 0;
   private stopping = false;
   private stopSecretWatch: () => void = () => {};
   droppedFrames = 0;
@@ -156,10 +162,22 @@ export class CoreServer {
     cleanStaleSessionDirs(this.options.home, []);
     this.stopSecretWatch = watchKnownSecrets(this.options.home);
     this.events = new PubSocket(`ipc://${this.eventsPath}`);
+    let signed = 0;
+    try {
+      this.checkpoints = new CheckpointWriter(this.options.home);
+      signed = await this.checkpoints.count();
+      this.signedCheckpoints = signed;
+      this.checkpointTimer = setInterval(() => void this.checkpoint(), CHECKPOINT_INTERVAL_MS);
+    } catch (error) {
+      process.stderr.write(
+        `[AUDIT] Error: signed audit checkpoints are off (${sanitizeText((error as Error).message)}). Fix: check ${this.options.home}/credentials (mode 0700, yours), then restart.\n`,
+      );
+    }
+    // The count lets `audit verify` notice checkpoints removed from the file later.
     void this.audit.append({
       kind: "session",
       outcome: "info",
-      detail: { event: "core started", version: CARAPACE_VERSION },
+      detail: { event: "core started", version: CARAPACE_VERSION, checkpoints: signed },
     });
     await this.plugins.load();
   }
@@ -438,9 +456,32 @@ export class CoreServer {
       : { kind: "result", correlation, result: outcome.result };
   }
 
+  /**
+   * Signs the durable heads of the logs (never on a call's path: a timer, shutdown, or the operator).
+   * Null when nothing changed since the last checkpoint or checkpoints are off.
+   */
+  async checkpoint(): Promise<Checkpoint | null> {
+    if (!this.checkpoints) return null;
+    try {
+      const written = await this.checkpoints.write(this.audit.durableHeads());
+      if (written) this.signedCheckpoints = written.n;
+      return written;
+    } catch (error) {
+      process.stderr.write(
+        `[AUDIT] Error: could not write a signed checkpoint (${sanitizeText((error as Error).message)}). Fix: check free disk space in ${this.options.home}/data.\n`,
+      );
+      return null;
+    }
+  }
+
+  checkpointCount(): number {
+    return this.signedCheckpoints;
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.confirmations.cancelAll();
     // Give in-flight calls a moment to answer (they get PLUGIN_UNAVAILABLE if cancelled).
     const deadline = Date.now() + 2_000;
@@ -454,6 +495,7 @@ export class CoreServer {
     await this.plugins.shutdown();
     await this.audit.append({ kind: "session", outcome: "info", detail: { event: "core stopped" } }).catch(() => {});
     await this.audit.close();
+    await this.checkpoint();
     this.stopSecretWatch();
     this.events?.close();
     this.events = null;

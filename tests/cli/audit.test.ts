@@ -43,7 +43,11 @@ describe("audit verify", () => {
   test("exit 0 and one line per group when every chain is intact", async () => {
     const io = capture();
     expect(await runAuditVerify(t.home, undefined, io)).toBe(0);
-    expect(io.stdout).toEqual(["home: ok (3 records)", "work: ok (4 records)"]);
+    expect(io.stdout).toEqual([
+      "home: ok (3 records)",
+      "work: ok (4 records)",
+      "checkpoints: no checkpoint key in this home: the chains are checked against their heads only",
+    ]);
   });
 
   test("exit 1 naming file and line when a line was deleted", async () => {
@@ -57,6 +61,7 @@ describe("audit verify", () => {
     expect(io.stdout).toEqual([
       "work: 1 problem in 3 records",
       "  work.jsonl line 2 (seq 3): deleted — record 2 is missing before this line",
+      "checkpoints: no checkpoint key in this home: the chains are checked against their heads only",
     ]);
     expect(io.stderr[0]).toMatch(/^\[AUDIT\] Error: .*Fix:/);
   });

@@ -134,6 +134,16 @@ export class AuditLog {
     return this.found.filter((p) => p.log === log);
   }
 
+  /** Per log opened by this process: the head last made durable (what a signed checkpoint may name). */
+  durableHeads(): Record<string, { seq: number; hash: string }> {
+    const out: Record<string, { seq: number; hash: string }> = {};
+    for (const [log, writer] of this.writers) {
+      const head = writer.durableHead;
+      if (head) out[log] = head;
+    }
+    return out;
+  }
+
   /** Resolves once everything appended so far has been written (or has failed). */
   async flush(): Promise<void> {
     await Promise.all([...this.writers.values()].map((w) => w.drain()));
@@ -220,6 +230,8 @@ class LogWriter {
   private damage: AuditWriteError | null = null;
   private fault: Fault | null = null;
   private sizeKnown = false;
+  /** The last head written (null until one is, and for a damaged log). */
+  durableHead: { seq: number; hash: string } | null = null;
   /** The log was read and checked on open (resume() ran to its end). */
   private resumed = false;
   private closing = false;
@@ -431,6 +443,7 @@ class LogWriter {
       headFile(this.dir, this.log),
       `${JSON.stringify({ seq: at.seq, hash: at.hash, file: basename(liveFile(this.dir, this.log)) })}\n`,
     );
+    this.durableHead = { seq: at.seq, hash: at.hash };
   }
 
   private scheduleSync(): void {
@@ -578,6 +591,7 @@ class LogWriter {
     }
     this.state.seq = last.seq;
     this.state.hash = last.hash;
+    this.durableHead = { seq: head.head.seq, hash: head.head.hash };
   }
 
   /** A torn last line is a write a crash cut short: it holds no whole record. Cut it and say so. */

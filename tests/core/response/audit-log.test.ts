@@ -454,3 +454,77 @@ describe("AuditLog: grouped commits (syncIntervalMs)", () => {
     expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 });
+
+describe("AuditLog: what opening a log finds", () => {
+  async function written(n: number): Promise<string[]> {
+    const log = new AuditLog(t.home);
+    for (let i = 0; i < n; i++) await log.append(entry(i));
+    await log.close();
+    return readLinesOf(join(t.dir, "work.jsonl"));
+  }
+  const problemsOnOpen = async () => {
+    const log = new AuditLog(t.home);
+    const found = await log.openLog("work");
+    await expect(log.append(entry(50))).rejects.toThrow(/is damaged/);
+    await log.close();
+    return found.map((p) => [p.what, p.detail]);
+  };
+
+  test("an unreadable head, a last line that is not a record, an emptied log, a head that differs", async () => {
+    const lines = await written(3);
+    writeFileSync(join(t.dir, "work.head"), "garbage");
+    expect(await problemsOnOpen()).toEqual([["malformed", "the head file is unreadable"]]);
+
+    await written(0);
+    rmSync(t.dir, { recursive: true, force: true });
+    const fresh = await written(3);
+    writeLinesTo(join(t.dir, "work.jsonl"), [...fresh, "not a record"]);
+    expect(await problemsOnOpen()).toEqual([["malformed", "the last line is not a record"]]);
+
+    writeFileSync(join(t.dir, "work.jsonl"), "");
+    expect((await problemsOnOpen())[0]?.[0]).toBe("truncated");
+
+    writeLinesTo(join(t.dir, "work.jsonl"), fresh);
+    const headText = readFileSync(join(t.dir, "work.head"), "utf8");
+    writeFileSync(join(t.dir, "work.head"), headText.replace(/"hash":"[0-9a-f]+"/, `"hash":"${"f".repeat(64)}"`));
+    expect(await problemsOnOpen()).toEqual([["edited", "record 3 differs from the head"]]);
+    expect(lines).toHaveLength(3);
+  });
+
+  test("durable heads are what a checkpoint may sign: the head written, none for a damaged log", async () => {
+    const log = new AuditLog(t.home, { syncIntervalMs: 60_000 });
+    await log.append(entry(1));
+    expect(log.durableHeads()).toEqual({ work: { seq: 0, hash: GENESIS_HASH } });
+    await log.close();
+    expect(log.durableHeads().work?.seq).toBe(1);
+    writeFileSync(join(t.dir, "work.head"), "garbage");
+    const damaged = new AuditLog(t.home);
+    await damaged.openLog("work");
+    expect(damaged.durableHeads()).toEqual({});
+    await damaged.close();
+  });
+
+  test("a head that cannot be created at open is created by the recovery before the first record", async () => {
+    const { storage, faults } = faultyStorage();
+    faults.head = true;
+    const log = new AuditLog(t.home, { storage, retryAfterMs: 0 });
+    await log.openLog("work");
+    expect(existsSync(join(t.dir, "work.head"))).toBe(false);
+    faults.head = false;
+    expect((await log.append(entry(1))).seq).toBe(1);
+    await log.close();
+    expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
+  });
+
+  test("a live file cut short by someone else while the log was failing is not written over", async () => {
+    const { storage, faults } = faultyStorage();
+    const log = new AuditLog(t.home, { storage, retryAfterMs: 0 });
+    for (let i = 0; i < 3; i++) await log.append(entry(i));
+    faults.append = true;
+    await expect(log.append(entry(3))).rejects.toBeInstanceOf(AuditWriteError);
+    faults.append = false;
+    writeFileSync(join(t.dir, "work.jsonl"), "");
+    await expect(log.append(entry(4))).rejects.toBeInstanceOf(AuditWriteError);
+    await log.close();
+  });
+});

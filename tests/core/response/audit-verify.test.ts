@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AuditLog } from "../../../src/core/response/audit-log.ts";
 import { recordHash } from "../../../src/core/response/audit-record.ts";
@@ -181,5 +181,40 @@ describe("verifyAudit across rotated files", () => {
     } finally {
       home.cleanup();
     }
+  });
+});
+
+describe("verifyAudit against signed heads and crash artefacts", () => {
+  const pin = (seq: number, hash: string) => new Map([["work", { seq, hash, source: "signed checkpoint #1" }]]);
+  const hashOf = (i: number) => (JSON.parse(at(i)) as { hash: string }).hash;
+
+  test("a pinned head that matches passes; one that differs, lies past the end, or names a vanished log fails", async () => {
+    expect((await verifyAudit(t.home, "work", { pinned: pin(5, hashOf(4)) }))[0]?.ok).toBe(true);
+    const [differs] = await verifyAudit(t.home, "work", { pinned: pin(5, "0".repeat(64)) });
+    expect(differs?.problems.map((p) => p.what)).toEqual(["edited"]);
+    const [past] = await verifyAudit(t.home, "work", { pinned: pin(12, hashOf(9)) });
+    expect(past?.problems.map((p) => [p.what, p.line])).toEqual([["truncated", 11]]);
+    const results = await verifyAudit(t.home, undefined, {
+      pinned: new Map([["gone", { seq: 3, hash: "a".repeat(64), source: "signed checkpoint #2" }]]),
+    });
+    expect(results.find((r) => r.log === "gone")?.problems[0]).toMatchObject({ what: "deleted", seq: 3 });
+  });
+
+  test("an incomplete last line is a note, not a problem; in a rotated file it is a problem", async () => {
+    writeFileSync(file, `${lines.join("\n")}\n{"seq":11,"ts":"2026`);
+    const [live] = await verifyAudit(t.home, "work");
+    expect(live?.ok).toBe(true);
+    expect(live?.notes[0]?.detail).toContain("the last line is incomplete");
+    renameSync(file, join(t.dir, "work.1.jsonl"));
+    writeFileSync(file, "");
+    const [rotated] = await verifyAudit(t.home, "work");
+    expect(rotated?.problems.map((p) => p.what)).toContain("malformed");
+  });
+
+  test("a wrecked log lists a bounded number of problems and says how many more there are", async () => {
+    writeLinesTo(file, [...lines, ...Array.from({ length: 1200 }, () => "garbage")]);
+    const [result] = await verifyAudit(t.home, "work");
+    expect(result?.problems.length).toBe(1000);
+    expect(result?.notes.at(-1)?.detail).toMatch(/^20\d further problems not listed$/);
   });
 });
