@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Agent container entrypoint (stdin protocol of seed task ENG-23, as settled in DESIGN.md §10).
 # The host writes exactly two lines on stdin and closes it:
 #   1. a credential name from the allowlist below
@@ -7,6 +7,7 @@
 # read from a read-only mounted file, never from argv or env. `exec` makes claude the main process.
 # When the session directory holds the host's egress proxy socket, `ipc forward` relays Claude Code's API
 # traffic from 127.0.0.1:$CARAPACE_FORWARD_PORT to it (the container has no network but lo).
+# Bash builtins only: the image has no other programs (docs/CONTAINER_IMAGE.md).
 set -eu
 
 CLAUDE_BIN="${CARAPACE_CLAUDE_BIN:-/usr/local/bin/claude}"
@@ -47,21 +48,18 @@ if [ ! -f "$PROMPT_FILE" ] || [ ! -r "$PROMPT_FILE" ]; then
   fail "prompt file $PROMPT_FILE is missing or unreadable" "mount the session's prompt file read-only at $PROMPT_FILE"
 fi
 
-# /tmp is read-only; Claude Code's scratch files go to the writable per-group state directory.
-if [ -n "${TMPDIR:-}" ]; then mkdir -p "$TMPDIR" 2>/dev/null || true; fi
+# /tmp is read-only; Claude Code makes its scratch directory $TMPDIR in the writable Claude state itself.
 
-# Starts the forwarder in the background and waits (bounded) for its "listening" line, read through a
-# private FIFO so no polling and no network tool is needed.
+# Starts the forwarder in the background and waits (bounded, bash's read -t) for its "listening" line,
+# read from a pipe: no FIFO, no polling, no network tool.
 start_forwarder() {
   case "$FORWARD_PORT" in
     '' | *[!0-9]*) fail "CARAPACE_FORWARD_PORT '$FORWARD_PORT' is not a port number" "set it to a free port such as 8787" ;;
   esac
-  ready_dir=$(mktemp -d "${TMPDIR:-/tmp}/carapace-forward.XXXXXX") \
-    || fail "cannot create a directory in ${TMPDIR:-/tmp} for the forwarder's ready signal" "mount the writable Claude state directory"
-  mkfifo -m 600 "$ready_dir/ready"
-  ipc forward --listen "127.0.0.1:$FORWARD_PORT" --socket "$EGRESS_SOCKET" >"$ready_dir/ready" &
-  ready=$(timeout "$FORWARD_WAIT_SECONDS" head -n 1 <"$ready_dir/ready" || true)
-  rm -rf "$ready_dir"
+  local ready="" ready_fd
+  exec {ready_fd}< <(exec ipc forward --listen "127.0.0.1:$FORWARD_PORT" --socket "$EGRESS_SOCKET" </dev/null)
+  IFS= read -r -t "$FORWARD_WAIT_SECONDS" -u "$ready_fd" ready || true
+  exec {ready_fd}<&-
   case "$ready" in
     "ipc forward: listening on "*) ;;
     *) fail "the API forwarder (ipc forward) did not start within ${FORWARD_WAIT_SECONDS}s" "check the ipc binary in the image and that port $FORWARD_PORT is free" ;;

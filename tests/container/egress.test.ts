@@ -95,7 +95,7 @@ async function runEntrypoint(home: string, stdin: string, env: Record<string, st
   const bin = join(home, "bin");
   mkdirSync(bin);
   symlinkSync(ipcBin, join(bin, "ipc"));
-  const proc = Bun.spawn(["setsid", "sh", ENTRYPOINT, "-p", "--output-format", "stream-json", "--verbose"], {
+  const proc = Bun.spawn(["setsid", "bash", ENTRYPOINT, "-p", "--output-format", "stream-json", "--verbose"], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
@@ -172,7 +172,7 @@ describe.skipIf(hostSkip !== null)("egress chain on the host (entrypoint.sh, rea
     homes.push(home);
     await chain(join(home, "egress.sock"), "unused");
     const t0 = performance.now();
-    const proc = Bun.spawn(["sh", ENTRYPOINT, "-p"], {
+    const proc = Bun.spawn(["bash", ENTRYPOINT, "-p"], {
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",

@@ -31,7 +31,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(stdin: string, args: string[] = ["-p"], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["sh", ENTRYPOINT, ...args], {
+  const proc = Bun.spawn(["bash", ENTRYPOINT, ...args], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

@@ -17,26 +17,39 @@ import { sessionFixture } from "./session-fixture.ts";
 const image = await testAgentImage();
 reportSkip("SEC-07 container security", image.skipReason);
 
-const PROBE = String.raw`
-w() { if ( : > "$1/.probe" ) 2>/dev/null; then rm -f "$1/.probe"; echo "DIR-W $1"; else echo "DIR-R $1"; fi; }
+// Bash builtins only: the image has no other programs (docs/CONTAINER_IMAGE.md).
+const PROBE = `
+shopt -s nullglob dotglob
+w() { if ( : > "$1/.probe" ) 2>/dev/null; then echo "DIR-W $1"; else echo "DIR-R $1"; fi; }
 for d in / /tmp /var/tmp /run /etc /usr/local/bin /home/agent /etc/claude-code /dev/mqueue /workspace /home/agent/.claude /etc/claude-code/.claude/skills /run/carapace /carapace; do w "$d"; done
 for f in /etc/claude-code/managed-settings.json /etc/claude-code/CLAUDE.md /etc/claude-code/.claude/skills/memory.md /carapace/prompt.md /usr/local/bin/ipc /usr/local/bin/claude; do
   if ( : >> "$f" ) 2>/dev/null; then echo "FILE-W $f"; else echo "FILE-R $f"; fi
 done
-find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -type d -writable -print 2>/dev/null | sed 's/^/WRITABLE /'
-echo "IFACES $(ls /sys/class/net | tr '\n' ' ')"
-echo "ROUTES $(tail -n +2 /proc/net/route | wc -l)"
+setuid=0
+walk() {
+  local e
+  [ -w "$1" ] && echo "WRITABLE $1"
+  for e in "$1"/*; do
+    if [ -L "$e" ]; then continue; fi
+    if [ -d "$e" ]; then walk "$e"; elif [ -u "$e" ] || [ -g "$e" ]; then setuid=$((setuid + 1)); fi
+  done
+}
+for top in /*; do case "$top" in /proc | /sys | /dev) ;; *) [ -L "$top" ] || walk "$top" ;; esac; done
+ifaces=""; for i in /sys/class/net/*; do ifaces+="${"$"}{i##*/} "; done; echo "IFACES $ifaces"
+mapfile -t routes < /proc/net/route; echo "ROUTES $((${"$"}{#routes[@]} - 1))"
 if (exec 3<>/dev/tcp/1.1.1.1/443) 2>/dev/null; then echo "TCP open"; else echo "TCP blocked"; fi
-if getent hosts example.com >/dev/null 2>&1; then echo "DNS resolves"; else echo "DNS blocked"; fi
-grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status
-echo "UID $(id -u):$(id -g)"
-echo "PID1 $(tr '\0' ' ' </proc/1/cmdline)"
+dns=$( (exec 3<>/dev/tcp/example.com/80) 2>&1 ) || true
+case "$dns" in *"Name or service not known"* | *"name resolution"* | *"No address"*) echo "DNS blocked" ;; *) echo "DNS resolves: $dns" ;; esac
+while IFS= read -r l; do case "$l" in CapEff* | CapPrm* | CapBnd* | NoNewPrivs*) echo "$l" ;; Uid:*) read -r _ uid _ <<< "$l" ;; Gid:*) read -r _ gid _ <<< "$l" ;; esac; done < /proc/self/status
+echo "UID $uid:$gid"
+mapfile -d '' pid1 < /proc/1/cmdline; echo "PID1 ${"$"}{pid1[*]}"
 for t in apt apt-get dpkg curl wget; do command -v "$t" >/dev/null && echo "TOOL $t"; done
-echo "SETUID $(find / -xdev -perm /6000 -type f 2>/dev/null | wc -l)"
+echo "SETUID $setuid"
 echo "TOKEN ${"$"}{ANTHROPIC_API_KEY:-none}"
-echo "PROMPT $(cat)"
+echo "PROMPT $(</dev/stdin)"
 echo "PROBE-DONE"
-while [ ! -e /workspace/.release ]; do sleep 0.1; done
+exec {pause}<> <(:)
+while [ ! -e /workspace/.release ]; do read -r -t 0.1 -u "$pause" _ || true; done
 `;
 
 const TOKEN = "carapace-session-token-SEC07-4f1d2c";
