@@ -8,7 +8,7 @@
  * and the owners, modes and contents of the host paths the links name.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { lchownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { lchownSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { AGENT_USER } from "../../../src/container/paths.ts";
 import { HOSTILE_TIMEOUT_MS, type HostileLab, hostileSkipReason, startHostileLab, step } from "./harness.ts";
@@ -204,14 +204,15 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: what one session pla
       plantLink(join(ws, ".claude"), credentials);
       plantLink(join(ws, "tmp"), credentials);
       // The exact plant that used to make the core chown the credentials directory at the next start.
+      rmSync(legacyClaudeState(lab, group), { recursive: true, force: true });
       mkdirSync(legacyClaudeState(lab, group), { recursive: true });
       plantLink(join(legacyClaudeState(lab, group), "tmp"), credentials);
 
       const second = await lab.session(group, [step.bash(`ipc hello.echo '{"message":"after the links"}'`)]);
-      expect(second.code).toBe(0);
-      expect(second.exchange(0).result).toContain("after the links");
       expect(diffTrees(before.victim, snapshotTree(victimDir))).toEqual([]);
       expect(diffTrees(before.credentials, snapshotTree(credentials))).toEqual([]);
+      expect(second.code).toBe(0);
+      expect(second.exchange(0).result).toContain("after the links");
       // The links in the workspace are the agent's own business: still there, still links.
       expect(hostEntry(join(ws, "to-victim"))?.type).toBe("symlink");
       expect(liveAgentDirs(lab)).toEqual([]);
