@@ -18,6 +18,7 @@ import { statusCommand } from "./cli/status.ts";
 import { stopCommand } from "./cli/stop.ts";
 import { uninstallCommand } from "./cli/uninstall.ts";
 import { updateCommand } from "./cli/update.ts";
+import { usageCommand } from "./cli/usage.ts";
 import { CARAPACE_VERSION } from "./config/version.ts";
 
 export const main = defineCommand({
@@ -39,6 +40,7 @@ export const main = defineCommand({
     approve: approveCommand,
     deny: denyCommand,
     audit: auditCommand,
+    usage: usageCommand,
     auth: authCommand,
     config: configCommand,
     plugin: pluginCommand,

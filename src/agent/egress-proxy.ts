@@ -6,6 +6,7 @@
  * neither the credential nor the session token ever appears in an audit event or an error.
  */
 import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
+import type { BudgetName, EgressBudget } from "./egress-budget.ts";
 import {
   checkRoute,
   checkUpstream,
@@ -29,6 +30,8 @@ export interface EgressAuditEvent {
   status: number;
   outcome: "forwarded" | "refused";
   reason?: string;
+  /** Set when a spending budget refused the request. */
+  budget?: BudgetName;
   requestBytes: number;
   inputTokens?: number;
   outputTokens?: number;
@@ -42,6 +45,8 @@ export interface EgressProxyOptions {
   credential: () => Promise<EgressCredential | null>;
   maxBodyBytes?: number;
   tokenBudget?: number;
+  /** Session and group budgets, asked before each request is forwarded. */
+  budget?: EgressBudget;
   onAudit?: (e: EgressAuditEvent) => void;
 }
 
@@ -151,6 +156,19 @@ export async function startEgressProxy(o: EgressProxyOptions): Promise<EgressPro
     if (o.tokenBudget !== undefined && counters.tokens >= o.tokenBudget) {
       return refuse(429, "rate_limit_error", `session token budget of ${o.tokenBudget} tokens is used up`);
     }
+    const overBudget = o.budget?.admit() ?? null;
+    if (overBudget) {
+      audit({
+        method: req.method,
+        path,
+        status: 429,
+        outcome: "refused",
+        reason: overBudget.message,
+        requestBytes: 0,
+        budget: overBudget.budget,
+      });
+      return refusal(429, "rate_limit_error", overBudget.message);
+    }
     let body: Uint8Array;
     try {
       body = await readCapped(req, maxBody);
@@ -171,6 +189,7 @@ export async function startEgressProxy(o: EgressProxyOptions): Promise<EgressPro
     const headers = forwardedRequestHeaders(req.headers);
     headers.set(credential.header, credential.value);
 
+    o.budget?.forwarded();
     let upstream: Response;
     try {
       upstream = await fetch(upstreamUrl(base, url), {
@@ -186,7 +205,11 @@ export async function startEgressProxy(o: EgressProxyOptions): Promise<EgressPro
     }
     const countsTokens = url.pathname === "/v1/messages";
     const finish = (usage: Usage) => {
-      if (countsTokens) counters.tokens += (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+      const tokens = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+      if (countsTokens) {
+        counters.tokens += tokens;
+        o.budget?.used(tokens);
+      }
       audit({
         method: req.method,
         path,

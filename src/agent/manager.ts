@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { buildBriefForGroup } from "../../plugins/memory/brief.ts";
 import type { Config } from "../config/keys.ts";
-import { groupSettings, limitsFromConfig } from "../config/load.ts";
+import { budgetsFor, groupSettings, limitsFromConfig } from "../config/load.ts";
 import { assertLimitsEnforced } from "../container/adapters/podman.ts";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
 import { type DetectedRuntime, detectRuntime } from "../container/detect.ts";
@@ -12,8 +12,10 @@ import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
 import type { ArgumentField } from "../core/approval-request.ts";
 import { sanitize } from "../core/response/sanitize.ts";
 import type { CoreServer } from "../core/server.ts";
+import { summarizeUsage } from "../core/usage-summary.ts";
 import { sessionSkills } from "../plugins/skills.ts";
 import { mintIdentity } from "../protocol/envelope.ts";
+import { GroupLedger, sessionBudget } from "./egress-budget.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
 import { type AgentEvent, eventsFromLine, LineSplitter } from "./stream-json.ts";
@@ -52,6 +54,11 @@ export class AgentManager {
   private readonly watchers = new Map<string, Set<(u: TaskUpdate) => void>>();
   private readonly unsubscribe: () => void;
   private stopped = false;
+  /** What each group spent today, shared by its sessions' proxies; seeded from the audit log. */
+  private readonly ledger = new GroupLedger(async (group, day) => {
+    const [row] = await summarizeUsage(this.home, { group, day });
+    return { tokens: row?.tokens ?? 0, requests: row?.calls ?? 0 };
+  });
 
   constructor(
     private readonly home: string,
@@ -205,12 +212,14 @@ export class AgentManager {
       // The container only ever holds this per-session token; the proxy swaps in the real credential.
       const token = randomBytes(24).toString("hex");
       const egressPath = join(sessionDir, "egress.sock");
+      await this.ledger.prepare(task.group);
       proxy = await startEgressProxy({
         socketPath: egressPath,
         token,
         upstream: this.config.network.upstream_url,
         allowlist: this.config.network.upstream_allowlist,
         credential: async () => readAnthropicCredential(this.home),
+        budget: sessionBudget(task.group, budgetsFor(this.config, task.group), this.ledger),
         onAudit: (e) => {
           void this.server.audit
             .append({

@@ -133,13 +133,13 @@ export function setConfigValue(home: string, name: string, raw: string): SetResu
 export interface ConfigEntry {
   key: string;
   value: TomlScalar;
-  /** "inherited": a group key the group does not set, taking the [security] value. */
+  /** "inherited": a group key the group does not set, taking the [security] (or [budget]) value. */
   source: "default" | "user" | "inherited";
 }
 
 function groupSource(user: UserConfig, ref: KeyRef): ConfigEntry["source"] {
   if (userValue(user, ref) !== undefined) return "user";
-  return ref.key in SECTION_KEYS.security ? "inherited" : "default";
+  return ref.key in SECTION_KEYS.security || ref.key.startsWith("daily_") ? "inherited" : "default";
 }
 
 function userValue(user: UserConfig, ref: KeyRef): TomlScalar | undefined {

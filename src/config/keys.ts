@@ -149,6 +149,22 @@ export const SECTION_KEYS = {
     level: oneOf(["debug", "info", "warn", "error"], "info", "lowest level logged"),
     format: oneOf(["auto", "json", "pretty"], "auto", "auto: pretty on a terminal, JSON lines otherwise"),
   },
+  budget: {
+    session_tokens: integer(
+      10_000_000,
+      0,
+      100_000_000_000,
+      "API tokens (input, cache and output) one agent session may use; 0: no limit",
+    ),
+    session_requests: integer(1_000, 0, 10_000_000, "API requests one agent session may make; 0: no limit"),
+    group_daily_tokens: integer(
+      50_000_000,
+      0,
+      1_000_000_000_000,
+      "API tokens all sessions of a group may use per UTC day; 0: no limit",
+    ),
+    group_daily_requests: integer(5_000, 0, 100_000_000, "API requests of a group per UTC day; 0: no limit"),
+  },
   memory: {
     max_stores_per_session: integer(20, 0, 100_000, "memory_store calls per session"),
     max_supersedes_per_session: integer(5, 0, 100_000, "stores that supersede an entry, per session"),
@@ -156,11 +172,22 @@ export const SECTION_KEYS = {
   },
 } as const;
 
-/** Keys of a [groups.<name>] table. Absent limits inherit from [security]. */
+const SECTION_KEYS_BUDGET_GROUP_DAILY_TOKENS = SECTION_KEYS.budget.group_daily_tokens;
+const SECTION_KEYS_BUDGET_GROUP_DAILY_REQUESTS = SECTION_KEYS.budget.group_daily_requests;
+
+/** Keys of a [groups.<name>] table. Absent limits inherit from [security] (budgets from [budget]). */
 export const GROUP_KEYS = {
   rate_limit_per_minute: SECURITY_KEYS.rate_limit_per_minute,
   rate_limit_burst: SECURITY_KEYS.rate_limit_burst,
   max_sessions_per_group: SECURITY_KEYS.max_sessions_per_group,
+  daily_tokens: {
+    ...SECTION_KEYS_BUDGET_GROUP_DAILY_TOKENS,
+    description: "this group's API tokens per UTC day (overrides [budget] group_daily_tokens)",
+  },
+  daily_requests: {
+    ...SECTION_KEYS_BUDGET_GROUP_DAILY_REQUESTS,
+    description: "this group's API requests per UTC day (overrides [budget] group_daily_requests)",
+  },
   policy: oneOf(
     ["queue", "reject", "concurrent"],
     "queue",

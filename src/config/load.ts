@@ -101,6 +101,24 @@ export function limitsFromConfig(config: Config, group?: string): Limits {
   return limits;
 }
 
+/** What the egress proxy lets a group's sessions spend; 0 means no limit. */
+export interface EgressBudgets {
+  sessionTokens: number;
+  sessionRequests: number;
+  groupDailyTokens: number;
+  groupDailyRequests: number;
+}
+
+export function budgetsFor(config: Config, group: string): EgressBudgets {
+  const own = config.groups[group] ?? {};
+  return {
+    sessionTokens: config.budget.session_tokens,
+    sessionRequests: config.budget.session_requests,
+    groupDailyTokens: own.daily_tokens ?? config.budget.group_daily_tokens,
+    groupDailyRequests: own.daily_requests ?? config.budget.group_daily_requests,
+  };
+}
+
 /** A group's settings with everything it does not override filled in. */
 export function groupSettings(config: Config, group: string): Required<GroupConfig> {
   const own = config.groups[group] ?? {};
@@ -108,6 +126,8 @@ export function groupSettings(config: Config, group: string): Required<GroupConf
     rate_limit_per_minute: own.rate_limit_per_minute ?? config.security.rate_limit_per_minute,
     rate_limit_burst: own.rate_limit_burst ?? config.security.rate_limit_burst,
     max_sessions_per_group: own.max_sessions_per_group ?? config.security.max_sessions_per_group,
+    daily_tokens: own.daily_tokens ?? config.budget.group_daily_tokens,
+    daily_requests: own.daily_requests ?? config.budget.group_daily_requests,
     policy: own.policy ?? GROUP_KEYS.policy.default,
   };
 }

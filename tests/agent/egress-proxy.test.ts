@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GroupLedger, sessionBudget } from "../../src/agent/egress-budget.ts";
 import {
   type EgressAuditEvent,
   type EgressCredential,
@@ -350,6 +351,68 @@ describe("egress proxy: forwarding", () => {
     expect(audits.at(-1)).toMatchObject({ status: 429, outcome: "refused" });
     expect(model.requests).toHaveLength(1);
     expect(model.requests[0]?.headers["x-api-key"]).toBe(REAL_KEY);
+  });
+
+  test("a session's request budget reached mid-session stops forwarding, audited with the budget's name", async () => {
+    const model = await startScriptedModel({
+      turns: [{ text: "one" }, { text: "two" }, { text: "three" }],
+      expectKey: REAL_KEY,
+    });
+    cleanups.push(() => model.close());
+    const limits = { sessionTokens: 0, sessionRequests: 2, groupDailyTokens: 0, groupDailyRequests: 0 };
+    const budget = sessionBudget("work", limits, new GroupLedger());
+    const { audits } = await proxy({ url: model.url, allow: new URL(model.url).host }, { budget });
+    const ask = () => call("/v1/messages", { body: JSON.stringify({ model: "m", stream: true, messages: [] }) });
+    for (const _ of [1, 2]) {
+      const r = await ask();
+      expect(r.status).toBe(200);
+      expect(await r.text()).toContain("message_stop");
+      expect(model.requests.length).toBeGreaterThan(0);
+    }
+    const third = await ask();
+    expect(third.status).toBe(429);
+    const body = (await third.json()) as { type: string; error: { type: string; message: string } };
+    expect(body).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+    expect(body.error.message).toContain("budget of 2 API requests");
+    expect(body.error.message).toContain("[budget] session_requests");
+    expect(model.requests).toHaveLength(2);
+    await auditCount(audits, 3);
+    expect(audits.at(-1)).toMatchObject({ status: 429, outcome: "refused", budget: "session_requests" });
+  });
+
+  test("a group's daily token budget is shared by its sessions: the second session is stopped", async () => {
+    const model = await startScriptedModel({ turns: [{ text: "first" }, { text: "second" }], expectKey: REAL_KEY });
+    cleanups.push(() => model.close());
+    const ledger = new GroupLedger(async () => ({ tokens: 0, requests: 0 }));
+    await ledger.prepare("work");
+    const limits = { sessionTokens: 0, sessionRequests: 0, groupDailyTokens: 1, groupDailyRequests: 0 };
+    const upstream = { url: model.url, allow: new URL(model.url).host };
+    const a = await proxy(upstream, { budget: sessionBudget("work", limits, ledger) });
+    const first = await call("/v1/messages", { body: JSON.stringify({ model: "m", stream: true, messages: [] }) });
+    expect(await first.text()).toContain("message_stop");
+    await auditCount(a.audits, 1);
+    expect(ledger.spent("work").tokens).toBeGreaterThan(1);
+    await a.p.close();
+    // Another session of the same group, same day: refused before anything is forwarded.
+    const b = await proxy(upstream, { budget: sessionBudget("work", limits, ledger) });
+    const second = await call("/v1/messages", { body: JSON.stringify({ model: "m", stream: true, messages: [] }) });
+    expect(second.status).toBe(429);
+    expect(((await second.json()) as { error: { message: string } }).error.message).toContain("group work");
+    expect(b.audits.at(-1)).toMatchObject({ outcome: "refused", budget: "group_daily_tokens" });
+    expect(model.requests).toHaveLength(1);
+    // Another group is not affected.
+    expect(sessionBudget("home", limits, ledger).admit()).toBeNull();
+  });
+
+  test("a group's earlier spending today is read back (a restart does not reset the day)", async () => {
+    const ledger = new GroupLedger(async (group, day) => ({
+      tokens: group === "work" && day.length === 10 ? 7 : 0,
+      requests: 3,
+    }));
+    await ledger.prepare("work");
+    expect(ledger.spent("work")).toEqual({ tokens: 7, requests: 3 });
+    const limits = { sessionTokens: 0, sessionRequests: 0, groupDailyTokens: 0, groupDailyRequests: 3 };
+    expect(sessionBudget("work", limits, ledger).admit()?.budget).toBe("group_daily_requests");
   });
 
   test("an unreachable upstream is a 502, audited", async () => {

@@ -96,6 +96,8 @@ policy = "reject"
       rate_limit_per_minute: 60,
       rate_limit_burst: 7,
       max_sessions_per_group: 3,
+      daily_tokens: DEFAULT_CONFIG.budget.group_daily_tokens,
+      daily_requests: DEFAULT_CONFIG.budget.group_daily_requests,
       policy: "reject",
     });
     expect(groupSettings(config, "other").policy).toBe("queue");
@@ -150,10 +152,10 @@ describe("validation errors", () => {
     expect(e.message).toContain('Fix: write "security.rate_limit_per_minute" instead');
     const top = errorOf("[securty]\nx = 1");
     expect(top.message).toContain(
-      "valid keys at the top level: runtime, plugins, security, network, hello, logging, memory, groups",
+      "valid keys at the top level: runtime, plugins, security, network, hello, logging, budget, memory, groups",
     );
     expect(errorOf("[groups.work]\nburst = 1").message).toContain(
-      "valid keys in [groups.work]: rate_limit_per_minute, rate_limit_burst, max_sessions_per_group, policy",
+      "valid keys in [groups.work]: rate_limit_per_minute, rate_limit_burst, max_sessions_per_group, daily_tokens, daily_requests, policy",
     );
   });
 
