@@ -230,7 +230,7 @@ describe("sessions and identity", () => {
       const s = core.server.openSession("g", "test");
       const cl = core.client(s.socketPath);
       cl.request("tool.invoke.t.danger", { message: "x" });
-      await Bun.sleep(30);
+      for (let i = 0; i < 200 && core.server.confirmations.list().length === 0; i++) await Bun.sleep(10);
       const [pending] = core.server.confirmations.list();
       expect(pending).toBeDefined();
       core.server.closeSession(s.id);
