@@ -268,7 +268,7 @@ export class CoreServer {
     void this.handleRequest(session, peer, body);
   }
 
-  /** A session peer disconnected at the transport for a message past its limits: counted and audited. */
+  /** A session peer cut off at the transport (a limit passed, or its replies left unread): counted and audited. */
   private onPeerCutOff(session: Session, reason: string): void {
     this.droppedFrames++;
     void this.audit
@@ -279,7 +279,7 @@ export class CoreServer {
         session: session.id,
         stage: 3,
         code: "VALIDATION_FAILED",
-        detail: { reason: `peer disconnected: it ${reason}` },
+        detail: { reason: `peer cut off: it ${reason}` },
       })
       .catch(() => {});
   }

@@ -10,11 +10,14 @@ export interface GuardLimits extends IntakeLimits {
   maxBufferedBytes: number;
   /** libzmq's queue of raw chunks (≤ 8 KiB each) per peer before it stops reading that peer's socket. */
   chunkHighWater: number;
+  /** Replies libzmq holds for a peer that does not read them; one more and the peer counts as stalled. */
+  replyHighWater: number;
 }
 
 interface Peer {
   readonly id: Uint8Array;
-  readonly intake: ZmtpIntake;
+  /** null once the peer is cut off but its connection cannot be closed yet (its reply queue is full). */
+  intake: ZmtpIntake | null;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -38,7 +41,11 @@ export class GuardedRouter extends LoopSocket {
     private readonly limits: GuardLimits,
     loop?: Reactor,
   ) {
-    super("STREAM", { receiveHighWater: limits.chunkHighWater, maxFrames: 2 }, loop);
+    super(
+      "STREAM",
+      { receiveHighWater: limits.chunkHighWater, sendHighWater: limits.replyHighWater, maxFrames: 2 },
+      loop,
+    );
     this.attach(() => this.socket.bind(endpoint));
   }
 
@@ -54,17 +61,17 @@ export class GuardedRouter extends LoopSocket {
       this.notified(id, key);
       return;
     }
-    const peer = this.peers.get(key);
-    if (!peer) return;
+    const intake = this.peers.get(key)?.intake;
+    if (!intake) return;
     let messages: Uint8Array[][];
     try {
-      messages = peer.intake.feed(data);
-      if (peer.intake.buffered > 0 && this.bufferedBytes() > this.limits.maxBufferedBytes) {
+      messages = intake.feed(data);
+      if (intake.buffered > 0 && this.bufferedBytes() > this.limits.maxBufferedBytes) {
         throw new IntakeViolation(`took the session past ${this.limits.maxBufferedBytes} bytes of unfinished messages`);
       }
     } catch (e) {
       if (!(e instanceof IntakeViolation)) throw e;
-      this.disconnect(key, peer.id, e.reason);
+      this.disconnect(key, id, e.reason);
       return;
     }
     for (const m of messages) this.onMessage(id, m, false);
@@ -81,22 +88,45 @@ export class GuardedRouter extends LoopSocket {
     this.sendFrames([id, serverHandshake()]);
   }
 
+  /**
+   * Closes the peer's connection (an empty frame on a STREAM socket). A peer whose reply queue is full
+   * cannot be closed that way; it stays counted, its input ignored, until it hangs up.
+   */
   private disconnect(key: string, id: Uint8Array, reason: string): void {
-    this.peers.delete(key);
-    if (this.cutOff.size >= CUT_OFF_MEMORY) this.cutOff.clear();
-    this.cutOff.add(key);
-    this.sendFrames([id, EMPTY]);
     this.onViolation(id, reason);
+    if (!this.socket.closed && this.socket.trySend([id, EMPTY]) === "again") {
+      this.peers.set(key, { id, intake: null });
+    } else {
+      this.peers.delete(key);
+      if (this.cutOff.size >= CUT_OFF_MEMORY) this.cutOff.clear();
+      this.cutOff.add(key);
+    }
+    this.loop.touch();
   }
 
   private bufferedBytes(): number {
     let total = 0;
-    for (const p of this.peers.values()) total += p.intake.buffered;
+    for (const p of this.peers.values()) total += p.intake?.buffered ?? 0;
     return total;
   }
 
+  /**
+   * Sends one message, never queued behind others: a full reply queue means the peer stopped reading, and
+   * it is cut off instead of the core holding its replies (or holding back everybody else's).
+   */
   send(identity: Uint8Array, frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
-    return this.sendFrames([identity, encodeMessage(frames)]);
+    if (this.socket.closed) return "closed";
+    const outcome = this.socket.trySend([identity, encodeMessage(frames)]);
+    this.loop.touch();
+    if (outcome === "again") {
+      const key = keyOf(identity);
+      if (this.peers.get(key)?.intake) {
+        this.disconnect(key, identity, `stopped reading its replies (${this.limits.replyHighWater} unread)`);
+      }
+    } else if (outcome === "unroutable") {
+      this.dropped++;
+    }
+    return outcome;
   }
 }
 

@@ -29,7 +29,7 @@ test("a session peer cut off at the transport is counted and audited with its re
     session: session.id,
     stage: 3,
     code: "VALIDATION_FAILED",
-    detail: { reason: "peer disconnected: it sent a message of more than 8 frames" },
+    detail: { reason: "peer cut off: it sent a message of more than 8 frames" },
   });
   const c = core.client(session.socketPath);
   expect(await c.request("tool.invoke.hello.echo", { message: "after" }).reply).toMatchObject({

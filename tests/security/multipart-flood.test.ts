@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { encodeMessage } from "../../src/transport/zmtp.ts";
 import { type RunningCore, startCore } from "../harness/core.ts";
-import { ZmtpPeer } from "../harness/zmtp-peer.ts";
+import { wire } from "../harness/raw.ts";
+import { greeting, ready, ZmtpPeer } from "../harness/zmtp-peer.ts";
 import { type AuditRecord, auditAfter, auditMark, droppedFrames, expectServing, ROOMY_LIMITS } from "./support.ts";
 
 /**
@@ -24,7 +27,7 @@ async function hungUp(peer: ZmtpPeer): Promise<boolean> {
 }
 
 const reasonOf = (r: AuditRecord | undefined): unknown => ((r?.detail ?? {}) as AuditRecord).reason;
-const cutOff = (r: AuditRecord) => r.kind === "dropped" && String(reasonOf(r)).startsWith("peer disconnected");
+const cutOff = (r: AuditRecord) => r.kind === "dropped" && String(reasonOf(r)).startsWith("peer cut off");
 
 describe("multipart floods on a session socket", () => {
   let core: RunningCore;
@@ -52,7 +55,7 @@ describe("multipart floods on a session socket", () => {
     expect(rssBytes(core.proc.pid) - before).toBeLessThan(64 * MiB);
     const [record] = await auditAfter(core, hostile.group, mark, cutOff);
     expect(record).toMatchObject({ kind: "dropped", outcome: "rejected", stage: 3, code: "VALIDATION_FAILED" });
-    expect(reasonOf(record)).toMatch(/^peer disconnected: it sent a message of more than \d+ bytes$/);
+    expect(reasonOf(record)).toMatch(/^peer cut off: it sent a message of more than \d+ bytes$/);
     expect(await droppedFrames(core)).toBe(droppedBefore + 1);
     expectServing(hostile.socket);
     expectServing(neighbour.socket);
@@ -65,7 +68,7 @@ describe("multipart floods on a session socket", () => {
     expect(await hungUp(peer)).toBe(true);
     expect(accepted).toBeLessThan(1_000_000 * 9);
     const [record] = await auditAfter(core, hostile.group, mark, cutOff);
-    expect(reasonOf(record)).toBe("peer disconnected: it sent a message of more than 8 frames");
+    expect(reasonOf(record)).toBe("peer cut off: it sent a message of more than 8 frames");
     expectServing(hostile.socket);
     expectServing(neighbour.socket);
   }, 60_000);
@@ -76,7 +79,7 @@ describe("multipart floods on a session socket", () => {
     await peer.streamMessage(1, 64 * MiB);
     expect(await hungUp(peer)).toBe(true);
     const [record] = await auditAfter(core, hostile.group, mark, cutOff);
-    expect(reasonOf(record)).toMatch(/^peer disconnected: it sent a frame of 67108864 bytes/);
+    expect(reasonOf(record)).toMatch(/^peer cut off: it sent a frame of 67108864 bytes/);
     expectServing(hostile.socket);
   }, 60_000);
 
@@ -100,8 +103,8 @@ describe("multipart floods on a session socket", () => {
     expect(open.filter((p) => p.closed).length).toBeGreaterThan(0);
     expect(rssBytes(core.proc.pid) - before).toBeLessThan(96 * MiB);
     const reasons = (await auditAfter(core, hostile.group, mark, cutOff)).map((r) => reasonOf(r));
-    expect(reasons).toContain("peer disconnected: it connected past the limit of 128 connections");
-    expect(reasons.some((r) => String(r).startsWith("peer disconnected: it took the session past "))).toBe(true);
+    expect(reasons).toContain("peer cut off: it connected past the limit of 128 connections");
+    expect(reasons.some((r) => String(r).startsWith("peer cut off: it took the session past "))).toBe(true);
     for (const p of peers) p.close();
     expectServing(hostile.socket);
     expectServing(neighbour.socket);
@@ -112,7 +115,23 @@ describe("multipart floods on a session socket", () => {
     const pub = await ZmtpPeer.connect(hostile.socket, "PUB");
     expect(await hungUp(pub)).toBe(true);
     const [record] = await auditAfter(core, hostile.group, mark, cutOff);
-    expect(reasonOf(record)).toBe("peer disconnected: it sent a READY for a PUB socket (only a DEALER may call)");
+    expect(reasonOf(record)).toBe("peer cut off: it sent a READY for a PUB socket (only a DEALER may call)");
     expectServing(hostile.socket);
   });
+
+  test("a peer that sends requests but never reads the replies is cut off, not queued for", async () => {
+    const mark = auditMark(core, hostile.group);
+    const stalled = createConnection(hostile.socket);
+    await new Promise<void>((resolve) => stalled.once("connect", () => resolve()));
+    stalled.pause();
+    stalled.write(greeting());
+    stalled.write(ready("DEALER"));
+    const message = "m".repeat(50_000);
+    for (let i = 0; i < 300; i++) stalled.write(encodeMessage(["", wire("tool.invoke.hello.echo", { message })]));
+    const [record] = await auditAfter(core, hostile.group, mark, cutOff, 20_000);
+    expect(reasonOf(record)).toBe("peer cut off: it stopped reading its replies (32 unread)");
+    expectServing(hostile.socket);
+    expectServing(neighbour.socket);
+    stalled.destroy();
+  }, 60_000);
 });

@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { createConnection } from "node:net";
 import { GuardedRouter, type GuardLimits } from "../../src/transport/guarded-router.ts";
 import { DealerSocket, type Frames } from "../../src/transport/sockets.ts";
-import { ZmtpPeer } from "../harness/zmtp-peer.ts";
+import { encodeMessage } from "../../src/transport/zmtp.ts";
+import { greeting, ready, ZmtpPeer } from "../harness/zmtp-peer.ts";
 import { allByteValues, cleanUpAfterEach, text, waitFor } from "./helpers.ts";
 
 const { track, newDir } = cleanUpAfterEach();
@@ -13,6 +15,7 @@ const LIMITS: GuardLimits = {
   maxPeers: 3,
   maxBufferedBytes: 100 * 1024,
   chunkHighWater: 8,
+  replyHighWater: 4,
 };
 
 /** A guarded ROUTER that echoes every message back, plus what it saw and whom it cut off. */
@@ -81,5 +84,25 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     await waitFor(() => cut.length === 2, "the peer past the buffered-bytes budget cut off");
     expect(cut[1]).toBe("took the session past 102400 bytes of unfinished messages");
     for (const p of peers) p.close();
+  });
+
+  test("a peer that stops reading its replies is cut off; replies to the others are not held back", async () => {
+    const dir = newDir();
+    const { cut } = echoRouter(dir.endpoint("s.sock"));
+    const stalled = createConnection(dir.path("s.sock"));
+    await new Promise<void>((resolve) => stalled.once("connect", () => resolve()));
+    stalled.pause();
+    stalled.write(greeting());
+    stalled.write(ready("DEALER"));
+    const request = encodeMessage(["", "z".repeat(60_000)]);
+    for (let i = 0; i < 200; i++) stalled.write(request);
+    await waitFor(() => cut.length === 1, "the stalled peer cut off", 10_000);
+    expect(cut).toEqual(["stopped reading its replies (4 unread)"]);
+    const replies: Frames[] = [];
+    const dealer = track(new DealerSocket(dir.endpoint("s.sock"), (f) => replies.push(f)));
+    dealer.send(["not held back"]);
+    await waitFor(() => replies.length === 1, "an answer to another peer");
+    expect(text(replies[0]?.[0])).toBe("not held back");
+    stalled.destroy();
   });
 });
