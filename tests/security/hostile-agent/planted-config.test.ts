@@ -117,10 +117,14 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: what one session pla
           if (!live) throw new Error("no live agent session directory");
           plantConfiguration(join(live, "claude-state"), "", mark);
         }),
-        step.text("planted"),
+        step.bash(`ipc hello.echo '{"message":"after the plant"}'`),
       ]);
       expect(first.code).toBe(0);
       for (const n of [0, 1, 2]) expect(first.exchange(n).isError).toBe(true);
+      // Claude Code does not reload what the agent wrote into its live ~/.claude within the session.
+      expect(first.exchange(3)).toMatchObject({ name: "Bash", isError: false });
+      const firstRequests = JSON.stringify(first.transcript.requests);
+      expect(planted.filter((c) => firstRequests.includes(c))).toEqual([]);
 
       // Between sessions: the workspace (persistent) and the group's old Claude state get the rest.
       plantConfiguration(ws, ".claude/", mark);
