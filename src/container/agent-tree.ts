@@ -11,9 +11,11 @@
  *   sockets are refused before they are opened.
  * Where /proc/self/fd is missing (macOS) walks fall back to full paths checked with lstat at each step.
  */
+import { randomBytes } from "node:crypto";
 import {
   closeSync,
   constants,
+  type Dir,
   existsSync,
   fchmodSync,
   fchownSync,
@@ -21,8 +23,8 @@ import {
   lchownSync,
   lstatSync,
   mkdirSync,
+  opendirSync,
   openSync,
-  readdirSync,
   readSync,
   renameSync,
   rmdirSync,
@@ -70,8 +72,32 @@ function childPath(dir: OpenDir, name: string): string {
   return procFd ? `${PROC_FD}/${dir.fd}/${name}` : `${dir.path}/${name}`;
 }
 
-function listing(dir: OpenDir): string[] {
-  return readdirSync(procFd ? `${PROC_FD}/${dir.fd}` : dir.path);
+/** One open directory of a walk: its fd, a streaming listing (a huge directory is never held whole). */
+interface Frame {
+  dir: OpenDir;
+  listing: Dir;
+  /** Names added while walking (hoisted deep directories), visited before the rest of the listing. */
+  extra: string[];
+  parent: OpenDir | null;
+  name: string;
+}
+
+function openFrame(dir: OpenDir, parent: OpenDir | null, name: string): Frame {
+  try {
+    return { dir, listing: opendirSync(procFd ? `${PROC_FD}/${dir.fd}` : dir.path), extra: [], parent, name };
+  } catch (e) {
+    closeSync(dir.fd);
+    throw e;
+  }
+}
+
+function nextName(frame: Frame): string | undefined {
+  return frame.extra.pop() ?? frame.listing.readSync()?.name ?? undefined;
+}
+
+function closeFrame(frame: Frame): void {
+  frame.listing.closeSync();
+  closeSync(frame.dir.fd);
 }
 
 function parseUser(user: string): { uid: number; gid: number } {
@@ -161,19 +187,16 @@ function walk(
   visit: (st: Stats, at: string, name: string, parent: OpenDir) => void,
   leave?: (dir: OpenDir, parent: OpenDir | null, name: string) => void,
 ): void {
-  const top: OpenDir = { fd: openDirNoFollow(root), path: root };
-  const stack: { dir: OpenDir; names: string[]; parent: OpenDir | null; name: string }[] = [
-    { dir: top, names: listing(top), parent: null, name: root },
-  ];
-  let hoists = 0;
+  const stack: Frame[] = [];
   try {
+    stack.push(openFrame({ fd: openDirNoFollow(root), path: root }, null, root));
     while (stack.length > 0) {
-      const frame = stack[stack.length - 1] as (typeof stack)[number];
-      const name = frame.names.pop();
+      const frame = stack[stack.length - 1] as Frame;
+      const name = nextName(frame);
       if (name === undefined) {
         stack.pop();
+        closeFrame(frame);
         leave?.(frame.dir, frame.parent, frame.name);
-        closeSync(frame.dir.fd);
         continue;
       }
       const at = childPath(frame.dir, name);
@@ -181,16 +204,16 @@ function walk(
       try {
         st = lstatSync(at);
       } catch {
-        continue; // vanished meanwhile
+        continue; // vanished meanwhile (or listed twice)
       }
       visit(st, at, name, frame.dir);
       if (!st.isDirectory()) continue;
       if (stack.length >= MAX_TREE_DEPTH) {
         if (deep === "stop") continue;
-        const base = stack[0] as (typeof stack)[number];
-        const hoisted = `.carapace-deep-${hoists++}-${process.pid}`;
+        const base = stack[0] as Frame;
+        const hoisted = `.carapace-deep-${randomBytes(8).toString("hex")}`;
         renameSync(at, childPath(base.dir, hoisted));
-        base.names.push(hoisted);
+        base.extra.push(hoisted);
         continue;
       }
       let fd: number;
@@ -204,11 +227,10 @@ function walk(
         } catch {}
         continue;
       }
-      const dir: OpenDir = { fd, path: `${frame.dir.path}/${name}` };
-      stack.push({ dir, names: listing(dir), parent: frame.dir, name });
+      stack.push(openFrame({ fd, path: `${frame.dir.path}/${name}` }, frame.dir, name));
     }
   } finally {
-    for (const frame of stack) closeSync(frame.dir.fd);
+    for (const frame of stack) closeFrame(frame);
   }
 }
 
