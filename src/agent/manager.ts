@@ -10,7 +10,7 @@ import { resolvePinnedImage } from "../container/image-pin.ts";
 import { ContainerLifecycle } from "../container/lifecycle.ts";
 import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
 import type { ArgumentField } from "../core/approval-request.ts";
-import { sanitize } from "../core/response/sanitize.ts";
+import { sanitize, sanitizeText } from "../core/response/sanitize.ts";
 import type { CoreServer } from "../core/server.ts";
 import { summarizeUsage } from "../core/usage-summary.ts";
 import { sessionSkills } from "../plugins/skills.ts";
@@ -274,7 +274,7 @@ export class AgentManager {
         {
           stdin: `${stored.containerEnv}\n${token}\n`,
           onStdout: (chunk) => splitter.push(chunk),
-          onStderr: (chunk) => process.stderr.write(`[agent ${session.id.slice(0, 8)}] ${chunk}`),
+          onStderr: (chunk) => process.stderr.write(`[agent ${session.id.slice(0, 8)}] ${sanitizeText(chunk)}`),
         },
       );
       if (!container) throw new Error("[CONTAINER] Error: no container runtime. Fix: install Podman.");

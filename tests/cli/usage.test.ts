@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { ensureHome } from "../../src/config/home.ts";
 import { AuditLog } from "../../src/core/response/audit-log.ts";
 import { summarizeUsage } from "../../src/core/usage-summary.ts";
@@ -8,7 +8,6 @@ import { runCommand } from "../harness/run.ts";
 
 const home = tempHome();
 ensureHome(home);
-afterAll(() => {});
 
 const egress = (group: string, detail: Record<string, unknown>) => ({
   kind: "egress" as const,
@@ -58,6 +57,8 @@ test("carapace usage sums tokens, calls and refusals per group and day from the 
       budget_refusals: 1,
     },
   ]);
+  expect(await summarizeUsage(home)).toEqual(JSON.parse(json.stdout));
+  expect((await summarizeUsage(home, { group: "work", day: today }))[0]?.budget_refusals).toBe(1);
   const one = await runCommand([ensureBinaries().carapace, "usage", "--group", "work"], { env });
   expect(one.code).toBe(0);
   expect(one.stdout).toContain("work");
