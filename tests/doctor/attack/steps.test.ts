@@ -136,6 +136,29 @@ describe("attack steps: judgements", () => {
     expect(ok.evidence).toContain("the planted files are in the workspace");
   });
 
+  test("mounts: a path of the home mounted beyond the session's own is LEAKED, so is another group's workspace", () => {
+    const line = (n: number, root: string, target: string) =>
+      `${n}\t${70 + n} 77 254:0 ${root} ${target} rw,relatime - ext4 /dev/vda rw`;
+    const own = [
+      line(1, "/", "/"),
+      line(2, `${ctx.home}/data/workspaces/attacker`, "/workspace"),
+      line(3, `${ctx.home}/run/sockets/abc`, "/run/carapace"),
+      line(4, `${ctx.home}/run/agents/abc/prompt.md`, "/carapace/prompt.md"),
+    ];
+    const ok = judge("mounts", [ex(own.join("\n"), false)]);
+    expect(ok.verdict).toBe("contained");
+    expect(ok.evidence).toContain("3 mounts from the attack's home");
+    const extra = judge("mounts", [
+      ex([...own, line(5, `${ctx.home}/credentials`, `${ctx.home}/credentials`)].join("\n"), false),
+    ]);
+    expect(extra.verdict).toBe("LEAKED");
+    expect(extra.evidence).toContain("/credentials at");
+    // Where /tmp is its own filesystem, the roots are relative to it.
+    const relative = line(2, "/carapace-attack-x/home/data/workspaces/victim", "/workspace");
+    expect(judge("mounts", [ex([own[0], relative].join("\n"), false)]).evidence).toContain("not the group's own");
+    expect(judge("mounts", [ex("EACCES", true)]).verdict).toBe("inconclusive");
+  });
+
   test("forged-group: refused on a rejection; LEAKED if the call succeeded or the other group has a record", () => {
     const rejected = ex('Exit code 1 {"code":"VALIDATION_FAILED"}', true, "Bash");
     expect(judge("forged-group", [rejected]).verdict).toBe("refused");
