@@ -32,7 +32,11 @@ describe("carapace call", () => {
     );
     const approve = await core.carapace(["approve", id as string, "--json"]);
     expect(approve.code).toBe(0);
-    expect(JSON.parse(approve.stdout)).toEqual({ id, decision: "approved" });
+    expect(JSON.parse(approve.stdout)).toEqual({
+      id,
+      decision: "approved",
+      request_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(await proc.exited).toBe(0);
     expect(JSON.parse(await new Response(proc.stdout).text())).toMatchObject({ done: true });
   }, 60_000);

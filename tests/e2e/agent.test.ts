@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { instanceId } from "../../src/container/lockdown.ts";
 import { agentHome, agentSkipReason, REAL_KEY } from "../harness/agent-env.ts";
 import { startCore } from "../harness/core.ts";
 
@@ -40,7 +41,8 @@ describe.skipIf(agentSkipReason !== null)(
         "ps",
         "-a",
         "--filter",
-        "label=io.carapace.managed=true",
+        // Only this home's containers: other suites on the machine may have theirs running.
+        `label=io.carapace.instance=${instanceId(home)}`,
         "--format",
         "{{.Names}}",
       ])

@@ -170,7 +170,10 @@ describe("hostile frames (one core)", () => {
       const reply = rawRequest(session.socket, wire("tool.invoke.hello.echo", { message }, correlation));
       expect(reply).toEqual({ kind: "result", correlation, result: { message } });
       const routed = await auditAfter(core, session.group, mark, (r) => r.correlation === correlation);
-      expect(routed.map((r) => [r.kind, r.stage])).toEqual([["routed", 6]]);
+      expect(routed.map((r) => [r.kind, r.stage])).toEqual([
+        ["intent", 6],
+        ["routed", 6],
+      ]);
     });
   });
 

@@ -65,7 +65,10 @@ describe("identity comes from the socket, never from the message (one core)", ()
     const info = reply?.result as Json;
     expect(info).toMatchObject({ session_id: beta.id, group: "beta" });
     const records = await auditAfter(core, "beta", mark, (r) => r.correlation === correlation);
-    expect(records.map((r) => [r.kind, r.group, r.session])).toEqual([["routed", "beta", beta.id]]);
+    expect(records.map((r) => [r.kind, r.group, r.session])).toEqual([
+      ["intent", "beta", beta.id],
+      ["routed", "beta", beta.id],
+    ]);
     expect(core.audit("alpha").some((r) => r.correlation === correlation)).toBe(false);
   });
 

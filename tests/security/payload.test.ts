@@ -173,7 +173,7 @@ describe("hostile wire fields and arguments (one core)", () => {
       const reply = rawRequest(session.socket, wire(ECHO, { message }, correlation));
       expect(reply).toEqual({ kind: "result", correlation, result: { message } });
       const records = await auditAfter(core, session.group, mark, (r) => r.correlation === correlation);
-      expect(records.map((r) => r.kind)).toEqual(["routed"]);
+      expect(records.map((r) => r.kind)).toEqual(["intent", "routed"]);
     });
 
     test("a wrong-typed argument names its field", async () => {
