@@ -5,12 +5,13 @@
  * step of ATTACK_STEPS from inside the container, then a second session of the same group that
  * re-reads what the first tried to change, and judges each step.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ScriptedTurn, startScriptedModel } from "../../agent/scripted-model.ts";
 import { writeCredential } from "../../config/credentials.ts";
 import { ensureHome } from "../../config/home.ts";
 import { loadConfig } from "../../config/load.ts";
+import { removeAgentTree } from "../../container/agent-tree.ts";
 import { instanceId } from "../../container/lockdown.ts";
 import { instructionsOf, messagesBodies, type ToolExchange, toolExchanges } from "./exchanges.ts";
 import { startHostListener } from "./listener.ts";
@@ -188,6 +189,7 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
     }
     await model.close();
     await listener.close();
-    rmSync(root, { recursive: true, force: true });
+    // The temporary home holds the attack session's workspace: removed without following its links.
+    removeAgentTree(root);
   }
 }
