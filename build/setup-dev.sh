@@ -20,6 +20,8 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
   command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
   command -v script >/dev/null 2>&1 || need+=(bsdutils)
+  # Plugins run only inside a bubblewrap sandbox on Linux.
+  command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   if [ "${#need[@]}" -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

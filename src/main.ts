@@ -53,4 +53,8 @@ export const main = defineCommand({
   },
 });
 
-if (import.meta.main) await runCli(main);
+// A plugin's own process (started by the core inside its sandbox) runs the same binary.
+if (import.meta.main) {
+  if (process.argv[2] === "__plugin-runner") await (await import("./plugins/runner/main.ts")).runPluginRunner();
+  else await runCli(main);
+}

@@ -1,8 +1,8 @@
 import type { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { type CoreServices, type PluginHandler, type ToolContext, ToolError } from "@carapace/sdk";
-import { closeFeatureDbs, openGroupDb } from "../../src/storage/group-db.ts";
+import { type BriefContext, type CoreServices, type PluginHandler, type ToolContext, ToolError } from "@carapace/sdk";
+import { closeFeatureDbs, groupDbExists, openGroupDb } from "../../src/storage/group-db.ts";
 import { isValidStorageName } from "../../src/storage/names.ts";
 import { StorageError } from "../../src/storage/storage-error.ts";
 import { readBriefArgs, readDeleteArgs, readSearchArgs, readStoreArgs } from "./args.ts";
@@ -79,6 +79,12 @@ export class MemoryPlugin implements PluginHandler {
   private timestamp(context: ToolContext): string {
     const parsed = Date.parse(context.timestamp);
     return Number.isNaN(parsed) ? this.now().toISOString() : new Date(parsed).toISOString();
+  }
+
+  /** The brief of earlier sessions' entries for a new session of the group (null when it has none). */
+  sessionBrief(context: BriefContext): string | null {
+    if (!isValidStorageName(context.group) || !groupDbExists(this.dataRoot, MEMORY_FEATURE, context.group)) return null;
+    return generateBrief(this.database(context.group)) || null;
   }
 
   handleToolInvocation(tool: string, args: Record<string, unknown>, context: ToolContext): unknown {

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
-import { buildBriefForGroup } from "../../plugins/memory/brief.ts";
 import type { Config } from "../config/keys.ts";
 import { budgetsFor, groupSettings, limitsFromConfig } from "../config/load.ts";
 import { assertLimitsEnforced } from "../container/adapters/podman.ts";
@@ -196,7 +195,8 @@ export class AgentManager {
       const identity = session.identity;
       const sessionDir = dirname(session.socketPath);
       // The brief is made before the container starts and is read-only inside it (§10).
-      const brief = await buildBriefForGroup(join(this.home, "data"), task.group, BRIEF_BUDGET_MS).catch(() => null);
+      // Asked of the plugins that offer one (the memory plugin), each within the budget.
+      const brief = await this.server.plugins.briefFor(task.group, BRIEF_BUDGET_MS).catch(() => null);
       const tools = this.server.catalog.list().filter((t) => this.server.catalog.allows(t, task.group));
       const files = prepareSessionFiles(this.home, session.id, task.group, user, {
         prompt: task.prompt,

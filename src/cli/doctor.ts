@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { attackReportText } from "../doctor/attack/report.ts";
 import { runAttack } from "../doctor/attack/run.ts";
 import { ATTACK_STEPS } from "../doctor/attack/steps.ts";
@@ -17,7 +18,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
 
 /** --live: a real round trip through a running core: open a session, call hello.time, close it. */
-function liveCheck(home: string): CheckResult {
+function liveCheck(home: string): CheckResult[] {
   try {
     const session = control(home, "session.open", { group: "doctor" }) as { id: string; socket: string };
     try {
@@ -27,39 +28,48 @@ function liveCheck(home: string): CheckResult {
         outcome.kind === "error" ? callCore(session.socket, "tool.invoke.hello.time", {}, 5000) : outcome;
       const ms = (performance.now() - t0).toFixed(1);
       if (fallback.kind === "transport")
-        return {
+        return [
+          {
+            id: "live",
+            title: "live round trip",
+            level: "fail",
+            detail: fallback.message,
+            fix: "restart the core",
+          },
+        ];
+      return [
+        {
           id: "live",
           title: "live round trip",
-          level: "fail",
-          detail: fallback.message,
-          fix: "restart the core",
-        };
-      return {
-        id: "live",
-        title: "live round trip",
-        level: "pass",
-        detail: `session opened, tool call answered through all six stages in ${ms} ms`,
-      };
+          level: "pass",
+          detail: `session opened, tool call answered through all six stages in ${ms} ms`,
+        },
+        ...livePluginChecks(outcome.kind === "result" ? outcome.result : null),
+      ];
     } finally {
       control(home, "session.close", { id: session.id });
     }
   } catch (e) {
     if (e instanceof CliError && e.exitCode === EXIT.transport) {
-      return {
+      return [
+        {
+          id: "live",
+          title: "live round trip",
+          level: "fail",
+          detail: "the core is not running",
+          fix: "start it with `carapace start`",
+        },
+      ];
+    }
+    return [
+      {
         id: "live",
         title: "live round trip",
         level: "fail",
-        detail: "the core is not running",
-        fix: "start it with `carapace start`",
-      };
-    }
-    return {
-      id: "live",
-      title: "live round trip",
-      level: "fail",
-      detail: (e as Error).message,
-      fix: "check the core's output",
-    };
+        detail: (e as Error).message,
+        fix: "check the core's output",
+      },
+    ];
   }
 }
 
@@ -80,6 +90,21 @@ async function attack(home: string, json: boolean): Promise<number> {
   if (json) printJson(report);
   else process.stdout.write(`\n${attackReportText(report)}`);
   return report.ok ? EXIT.ok : EXIT.failure;
+}
+
+/** Plugins the running core has failed (a crash loop, a failed restart), from get_session_info. */
+function livePluginChecks(info: unknown): CheckResult[] {
+  const plugins = (info as { plugins?: { name: string; status: string; category?: string; reason?: string }[] } | null)
+    ?.plugins;
+  return (plugins ?? [])
+    .filter((p) => p.status !== "healthy")
+    .map((p) => ({
+      id: `live.plugins.${p.name}`,
+      title: `plugin ${stripTerminalEscapes(p.name)} (running core)`,
+      level: "warn" as const,
+      detail: `${p.status}: ${stripTerminalEscapes(`${p.category ?? "unknown"}: ${p.reason ?? ""}`)}`,
+      fix: "see the core's log for the plugin's last lines; fix it and reload it or restart the core",
+    }));
 }
 
 const MARK = { pass: "✓", warn: "!", fail: "✗" } as const;
@@ -119,7 +144,7 @@ export const doctorCommand = defineCommand({
         ...checkPlugins(home, config),
         ...(await checkRuntime(config)),
       ];
-      if (args.live) results.push(liveCheck(home));
+      if (args.live) results.push(...liveCheck(home));
       const summary = posture(results);
       if (args.json) {
         printJson({ posture: summary, checks: results });

@@ -94,6 +94,7 @@ export const SECURITY_KEYS = {
   confirmation_timeout_ms: integer(L.confirmationTimeoutMs, 1000, 24 * HOUR_MS, "wait for a high-risk approval"),
   plugin_init_timeout_ms: integer(L.pluginInitTimeoutMs, 100, 10 * 60_000, "time a plugin may take to initialize"),
   plugin_shutdown_timeout_ms: integer(L.pluginShutdownTimeoutMs, 100, 10 * 60_000, "time a plugin may take to stop"),
+  plugin_memory_mb: integer(L.pluginMemoryMb, 64, 64 * 1024, "resident memory a plugin process may use"),
   container_stop_timeout_ms: integer(L.containerStopTimeoutMs, 100, 10 * 60_000, "graceful stop before a kill"),
   rate_limit_per_minute: integer(L.rateLimitPerMinute, 1, 1_000_000, "requests per minute per session"),
   rate_limit_burst: integer(L.rateLimitBurst, 1, 1_000_000, "requests a session may make at once"),

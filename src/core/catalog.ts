@@ -15,6 +15,17 @@ export interface ToolEntry {
   available(): boolean;
 }
 
+/** A tool that could not answer for a reason the pipeline names (its plugin is gone, slow, or its reply too big). */
+export class InvokeFailure extends Error {
+  constructor(
+    readonly code: "PLUGIN_UNAVAILABLE" | "PLUGIN_TIMEOUT" | "HANDLER_ERROR",
+    message: string,
+  ) {
+    super(message);
+    this.name = "InvokeFailure";
+  }
+}
+
 /** The tool catalog: the topic whitelist of stage 2 and the dispatch table of stage 6. */
 export class Catalog {
   private readonly tools = new Map<string, ToolEntry>();

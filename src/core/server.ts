@@ -120,7 +120,7 @@ export class CoreServer {
       catalog: this.catalog,
       audit: this.audit,
       limits: () => options.limits(),
-      publish: (identity, topic, payload) => this.publish(identity, topic, payload),
+      publish: (identity, topic, payload, correlation) => this.publish(identity, topic, payload, correlation),
       ...(options.plugins ? { settings: options.plugins } : {}),
       ...(options.pluginConfig ? { configFor: options.pluginConfig } : {}),
     });
@@ -182,8 +182,8 @@ export class CoreServer {
     await this.plugins.load();
   }
 
-  publish(identity: SessionIdentity, topic: string, payload: unknown): void {
-    const envelope = buildEventEnvelope(identity, topic, payload);
+  publish(identity: SessionIdentity, topic: string, payload: unknown, correlation: string | null = null): void {
+    const envelope = buildEventEnvelope(identity, topic, payload, correlation);
     this.events?.publish(topic, JSON.stringify(envelope));
     for (const listener of this.eventListeners) {
       try {

@@ -16,6 +16,8 @@ export const FAILURE_CATEGORIES = [
   "import_failed",
   "init_failed",
   "init_timeout",
+  "sandbox_unavailable",
+  "crashed",
 ] as const;
 
 export type FailureCategory = (typeof FAILURE_CATEGORIES)[number];

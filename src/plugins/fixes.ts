@@ -15,4 +15,6 @@ export const FAILURE_FIXES: Record<FailureCategory, string> = {
   import_failed: "fix handler.ts so it loads and has `export default` a PluginHandler",
   init_failed: "make initialize() succeed; see the core's log for its error",
   init_timeout: "make initialize() finish sooner, or raise [security] plugin_init_timeout_ms",
+  sandbox_unavailable: "install bubblewrap (`apt-get install bubblewrap`); plugins run only inside a sandbox",
+  crashed: "see the core's log for the plugin's last lines, fix the handler, then reload it or restart the core",
 };

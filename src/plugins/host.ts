@@ -1,39 +1,45 @@
 /**
- * The plugins of a running core: loads them (a failing one is excluded and recorded, never fatal),
- * registers their tools in the catalog, delivers subscribed events, and shuts them down in time.
+ * The plugins of a running core: checks and starts each one in its own sandboxed process (a failing
+ * one is excluded and recorded, never fatal), registers their tools in the catalog, routes calls,
+ * events and brief requests to the processes, restarts a process that dies and marks a plugin failed
+ * after repeated crashes, and shuts them down in time.
  */
-import type { Catalog, ToolEntry } from "../core/catalog.ts";
+import { type Catalog, InvokeFailure, type ToolEntry } from "../core/catalog.ts";
 import type { AuditLog } from "../core/response/audit-log.ts";
 import { sanitizeText } from "../core/response/sanitize.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
-import { PluginLoadError, type PluginProblem, problem } from "./failure.ts";
-import {
-  type Candidate,
-  discoverPlugins,
-  importHandler,
-  type LoaderSettings,
-  prepareCandidate,
-  statusOf,
-} from "./loader.ts";
+import { type GroupViews, type PluginHook, TO_PLUGIN } from "./channel/messages.ts";
+import { type PluginProblem, problem } from "./failure.ts";
+import { type Candidate, discoverPlugins, type LoaderSettings, prepareCandidate, statusOf } from "./loader.ts";
 import type { Manifest } from "./manifest-schema.ts";
-import { runInScope } from "./request-scope.ts";
-import type { PluginHandler } from "./sdk/types.ts";
-import { createServices } from "./services.ts";
+import { ToolError } from "./sdk/tool-error.ts";
+import type { ToolContext } from "./sdk/types.ts";
+import { sessionPluginsView } from "./services.ts";
 import type { PluginStatus } from "./status.ts";
-import { withTimeout } from "./timeout.ts";
+import { planLaunch } from "./supervisor/launch.ts";
+import { PluginAnswerError, PluginCallError, PluginProcess, type ProcessExit } from "./supervisor/plugin-process.ts";
+import { type CallScope, serviceDesk } from "./supervisor/service-desk.ts";
 
 /** Core events (plugin.ready, plugin.stopping) belong to no group. */
 export const CORE_EVENT_GROUP = "_core";
 const CORE_IDENTITY = mintIdentity("core", CORE_EVENT_GROUP, "core");
+
+/** A plugin whose process ends this often within the window is marked failed instead of restarted. */
+export const CRASH_LIMIT = 3;
+const CRASH_WINDOW_MS = 60_000;
+const RESTART_BACKOFF_MS = [250, 1_000, 4_000];
+/** After a call times out: a process that does not answer a ping this fast is stuck and is killed. */
+const LIVENESS_PING_MS = 1_000;
+const PROCESS_START_MS = 15_000;
 
 export interface PluginHostDeps {
   home: string;
   catalog: Catalog;
   audit: AuditLog;
   limits(): Limits;
-  publish(identity: SessionIdentity, topic: string, payload: unknown): void;
+  publish(identity: SessionIdentity, topic: string, payload: unknown, correlation?: string | null): void;
   settings?: Omit<LoaderSettings, "home">;
   /** A plugin's config section; {} when it has none. */
   configFor?(plugin: string): Readonly<Record<string, unknown>>;
@@ -44,29 +50,52 @@ export type ReloadOutcome =
   | { ok: true; tools: string[]; version: string }
   | { ok: false; problem: PluginProblem; detail?: string };
 
-interface Loaded {
-  status: PluginStatus;
+interface Running {
+  candidate: Candidate;
   manifest: Manifest;
-  handler: PluginHandler;
+  status: PluginStatus;
+  proc: PluginProcess | null;
+  hooks: PluginHook[];
+  crashes: number[];
+  restartTimer: ReturnType<typeof setTimeout> | null;
+  /** Revision of the group views this process was sent last, per group. */
+  viewsSent: Map<string, number>;
+  probing: boolean;
 }
+
+type Launched =
+  | { ok: true; proc: PluginProcess; hooks: PluginHook[] }
+  | { ok: false; problem: PluginProblem; detail?: string };
 
 function topicMatches(pattern: string, topic: string): boolean {
   return pattern.endsWith(".*") ? topic.startsWith(pattern.slice(0, -1)) : pattern === topic;
 }
 
+function allowsGroup(manifest: Manifest, group: string): boolean {
+  const allowed = manifest.allowed_groups ?? ["*"];
+  return allowed.includes("*") || allowed.includes(group);
+}
+
+function cleanDetail(text: string): string {
+  return stripTerminalEscapes(sanitizeText(text)).slice(0, 500);
+}
+
 export class PluginHost {
-  private readonly loaded = new Map<string, Loaded>();
+  private readonly running = new Map<string, Running>();
   private failedOrSkipped: PluginStatus[] = [];
   private loadStarted = false;
+  private stopping = false;
   private readonly writeLog: (line: string) => void;
+  private readonly scopes = new Map<string, CallScope & { plugin: string }>();
+  private revision = 1;
 
   constructor(private readonly deps: PluginHostDeps) {
     this.writeLog = deps.writeLog ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
-  /** Every plugin the core considered, in load order: healthy, failed, disabled, overridden, stopped. */
+  /** Every plugin the core considered, in load order: healthy, restarting, failed, disabled, overridden, stopped. */
   statuses(): PluginStatus[] {
-    return [...[...this.loaded.values()].map((l) => l.status), ...this.failedOrSkipped];
+    return [...[...this.running.values()].map((r) => r.status), ...this.failedOrSkipped];
   }
 
   async load(): Promise<void> {
@@ -77,79 +106,171 @@ export class PluginHost {
     const taken = new Map(this.deps.catalog.list().map((t) => [t.name, t.plugin]));
     const accepted: { candidate: Candidate; manifest: Manifest }[] = [];
     for (const candidate of discovery.candidates) {
-      let prepared: ReturnType<typeof prepareCandidate>;
-      try {
-        prepared = prepareCandidate(candidate, taken);
-      } catch (error) {
-        // An unreadable folder (EACCES, a race with a deletion) fails this plugin only.
-        const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
-        this.fail(candidate, problem("import_failed", `${candidate.label} could not be read (${code})`), null);
-        continue;
-      }
-      const first = prepared.problems[0];
-      if (!prepared.manifest || first) {
-        this.fail(candidate, first ?? problem("manifest_invalid", "the manifest was refused"), null);
+      const prepared = this.prepare(candidate, taken);
+      if ("problem" in prepared) {
+        this.fail(candidate, prepared.problem, null);
         continue;
       }
       for (const tool of prepared.manifest.provides.tools ?? []) taken.set(tool.name, candidate.name);
       accepted.push({ candidate, manifest: prepared.manifest });
     }
-    // Initialize concurrently: one slow plugin costs at most one init timeout, not one each.
+    // Start concurrently: one slow plugin costs at most one init timeout, not one each.
     await Promise.all(accepted.map(({ candidate, manifest }) => this.start(candidate, manifest)));
   }
 
-  private async start(candidate: Candidate, manifest: Manifest): Promise<void> {
-    let handler: PluginHandler;
+  private prepare(
+    candidate: Candidate,
+    taken: ReadonlyMap<string, string>,
+  ): { manifest: Manifest } | { problem: PluginProblem } {
     try {
-      handler = await importHandler(candidate);
+      const prepared = prepareCandidate(candidate, taken);
+      const first = prepared.problems[0];
+      if (!prepared.manifest || first)
+        return { problem: first ?? problem("manifest_invalid", "the manifest was refused") };
+      return { manifest: prepared.manifest };
     } catch (error) {
-      const p =
-        error instanceof PluginLoadError ? error.problem : problem("import_failed", "handler.ts failed to load");
-      return this.fail(candidate, p, manifest.version, error instanceof PluginLoadError ? error.detail : undefined);
+      // An unreadable folder (EACCES, a race with a deletion) fails this plugin only.
+      const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+      return { problem: problem("import_failed", `${candidate.label} could not be read (${code})`) };
     }
-    const services = this.servicesFor(candidate.name, manifest);
-    const limit = this.deps.limits().pluginInitTimeoutMs;
-    let outcome: Awaited<ReturnType<typeof withTimeout>>;
+  }
+
+  /** Starts the plugin's process, imports and initializes its handler there, within the init limit. */
+  private async launch(candidate: Candidate, manifest: Manifest, entry: () => Running | undefined): Promise<Launched> {
+    const limits = this.deps.limits();
+    const plan = planLaunch(this.deps.home, candidate, manifest, limits, {
+      ...(this.deps.configFor?.(candidate.name) ?? {}),
+    });
+    if ("unavailable" in plan) {
+      return {
+        ok: false,
+        problem: problem("sandbox_unavailable", `no plugin sandbox: ${plan.unavailable}`),
+        detail: "install bubblewrap (apt-get install bubblewrap)",
+      };
+    }
+    const lines: string[] = [];
+    let proc: PluginProcess | null = null;
+    proc = new PluginProcess({
+      plugin: candidate.name,
+      socketDir: plan.socketDir,
+      command: plan.command,
+      start: plan.start,
+      asRoot: plan.asRoot,
+      maxMessageBytes: limits.maxResponseBytes + 64 * 1024,
+      memoryBytes: limits.pluginMemoryMb * 1024 * 1024,
+      onService: serviceDesk({
+        plugin: candidate.name,
+        manifest,
+        audit: this.deps.audit,
+        scope: (id) => {
+          const s = typeof id === "string" ? this.scopes.get(id) : undefined;
+          return s && s.plugin === candidate.name ? s : undefined;
+        },
+        publish: (identity, topic, payload, correlation) => this.deps.publish(identity, topic, payload, correlation),
+        writeLog: (line) => this.writeLog(line),
+      }),
+      onLog: (line) => {
+        const clean = cleanDetail(line);
+        lines.push(clean);
+        if (lines.length > 20) lines.shift();
+        this.writeLog(clean);
+      },
+      onExit: (exit) => {
+        const e = entry();
+        if (e && proc && e.proc === proc) this.onProcessExit(e, exit);
+      },
+    });
+    const limit = limits.pluginInitTimeoutMs;
     try {
-      outcome = await withTimeout(
-        () =>
-          runInScope({ group: null, sessionId: null, correlation: null, source: "core" }, () =>
-            handler.initialize(services),
+      // Starting the process has its own limit; the plugin's own init limit covers import and initialize().
+      await proc.spawn(PROCESS_START_MS);
+      const init = (await proc.request(TO_PLUGIN.initialize, {}, limit)) as { hooks?: PluginHook[] };
+      return { ok: true, proc, hooks: Array.isArray(init?.hooks) ? init.hooks : [] };
+    } catch (error) {
+      proc.kill("initialization failed");
+      if (error instanceof PluginCallError && error.reason === "timeout")
+        return { ok: false, problem: problem("init_timeout", `initialize() did not finish within ${limit} ms`) };
+      if (error instanceof PluginAnswerError && error.answer.code === "IMPORT_FAILED")
+        return {
+          ok: false,
+          problem: problem("import_failed", `${candidate.label}/handler.ts could not be imported`),
+          detail: cleanDetail(error.message.replaceAll(candidate.dir ?? "\0", ".").replaceAll("/plugin/", "./")),
+        };
+      if (error instanceof PluginAnswerError && error.answer.code === "BAD_HANDLER")
+        return {
+          ok: false,
+          problem: problem(
+            "import_failed",
+            `${candidate.label}/handler.ts must \`export default\` an object with initialize() and handleToolInvocation()`,
           ),
-        limit,
-      );
-    } catch (error) {
-      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return this.fail(candidate, problem("init_failed", "initialize() threw an error"), manifest.version, detail);
+        };
+      if (error instanceof PluginAnswerError)
+        return {
+          ok: false,
+          problem: problem("init_failed", "initialize() threw an error"),
+          detail: cleanDetail(error.message),
+        };
+      await proc.exitedPromise;
+      return {
+        ok: false,
+        problem: problem("init_failed", "the plugin process ended while starting"),
+        detail: lines.slice(-3).join(" | "),
+      };
     }
-    if (outcome === "timeout") {
-      return this.fail(
-        candidate,
-        problem("init_timeout", `initialize() did not finish within ${limit} ms`),
-        manifest.version,
-      );
+  }
+
+  private async start(candidate: Candidate, manifest: Manifest): Promise<void> {
+    let entry: Running | undefined;
+    const launched = await this.launch(candidate, manifest, () => entry);
+    if (!launched.ok) return this.fail(candidate, launched.problem, manifest.version, launched.detail);
+    if (this.stopping) {
+      launched.proc.kill("core stopping");
+      return;
     }
     const tools = (manifest.provides.tools ?? []).map((t) => t.name);
-    const status = statusOf(candidate, "healthy", tools, manifest.version);
-    this.loaded.set(candidate.name, { status, manifest, handler });
+    entry = {
+      candidate,
+      manifest,
+      status: statusOf(candidate, "healthy", tools, manifest.version),
+      proc: launched.proc,
+      hooks: launched.hooks,
+      crashes: [],
+      restartTimer: null,
+      viewsSent: new Map(),
+      probing: false,
+    };
+    this.running.set(candidate.name, entry);
+    const ready = entry;
     try {
-      this.deps.catalog.replacePlugin(candidate.name, this.toolEntries(candidate.name, manifest, handler, status));
+      this.deps.catalog.replacePlugin(
+        candidate.name,
+        this.toolEntries(() => this.running.get(candidate.name) ?? ready),
+      );
     } catch (error) {
-      this.loaded.delete(candidate.name);
+      this.running.delete(candidate.name);
+      launched.proc.kill("duplicate tool");
       const p = problem(
         "duplicate_tool",
         (error as Error).message.replace(/^\[\w+\] Error: /, "").replace(/ Fix: .*$/, ""),
       );
       return this.fail(candidate, p, manifest.version);
     }
-    void this.deps.audit
-      .append({
-        kind: "event",
-        outcome: "info",
-        topic: "plugin.ready",
-        detail: { plugin: candidate.name, source: candidate.source, tools },
-      })
-      .catch(() => {});
+    this.revision++;
+    this.announceReady(candidate, manifest, tools, false);
+  }
+
+  private announceReady(
+    candidate: Candidate,
+    manifest: Manifest,
+    tools: string[],
+    how: false | "reloaded" | "restarted",
+  ) {
+    this.auditQuietly({
+      kind: "event",
+      outcome: "info",
+      topic: "plugin.ready",
+      detail: { plugin: candidate.name, ...(how ? { [how]: true } : { source: candidate.source }), tools },
+    });
     this.deps.publish(CORE_IDENTITY, "plugin.ready", {
       plugin: candidate.name,
       version: manifest.version,
@@ -158,91 +279,193 @@ export class PluginHost {
     });
   }
 
+  private auditQuietly(entry: Parameters<AuditLog["append"]>[0]): void {
+    this.deps.audit.append(entry).catch((error: unknown) => {
+      this.writeLog(
+        `[PLUGINS] Error: an audit record could not be written (${cleanDetail(String(error))}). Fix: check the disk.`,
+      );
+    });
+  }
+
+  /** A process ended on its own (crash, exit, out of memory) or was killed for a fault. */
+  private onProcessExit(entry: Running, exit: ProcessExit): void {
+    entry.proc = null;
+    if (entry.status.state !== "healthy" || this.stopping) return;
+    const how = exit.killedFor ?? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`);
+    const now = Date.now();
+    entry.crashes = [...entry.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    this.revision++;
+    this.auditQuietly({
+      kind: "event",
+      outcome: "error",
+      detail: { event: "plugin process ended", plugin: entry.status.name, how, crashes: entry.crashes.length },
+    });
+    if (entry.crashes.length >= CRASH_LIMIT) {
+      this.markCrashed(entry, how);
+      return;
+    }
+    entry.status.state = "restarting";
+    const delay = RESTART_BACKOFF_MS[Math.min(entry.crashes.length - 1, RESTART_BACKOFF_MS.length - 1)] ?? 1_000;
+    this.writeLog(
+      `[PLUGINS] Error: the process of plugin "${entry.status.name}" ended (${how}); restarting it in ${delay} ms. Fix: see the plugin's log lines above.`,
+    );
+    entry.restartTimer = setTimeout(() => void this.restart(entry), delay);
+  }
+
+  private markCrashed(entry: Running, how: string): void {
+    entry.status.state = "failed";
+    entry.status.category = "crashed";
+    entry.status.reason = `the plugin process ended ${entry.crashes.length} times within ${CRASH_WINDOW_MS / 1000} s`;
+    entry.status.detail = cleanDetail(how);
+    entry.status.tools = [];
+    this.revision++;
+    this.writeLog(
+      `[PLUGINS] Error: plugin "${entry.status.name}" is marked failed: ${entry.status.reason} (last: ${how}). Fix: correct the plugin and run \`carapace reload\` or restart the core; the other plugins keep running.`,
+    );
+    this.auditQuietly({
+      kind: "event",
+      outcome: "error",
+      detail: { event: "plugin failed", plugin: entry.status.name, category: "crashed", reason: entry.status.reason },
+    });
+  }
+
+  private async restart(entry: Running): Promise<void> {
+    entry.restartTimer = null;
+    if (this.stopping || entry.status.state !== "restarting" || this.running.get(entry.status.name) !== entry) return;
+    const launched = await this.launch(entry.candidate, entry.manifest, () => entry);
+    if (this.stopping || this.running.get(entry.status.name) !== entry) {
+      if (launched.ok) launched.proc.kill("replaced");
+      return;
+    }
+    if (!launched.ok) {
+      entry.status.state = "healthy";
+      // Counts as one more crash: restarts with backoff, or failed at the limit.
+      this.onProcessExit(entry, {
+        code: null,
+        signal: null,
+        killedFor: `restart failed: ${launched.problem.category}`,
+      });
+      return;
+    }
+    entry.proc = launched.proc;
+    entry.hooks = launched.hooks;
+    entry.viewsSent = new Map();
+    entry.status.state = "healthy";
+    this.revision++;
+    this.announceReady(entry.candidate, entry.manifest, entry.status.tools, "restarted");
+  }
+
   /**
-   * Hot reload of one plugin (`start --watch`): every check again, handler.ts imported afresh and
-   * initialized; only then are its tools swapped in, in one step. On any failure the version already
-   * loaded keeps serving and the problem is returned for the operator.
+   * Hot reload of one plugin (`start --watch`): every check again and a fresh process initialized;
+   * only then are its tools swapped in, in one step. On any failure the version already running
+   * keeps serving and the problem is returned for the operator.
    */
-  async reload(name: string, cacheKey: string): Promise<ReloadOutcome> {
+  async reload(name: string, _cacheKey?: string): Promise<ReloadOutcome> {
     const discovery = discoverPlugins({ home: this.deps.home, ...(this.deps.settings ?? {}) });
     const candidate = discovery.candidates.find((c) => c.name === name);
     if (!candidate?.dir) return { ok: false, problem: problem("import_failed", `no enabled plugin folder ${name}`) };
     const taken = new Map(this.deps.catalog.list().flatMap((t) => (t.plugin === name ? [] : [[t.name, t.plugin]])));
-    let prepared: ReturnType<typeof prepareCandidate>;
-    try {
-      prepared = prepareCandidate(candidate, taken as Map<string, string>);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
-      return { ok: false, problem: problem("import_failed", `${candidate.label} could not be read (${code})`) };
-    }
+    const prepared = this.prepare(candidate, taken as Map<string, string>);
+    if ("problem" in prepared) return { ok: false, problem: prepared.problem };
     const manifest = prepared.manifest;
-    const first = prepared.problems[0];
-    if (!manifest || first)
-      return { ok: false, problem: first ?? problem("manifest_invalid", "the manifest was refused") };
-    let handler: PluginHandler;
-    try {
-      handler = await importHandler(candidate, cacheKey);
-    } catch (error) {
-      if (!(error instanceof PluginLoadError)) throw error;
-      const detail = error.detail ? stripTerminalEscapes(sanitizeText(error.detail)) : undefined;
-      return { ok: false, problem: error.problem, ...(detail ? { detail } : {}) };
-    }
-    const services = this.servicesFor(name, manifest);
-    const limit = this.deps.limits().pluginInitTimeoutMs;
-    const scope = { group: null, sessionId: null, correlation: null, source: "core" };
-    try {
-      const outcome = await withTimeout(() => runInScope(scope, () => handler.initialize(services)), limit);
-      if (outcome === "timeout") {
-        return { ok: false, problem: problem("init_timeout", `initialize() did not finish within ${limit} ms`) };
-      }
-    } catch (error) {
-      const detail = stripTerminalEscapes(sanitizeText(String((error as Error)?.message ?? error))).slice(0, 300);
-      return { ok: false, problem: problem("init_failed", "initialize() threw an error"), detail };
-    }
+    let entry: Running | undefined;
+    const launched = await this.launch(candidate, manifest, () => entry);
+    if (!launched.ok)
+      return { ok: false, problem: launched.problem, ...(launched.detail ? { detail: launched.detail } : {}) };
     const tools = (manifest.provides.tools ?? []).map((t) => t.name);
-    const status = statusOf(candidate, "healthy", tools, manifest.version);
-    const previous = this.loaded.get(name);
-    this.deps.catalog.replacePlugin(name, this.toolEntries(name, manifest, handler, status));
-    this.loaded.set(name, { status, manifest, handler });
+    entry = {
+      candidate,
+      manifest,
+      status: statusOf(candidate, "healthy", tools, manifest.version),
+      proc: launched.proc,
+      hooks: launched.hooks,
+      crashes: [],
+      restartTimer: null,
+      viewsSent: new Map(),
+      probing: false,
+    };
+    const previous = this.running.get(name);
+    const fresh = entry;
+    this.deps.catalog.replacePlugin(
+      name,
+      this.toolEntries(() => this.running.get(name) ?? fresh),
+    );
+    this.running.set(name, entry);
     this.failedOrSkipped = this.failedOrSkipped.filter((s) => s.name !== name || s.state !== "failed");
+    this.revision++;
     if (previous) {
       previous.status.state = "stopped";
-      const stopOld = previous.handler.shutdown?.bind(previous.handler);
-      void withTimeout(() => stopOld?.(), this.deps.limits().pluginShutdownTimeoutMs).catch(() => {});
+      if (previous.restartTimer) clearTimeout(previous.restartTimer);
+      void previous.proc?.stop(this.deps.limits().pluginShutdownTimeoutMs).catch(() => {});
     }
-    void this.deps.audit
-      .append({
-        kind: "event",
-        outcome: "info",
-        topic: "plugin.ready",
-        detail: { plugin: name, reloaded: true, tools },
-      })
-      .catch(() => {});
-    this.deps.publish(CORE_IDENTITY, "plugin.ready", {
-      plugin: name,
-      version: manifest.version,
-      source: candidate.source,
-      tools,
-    });
+    this.announceReady(candidate, manifest, tools, "reloaded");
     return { ok: true, tools, version: manifest.version };
   }
 
-  /** The CoreServices of one plugin, scoped to it (and per call to the caller's group). */
-  private servicesFor(plugin: string, manifest: Manifest) {
-    return createServices({
-      plugin,
-      manifest,
-      home: this.deps.home,
-      audit: this.deps.audit,
-      catalog: this.deps.catalog,
-      statuses: () => this.statuses(),
-      publish: this.deps.publish,
-      config: this.deps.configFor?.(plugin) ?? {},
-      writeLog: this.writeLog,
-    });
+  private openScope(plugin: string, scope: CallScope): string {
+    const id = crypto.randomUUID();
+    this.scopes.set(id, { ...scope, plugin });
+    return id;
   }
 
-  private toolEntries(plugin: string, manifest: Manifest, handler: PluginHandler, status: PluginStatus): ToolEntry[] {
+  /** The catalog and plugin statuses a group may see, sent only when they changed for this process. */
+  private viewsFor(entry: Running, group: string | null): GroupViews | undefined {
+    if (!group || entry.viewsSent.get(group) === this.revision) return undefined;
+    entry.viewsSent.set(group, this.revision);
+    const catalog = this.deps.catalog;
+    return {
+      group,
+      revision: this.revision,
+      tools: catalog
+        .list()
+        .filter((t) => catalog.allows(t, group))
+        .map((t) => ({ name: t.name, description: t.description, risk_level: t.risk_level, plugin: t.plugin })),
+      plugins: sessionPluginsView(this.statuses()),
+    };
+  }
+
+  /** A call that timed out: if the process no longer answers a ping (a busy loop), it is killed and restarted. */
+  private async checkLiveness(entry: Running, proc: PluginProcess): Promise<void> {
+    if (entry.probing) return;
+    entry.probing = true;
+    try {
+      const ok = await proc.responsive(LIVENESS_PING_MS);
+      if (!ok && entry.proc === proc) proc.kill("did not answer within its time limit and is unresponsive");
+    } finally {
+      entry.probing = false;
+    }
+  }
+
+  /** Sends one request to the plugin's process under a fresh scope; maps every failure to a pipeline code. */
+  private async ask(entry: Running, topic: string, args: Record<string, unknown>, scope: CallScope, ms: number) {
+    const proc = entry.proc;
+    if (!proc || entry.status.state !== "healthy") {
+      throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the tool's plugin is not available right now");
+    }
+    const id = this.openScope(entry.status.name, scope);
+    try {
+      return await proc.request(topic, { ...args, scope: id, views: this.viewsFor(entry, scope.group) }, ms);
+    } catch (error) {
+      if (error instanceof PluginCallError) {
+        if (error.reason === "timeout") {
+          void this.checkLiveness(entry, proc);
+          throw new InvokeFailure("PLUGIN_TIMEOUT", `the tool did not answer within ${ms} ms`);
+        }
+        throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the tool's plugin stopped while handling the call");
+      }
+      if (error instanceof PluginAnswerError) {
+        const a = error.answer;
+        if (a.tool_error) throw new ToolError(a.code, a.message, { retriable: a.retriable });
+        if (a.code === "HANDLER_ERROR") throw new InvokeFailure("HANDLER_ERROR", a.message);
+      }
+      throw new Error("the tool failed");
+    } finally {
+      this.scopes.delete(id);
+    }
+  }
+
+  private toolEntries(current: () => Running): ToolEntry[] {
+    const { manifest, status } = current();
     // No allowed_groups in the manifest means every group, like the built-ins; `plugin validate` warns.
     const allowed = manifest.allowed_groups ?? ["*"];
     return (manifest.provides.tools ?? []).map((tool) => ({
@@ -251,17 +474,15 @@ export class PluginHost {
       risk_level: tool.risk_level,
       arguments_schema: tool.arguments_schema,
       allowed_groups: allowed,
-      plugin,
-      available: () => status.state === "healthy",
-      invoke: (args, context) =>
-        runInScope(
-          {
-            group: context.group,
-            sessionId: context.sessionId,
-            correlation: context.correlation,
-            source: context.source,
-          },
-          () => handler.handleToolInvocation(tool.name, args, context),
+      plugin: status.name,
+      available: () => current().status.state === "healthy",
+      invoke: (args: Record<string, unknown>, context: ToolContext) =>
+        this.ask(
+          current(),
+          TO_PLUGIN.invoke,
+          { tool: tool.name, args, context },
+          { group: context.group, sessionId: context.sessionId, correlation: context.correlation || null },
+          this.deps.limits().handlerTimeoutMs,
         ),
     }));
   }
@@ -270,71 +491,95 @@ export class PluginHost {
     const status = statusOf(candidate, "failed", [], version);
     status.category = p.category;
     status.reason = p.message;
-    if (detail) status.detail = stripTerminalEscapes(sanitizeText(detail)).slice(0, 500);
+    if (detail) status.detail = cleanDetail(detail);
     this.failedOrSkipped.push(status);
+    this.revision++;
     this.writeLog(
       `[PLUGINS] Error: plugin "${candidate.name}" (${candidate.source}) was not loaded: ${p.category}: ${p.message}${status.detail ? ` (${status.detail})` : ""}. Fix: run \`carapace plugin validate ${candidate.dir ?? candidate.name}\` and correct what it reports; the other plugins keep running.`,
     );
-    void this.deps.audit
-      .append({
-        kind: "event",
-        outcome: "error",
-        detail: {
-          event: "plugin failed",
-          plugin: candidate.name,
-          source: candidate.source,
-          category: p.category,
-          reason: p.message,
-        },
-      })
-      .catch(() => {});
+    this.auditQuietly({
+      kind: "event",
+      outcome: "error",
+      detail: {
+        event: "plugin failed",
+        plugin: candidate.name,
+        source: candidate.source,
+        category: p.category,
+        reason: p.message,
+      },
+    });
   }
 
-  /** Delivers a published event to every healthy plugin subscribed to its topic (never to its publisher). */
+  /**
+   * Delivers a published event to every healthy plugin subscribed to its topic whose allowed_groups
+   * include the event's group (core events reach every subscriber), never to its publisher.
+   */
   deliver(envelope: Envelope): void {
-    for (const { status, manifest, handler } of this.loaded.values()) {
-      if (status.state !== "healthy" || !handler.handleEvent) continue;
+    for (const entry of this.running.values()) {
+      const { status, manifest } = entry;
+      if (status.state !== "healthy" || !entry.hooks.includes("handleEvent")) continue;
       if (!(manifest.subscribes ?? []).some((p) => topicMatches(p, envelope.topic))) continue;
       if (envelope.source === `plugin:${status.name}`) continue;
       const group = envelope.group === CORE_EVENT_GROUP ? null : envelope.group;
-      const onEvent = handler.handleEvent.bind(handler);
-      void withTimeout(
-        () =>
-          runInScope({ group, sessionId: group ? envelope.session : null, correlation: null, source: "event" }, () =>
-            onEvent(envelope),
-          ),
-        this.deps.limits().handlerTimeoutMs,
-      )
-        .then((outcome) => {
-          if (outcome === "timeout")
-            this.writeLog(`[plugin ${status.name}] warn: handleEvent(${envelope.topic}) timed out`);
-        })
-        .catch((error: unknown) => {
-          const text = stripTerminalEscapes(sanitizeText(String((error as Error)?.message ?? error))).slice(0, 300);
-          this.writeLog(`[plugin ${status.name}] error: handleEvent(${envelope.topic}) failed: ${text}`);
-        });
+      if (group && !allowsGroup(manifest, group)) continue;
+      const scope = { group, sessionId: group ? envelope.session : null, correlation: envelope.correlation };
+      this.ask(entry, TO_PLUGIN.event, { envelope }, scope, this.deps.limits().handlerTimeoutMs).catch(
+        (error: unknown) => {
+          const what = error instanceof InvokeFailure && error.code === "PLUGIN_TIMEOUT" ? "timed out" : "failed";
+          this.writeLog(`[plugin ${status.name}] warn: handleEvent(${envelope.topic}) ${what}`);
+        },
+      );
     }
   }
 
-  /** Stops every healthy plugin: its tools answer PLUGIN_UNAVAILABLE at once; shutdown() gets its time limit. */
+  /**
+   * The session brief for a new session of `group`: the text of every healthy plugin that offers
+   * one (sessionBrief) and serves the group, each within `budgetMs`; null when there is none.
+   */
+  async briefFor(group: string, budgetMs: number): Promise<string | null> {
+    const offering = [...this.running.values()].filter(
+      (e) => e.status.state === "healthy" && e.hooks.includes("sessionBrief") && allowsGroup(e.manifest, group),
+    );
+    const parts = await Promise.all(
+      offering.map(async (e) => {
+        try {
+          const text = await this.ask(
+            e,
+            TO_PLUGIN.brief,
+            { group },
+            { group, sessionId: null, correlation: null },
+            budgetMs,
+          );
+          return typeof text === "string" && text.trim() ? text : null;
+        } catch {
+          this.writeLog(
+            `[plugin ${e.status.name}] warn: no session brief within ${budgetMs} ms; the session starts without it`,
+          );
+          return null;
+        }
+      }),
+    );
+    const texts = parts.filter((t): t is string => t !== null);
+    return texts.length > 0 ? texts.join("\n\n") : null;
+  }
+
+  /** Stops every plugin: its tools answer PLUGIN_UNAVAILABLE at once; shutdown() gets its time limit. */
   async shutdown(): Promise<void> {
+    this.stopping = true;
     const limit = this.deps.limits().pluginShutdownTimeoutMs;
-    const running = [...this.loaded.values()].filter((l) => l.status.state === "healthy");
-    for (const l of running) {
-      l.status.state = "stopping";
-      this.deps.publish(CORE_IDENTITY, "plugin.stopping", { plugin: l.status.name });
+    const all = [...this.running.values()];
+    for (const e of all) if (e.restartTimer) clearTimeout(e.restartTimer);
+    const running = all.filter((e) => e.status.state === "healthy" || e.status.state === "restarting");
+    for (const e of running) {
+      e.status.state = "stopping";
+      this.deps.publish(CORE_IDENTITY, "plugin.stopping", { plugin: e.status.name });
     }
     await Promise.all(
-      running.map(async (l) => {
-        try {
-          const outcome = await withTimeout(() => l.handler.shutdown?.(), limit);
-          if (outcome === "timeout")
-            this.writeLog(`[plugin ${l.status.name}] warn: shutdown() did not finish within ${limit} ms`);
-        } catch (error) {
-          const text = stripTerminalEscapes(sanitizeText(String((error as Error)?.message ?? error))).slice(0, 300);
-          this.writeLog(`[plugin ${l.status.name}] error: shutdown() failed: ${text}`);
-        }
-        l.status.state = "stopped";
+      running.map(async (e) => {
+        const outcome = (await e.proc?.stop(limit)) ?? "stopped";
+        if (outcome === "killed")
+          this.writeLog(`[plugin ${e.status.name}] warn: shutdown() did not finish within ${limit} ms`);
+        e.status.state = "stopped";
       }),
     );
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { EMBEDDED_PLUGINS, type EmbeddedPlugin } from "./builtins.ts";
 import { PluginLoadError, type PluginProblem, problem } from "./failure.ts";
 import { checkPluginFolder } from "./folder-check.ts";
+import { importDetail } from "./import-detail.ts";
 import { checkManifest, checkPluginName, MAX_MANIFEST_BYTES, toolCollisions } from "./manifest-check.ts";
 import type { Manifest } from "./manifest-schema.ts";
 import type { PluginHandler } from "./sdk/types.ts";
@@ -156,20 +157,6 @@ function isHandler(value: unknown): value is PluginHandler {
   if (typeof value !== "object" || value === null) return false;
   const h = value as Record<string, unknown>;
   return typeof h.initialize === "function" && typeof h.handleToolInvocation === "function";
-}
-
-/** The first line of an import error, without the host's paths. */
-function importDetail(error: unknown, dir: string): string {
-  // A syntax error arrives as an AggregateError of build messages; the first one says what is wrong.
-  const first =
-    error instanceof AggregateError ? (error.errors[0] as { position?: { line?: number } } | undefined) : undefined;
-  const line = first?.position?.line ? ` (line ${first.position.line})` : "";
-  const text = first
-    ? `${String(first)}${line}`
-    : error instanceof Error
-      ? `${error.name}: ${error.message}`
-      : String(error);
-  return (text.split("\n")[0] ?? "").replaceAll(dir, ".").slice(0, 300);
 }
 
 /**

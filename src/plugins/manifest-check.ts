@@ -6,7 +6,7 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { EVENT_TOPICS } from "../protocol/topics.ts";
 import { type PluginProblem, problem } from "./failure.ts";
 import { MANIFEST_SCHEMA, type Manifest, PLUGIN_NAME_RULE } from "./manifest-schema.ts";
-import { RESERVED_PLUGIN_NAMES, reservedToolReason } from "./reserved.ts";
+import { RESERVED_PLUGIN_NAMES, reservedCredentialReason, reservedToolReason } from "./reserved.ts";
 import { checkSchemaRules } from "./schema-rules.ts";
 
 export const MAX_MANIFEST_BYTES = 64 * 1024;
@@ -109,6 +109,10 @@ export function checkManifest(name: string, bytes: Uint8Array | string): Manifes
     return { manifest: null, problems };
   }
   const manifest = parsed as Manifest;
+  for (const { key } of manifest.install?.credentials ?? []) {
+    const reserved = reservedCredentialReason(key);
+    if (reserved) problems.push(problem("reserved_name", `credential "${key}": ${reserved}`));
+  }
   const seen = new Set<string>();
   for (const tool of manifest.provides.tools ?? []) {
     const reserved = reservedToolReason(tool.name);

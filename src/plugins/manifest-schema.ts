@@ -52,6 +52,7 @@ export const MANIFEST_SCHEMA: JsonSchema = {
       items: { type: "string", pattern: GROUP_OR_ANY_RULE },
     },
     config_schema: { type: "object" },
+    network: { type: "boolean" },
     install: {
       type: "object",
       additionalProperties: false,
@@ -87,5 +88,7 @@ export interface Manifest {
   subscribes?: string[];
   allowed_groups?: string[];
   config_schema?: JsonSchema;
+  /** Outbound network access for the plugin process; none unless true. */
+  network?: boolean;
   install?: { credentials?: { key: string; description?: string }[] };
 }

@@ -20,3 +20,21 @@ export function reservedToolReason(name: string): string | null {
   if (RESERVED_NAMESPACES.includes(namespace)) return `the namespace "${namespace}" is reserved for the core`;
   return null;
 }
+
+/**
+ * The core's own secrets (the model key, the OAuth token, the release signing key) and their
+ * families: no manifest may declare them, so no plugin process is ever handed one.
+ */
+export const RESERVED_CREDENTIALS: readonly string[] = [
+  "anthropic_api_key",
+  "anthropic_oauth_token",
+  "release_signing_key",
+];
+const RESERVED_CREDENTIAL_PREFIXES: readonly string[] = ["anthropic_", "carapace_", "release_"];
+
+/** Why a credential name is reserved for the core, or null when a plugin may declare it. */
+export function reservedCredentialReason(key: string): string | null {
+  if (RESERVED_CREDENTIALS.includes(key)) return "it is one of the core's own credentials";
+  const prefix = RESERVED_CREDENTIAL_PREFIXES.find((p) => key.startsWith(p));
+  return prefix ? `names starting with "${prefix}" are reserved for the core` : null;
+}

@@ -3,7 +3,15 @@ import type { FailureCategory } from "./failure.ts";
 /** Where a plugin came from: embedded in the binary, the release's lib/plugins, a [plugins] dirs entry, or the user's plugins/. */
 export type PluginSource = "builtin" | "lib" | "dir" | "user";
 
-export type PluginState = "loading" | "healthy" | "failed" | "stopping" | "stopped" | "disabled" | "overridden";
+export type PluginState =
+  | "loading"
+  | "healthy"
+  | "restarting"
+  | "failed"
+  | "stopping"
+  | "stopped"
+  | "disabled"
+  | "overridden";
 
 /** What the core knows about one plugin; shown by get_session_info, `plugin list` and doctor. */
 export interface PluginStatus {

@@ -80,14 +80,20 @@ export function buildResponseEnvelope(
   };
 }
 
-export function buildEventEnvelope<P>(identity: SessionIdentity, topic: string, payload: P): Envelope<P> {
+/** `correlation`: the request an event was published in (a plugin's publishEvent inside a call), if any. */
+export function buildEventEnvelope<P>(
+  identity: SessionIdentity,
+  topic: string,
+  payload: P,
+  correlation: string | null = null,
+): Envelope<P> {
   return {
     id: crypto.randomUUID(),
     version: 1,
     type: "event",
     topic,
     source: identity.source,
-    correlation: null,
+    correlation,
     timestamp: new Date().toISOString(),
     group: identity.group,
     session: identity.sessionId,

@@ -8,6 +8,7 @@ export const DEFAULT_LIMITS = {
   confirmationTimeoutMs: 5 * 60_000,
   pluginInitTimeoutMs: 10_000,
   pluginShutdownTimeoutMs: 5_000,
+  pluginMemoryMb: 512,
   containerStopTimeoutMs: 10_000,
   ipcTimeoutMs: 35_000,
   rateLimitPerMinute: 60,

@@ -195,3 +195,25 @@ test("plugin names whose data folder would be the agents' workspaces (or the old
   }
   expect(checkPluginName("workspace-notes")).toBeNull();
 });
+
+describe("the core's own credentials cannot be declared", () => {
+  for (const key of ["anthropic_api_key", "anthropic_oauth_token", "release_signing_key", "carapace_anything"]) {
+    test(`"${key}" is refused as reserved_name`, () => {
+      const result = checkManifest("probe", manifestWith(closed(), { install: { credentials: [{ key }] } }));
+      expect(result.manifest).toBeNull();
+      expect(result.problems.map((p) => p.category)).toEqual(["reserved_name"]);
+      expect(result.problems[0]?.message).toContain(`credential "${key}"`);
+    });
+  }
+
+  test("a plugin's own credential name passes; network is a boolean", () => {
+    const ok = checkManifest(
+      "probe",
+      manifestWith(closed(), { install: { credentials: [{ key: "probe_token" }] }, network: true }),
+    );
+    expect(ok.problems).toEqual([]);
+    expect(ok.manifest?.network).toBe(true);
+    const bad = checkManifest("probe", manifestWith(closed(), { network: "yes" }));
+    expect(bad.manifest).toBeNull();
+  });
+});

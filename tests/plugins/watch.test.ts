@@ -77,7 +77,8 @@ describe("start --watch", () => {
     manifest.provides.tools[0].name = "live.say";
     writeFileSync(manifestPath, JSON.stringify(manifest));
     edit('case "live.run": {', 'case "live.say": {');
-    await waitFor(async () => (await textOf("live.say")) === "hi v3", 2000);
+    // Two reloads in a row, each starting a fresh plugin process.
+    await waitFor(async () => (await textOf("live.say")) === "hi v3", 5000);
     expect((await core.ipc(socket, "live.run", { text: "hi" })).json).toMatchObject({ code: "UNKNOWN_TOOL" });
   });
 

@@ -1,6 +1,6 @@
 import { ToolError } from "../../plugins/sdk/tool-error.ts";
 import { type ErrorObject, errorObject, PIPELINE_ONLY_CODES } from "../../protocol/errors.ts";
-import type { ToolEntry } from "../catalog.ts";
+import { InvokeFailure, type ToolEntry } from "../catalog.ts";
 import { sanitizeText } from "../response/sanitize.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
@@ -88,15 +88,18 @@ export const dispatch: StageDef = {
               ),
         );
       }
-      const size = Buffer.byteLength(JSON.stringify(outcome.value ?? null));
-      if (size > ctx.limits.maxResponseBytes) {
+      // Serialized once: the size checked here, the sanitizer and the bytes sent all see this one
+      // snapshot (a getter or toJSON that answers differently on a second read changes nothing).
+      const text = JSON.stringify(outcome.value ?? null) ?? "null";
+      if (Buffer.byteLength(text) > ctx.limits.maxResponseBytes) {
         throw new Rejection(
           errorObject("HANDLER_ERROR", `the tool's reply exceeds ${ctx.limits.maxResponseBytes} bytes`),
         );
       }
-      ctx.result = outcome.value ?? null;
+      ctx.result = JSON.parse(text);
     } catch (e) {
       if (e instanceof Rejection) throw e;
+      if (e instanceof InvokeFailure) throw new Rejection(errorObject(e.code, e.message));
       const failure = handlerFailure(e);
       if (failure.forgedCode) ctx.forgedCode = failure.forgedCode;
       throw new Rejection(failure.error);

@@ -3,6 +3,7 @@ export { ToolError } from "./tool-error.ts";
 export type {
   AuditFilter,
   AuditRecordView,
+  BriefContext,
   CoreServices,
   PluginHandler,
   SessionInfoView,

@@ -8,6 +8,10 @@ export interface ToolContext {
   readonly source: string;
 }
 
+export interface BriefContext {
+  readonly group: string;
+}
+
 export interface AuditFilter {
   correlation?: string;
   topic?: string;
@@ -58,5 +62,10 @@ export interface PluginHandler {
   handleToolInvocation(tool: string, args: Record<string, unknown>, context: ToolContext): Promise<unknown> | unknown;
   handleEvent?(envelope: Envelope): Promise<void> | void;
   verify?(): Promise<{ ok: boolean; message?: string }> | { ok: boolean; message?: string };
+  /**
+   * Text for the read-only context of a new session of `context.group` (e.g. the memory brief), or
+   * null. The core asks while it prepares the session and starts without it past a time budget.
+   */
+  sessionBrief?(context: BriefContext): Promise<string | null> | string | null;
   shutdown?(): Promise<void> | void;
 }

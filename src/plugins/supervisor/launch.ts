@@ -1,0 +1,94 @@
+/**
+ * Everything needed to start one plugin's process: its sandboxed command, its start message (the
+ * declared credentials read here, by the core), its data folders and its socket folder.
+ */
+import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { readCredential } from "../../config/credentials.ts";
+import type { Limits } from "../../protocol/limits.ts";
+import type { RunnerStart } from "../channel/messages.ts";
+import type { Candidate } from "../loader.ts";
+import type { Manifest } from "../manifest-schema.ts";
+import { PLUGIN_GID, PLUGIN_UID, type SandboxedCommand, sandboxedCommand } from "./sandbox.ts";
+
+export interface LaunchPlan {
+  command: SandboxedCommand;
+  start: Omit<RunnerStart, "endpoint" | "nonce">;
+  socketDir: string;
+  asRoot: boolean;
+}
+
+const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
+const SOURCE_ROOT = COMPILED ? null : resolve(import.meta.dir, "../../..");
+
+export function runningAsRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+/** Hands a tree to the plugin's uid without following links the plugin may have planted. */
+function chownTree(path: string): void {
+  lchownSync(path, PLUGIN_UID, PLUGIN_GID);
+  const st = lstatSync(path);
+  if (!st.isDirectory()) return;
+  for (const entry of readdirSync(path)) chownTree(join(path, entry));
+}
+
+/** The plugin's own folders under data/: its name, and `<name>-*` / `<name>_*` that exist already. */
+function dataDirsFor(home: string, plugin: string, asRoot: boolean): Record<string, string> {
+  const root = join(home, "data");
+  mkdirSync(join(root, plugin), { recursive: true, mode: 0o700 });
+  const dirs: Record<string, string> = {};
+  for (const entry of readdirSync(root)) {
+    if (entry !== plugin && !entry.startsWith(`${plugin}-`) && !entry.startsWith(`${plugin}_`)) continue;
+    const path = join(root, entry);
+    if (!lstatSync(path).isDirectory()) continue;
+    if (asRoot) chownTree(path);
+    dirs[entry] = path;
+  }
+  return dirs;
+}
+
+export function planLaunch(
+  home: string,
+  candidate: Candidate,
+  manifest: Manifest,
+  limits: Limits,
+  config: Record<string, unknown>,
+): LaunchPlan | { unavailable: string } {
+  const asRoot = runningAsRoot();
+  const socketDir = join(home, "run/plugins", candidate.name);
+  mkdirSync(join(home, "run/plugins"), { recursive: true, mode: 0o700 });
+  const command = sandboxedCommand({
+    plugin: candidate.name,
+    pluginDir: candidate.dir,
+    dataDirs: dataDirsFor(home, candidate.name, asRoot),
+    socketDir,
+    runtime: { executable: process.execPath, sourceRoot: SOURCE_ROOT },
+    network: manifest.network === true,
+    memoryBytes: limits.pluginMemoryMb * 1024 * 1024,
+    asRoot,
+  });
+  if ("unavailable" in command) return command;
+  const credentials: Record<string, string | null> = {};
+  for (const { key } of manifest.install?.credentials ?? []) credentials[key] = readCredential(home, key);
+  const handler: RunnerStart["handler"] = candidate.embedded
+    ? { kind: "embedded", name: candidate.embedded.name }
+    : { kind: "file", path: command.handlerPath ?? join(candidate.dir as string, "handler.ts") };
+  return {
+    command,
+    socketDir,
+    asRoot,
+    start: {
+      plugin: candidate.name,
+      handler,
+      dataRoot: command.dataRoot,
+      credentials,
+      config,
+      maxResponseBytes: limits.maxResponseBytes,
+    },
+  };
+}
+
+export function socketDirExists(home: string, plugin: string): boolean {
+  return existsSync(join(home, "run/plugins", plugin));
+}
