@@ -240,12 +240,8 @@ export class PluginHost {
       probing: false,
     };
     this.running.set(candidate.name, entry);
-    const ready = entry;
     try {
-      this.deps.catalog.replacePlugin(
-        candidate.name,
-        this.toolEntries(() => this.running.get(candidate.name) ?? ready),
-      );
+      this.deps.catalog.replacePlugin(candidate.name, this.toolEntries(entry));
     } catch (error) {
       this.running.delete(candidate.name);
       launched.proc.kill("duplicate tool");
@@ -385,11 +381,7 @@ export class PluginHost {
       probing: false,
     };
     const previous = this.running.get(name);
-    const fresh = entry;
-    this.deps.catalog.replacePlugin(
-      name,
-      this.toolEntries(() => this.running.get(name) ?? fresh),
-    );
+    this.deps.catalog.replacePlugin(name, this.toolEntries(entry));
     this.running.set(name, entry);
     this.failedOrSkipped = this.failedOrSkipped.filter((s) => s.name !== name || s.state !== "failed");
     this.revision++;
@@ -437,14 +429,29 @@ export class PluginHost {
   }
 
   /** Sends one request to the plugin's process under a fresh scope; maps every failure to a pipeline code. */
-  private async ask(entry: Running, topic: string, args: Record<string, unknown>, scope: CallScope, ms: number) {
+  private async ask(
+    entry: Running,
+    topic: string,
+    args: Record<string, unknown>,
+    scope: CallScope,
+    ms: number,
+    keepOpen = false,
+  ) {
     const proc = entry.proc;
     if (!proc || entry.status.state !== "healthy") {
       throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the tool's plugin is not available right now");
     }
     const id = this.openScope(entry.status.name, scope);
     try {
-      return await proc.request(topic, { ...args, scope: id, views: this.viewsFor(entry, scope.group) }, ms);
+      // A tool call stays open past its deadline (the pipeline has answered PLUGIN_TIMEOUT by then):
+      // a late answer is audited as late, a stuck process is killed.
+      const onDeadline = keepOpen ? () => void this.checkLiveness(entry, proc) : undefined;
+      return await proc.request(
+        topic,
+        { ...args, scope: id, views: this.viewsFor(entry, scope.group) },
+        ms,
+        onDeadline,
+      );
     } catch (error) {
       if (error instanceof PluginCallError) {
         if (error.reason === "timeout") {
@@ -464,8 +471,8 @@ export class PluginHost {
     }
   }
 
-  private toolEntries(current: () => Running): ToolEntry[] {
-    const { manifest, status } = current();
+  private toolEntries(entry: Running): ToolEntry[] {
+    const { manifest, status } = entry;
     // No allowed_groups in the manifest means every group, like the built-ins; `plugin validate` warns.
     const allowed = manifest.allowed_groups ?? ["*"];
     return (manifest.provides.tools ?? []).map((tool) => ({
@@ -475,14 +482,15 @@ export class PluginHost {
       arguments_schema: tool.arguments_schema,
       allowed_groups: allowed,
       plugin: status.name,
-      available: () => current().status.state === "healthy",
+      available: () => entry.status.state === "healthy",
       invoke: (args: Record<string, unknown>, context: ToolContext) =>
         this.ask(
-          current(),
+          entry,
           TO_PLUGIN.invoke,
           { tool: tool.name, args, context },
           { group: context.group, sessionId: context.sessionId, correlation: context.correlation || null },
           this.deps.limits().handlerTimeoutMs,
+          true,
         ),
     }));
   }

@@ -11,7 +11,7 @@ import { type BenchFigure, cpuMs, median } from "./figure.ts";
 const decoder = new TextDecoder();
 
 /** Round trips/s with `concurrency` requests kept in flight for `ms`, replies matched by correlation. */
-async function roundTrips(
+export async function roundTrips(
   endpoint: string,
   concurrency: number,
   ms: number,

@@ -10,6 +10,7 @@ const quick = process.argv.includes("--quick");
 const suites: [string, () => Promise<BenchFigure[]>][] = [
   ["baselines", async () => (await import("./baselines.bench.ts")).runBaselineBench({ quick })],
   ["core", async () => (await import("./core.bench.ts")).runCoreBench({ quick })],
+  ["plugin", async () => (await import("./plugin.bench.ts")).runPluginBench({ quick })],
 
   ["transport", async () => (await import("./transport.bench.ts")).runTransportBench({ quick })],
   ["audit", async () => (await import("./audit.bench.ts")).runAuditBench({ quick })],

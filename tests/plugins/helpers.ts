@@ -39,8 +39,8 @@ export function hostHarness(
   const logs: string[] = [];
   const limits: Limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
   let host: PluginHost | null = null;
-  const publish = (identity: SessionIdentity, topic: string, payload: unknown) => {
-    const envelope = buildEventEnvelope(identity, topic, payload);
+  const publish = (identity: SessionIdentity, topic: string, payload: unknown, correlation?: string | null) => {
+    const envelope = buildEventEnvelope(identity, topic, payload, correlation ?? null);
     published.push(envelope);
     host?.deliver(envelope);
   };

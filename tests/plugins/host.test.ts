@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ToolError } from "@carapace/sdk";
 import type { PluginStatus } from "../../src/plugins/status.ts";
@@ -190,5 +190,60 @@ describe("tools, events and shutdown", () => {
     expect(stopping.sort()).toEqual(["memory", "tool-error"]);
     expect(h.host.statuses().find((s) => s.name === "memory")?.state).toBe("stopped");
     expect(existsSync(join(home, "data/memory"))).toBe(true);
+  });
+});
+
+describe("group scoping across the process boundary", () => {
+  test("an event published inside a call carries the caller's group, session and correlation; naming another group is refused", async () => {
+    const home = tempHome();
+    installPlugin(home, "services-probe");
+    const h = harness(home, { settings: { builtins: false } });
+    await h.host.load();
+    const context = contextFor("team", "sess-team");
+    await h.catalog.get("services_probe.publish")?.invoke({ text: "hi" }, context);
+    const event = h.published.find((e) => e.topic === "message.inbound");
+    expect(event).toMatchObject({ group: "team", session: "sess-team", correlation: context.correlation });
+    const before = h.published.length;
+    await expect(
+      Promise.resolve(
+        h.catalog.get("services_probe.publish")?.invoke({ text: "x", group: "other" }, contextFor("team")),
+      ),
+    ).rejects.toMatchObject({ code: "PUBLISH_REFUSED", message: expect.stringContaining("another group") });
+    expect(h.published.length).toBe(before);
+  });
+
+  test("allowed_groups gates event delivery as well as tools", async () => {
+    const home = tempHome();
+    installPlugin(home, "services-probe");
+    const sink = installPlugin(home, "event-sink");
+    const manifestPath = join(sink, "manifest.json");
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+    manifest.allowed_groups = ["team"];
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const h = harness(home, { settings: { builtins: false } });
+    await h.host.load();
+    await h.catalog.get("services_probe.publish")?.invoke({ text: "for team" }, contextFor("team"));
+    await h.catalog.get("services_probe.publish")?.invoke({ text: "for outsiders" }, contextFor("outsiders"));
+    const seen = (await h.catalog.get("event_sink.seen")?.invoke({}, contextFor("team"))) as {
+      events: { group: string; payload: { text: string } }[];
+    };
+    expect(seen.events.map((e) => [e.group, e.payload.text])).toEqual([["team", "for team"]]);
+  });
+});
+
+describe("the session brief through the plugin hook", () => {
+  test("the memory plugin's sessionBrief answers for the group; a disabled memory plugin writes none", async () => {
+    const home = tempHome();
+    const h = harness(home);
+    await h.host.load();
+    await h.catalog.get("memory_store")?.invoke({ type: "fact", content: "the cat is called Mia" }, contextFor("fam"));
+    expect(await h.host.briefFor("fam", 5000)).toContain("the cat is called Mia");
+    expect(await h.host.briefFor("strangers", 5000)).toBeNull();
+    await h.host.shutdown();
+
+    const off = harness(home, { settings: { disabled: ["memory"] } });
+    await off.host.load();
+    expect(off.catalog.get("memory_store")).toBeUndefined();
+    expect(await off.host.briefFor("fam", 5000)).toBeNull();
   });
 });

@@ -99,6 +99,7 @@ export class PluginProcess {
   private serial = 0;
   private exited = false;
   private killedFor: string | undefined;
+  private stopping = false;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   hooks: PluginHook[] = [];
   pid: number | null = null;
@@ -184,7 +185,8 @@ export class PluginProcess {
     this.connected.promise.catch(() => {});
     for (const [id, p] of this.pending) {
       if (p.timer) clearTimeout(p.timer);
-      p.reject(new PluginCallError("unavailable", "the plugin process ended"));
+      // Calls cut short by a deliberate stop were answered already; they did not finish late.
+      if (!this.stopping) p.reject(new PluginCallError("unavailable", "the plugin process ended"));
       this.pending.delete(id);
     }
     rmSync(this.o.socketDir, { recursive: true, force: true });
@@ -248,14 +250,19 @@ export class PluginProcess {
     return outcome === "sent" || outcome === "again";
   }
 
-  /** A request with a deadline: rejects with PluginCallError (timeout/unavailable) or PluginAnswerError. */
-  request(topic: string, args: unknown, timeoutMs: number): Promise<unknown> {
+  /**
+   * A request with a deadline: rejects with PluginCallError (timeout/unavailable) or PluginAnswerError.
+   * With `onDeadline`, the deadline only calls it and the request stays open: an answer that comes
+   * later still settles it, and the process ending rejects it.
+   */
+  request(topic: string, args: unknown, timeoutMs: number, onDeadline?: () => void): Promise<unknown> {
     if (!this.alive || !this.peer) {
       return Promise.reject(new PluginCallError("unavailable", "the plugin process is not running"));
     }
     const correlation = `c${++this.serial}`;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const timer = setTimeout(() => {
+      if (onDeadline) return onDeadline();
       this.pending.delete(correlation);
       reject(new PluginCallError("timeout", `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
@@ -291,6 +298,7 @@ export class PluginProcess {
   /** Asks for shutdown() within `timeoutMs`, then kills what is left. */
   async stop(timeoutMs: number): Promise<"stopped" | "killed"> {
     if (!this.alive) return "stopped";
+    this.stopping = true;
     let outcome: "stopped" | "killed" = "stopped";
     try {
       await this.request(TO_PLUGIN.shutdown, {}, timeoutMs);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Catalog } from "../../../src/core/catalog.ts";
+import { Catalog, InvokeFailure } from "../../../src/core/catalog.ts";
 import { ConfirmationGate } from "../../../src/core/confirmations.ts";
 import { authorizeAndRateLimit } from "../../../src/core/pipeline/authorize.ts";
 import { compose } from "../../../src/core/pipeline/compose.ts";
@@ -340,6 +340,37 @@ describe("stage 6: dispatch", () => {
     await compose([construct, topicWhitelist(catalog), dispatch])(ctx);
     return ctx;
   }
+
+  test("a reply is serialized once: a getter that grows on its second read cannot pass the size limit", async () => {
+    let reads = 0;
+    const shifty = {
+      get text() {
+        reads++;
+        return reads === 1 ? "small" : "x".repeat(3 * 1024 * 1024);
+      },
+    };
+    const ctx = await dispatchWith(tool({ invoke: () => shifty }), {
+      limits: limits({ maxResponseBytes: 1024 * 1024 }),
+    });
+    expect(ctx.error).toBeUndefined();
+    // What later stages (sanitizer, reply) see is the snapshot that was measured, not the live object.
+    expect(ctx.result).toEqual({ text: "small" });
+    expect(JSON.stringify(ctx.result)).toBe('{"text":"small"}');
+    expect(JSON.stringify(ctx.result).length).toBeLessThan(1024 * 1024);
+  });
+
+  test("a plugin process that is gone, slow or oversized maps to its pipeline code", async () => {
+    for (const code of ["PLUGIN_UNAVAILABLE", "PLUGIN_TIMEOUT", "HANDLER_ERROR"] as const) {
+      const ctx = await dispatchWith(
+        tool({
+          invoke: () => {
+            throw new InvokeFailure(code, "said by the host");
+          },
+        }),
+      );
+      expect(ctx.error).toMatchObject({ code, stage: 6, message: "said by the host" });
+    }
+  });
 
   test("the handler gets a copy of the arguments and the envelope's context", async () => {
     let seen: unknown;
