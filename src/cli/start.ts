@@ -154,6 +154,8 @@ export const startCommand = defineCommand({
       consola.info(`Carapace core running (pid ${process.pid}, home ${home}). Stop with Ctrl-C or \`carapace stop\`.`);
       await done.promise;
       consola.info("Carapace core stopped.");
+      // Everything is closed by now; a handle something left open must not keep a stopped core alive.
+      setTimeout(() => process.exit(EXIT.ok), 1_000).unref();
       return EXIT.ok;
     }),
 });

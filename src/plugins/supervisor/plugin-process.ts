@@ -312,7 +312,9 @@ export class PluginProcess {
         this.kill("shutdown");
         outcome = "killed";
       }
-      await child.exited;
+      // Bounded: a process the kernel has not reaped yet must not hold up the core's stop.
+      await Promise.race([child.exited, Bun.sleep(2_000)]);
+      if (!this.exited) this.onExited(child);
     }
     return outcome;
   }
