@@ -1,10 +1,11 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { type ScriptedTurn, startScriptedModel } from "../agent/scripted-model.ts";
 import { writeCredential } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
+import { removeAgentTree } from "../container/agent-tree.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { EXIT } from "./errors.ts";
 import { withHome } from "./run-command.ts";
@@ -145,7 +146,8 @@ export const demoCommand = defineCommand({
         await run(bin, ["stop"], env);
         await core.exited;
         await model.close();
-        rmSync(home, { recursive: true, force: true });
+        // The demo home holds its agent's workspace: removed without following links.
+        removeAgentTree(home);
       }
     }),
 });
