@@ -9,7 +9,7 @@ if command -v podman >/dev/null 2>&1; then
   bash build/image/base.sh
   # Tests run the image tagged with this recipe's digest (tests/container/agent-image.ts); the release tag
   # points at the same image for the suites that check a default configuration.
-  recipe_tag="$(bun build/image/agent.ts --print-recipe-tag)"
+  recipe_tag="$(bun build/image/agent.ts --print-recipe-tag --ipc dist/ipc)"
   bun build/image/agent.ts --ipc dist/ipc --tag "$recipe_tag"
   podman tag "$recipe_tag" "${recipe_tag%-*}"
   # The images are built: a real-runtime suite that would skip now fails instead.

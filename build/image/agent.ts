@@ -5,6 +5,7 @@
  *   bun build/image/agent.ts [--ipc dist/ipc] [--base localhost/carapace-base:bookworm] [--tag T] [--fetch-only]
  *   bun build/image/agent.ts --print-recipe-tag     (prints recipeImageTag() and exits)
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -30,11 +31,17 @@ export function gitRevision(): string {
 }
 
 /**
- * The tag tests build and run: the release tag plus the recipe's digest, so clones with different
- * recipes (Containerfile, entrypoint, managed settings) on one machine never overwrite each other's image.
+ * The tag tests build and run: the release tag plus a digest of the recipe (Containerfile, entrypoint,
+ * front script, managed settings) and of the ipc and libzmq copied into the image, so clones with
+ * different recipes or clients on one machine never overwrite each other's image, and a changed ipc is
+ * never tested through a stale image.
  */
-export function recipeImageTag(): string {
-  return `${agentImageTag(repoVersion())}-${recipeDigest().slice(0, 12)}`;
+export function recipeImageTag(ipcPath: string = join(root, "dist/ipc")): string {
+  const digest = createHash("sha256").update(recipeDigest());
+  for (const path of [ipcPath, join(root, "build/.generated/libzmq.so")]) {
+    if (existsSync(path)) digest.update("\0").update(readFileSync(path));
+  }
+  return `${agentImageTag(repoVersion())}-${digest.digest("hex").slice(0, 12)}`;
 }
 
 export const CLAUDE_CACHE_DIR = join(root, "build/.generated/claude-code");
@@ -50,7 +57,7 @@ async function main(): Promise<void> {
     },
   });
   if (values["print-recipe-tag"]) {
-    console.log(recipeImageTag());
+    console.log(recipeImageTag(values.ipc as string));
     return;
   }
   const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, CLAUDE_CACHE_DIR);

@@ -88,6 +88,10 @@ You run inside a locked-down container with no network. Your only way to act out
 
     ipc <tool> '<json arguments>'
 
+Run exactly one such call per command, on one line, with nothing before or after it: anything else
+(\`;\`, \`&&\`, pipes, \`$(…)\`, redirections, other programs) is refused. Write a single quote inside
+the arguments as \`'\\''\`.
+
 It prints the result as JSON; on an error it prints an error object with a \`code\` (for example
 VALIDATION_FAILED with a \`field\`) and exits 1: read it, fix the arguments and try again. A call to a
 high-risk tool waits until the user approves it.

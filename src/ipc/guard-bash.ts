@@ -30,6 +30,8 @@ const FORBIDDEN_ANYWHERE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 /** Outside the quoted argument only these: a shell metacharacter or a look-alike never appears there. */
 const PLAIN_WORD = /^[A-Za-z0-9_.-]+$/;
 
+const ESCAPED_QUOTE = "'\\''";
+
 /** ipc's own modes: never a tool call, so never reachable from the Bash tool. */
 const RESERVED_MODES = new Set(["forward", "guard-bash"]);
 
@@ -41,8 +43,8 @@ function isToolName(word: string): boolean {
 
 /**
  * The accepted grammar, nothing more: `ipc --help`, `ipc --version`, `ipc <tool>` and
- * `ipc <tool> '<text without a single quote>'`, words separated by single spaces. Inside single quotes
- * a POSIX shell expands nothing, so the argument reaches ipc byte for byte.
+ * `ipc <tool> '<text>'` where the text holds a single quote only as '\'', words separated by single
+ * spaces. Inside single quotes a POSIX shell expands nothing, so the argument reaches ipc byte for byte.
  */
 export function judgeCommand(command: string): GuardDecision {
   if (FORBIDDEN_ANYWHERE.test(command)) {
@@ -66,8 +68,15 @@ export function judgeCommand(command: string): GuardDecision {
   if (argument.length < 2 || !argument.startsWith("'") || !argument.endsWith("'")) {
     return deny("the arguments must be one single-quoted JSON object and nothing after it");
   }
-  if (argument.slice(1, -1).includes("'")) {
-    return deny("the single-quoted arguments must not contain a single quote");
+  // The one quote idiom a shell reads without expanding anything: '\'' ends the quote, adds an escaped
+  // literal quote and starts a new one, all in the same word.
+  if (
+    argument
+      .slice(1, -1)
+      .split(ESCAPED_QUOTE)
+      .some((piece) => piece.includes("'"))
+  ) {
+    return deny(`a single quote inside the single-quoted arguments must be written as ${ESCAPED_QUOTE}`);
   }
   return { allow: true };
 }

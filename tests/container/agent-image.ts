@@ -16,9 +16,9 @@ const root = join(import.meta.dir, "../..");
  * tag, so a clone with a changed recipe builds its own image instead of overwriting everybody's.
  */
 export async function testAgentImage(): Promise<{ tag: string; skipReason: string | null }> {
-  const tag = recipeImageTag();
-  if (!hasPodman) return { tag, skipReason: podmanSkipReason };
   const ipcPath = process.env.CARAPACE_TEST_IPC ?? join(root, "dist/ipc");
+  const tag = recipeImageTag(ipcPath);
+  if (!hasPodman) return { tag, skipReason: podmanSkipReason };
   const claudePath = join(CLAUDE_CACHE_DIR, CLAUDE_CODE_VERSION, process.arch, "claude");
   const libzmqPath = join(root, "build/.generated/libzmq.so");
   const runtime = realPodman();

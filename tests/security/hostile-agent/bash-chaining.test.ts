@@ -61,7 +61,7 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: only one plain ipc c
           run_in_background: true,
           description: "x",
         }),
-        step.bash(`ipc hello.echo '{"message":"${literal}"}'`),
+        step.bash(`ipc hello.echo '{"message":"${literal} it'\\''s"}'`),
       ]);
       expect(run.code).toBe(0);
       CHAINED.forEach((command, n) => {
@@ -75,7 +75,7 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: only one plain ipc c
       // The one plain call ran: the separators inside its single quotes reached the tool as text.
       const plain = run.exchange(CHAINED.length + 1);
       expect(plain.isError).toBe(false);
-      expect(plain.result).toContain(literal);
+      expect(plain.result).toContain(`${literal} it's`);
       expect(run.transcript.everything).not.toContain(ID_OUTPUT);
       expect(
         lab.audit("chain").filter((a) => a.topic === "tool.invoke.hello.echo" && a.kind === "routed"),
