@@ -93,14 +93,15 @@ export function judgeHookInput(input: unknown): GuardDecision {
   return judgeCommand(command);
 }
 
-function readStdin(limit: number): Buffer | null {
+/** Reads fd (stdin) to its end; null once more than limit bytes arrived. */
+export function readInput(limit: number, fd = 0): Buffer | null {
   const chunks: Buffer[] = [];
   let total = 0;
   const chunk = Buffer.alloc(64 * 1024);
   for (;;) {
     let n: number;
     try {
-      n = readSync(0, chunk, 0, chunk.length, null);
+      n = readSync(fd, chunk, 0, chunk.length, null);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
       if ((e as NodeJS.ErrnoException).code === "EOF") break;
@@ -115,10 +116,10 @@ function readStdin(limit: number): Buffer | null {
 }
 
 /** The hook's entry: stdin → decision; the reason goes to stderr, where Claude Code shows it the model. */
-export function runGuardBash(readInput: () => Buffer | null = () => readStdin(MAX_HOOK_INPUT_BYTES)): number {
+export function runGuardBash(read: () => Buffer | null = () => readInput(MAX_HOOK_INPUT_BYTES)): number {
   let decision: GuardDecision;
   try {
-    const raw = readInput();
+    const raw = read();
     decision =
       raw === null
         ? deny(`the hook input is larger than ${MAX_HOOK_INPUT_BYTES} bytes`)

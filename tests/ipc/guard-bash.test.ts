@@ -1,9 +1,13 @@
 import { describe, expect, test } from "bun:test";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   GUARD_EXIT,
   judgeCommand,
   judgeHookInput,
   MAX_HOOK_INPUT_BYTES,
+  readInput,
   runGuardBash,
 } from "../../src/ipc/guard-bash.ts";
 import { runIpcBinary } from "../harness/ipc.ts";
@@ -149,6 +153,29 @@ describe("ipc guard-bash: only one plain ipc call passes", () => {
       }),
     ).toBe(GUARD_EXIT.BLOCK);
   });
+});
+
+test("readInput reads its input to the end across chunks and gives up past the limit", () => {
+  const dir = mkdtempSync(join(tmpdir(), "guard-input-"));
+  try {
+    const file = join(dir, "input");
+    const text = "x".repeat(200_000);
+    writeFileSync(file, text);
+    const fd = openSync(file, "r");
+    try {
+      expect(readInput(MAX_HOOK_INPUT_BYTES, fd)?.toString()).toBe(text);
+    } finally {
+      closeSync(fd);
+    }
+    const again = openSync(file, "r");
+    try {
+      expect(readInput(100_000, again)).toBeNull();
+    } finally {
+      closeSync(again);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe("ipc guard-bash through the compiled ipc binary", () => {
