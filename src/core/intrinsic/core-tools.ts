@@ -1,7 +1,9 @@
 import { sessionPluginsView } from "../../plugins/services.ts";
 import type { PluginStatus } from "../../plugins/status.ts";
+import { toInvokeTopic } from "../../protocol/topics.ts";
 import type { Catalog, ToolEntry } from "../catalog.ts";
 import type { AuditLog } from "../response/audit-log.ts";
+import type { RecordFilter } from "../response/audit-read.ts";
 import { toAuditRecordView } from "../response/audit-record.ts";
 
 /** What the intrinsic tools read from the running core. */
@@ -53,7 +55,9 @@ export function coreTools(deps: IntrinsicDeps): ToolEntry[] {
     },
     {
       name: "get_diagnostics",
-      description: "Shows this group's most recent audit records (calls, rejections, errors), oldest first.",
+      description:
+        "Shows this session's most recent audit records (calls, rejections, errors), oldest first; " +
+        'filter by correlation, topic or outcome, or pass scope "group" for the whole group.',
       risk_level: "low",
       plugin: "core",
       allowed_groups: ["*"],
@@ -63,18 +67,28 @@ export function coreTools(deps: IntrinsicDeps): ToolEntry[] {
         properties: {
           limit: { type: "integer", minimum: 1, maximum: MAX_DIAGNOSTICS },
           outcome: { type: "string", enum: ["ok", "rejected", "error", "info"] },
+          correlation: { type: "string", minLength: 1, maxLength: 128 },
+          topic: { type: "string", minLength: 1, maxLength: 256 },
+          scope: { type: "string", enum: ["session", "group"] },
         },
         additionalProperties: false,
       },
       invoke: async (args, context) => {
         await deps.audit.flush();
-        const limit = typeof args.limit === "number" ? args.limit : 20;
-        const records = await deps.audit.query(context.group, {
-          limit,
-          ...(typeof args.outcome === "string" ? { outcome: args.outcome } : {}),
-        });
-        return { group: context.group, records: records.map(toAuditRecordView) };
+        const scope = args.scope === "group" ? "group" : "session";
+        const records = await deps.audit.query(context.group, diagnosticsFilter(args, scope, context.sessionId));
+        return { group: context.group, scope, records: records.map(toAuditRecordView) };
       },
     },
   ];
+}
+
+/** The caller's filters, always narrowed to its own session unless it asked for its group. */
+function diagnosticsFilter(args: Record<string, unknown>, scope: "session" | "group", sessionId: string): RecordFilter {
+  const filter: RecordFilter = { limit: typeof args.limit === "number" ? args.limit : 20 };
+  if (scope === "session") filter.session = sessionId;
+  if (typeof args.outcome === "string") filter.outcome = args.outcome;
+  if (typeof args.correlation === "string") filter.correlation = args.correlation;
+  if (typeof args.topic === "string") filter.topic = toInvokeTopic(args.topic);
+  return filter;
 }

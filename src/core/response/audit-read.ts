@@ -131,6 +131,7 @@ export async function readHead(dir: string, log: string): Promise<HeadRead> {
 }
 
 export interface RecordFilter {
+  session?: string;
   correlation?: string;
   topic?: string;
   kind?: string;
@@ -162,6 +163,7 @@ export async function readRecent(dir: string, log: string, filter: RecordFilter 
 }
 
 function matches(record: AuditRecord, filter: RecordFilter): boolean {
+  if (filter.session !== undefined && record.session !== filter.session) return false;
   if (filter.correlation !== undefined && record.correlation !== filter.correlation) return false;
   if (filter.topic !== undefined && record.topic !== filter.topic) return false;
   if (filter.kind !== undefined && record.kind !== filter.kind) return false;
