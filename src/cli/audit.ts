@@ -161,7 +161,7 @@ function onlyLog<T>(map: Map<string, T>, log: string): Map<string, T> {
 /** `carapace audit checkpoint`: sign now (running core), or `--export` every checkpoint with the public key. */
 export async function runAuditCheckpoint(
   home: string,
-  flags: { export: boolean; output?: string },
+  flags: { export: boolean; output?: string; json?: boolean },
   io: Output = consoleOutput,
 ): Promise<number> {
   if (flags.export) {
@@ -176,12 +176,14 @@ export async function runAuditCheckpoint(
     if (flags.output === undefined) process.stdout.write(text);
     else {
       writeFileSync(flags.output, text, { mode: 0o600 });
-      io.out(`Wrote ${lines.length - 1} signed checkpoints and the public key to ${flags.output}.`);
+      if (flags.json) io.out(JSON.stringify({ file: flags.output, checkpoints: lines.length - 1 }));
+      else io.out(`Wrote ${lines.length - 1} signed checkpoints and the public key to ${flags.output}.`);
     }
     return 0;
   }
   const reply = control(home, "audit.checkpoint") as { written: boolean; n: number };
-  io.out(reply.written ? `Signed checkpoint #${reply.n}.` : `Nothing changed since checkpoint #${reply.n}.`);
+  if (flags.json) io.out(JSON.stringify(reply));
+  else io.out(reply.written ? `Signed checkpoint #${reply.n}.` : `Nothing changed since checkpoint #${reply.n}.`);
   return 0;
 }
 
@@ -261,10 +263,12 @@ export const auditCheckpointCommand = defineCommand({
   args: {
     export: { type: "boolean", description: "Print every signed checkpoint and the public key", default: false },
     output: { type: "string", alias: "o", description: "With --export: write to this file instead of stdout" },
+    json: { type: "boolean", description: "Print JSON (--export always prints JSON lines)", default: false },
   },
   async run({ args }) {
     process.exitCode = await runAuditCheckpoint(carapaceHome(), {
       export: args.export,
+      json: args.json,
       ...(args.output === undefined ? {} : { output: args.output }),
     });
   },

@@ -5,6 +5,8 @@ import type { Limits } from "../protocol/limits.ts";
 import type { CallContext } from "./pipeline/context.ts";
 import type { FrameRead } from "./pipeline/frame-limits.ts";
 import type { AuditLog } from "./response/audit-log.ts";
+import type { AuditEntry } from "./response/audit-record.ts";
+import type { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import { sanitize } from "./response/sanitize.ts";
 
 export interface CallOutcome {
@@ -36,6 +38,7 @@ export async function runCall(
   pipeline: (ctx: CallContext) => Promise<void>,
   audit: AuditLog,
   req: CallRequest,
+  rejections?: RejectionAggregator,
 ): Promise<CallOutcome> {
   const intentBase = () => ({
     group: req.identity.group,
@@ -75,16 +78,16 @@ export async function runCall(
     const clean = sanitize(ctx.error);
     const error = clean.value as ErrorObject;
     const inPipeline = error.stage !== undefined && error.stage < 6;
-    records.push(
-      audit.append({
-        ...base,
-        kind: inPipeline ? "rejected" : "error",
-        outcome: inPipeline ? "rejected" : "error",
-        stage: error.stage ?? 6,
-        code: error.code,
-        detail: { reason: error.message, ...(error.field !== undefined ? { field: error.field } : {}) },
-      }),
-    );
+    const record: AuditEntry = {
+      ...base,
+      kind: inPipeline ? "rejected" : "error",
+      outcome: inPipeline ? "rejected" : "error",
+      stage: error.stage ?? 6,
+      code: error.code,
+      detail: { reason: error.message, ...(error.field !== undefined ? { field: error.field } : {}) },
+    };
+    // A rejection before stage 6 ran nothing: repeats of it are counted, not written one by one.
+    records.push(inPipeline && rejections ? rejections.record(record) : audit.append(record));
     if (ctx.forgedCode) {
       records.push(
         audit.append({

@@ -28,6 +28,7 @@ import { requestHash } from "./reply-cache.ts";
 import { type Checkpoint, CheckpointWriter } from "./response/audit-checkpoint.ts";
 import { AuditLog } from "./response/audit-log.ts";
 import { watchKnownSecrets } from "./response/known-secrets.ts";
+import { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import { sanitizeText } from "./response/sanitize.ts";
 import { type Session, SessionRegistry } from "./sessions.ts";
 
@@ -61,6 +62,7 @@ export class CoreServer {
   private readonly pipeline: (ctx: CallContext) => Promise<void>;
   private events: PubSocket | null = null;
   private checkpoints: CheckpointWriter | null = null;
+  private readonly rejections: RejectionAggregator;
   private checkpointTimer: ReturnType<typeof setInterval> | null = null;
   private signedCheckpoints = 0;
   private stopping = false;
@@ -72,6 +74,7 @@ export class CoreServer {
     // Grouped commits (DESIGN.md §10): a record is written before its reply leaves; fsync and the
     // head file follow every few ms and at shutdown, so one caller does not pay an fsync per call.
     this.audit = new AuditLog(options.home, { syncIntervalMs: AUDIT_SYNC_INTERVAL_MS });
+    this.rejections = new RejectionAggregator(this.audit);
     const groupBucket = (key: string) => {
       const l = options.limits(key);
       return { ratePerMinute: l.rateLimitPerMinute, burst: l.rateLimitBurst };
@@ -252,8 +255,8 @@ export class CoreServer {
     const [delimiter, body, ...extra] = frames;
     if (overflow || delimiter === undefined || delimiter.length !== 0 || body === undefined || extra.length > 0) {
       this.droppedFrames++;
-      void this.audit
-        .append({
+      void this.rejections
+        .record({
           kind: "dropped",
           outcome: "rejected",
           group: session.identity.group,
@@ -299,8 +302,8 @@ export class CoreServer {
     error: ErrorObject,
     stage: number,
   ): Promise<unknown> {
-    return this.audit
-      .append({
+    return this.rejections
+      .record({
         kind: "rejected",
         outcome: "rejected",
         group: session.identity.group,
@@ -377,43 +380,48 @@ export class CoreServer {
     const identity = session.identity;
     this.trace(identity, correlation, peek?.topic ?? null, "wire received", { bytes: body.length });
     try {
-      const outcome = await runCall(this.pipeline, this.audit, {
-        identity,
-        raw: body,
-        frame: read,
-        limits,
-        signal: controller.signal,
-        deadline: () => deadline,
-        // Asked when a person approves: a caller that disconnected or gave up cannot be approved.
-        callerAlive: () => {
-          if (session.ended.signal.aborted || controller.signal.aborted || Date.now() > deadline) return false;
-          if (correlation === null) return true;
-          const sent = this.reply(session, peer, {
-            kind: "heartbeat",
-            correlation,
-            state: state.state,
-            wait_ms: state.waitMs,
-            ...(state.id ? { confirmation: state.id } : {}),
-          });
-          if (sent) heartbeatSent(state.waitMs);
-          return sent;
-        },
-        onPendingConfirmation: (id, waitMs) => {
-          state = { state: "pending_confirmation", waitMs, id };
-          if (
-            correlation &&
-            this.reply(session, peer, {
+      const outcome = await runCall(
+        this.pipeline,
+        this.audit,
+        {
+          identity,
+          raw: body,
+          frame: read,
+          limits,
+          signal: controller.signal,
+          deadline: () => deadline,
+          // Asked when a person approves: a caller that disconnected or gave up cannot be approved.
+          callerAlive: () => {
+            if (session.ended.signal.aborted || controller.signal.aborted || Date.now() > deadline) return false;
+            if (correlation === null) return true;
+            const sent = this.reply(session, peer, {
               kind: "heartbeat",
               correlation,
-              state: "pending_confirmation",
-              wait_ms: waitMs,
-              confirmation: id,
-            })
-          )
-            heartbeatSent(waitMs);
+              state: state.state,
+              wait_ms: state.waitMs,
+              ...(state.id ? { confirmation: state.id } : {}),
+            });
+            if (sent) heartbeatSent(state.waitMs);
+            return sent;
+          },
+          onPendingConfirmation: (id, waitMs) => {
+            state = { state: "pending_confirmation", waitMs, id };
+            if (
+              correlation &&
+              this.reply(session, peer, {
+                kind: "heartbeat",
+                correlation,
+                state: "pending_confirmation",
+                wait_ms: waitMs,
+                confirmation: id,
+              })
+            )
+              heartbeatSent(waitMs);
+          },
+          trace: (hop, detail) => this.trace(identity, correlation, peek?.topic ?? null, hop, detail),
         },
-        trace: (hop, detail) => this.trace(identity, correlation, peek?.topic ?? null, hop, detail),
-      });
+        this.rejections,
+      );
       const frame: ReplyFrame = outcome.error
         ? { kind: "error", correlation: outcome.correlation ?? correlation ?? "", error: outcome.error }
         : { kind: "result", correlation: outcome.correlation ?? "", result: outcome.result };
@@ -493,6 +501,7 @@ export class CoreServer {
     while (this.sessions.list().some((s) => s.inflight.size > 0) && Date.now() < drain) await Bun.sleep(5);
     for (const s of this.sessions.list()) this.closeSession(s.id);
     await this.plugins.shutdown();
+    await this.rejections.flush();
     await this.audit.append({ kind: "session", outcome: "info", detail: { event: "core stopped" } }).catch(() => {});
     await this.audit.close();
     await this.checkpoint();

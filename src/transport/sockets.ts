@@ -3,6 +3,12 @@ import { type PeerCredentials, type SendOutcome, type SocketOptions, type Socket
 
 export type Frames = Uint8Array[];
 
+/**
+ * Sends queued behind a full peer queue, at most. A peer that never reads would otherwise grow this
+ * process without bound; what does not fit is dropped (counted in `dropped`) and reported as unroutable.
+ */
+export const MAX_QUEUED_SENDS = 1024;
+
 /** Base for event-loop driven sockets: registers with the reactor and queues sends that hit EAGAIN. */
 export abstract class LoopSocket {
   protected readonly socket: ZmqSocket;
@@ -34,6 +40,10 @@ export abstract class LoopSocket {
   /** Sends now, or queues and retries when the peer's queue is full. Unroutable messages are dropped. */
   protected sendFrames(frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
     if (this.socket.closed) return "closed";
+    if (this.outbox.length >= MAX_QUEUED_SENDS) {
+      this.dropped++;
+      return "unroutable";
+    }
     if (this.outbox.length > 0) {
       this.outbox.push(frames);
       return "again";

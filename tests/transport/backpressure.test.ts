@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ZmqSocket } from "../../src/transport/socket.ts";
-import { DealerSocket, RouterSocket } from "../../src/transport/sockets.ts";
+import { DealerSocket, MAX_QUEUED_SENDS, RouterSocket } from "../../src/transport/sockets.ts";
 import { cleanUpAfterEach, type SocketDir, text, waitFor } from "./helpers.ts";
 
 const { track, newDir } = cleanUpAfterEach();
@@ -69,5 +69,24 @@ describe("EAGAIN: sends are queued and retried, never lost or reordered", () => 
     expect(got).toEqual(expected);
     await waitFor(() => router.pendingSends === 0, "the router's queue to drain");
     expect(router.dropped).toBe(0);
+  });
+
+  test("a peer that never reads: the queue stops at its bound and the rest is dropped and counted", async () => {
+    dir = newDir();
+    const identities: Uint8Array[] = [];
+    const router = track(
+      new RouterSocket(dir.endpoint("bp-stuck.sock"), (identity) => identities.push(identity), { sendHighWater: 1 }),
+    );
+    const peer = track(new ZmqSocket("DEALER", { receiveHighWater: 1, routingId: "never-reads" }));
+    peer.connect(dir.endpoint("bp-stuck.sock"));
+    expect(peer.trySend(["", "hello"])).toBe("sent");
+    await waitFor(() => identities.length === 1, "the peer's hello");
+    const identity = identities[0] as Uint8Array;
+    const total = MAX_QUEUED_SENDS * 3;
+    let unroutable = 0;
+    for (let i = 0; i < total; i++) if (router.send(identity, ["", message(i)]) === "unroutable") unroutable++;
+    expect(router.pendingSends).toBeLessThanOrEqual(MAX_QUEUED_SENDS);
+    expect(unroutable).toBeGreaterThan(0);
+    expect(router.dropped).toBe(unroutable);
   });
 });
