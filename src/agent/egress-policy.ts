@@ -37,7 +37,10 @@ const STRIPPED_FROM_RESPONSE = new Set([...HOP_BY_HOP, "content-length", "conten
 
 export class EgressConfigError extends Error {
   override name = "EgressConfigError";
-  constructor(what: string, fix: string) {
+  constructor(
+    readonly what: string,
+    readonly fix: string,
+  ) {
     super(`[EGRESS] Error: ${what}. Fix: ${fix}.`);
   }
 }

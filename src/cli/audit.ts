@@ -194,7 +194,7 @@ export interface TailOptions {
   json: boolean;
 }
 
-/** Exit code: 0 printed (possibly nothing), 2 usage error. */
+/** Exit code: 0 printed (possibly nothing), 1 no log for that group, 2 usage error. */
 export async function runAuditTail(home: string, options: TailOptions, io: Output = consoleOutput): Promise<number> {
   if (options.group !== undefined && !isLogName(options.group)) return invalidGroup(options.group, io);
   if (!Number.isInteger(options.lines) || options.lines < 1 || options.lines > 1000) {
@@ -202,7 +202,15 @@ export async function runAuditTail(home: string, options: TailOptions, io: Outpu
     return 2;
   }
   const dir = auditDir(home);
-  const logs = options.group === undefined ? listLogs(dir) : [options.group];
+  const existing = listLogs(dir);
+  if (options.group !== undefined && !existing.includes(options.group)) {
+    const known = existing.length === 0 ? "there are no audit logs yet" : `the logs are ${existing.join(", ")}`;
+    io.err(
+      `[AUDIT] Error: there is no audit log for group "${options.group}" (${known}). Fix: pick one of those, or leave out --group.`,
+    );
+    return 1;
+  }
+  const logs = options.group === undefined ? existing : [options.group];
   const filter = {
     limit: options.lines,
     ...(options.correlation === undefined ? {} : { correlation: options.correlation }),
@@ -277,7 +285,8 @@ export const auditCheckpointCommand = defineCommand({
 export const auditTailCommand = defineCommand({
   meta: {
     name: "tail",
-    description: "Print the most recent audit records. Exit codes: 0 printed, 2 usage error.",
+    description:
+      "Print the most recent audit records. Exit codes: 0 printed, 1 no audit log for that group, 2 usage error.",
   },
   args: {
     group: groupArg,

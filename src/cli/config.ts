@@ -1,9 +1,12 @@
 import { defineCommand } from "citty";
+import { checkUpstream, EgressConfigError } from "../agent/egress-policy.ts";
 import { type ConfigEntry, getConfig, listConfig, setConfigValue } from "../config/edit.ts";
 import { resolveHome } from "../config/home.ts";
+import type { Config } from "../config/keys.ts";
 import { configPath } from "../config/load.ts";
 import { formatTomlValue } from "../config/toml-edit.ts";
-import { EXIT, type ExitCode, exitCodeOf, formatError } from "./errors.ts";
+import { processAlive, readPidFile } from "../core/server.ts";
+import { CliError, EXIT, type ExitCode, exitCodeOf, formatError } from "./errors.ts";
 
 /** `carapace config get|set|list|path`: reads and edits $CARAPACE_HOME/config.toml; no core needed. */
 
@@ -47,6 +50,22 @@ export function runConfigGet(home: string, key: string, json: boolean, io: Outpu
   }
 }
 
+/** Refuses a change after which the egress proxy could not start: the upstream must be in the allowlist. */
+function checkNetwork(next: Config): void {
+  try {
+    checkUpstream(next.network.upstream_url, next.network.upstream_allowlist);
+  } catch (error) {
+    if (!(error instanceof EgressConfigError)) throw error;
+    throw new CliError("CONFIG", `${error.what}; config.toml was not changed`, error.fix, EXIT.usage);
+  }
+}
+
+/** The pid of the core running on this home, if one runs. */
+function runningCorePid(home: string): number | null {
+  const pid = readPidFile(home);
+  return pid !== null && processAlive(pid) ? pid : null;
+}
+
 /** Exit codes: 0 written, 1 config.toml is unreadable or invalid or cannot be written, 2 unknown key or invalid value. */
 export function runConfigSet(
   home: string,
@@ -56,10 +75,25 @@ export function runConfigSet(
   json = false,
 ): ExitCode {
   try {
-    const result = setConfigValue(home, key, value);
+    const result = setConfigValue(home, key, value, checkNetwork);
+    // The core reads config.toml once, at start.
+    const pid = runningCorePid(home);
     if (json)
-      io.out(JSON.stringify({ key: result.ref.name, value: result.value, path: result.path, created: result.created }));
+      io.out(
+        JSON.stringify({
+          key: result.ref.name,
+          value: result.value,
+          path: result.path,
+          created: result.created,
+          applies: pid === null ? "at the next start" : "after a restart",
+          core_pid: pid,
+        }),
+      );
     else io.out(`${result.ref.name} = ${formatTomlValue(result.value)}`);
+    if (pid !== null)
+      io.err(
+        `The running core (pid ${pid}) keeps the old value until it restarts: run \`carapace stop\`, then \`carapace start\`.`,
+      );
     if (result.created) io.err(`Created ${result.path}.`);
     if (!result.preserved) {
       io.err(
@@ -122,7 +156,10 @@ export const configSetCommand = defineCommand({
   meta: {
     name: "set",
     description:
-      'Set a key in config.toml (created if missing, comments kept). Lists are JSON: \'["a","b"]\'. Exit codes: 0 written, 1 config.toml invalid or not writable, 2 unknown key or invalid value (file untouched).',
+      'Set a key in config.toml (created if missing, comments kept). Lists are JSON: \'["a","b"]\'.\n' +
+      "A running core reads config.toml only when it starts: set says so, and the change applies after a restart.\n" +
+      "A network change that leaves [network] upstream_url outside upstream_allowlist is refused.\n" +
+      "Exit codes: 0 written, 1 config.toml invalid or not writable, 2 unknown key or invalid value (file untouched).",
   },
   args: {
     key: { type: "positional", description: "Key such as security.rate_limit_per_minute", required: true },

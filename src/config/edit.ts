@@ -4,7 +4,15 @@ import { writeFileAtomic } from "./atomic-write.ts";
 import { ConfigError } from "./config-error.ts";
 import { closest, expectedType, inTable, isSection } from "./describe.ts";
 import { ensureHome } from "./home.ts";
-import { GROUP_KEYS, GROUP_NAME_HINT, GROUP_NAME_PATTERN, type KeySpec, SECTION_KEYS, SECTION_NAMES } from "./keys.ts";
+import {
+  type Config,
+  GROUP_KEYS,
+  GROUP_NAME_HINT,
+  GROUP_NAME_PATTERN,
+  type KeySpec,
+  SECTION_KEYS,
+  SECTION_NAMES,
+} from "./keys.ts";
 import { groupSettings, mergeConfig, readConfigFile, type UserConfig } from "./load.ts";
 import { setTomlValue, type TomlScalar } from "./toml-edit.ts";
 import { assertValidConfig } from "./validate.ts";
@@ -112,7 +120,11 @@ export interface SetResult {
  * Sets one key in config.toml: validates the whole resulting configuration first (nothing is written
  * when it is invalid), keeps the file's comments and layout where it can, writes atomically with 0600.
  */
-export function setConfigValue(home: string, name: string, raw: string): SetResult {
+/**
+ * `check` sees the whole configuration as it would be after the change and throws to refuse it
+ * (rules that span keys and live above this layer, such as the upstream being in the allowlist).
+ */
+export function setConfigValue(home: string, name: string, raw: string, check?: (next: Config) => void): SetResult {
   const ref = resolveKey(name);
   const value = coerceValue(ref, raw);
   const file = readConfigFile(home);
@@ -124,6 +136,7 @@ export function setConfigValue(home: string, name: string, raw: string): SetResu
   }
   (table as Record<string, unknown>)[ref.key] = value;
   assertValidConfig(next, { location: "on the command line; config.toml was not changed", exitCode: EXIT.usage });
+  check?.(mergeConfig(next as UserConfig));
   const edit = setTomlValue(file.text ?? "", ref.table, ref.key, value, next as TomlTable);
   ensureHome(home);
   writeFileAtomic(file.path, edit.text, 0o600);

@@ -1,5 +1,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { readAnthropicCredential } from "../agent/egress-credential.ts";
+import { checkUpstream, EgressConfigError } from "../agent/egress-policy.ts";
 import { checkCredentialDir } from "../config/credentials.ts";
 import { loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
@@ -19,6 +21,15 @@ export function checkConfig(home: string): { result: CheckResult; config: Config
   try {
     const config = loadConfig(home);
     const path = join(home, "config.toml");
+    try {
+      checkUpstream(config.network.upstream_url, config.network.upstream_allowlist);
+    } catch (e) {
+      if (!(e instanceof EgressConfigError)) throw e;
+      return {
+        config,
+        result: { id: "config.network", title: "config.toml", level: "fail", detail: e.what, fix: e.fix },
+      };
+    }
     return {
       config,
       result: {
@@ -51,6 +62,25 @@ export function checkCredentials(home: string): CheckResult[] {
     detail: f.message,
     fix: f.fix,
   }));
+}
+
+/** Agent sessions need an Anthropic credential on the host; without one every `prompt` fails. */
+export function checkApiCredential(home: string): CheckResult {
+  const base = { id: "credentials.api", title: "Anthropic credential" } as const;
+  let stored: ReturnType<typeof readAnthropicCredential>;
+  try {
+    stored = readAnthropicCredential(home);
+  } catch (e) {
+    return { ...base, level: "fail", detail: (e as Error).message, fix: "run `carapace auth status` for details" };
+  }
+  if (stored === null)
+    return {
+      ...base,
+      level: "fail",
+      detail: "no API key or OAuth token is stored, so agent sessions cannot reach the model",
+      fix: "run `carapace setup` (or `carapace auth api-key`)",
+    };
+  return { ...base, level: "pass", detail: `${stored.kind === "api-key" ? "an API key" : "an OAuth token"} is stored` };
 }
 
 export function checkSockets(home: string): CheckResult {

@@ -113,6 +113,25 @@ describe("audit tail", () => {
     expect(await runAuditTail(t.home, { lines: 0, json: false }, io)).toBe(2);
     expect(await runAuditTail(t.home, { group: "Work", lines: 5, json: false }, io)).toBe(2);
   });
+
+  test("a group without an audit log is an error naming the logs there are, not an empty success", async () => {
+    const io = capture();
+    expect(await runAuditTail(t.home, { group: "nosuch", lines: 5, json: false }, io)).toBe(1);
+    expect(io.stdout).toEqual([]);
+    expect(io.stderr[0]).toBe(
+      '[AUDIT] Error: there is no audit log for group "nosuch" (the logs are home, work). Fix: pick one of those, or leave out --group.',
+    );
+  });
+
+  test("verify --json prints one document with every log's result", async () => {
+    const io = capture();
+    expect(await runAuditVerify(t.home, undefined, io, true)).toBe(0);
+    const results = JSON.parse(io.stdout.join("")) as { log: string; ok: boolean }[];
+    expect(results.map((r) => [r.log, r.ok])).toEqual([
+      ["home", true],
+      ["work", true],
+    ]);
+  });
 });
 
 describe("the citty command", () => {

@@ -11,6 +11,9 @@ import {
   runConfigSet,
 } from "../../src/cli/config.ts";
 import { tempHome } from "../config/temp-home.ts";
+import { ensureBinaries } from "../harness/binaries.ts";
+import { startCore } from "../harness/core.ts";
+import { runCommand as run } from "../harness/run.ts";
 
 let t: ReturnType<typeof tempHome>;
 let savedHome: string | undefined;
@@ -123,5 +126,53 @@ describe("carapace config", () => {
     expect(process.exitCode).toBe(2);
     expect(refused.stderr).toStartWith('[CONFIG] Error: "hello.enabled" must be true or false');
     expect(readFileSync(join(t.home, "config.toml"), "utf8")).toBe("[security]\nrate_limit_burst = 4\n");
+  });
+});
+
+describe("config set through the compiled binary", () => {
+  const bin = () => ensureBinaries().carapace;
+  const env = (home: string) => ({ PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home, TMPDIR: "/tmp" });
+
+  test("an upstream outside the allowlist is refused and config.toml is not touched", async () => {
+    const r = await run([bin(), "config", "set", "network.upstream_url", "http://evil.example:8080"], {
+      env: env(t.home),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      '[CONFIG] Error: the upstream evil.example:8080 is not in [network] upstream_allowlist (api.anthropic.com:443); config.toml was not changed. Fix: add "evil.example:8080" to [network] upstream_allowlist or change [network] upstream_url.',
+    );
+    expect(existsSync(join(t.home, "config.toml"))).toBe(false);
+    const narrowed = await run([bin(), "config", "set", "network.upstream_allowlist", '["127.0.0.1:9"]'], {
+      env: env(t.home),
+    });
+    expect(narrowed.code).toBe(2);
+    const both = await run(
+      [bin(), "config", "set", "network.upstream_allowlist", '["api.anthropic.com:443","127.0.0.1:9"]'],
+      { env: env(t.home) },
+    );
+    expect(both.code).toBe(0);
+    expect(
+      (await run([bin(), "config", "set", "network.upstream_url", "http://127.0.0.1:9"], { env: env(t.home) })).code,
+    ).toBe(0);
+  });
+
+  test("on a running core set says the change applies after a restart", async () => {
+    const core = await startCore();
+    try {
+      const r = await run([bin(), "config", "set", "hello.enabled", "false", "--json"], { env: core.env });
+      expect(r.code).toBe(0);
+      const pid = (core.proc as { pid: number }).pid;
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        key: "hello.enabled",
+        value: false,
+        applies: "after a restart",
+        core_pid: pid,
+      });
+      expect(r.stderr).toContain(`The running core (pid ${pid}) keeps the old value until it restarts`);
+    } finally {
+      await core.stop();
+    }
+    const after = await run([bin(), "config", "set", "hello.enabled", "true"], { env: core.env });
+    expect(after.stderr).toBe("");
   });
 });

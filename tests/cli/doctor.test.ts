@@ -26,7 +26,7 @@ describe("carapace doctor through the compiled binary", () => {
   test("a fresh home has no failures besides the image when it is not built", async () => {
     const d = await doctor(tempHome());
     const fails = failing(d).map((c) => c.id);
-    expect(fails.filter((id) => id !== "image" && id !== "runtime")).toEqual([]);
+    expect(fails.filter((id) => id !== "image" && id !== "runtime" && id !== "credentials.api")).toEqual([]);
     expect(d.checks.find((c) => c.id === "libzmq")?.level).toBe("pass");
   });
 
@@ -94,8 +94,40 @@ describe("carapace doctor through the compiled binary", () => {
     } finally {
       await core.stop();
     }
+    // A stopped core is a warning with its fix, never a failure that turns the posture red.
     const stopped = await doctor(core.home, ["--live"]);
-    expect(stopped.checks.find((x) => x.id === "live")).toMatchObject({ level: "fail" });
+    expect(stopped.checks.find((x) => x.id === "live")).toMatchObject({
+      level: "warn",
+      detail: "not made: the core is not running",
+    });
+  });
+
+  test("the Anthropic credential is checked: missing fails with setup as the fix, stored passes", async () => {
+    const home = tempHome();
+    const missing = await doctor(home);
+    expect(missing.checks.find((x) => x.id === "credentials.api")).toMatchObject({
+      level: "fail",
+      fix: "run `carapace setup` (or `carapace auth api-key`)",
+    });
+    mkdirSync(join(home, "credentials"), { mode: 0o700 });
+    chmodSync(join(home, "credentials"), 0o700);
+    writeFileSync(join(home, "credentials", "anthropic_api_key"), "sk-ant-test-0000", { mode: 0o600 });
+    const stored = await doctor(home);
+    expect(stored.checks.find((x) => x.id === "credentials.api")).toMatchObject({
+      level: "pass",
+      detail: "an API key is stored",
+    });
+    expect(JSON.stringify(stored)).not.toContain("sk-ant-test-0000");
+  });
+
+  test("an upstream outside the allowlist fails the config check", async () => {
+    const home = tempHome();
+    writeFileSync(join(home, "config.toml"), '[network]\nupstream_url = "http://evil.example:8080"\n');
+    const d = await doctor(home);
+    expect(d.checks.find((x) => x.id === "config.network")).toMatchObject({
+      level: "fail",
+      detail: expect.stringContaining("evil.example:8080 is not in [network] upstream_allowlist"),
+    });
   });
 
   test("human output ends with the security posture", async () => {
