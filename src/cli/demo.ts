@@ -8,6 +8,7 @@ import { loadConfig } from "../config/load.ts";
 import { removeAgentTree } from "../container/agent-tree.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { EXIT } from "./errors.ts";
+import { progress } from "./progress.ts";
 import { withHome } from "./run-command.ts";
 
 const bash = (command: string): ScriptedTurn => ({
@@ -100,54 +101,58 @@ export const demoCommand = defineCommand({
       "The agent is driven by a built-in SCRIPTED model (not a real model); the audit trail is shown after it. Uses a temporary home.\n" +
       "Exit codes: 0 the session completed; 1 it failed (see the output).",
   },
-  run: () =>
-    withHome(async (userHome) => {
-      // The demo's temporary home runs the container runtime and image the user configured.
-      const { engine, image } = loadConfig(userHome).runtime;
-      const model = await startScriptedModel({ turns: DEMO_TURNS });
-      const home = mkdtempSync("/tmp/carapace-demo-");
-      const env = {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: process.env.HOME ?? home,
-        CARAPACE_HOME: home,
-        NO_COLOR: "1",
-      };
-      const bin = process.execPath;
-      const core = Bun.spawn([bin, "start"], { env, stdout: "ignore", stderr: "pipe" });
-      try {
-        ensureHome(home);
-        const port = new URL(model.url).port;
-        writeFileSync(
-          join(home, "config.toml"),
-          `[network]\nupstream_url = "${model.url}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n` +
-            `[runtime]\nengine = ${JSON.stringify(engine)}\nimage = ${JSON.stringify(image)}\n`,
-          { mode: 0o600 },
-        );
-        writeCredential(home, "anthropic_api_key", "sk-ant-demo-key-seen-only-by-the-host-proxy");
-        installDemoPlugin(home);
-        for (let i = 0; i < 200 && (await run(bin, ["status"], env)).code !== 0; i++) await Bun.sleep(50);
-        process.stdout.write(
-          "== Carapace demo: a real session in the locked-down container, driven by a SCRIPTED model ==\n\n",
-        );
-        const running = run(bin, ["prompt", "Show me what you can do", "--group", "demo"], env);
-        await approveWhenAsked(bin, env, running);
-        const prompt = await running;
-        process.stdout.write(stripTerminalEscapes(prompt.stdout));
-        if (prompt.code !== 0) process.stderr.write(stripTerminalEscapes(prompt.stderr));
-        process.stdout.write("\n== Audit trail (group demo) ==\n");
-        process.stdout.write(
-          stripTerminalEscapes((await run(bin, ["audit", "tail", "--group", "demo", "-n", "30"], env)).stdout),
-        );
-        process.stdout.write(
-          `\nThe scripted model received ${model.requests.length} API calls, each through the host's egress proxy.\n`,
-        );
-        return prompt.code === 0 ? EXIT.ok : EXIT.failure;
-      } finally {
-        await run(bin, ["stop"], env);
-        await core.exited;
-        await model.close();
-        // The demo home holds its agent's workspace: removed without following links.
-        removeAgentTree(home);
-      }
-    }),
+  run: () => withHome((userHome) => runDemo(userHome)),
 });
+
+/** The demo as `carapace demo` runs it (setup offers it last). Exit code 0 when the session completed. */
+export async function runDemo(userHome: string): Promise<number> {
+  // The demo's temporary home runs the container runtime and image the user configured.
+  const { engine, image } = loadConfig(userHome).runtime;
+  const model = await startScriptedModel({ turns: DEMO_TURNS });
+  const home = mkdtempSync("/tmp/carapace-demo-");
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? home,
+    CARAPACE_HOME: home,
+    NO_COLOR: "1",
+  };
+  const bin = process.execPath;
+  const core = Bun.spawn([bin, "start"], { env, stdout: "ignore", stderr: "pipe" });
+  try {
+    ensureHome(home);
+    const port = new URL(model.url).port;
+    writeFileSync(
+      join(home, "config.toml"),
+      `[network]\nupstream_url = "${model.url}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n` +
+        `[runtime]\nengine = ${JSON.stringify(engine)}\nimage = ${JSON.stringify(image)}\n`,
+      { mode: 0o600 },
+    );
+    writeCredential(home, "anthropic_api_key", "sk-ant-demo-key-seen-only-by-the-host-proxy");
+    installDemoPlugin(home);
+    for (let i = 0; i < 200 && (await run(bin, ["status"], env)).code !== 0; i++) await Bun.sleep(50);
+    process.stdout.write(
+      "== Carapace demo: a real session in the locked-down container, driven by a SCRIPTED model ==\n\n",
+    );
+    const starting = progress("starting the agent's container");
+    const running = run(bin, ["prompt", "Show me what you can do", "--group", "demo"], env);
+    void running.finally(() => starting.end("the agent's session ended"));
+    await approveWhenAsked(bin, env, running);
+    const prompt = await running;
+    process.stdout.write(stripTerminalEscapes(prompt.stdout));
+    if (prompt.code !== 0) process.stderr.write(stripTerminalEscapes(prompt.stderr));
+    process.stdout.write("\n== Audit trail (group demo) ==\n");
+    process.stdout.write(
+      stripTerminalEscapes((await run(bin, ["audit", "tail", "--group", "demo", "-n", "30"], env)).stdout),
+    );
+    process.stdout.write(
+      `\nThe scripted model received ${model.requests.length} API calls, each through the host's egress proxy.\n`,
+    );
+    return prompt.code === 0 ? EXIT.ok : EXIT.failure;
+  } finally {
+    await run(bin, ["stop"], env);
+    await core.exited;
+    await model.close();
+    // The demo home holds its agent's workspace: removed without following links.
+    removeAgentTree(home);
+  }
+}

@@ -9,6 +9,8 @@
  *   3  cannot reach the core or the transport failed (no control socket, timeout)
  */
 
+const ALREADY_FORMATTED = /^\[[A-Z][A-Z0-9_-]*\] Error: /;
+
 export const EXIT = {
   ok: 0,
   failure: 1,
@@ -24,7 +26,12 @@ function sentence(text: string): string {
   return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
+/**
+ * An error that already is in this form (one layer's error carried up by another) renders as it is:
+ * never `[AGENT] Error: [AUTH] Error: … Fix: …. Fix: …`.
+ */
 export function formatMessage(component: string, what: string, fix: string): string {
+  if (ALREADY_FORMATTED.test(what.trim())) return sentence(what);
   return `[${component}] Error: ${sentence(what)} Fix: ${sentence(fix)}`;
 }
 
@@ -43,8 +50,6 @@ export class CliError extends Error {
     this.exitCode = exitCode;
   }
 }
-
-const ALREADY_FORMATTED = /^\[[A-Z][A-Z0-9_-]*\] Error: /;
 
 /**
  * One line for the user. Errors of other layers that already follow the format (ContainerError,

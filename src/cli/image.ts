@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
 import { loadConfig } from "../config/load.ts";
@@ -9,6 +9,7 @@ import { pinBuiltImage } from "../container/image-pin.ts";
 import { instanceId } from "../container/lockdown.ts";
 import { cacheCopyOfEmbedded } from "../transport/libzmq-path.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { progress } from "./progress.ts";
 import { printJson, withHome } from "./run-command.ts";
 
 /** `ipc` for the image: given, beside this executable (a dev build), or fetched by install.sh. */
@@ -44,6 +45,7 @@ export async function buildImageForHome(
   const ipcPath = findIpcBinary(home, request.ipc);
   const { runtime, info } = await detectRuntime({ preference: config.runtime.engine });
   log(`[IMAGE] using ${info.name} ${info.version}`);
+  log(`[IMAGE] getting Claude Code ${CLAUDE_CODE_VERSION} (cached after the first build)`);
   const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, join(home, "cache", "claude-code"));
   log(`[IMAGE] Claude Code ${CLAUDE_CODE_VERSION} ready`);
   const tag = request.tag ?? config.runtime.image;
@@ -68,6 +70,31 @@ export async function buildImageForHome(
   return tag;
 }
 
+/**
+ * The build with progress: on a terminal a spinner with the current build step, off one only the
+ * [IMAGE] lines; the runtime's whole output goes to <home>/cache/image-build.log either way.
+ */
+export async function buildImageWithProgress(home: string, request: ImageBuildRequest): Promise<string> {
+  const logPath = join(home, "cache", "image-build.log");
+  mkdirSync(dirname(logPath), { recursive: true });
+  const logFile = openSync(logPath, "w", 0o600);
+  const shown = progress("building the agent image");
+  try {
+    const tag = await buildImageForHome(home, request, (line) => {
+      writeSync(logFile, `${line}\n`);
+      if (line.startsWith("[IMAGE]")) shown.note(line);
+      else shown.detail(line);
+    });
+    shown.end(`built ${tag}`);
+    return tag;
+  } catch (error) {
+    shown.end(`the image build failed; the runtime's whole output is in ${logPath}`);
+    throw error;
+  } finally {
+    closeSync(logFile);
+  }
+}
+
 const buildCommand = defineCommand({
   meta: {
     name: "build",
@@ -85,7 +112,7 @@ const buildCommand = defineCommand({
   },
   run: ({ args }) =>
     withHome(async (home) => {
-      const tag = await buildImageForHome(home, {
+      const tag = await buildImageWithProgress(home, {
         ...(args.ipc === undefined ? {} : { ipc: args.ipc }),
         ...(args.base === undefined ? {} : { base: args.base }),
         ...(args.tag === undefined ? {} : { tag: args.tag }),

@@ -3,7 +3,8 @@ import type { TaskUpdate } from "../agent/manager.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { confirmationNotice } from "./approval-view.ts";
 import { controlStream } from "./control-client.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, formatMessage } from "./errors.ts";
+import { onTerminal } from "./progress.ts";
 import { withHome } from "./run-command.ts";
 
 const IDLE_TIMEOUT_MS = 15 * 60_000;
@@ -28,6 +29,9 @@ export const promptCommand = defineCommand({
       // Agent-written text: terminal escapes are stripped before anything reaches the terminal.
       const out = (s: string) => process.stdout.write(stripTerminalEscapes(s));
       let streamed = false;
+      // The wait blocks this process (no spinner can turn): one line per stage, on a terminal only.
+      const stage = (line: string) => onTerminal() && !args.json && process.stderr.write(`[prompt] ${line}\n`);
+      stage("starting the agent's locked-down container…");
       const done = controlStream(
         home,
         "prompt",
@@ -37,6 +41,7 @@ export const promptCommand = defineCommand({
           if (args.json) return void process.stdout.write(`${JSON.stringify(u)}\n`);
           if (u.kind === "state" && u.state === "queued")
             process.stderr.write("[prompt] queued behind another session of this group\n");
+          if (u.kind === "state" && u.state === "started") stage("the agent is working…");
           if (u.kind === "confirmation") process.stderr.write(confirmationNotice(u));
           if (u.kind === "event" && u.event.topic === "response.chunk") {
             streamed = true;
@@ -48,9 +53,9 @@ export const promptCommand = defineCommand({
         IDLE_TIMEOUT_MS,
       ) as Extract<TaskUpdate, { kind: "done" }>;
       if (!done.ok) {
-        process.stderr.write(
-          `[AGENT] Error: ${stripTerminalEscapes(done.error ?? "the agent failed")}. Fix: see \`carapace audit tail --group ${args.group}\`.\n`,
-        );
+        const auditFix = `see \`carapace audit tail --group ${args.group}\``;
+        const error = stripTerminalEscapes(done.error ?? "the agent failed");
+        process.stderr.write(`${formatMessage("AGENT", error, auditFix)}\n`);
         return EXIT.failure;
       }
       // The answer is the last streamed text; print it only when nothing was streamed.

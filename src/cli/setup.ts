@@ -1,13 +1,14 @@
 /**
- * `carapace setup` (DX-13): the guided first run. Creates the home, picks the container runtime and
- * writes config.toml through the same validated path as `config set`, checks (and if agreed builds)
- * the agent image, checks credentials, runs the end-to-end smoke test and prints the next steps.
- * With --yes or without a terminal every question takes its default. An existing config.toml is never
- * changed: setup then only re-runs the checks.
+ * `carapace setup`: the one onboarding path. Creates the home, picks the container runtime and writes
+ * config.toml through the same validated path as `config set`, stores the Anthropic credential (the
+ * `carapace auth` flow, asked on a terminal), builds the agent image with progress when it is missing
+ * or stale, runs the end-to-end smoke test and then offers the real demo. Re-running it is safe: each
+ * step that is already done says so and changes nothing (an existing config.toml is never changed).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { readAnthropicCredential } from "../agent/egress-credential.ts";
 import { setConfigValue } from "../config/edit.ts";
 import { ensureHome } from "../config/home.ts";
 import type { Config } from "../config/keys.ts";
@@ -18,22 +19,26 @@ import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import type { CheckResult } from "../doctor/check.ts";
 import { checkCredentials } from "../doctor/checks.ts";
 import { type Asker, askerFor } from "./ask.ts";
+import { authStatus, runAuthStore } from "./auth.ts";
+import { runDemo } from "./demo.ts";
 import { writeCheck } from "./doctor.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { buildImageForHome } from "./image.ts";
+import { buildImageWithProgress } from "./image.ts";
 import { configureOutput } from "./output.ts";
 import { withHome } from "./run-command.ts";
 import { smokeTest } from "./smoke-test.ts";
 
 type Engine = Config["runtime"]["engine"];
 const ENGINES = ["auto", "podman", "docker", "apple"] as const satisfies readonly Engine[];
-const API_CREDENTIALS = ["anthropic_api_key", "anthropic_oauth_token"];
 
 interface SetupOptions {
   ask: Asker | null;
+  /** --yes: every question takes its default without being asked. */
+  yes: boolean;
   engine: Engine | undefined;
   skipImage: boolean;
   buildImage: boolean;
+  demo: boolean | undefined;
 }
 
 /** The engine for a new config: --engine, else the user's pick among those found, else the first found. */
@@ -81,7 +86,6 @@ async function imageStep(
   config: Config,
   detected: DetectedRuntime | null,
   options: SetupOptions,
-  checksOnly: boolean,
 ): Promise<CheckResult> {
   const image = config.runtime.image;
   const base = { id: "image", title: "agent image" } as const;
@@ -91,7 +95,8 @@ async function imageStep(
   const state = await imageState(detected.runtime, image, expected);
   const missingOrStale =
     state.state === "missing" ? "missing" : state.state === "stale" ? `stale (${state.reasons.join("; ")})` : null;
-  if (missingOrStale === null && !options.buildImage) return { ...base, level: "pass", detail: `${image} is current` };
+  if (missingOrStale === null && !options.buildImage)
+    return { ...base, level: "pass", detail: `${image} is current (already done)` };
   if (options.skipImage)
     return {
       ...base,
@@ -101,24 +106,24 @@ async function imageStep(
     };
   const build =
     options.buildImage ||
-    (!checksOnly &&
-      (options.ask === null ||
-        (await options.ask.confirm(`${image} is ${missingOrStale}. Build it now (a few minutes)?`, true))));
+    options.yes ||
+    (options.ask !== null &&
+      (await options.ask.confirm(`${image} is ${missingOrStale}. Build it now (a few minutes)?`, true)));
   if (!build)
     return {
       ...base,
       level: "warn",
       detail: `${image} is ${missingOrStale}`,
-      fix: "build it with `carapace image build` (or `carapace setup --build-image`)",
+      fix: "build it with `carapace image build` (or `carapace setup --yes`)",
     };
   try {
-    await buildImageForHome(home, {});
+    await buildImageWithProgress(home, {});
   } catch (e) {
     return {
       ...base,
       level: "fail",
       detail: `building ${image} failed: ${(e as Error).message}`,
-      fix: "run `carapace image build` to see the whole build log",
+      fix: `read ${join(home, "cache", "image-build.log")}, then run \`carapace setup\` again`,
     };
   }
   const after = await imageState(detected.runtime, image, expected);
@@ -132,27 +137,70 @@ async function imageStep(
       };
 }
 
-function credentialSteps(home: string): CheckResult[] {
+const CREDENTIAL_CHOICES = ["API key", "Claude subscription (OAuth token from `claude setup-token`)", "later"] as const;
+
+/** The credential: already stored (said so), asked for on a terminal (the `carapace auth` flow), or its fix. */
+async function credentialSteps(home: string, options: SetupOptions): Promise<CheckResult[]> {
   const results = checkCredentials(home);
-  const present = API_CREDENTIALS.some((key) => existsSync(join(home, "credentials", key)));
+  const base = { id: "credentials.api", title: "Anthropic credential" } as const;
+  const stored = () => authStatus(home).credentials.find((c) => c.active);
+  let before: ReturnType<typeof stored>;
+  try {
+    before = stored();
+  } catch (e) {
+    // An unsafe store is already reported above (checkCredentials); nothing is asked or written.
+    const error = e as { what?: string; message: string };
+    return [
+      ...results,
+      {
+        ...base,
+        level: "fail",
+        detail: error.what ?? error.message,
+        fix: "fix the credential directory as shown above",
+      },
+    ];
+  }
+  if (before !== undefined) {
+    results.push({ ...base, level: "pass", detail: `${before.name} is stored (${before.masked}; already done)` });
+    return results;
+  }
+  const later = {
+    ...base,
+    level: "warn",
+    detail: "no Anthropic API key or OAuth token is stored yet; agent sessions need one",
+    fix: "run `carapace auth api-key` (or `carapace auth login`), or `carapace setup` again on a terminal",
+  } as const;
+  if (options.ask === null) return [...results, later];
+  const { ask } = options;
+  const choice = await ask.select("Which Anthropic credential should sessions use?", CREDENTIAL_CHOICES, "API key");
+  if (choice === "later") return [...results, later];
+  const kind = choice === "API key" ? "api-key" : "oauth-token";
+  for (let attempt = 0; attempt < 3 && readAnthropicCredential(home) === null; attempt++) {
+    await runAuthStore(
+      home,
+      kind,
+      { verify: true },
+      {
+        out: (line) => process.stdout.write(`${line}\n`),
+        err: (line) => process.stdout.write(`${line}\n`),
+        readSecret: (prompt) => ask.secret(prompt.replace(/ \(input hidden\): $/, "")),
+      },
+    );
+  }
+  const after = stored();
   results.push(
-    present
-      ? { id: "credentials.api", title: "API credential", level: "pass", detail: "an Anthropic credential is stored" }
-      : {
-          id: "credentials.api",
-          title: "API credential",
-          level: "warn",
-          detail: "no Anthropic API key or OAuth token stored yet; agent sessions need one",
-          fix: `store it with \`(umask 077; cat > ${join(home, "credentials", "anthropic_api_key")})\``,
-        },
+    after === undefined
+      ? { ...later, level: "fail", detail: "the credential was not stored (see the error above)" }
+      : { ...base, level: "pass", detail: `${after.name} stored (${after.masked}) and verified` },
   );
   return results;
 }
 
-function nextSteps(home: string): string {
+function nextSteps(home: string, demoRan: boolean): string {
   return [
     "",
     "Next steps:",
+    ...(demoRan ? [] : ["  carapace demo                see a real agent session (scripted model, no API cost)"]),
     "  carapace start               run the core (leave it running in its own terminal or as a service)",
     '  carapace prompt "<task>"     give the agent a task',
     "  carapace doctor              check the installation at any time",
@@ -161,13 +209,32 @@ function nextSteps(home: string): string {
   ].join("\n");
 }
 
+/** The demo when it can run and is wanted: true it ran and passed, false it failed, undefined not run. */
+async function offerDemo(home: string, options: SetupOptions, imageReady: boolean): Promise<boolean | undefined> {
+  if (options.demo === false || !imageReady) return undefined;
+  const wanted =
+    options.demo === true ||
+    (options.ask !== null &&
+      (await options.ask.confirm(
+        "Run the demo now: a real agent session with a scripted model (about a minute)?",
+        true,
+      )));
+  if (!wanted) return undefined;
+  process.stdout.write("\n");
+  const code = await runDemo(home);
+  if (code !== EXIT.ok)
+    process.stdout.write("\nThe demo failed (output above). Fix what it names, then run `carapace demo` again.\n");
+  return code === EXIT.ok;
+}
+
 export const setupCommand = defineCommand({
   meta: {
     name: "setup",
     description:
-      "Guided first run: pick the container runtime, write config.toml, check or build the agent image, run an end-to-end smoke test.\n" +
-      "With --yes or without a terminal no questions are asked (the defaults: the first runtime found, build a missing image).\n" +
-      "When config.toml exists it is kept and only the checks run.\n" +
+      "Guided first run: runtime, config.toml, the Anthropic credential, the agent image, a smoke test, then the demo.\n" +
+      "On a terminal each step asks; --yes takes every default (the first runtime found, build a missing image, no demo unless --demo).\n" +
+      "Without a terminal and without --yes nothing is asked and nothing is built. Re-running is safe: a step already done says so.\n" +
+      "An existing config.toml is kept as it is.\n" +
       "Exit codes: 0 ready (every step passed, warnings allowed); 1 a step failed; 2 usage error.",
   },
   args: {
@@ -179,14 +246,17 @@ export const setupCommand = defineCommand({
     },
     "skip-image": { type: "boolean", description: "Check the agent image but never build it", default: false },
     "build-image": { type: "boolean", description: "Build the agent image even when it is current", default: false },
+    demo: { type: "boolean", description: "Run the demo at the end without asking (--no-demo: never)" },
   },
   run: ({ args }) =>
     withHome(async (home) => {
       const options: SetupOptions = {
         ask: askerFor("SETUP", args.yes),
+        yes: args.yes,
         engine: args.engine as Engine | undefined,
         skipImage: args["skip-image"],
         buildImage: args["build-image"],
+        demo: args.demo as boolean | undefined,
       };
       if (options.skipImage && options.buildImage)
         throw new CliError(
@@ -212,11 +282,7 @@ export const setupCommand = defineCommand({
             `set the runtime with \`carapace config set runtime.engine ${options.engine}\``,
             EXIT.usage,
           );
-        process.stdout.write(`${path} already exists: setup keeps it and only re-runs the checks.\n`);
-        if (options.ask && !(await options.ask.confirm("Re-run the checks (runtime, image, smoke test)?", true))) {
-          process.stdout.write("Nothing was changed.\n");
-          return EXIT.ok;
-        }
+        process.stdout.write(`${path} already exists: setup keeps it; steps already done say so.\n`);
       }
       report({ id: "home", title: "home", level: "pass", detail: `${home} is ready` });
 
@@ -234,11 +300,17 @@ export const setupCommand = defineCommand({
           detail: `wrote ${written.path} (runtime.engine = ${engine})`,
         });
       } else {
-        report({ id: "config", title: "config.toml", level: "pass", detail: `${path} is valid (kept as it is)` });
+        report({
+          id: "config",
+          title: "config.toml",
+          level: "pass",
+          detail: `${path} is valid (kept as it is; already done)`,
+        });
       }
       report(runtime.result);
-      report(await imageStep(home, config, runtime.detected, options, checksOnly));
-      for (const r of credentialSteps(home)) report(r);
+      for (const r of await credentialSteps(home, options)) report(r);
+      const image = await imageStep(home, config, runtime.detected, options);
+      report(image);
 
       const smoke = await smokeTest(home, config.hello.enabled);
       report({
@@ -256,7 +328,9 @@ export const setupCommand = defineCommand({
         );
         return EXIT.failure;
       }
-      process.stdout.write(nextSteps(home));
+      const demoRan = await offerDemo(home, options, image.level === "pass");
+      if (demoRan === false) return EXIT.failure;
+      process.stdout.write(nextSteps(home, demoRan === true));
       return EXIT.ok;
     }),
 });

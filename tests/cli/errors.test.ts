@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CliError, EXIT, exitCodeOf, formatError } from "../../src/cli/errors.ts";
+import { CliError, EXIT, exitCodeOf, formatError, formatMessage } from "../../src/cli/errors.ts";
 import { ContainerError } from "../../src/container/errors.ts";
 
 describe("formatError", () => {
@@ -29,5 +29,17 @@ describe("formatError", () => {
 
   test("the exit-code convention", () => {
     expect(EXIT).toEqual({ ok: 0, failure: 1, usage: 2, transport: 3 });
+  });
+});
+
+describe("an error carried up by another layer renders once", () => {
+  test("a formatted message is not wrapped in a second component and fix", () => {
+    const inner = formatMessage("AUTH", "the key was rejected", "store another one");
+    expect(formatMessage("AGENT", inner, "see the audit log")).toBe(inner);
+    expect(new CliError("AGENT", inner, "see the audit log").message).toBe(inner);
+    expect(formatError(new CliError("AGENT", inner, "x"))).toBe(
+      "[AUTH] Error: the key was rejected. Fix: store another one.",
+    );
+    expect(formatMessage("AGENT", "plain words", "do this")).toBe("[AGENT] Error: plain words. Fix: do this.");
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startScriptedModel } from "../../src/agent/scripted-model.ts";
 import { CARAPACE_VERSION } from "../../src/config/version.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { tempHome } from "../harness/core.ts";
+import { hasScript, onPty } from "../harness/pty.ts";
 import { runCommand } from "../harness/run.ts";
 
 interface Run {
@@ -35,7 +37,7 @@ async function imageCurrent(): Promise<boolean> {
   return (await carapace(["image", "status"], env)).code === 0;
 }
 
-const PROMPTS = ["Container runtime for agent sessions", "Build it now", "Re-run the checks"];
+const PROMPTS = ["Container runtime for agent sessions", "Build it now", "Which Anthropic credential", "Run the demo"];
 
 describe("carapace setup through the compiled binary", () => {
   test("fresh home → setup --yes → doctor reports no failures", async () => {
@@ -46,7 +48,11 @@ describe("carapace setup through the compiled binary", () => {
           "running setup with --skip-image and leaving the runtime/image checks out",
       );
     const { home, env } = freshUser();
+    // The credential was stored before (carapace auth api-key): setup says it is already done.
+    mkdirSync(join(home, "credentials"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, "credentials", "anthropic_api_key"), "sk-ant-setup-test-0000", { mode: 0o600 });
     const setup = await carapace(["setup", "--yes", ...(current ? [] : ["--skip-image"])], env);
+    expect(setup.stdout).toContain("✓ pass Anthropic credential: anthropic_api_key is stored (sk-…0000; already done)");
     expect(setup.stdout).toContain("✓ pass end-to-end smoke test: session opened");
     expect(setup.stdout).toContain(`wrote ${join(home, "config.toml")}`);
     expect(setup.stdout).toContain("Next steps:");
@@ -59,7 +65,7 @@ describe("carapace setup through the compiled binary", () => {
     const failures = checks.filter((c) => c.level === "fail").map((c) => c.id);
     if (current) {
       expect(setup.code).toBe(0);
-      expect(setup.stdout).toContain(`✓ pass agent image: ${AGENT_IMAGE} is current`);
+      expect(setup.stdout).toContain(`✓ pass agent image: ${AGENT_IMAGE} is current (already done)`);
       expect(failures).toEqual([]);
       expect(doctor.code).toBe(0);
     } else {
@@ -85,7 +91,7 @@ describe("carapace setup through the compiled binary", () => {
     writeFileSync(join(home, "config.toml"), text, { mode: 0o600 });
     const r = await carapace(["setup", "--skip-image"], env);
     expect(r.stdout).toContain(`${join(home, "config.toml")} already exists: setup keeps it`);
-    expect(r.stdout).toContain("(kept as it is)");
+    expect(r.stdout).toContain("(kept as it is; already done)");
     // hello is off in this config, so the smoke test calls get_session_info instead of hello.echo.
     expect(r.stdout).toContain("✓ pass end-to-end smoke test");
     expect(readFileSync(join(home, "config.toml"), "utf8")).toBe(text);
@@ -139,4 +145,41 @@ describe("carapace setup through the compiled binary", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("[SETUP] Error: --skip-image and --build-image contradict each other.");
   });
+});
+
+describe.skipIf(!hasScript)("carapace setup on a terminal", () => {
+  test("asks for the credential (hidden), verifies it upstream, stores it; a second run says every step is done", async () => {
+    const model = await startScriptedModel({ turns: [] });
+    try {
+      const { home, env } = freshUser();
+      mkdirSync(home, { recursive: true });
+      const port = new URL(model.url).port;
+      writeFileSync(
+        join(home, "config.toml"),
+        `[network]\nupstream_url = "${model.url}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n`,
+        { mode: 0o600 },
+      );
+      const key = "sk-ant-typed-at-the-prompt-1234";
+      const first = onPty([ensureBinaries().carapace, "setup", "--skip-image", "--no-demo"], env);
+      await first.waitFor("Which Anthropic credential should sessions use?");
+      first.type("\r");
+      await first.waitFor("Anthropic API key");
+      first.type(`${key}\r`);
+      await first.waitFor("Next steps:");
+      expect(await first.exited).toBe(0);
+      expect(first.screen()).not.toContain(key);
+      expect(first.screen()).toContain("✓ pass Anthropic credential: anthropic_api_key stored (sk-…1234) and verified");
+      expect(readFileSync(join(home, "credentials", "anthropic_api_key"), "utf8").trim()).toBe(key);
+      expect(model.requests.some((r) => r.path === "/v1/messages/count_tokens")).toBe(true);
+
+      const again = onPty([ensureBinaries().carapace, "setup", "--skip-image", "--no-demo"], env);
+      await again.waitFor("Next steps:");
+      expect(await again.exited).toBe(0);
+      expect(again.screen()).not.toContain("Which Anthropic credential");
+      expect(again.screen()).toContain("(kept as it is; already done)");
+      expect(again.screen()).toContain("anthropic_api_key is stored (sk-…1234; already done)");
+    } finally {
+      await model.close();
+    }
+  }, 120_000);
 });
