@@ -4,6 +4,7 @@ import { approvalsCommand, approveCommand, denyCommand } from "./cli/approvals.t
 import { auditCommand } from "./cli/audit.ts";
 import { authCommand } from "./cli/auth.ts";
 import { callCommand } from "./cli/call.ts";
+import { completionCommand } from "./cli/completion.ts";
 import { configCommand } from "./cli/config.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { doctorCommand } from "./cli/doctor.ts";
@@ -16,12 +17,14 @@ import { setupCommand } from "./cli/setup.ts";
 import { startCommand } from "./cli/start.ts";
 import { statusCommand } from "./cli/status.ts";
 import { stopCommand } from "./cli/stop.ts";
+import type { AnyCommand } from "./cli/strict-args.ts";
+import { toolsCommand } from "./cli/tools.ts";
 import { uninstallCommand } from "./cli/uninstall.ts";
 import { updateCommand } from "./cli/update.ts";
 import { usageCommand } from "./cli/usage.ts";
 import { CARAPACE_VERSION } from "./config/version.ts";
 
-export const main = defineCommand({
+export const main: AnyCommand = defineCommand({
   meta: {
     name: "carapace",
     version: CARAPACE_VERSION,
@@ -36,6 +39,7 @@ export const main = defineCommand({
     session: sessionCommand,
     prompt: promptCommand,
     call: callCommand,
+    tools: toolsCommand,
     approvals: approvalsCommand,
     approve: approveCommand,
     deny: denyCommand,
@@ -50,6 +54,7 @@ export const main = defineCommand({
     update: updateCommand,
     setup: setupCommand,
     uninstall: uninstallCommand,
+    completion: completionCommand((): AnyCommand => main),
   },
 });
 

@@ -8,3 +8,7 @@ declare module "*.sh" {
   const text: string;
   export default text;
 }
+declare module "*.bash" {
+  const text: string;
+  export default text;
+}

@@ -171,6 +171,20 @@ export class ControlChannel {
           clearInterval(watch);
         }
       }
+      case "tools": {
+        const group = String(args.group ?? "default");
+        if (!GROUP_NAME.test(group)) throw new ControlError("TOOLS", "invalid group name", "use lowercase [a-z0-9_-]");
+        return s.catalog
+          .list()
+          .filter((t) => s.catalog.allows(t, group))
+          .map((t) => ({
+            name: t.name,
+            description: t.description,
+            risk_level: t.risk_level,
+            plugin: t.plugin,
+            available: t.available(),
+          }));
+      }
       case "approvals": {
         s.confirmations.pruneGone();
         const now = Date.now();
