@@ -13,6 +13,7 @@ import {
   checkRuntime,
   checkSockets,
 } from "../doctor/checks.ts";
+import { checkHello } from "../doctor/hello.ts";
 import { callCore } from "../ipc/call.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -145,6 +146,7 @@ export const doctorCommand = defineCommand({
         checkSockets(home),
         checkLibzmq(),
         ...checkPlugins(home, config),
+        checkHello(home, config),
         ...(await checkRuntime(config)),
       ];
       if (args.live) results.push(...liveCheck(home));
