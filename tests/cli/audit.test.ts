@@ -125,9 +125,10 @@ describe("audit tail", () => {
 
   test("verify --json prints one document with every log's result", async () => {
     const io = capture();
-    expect(await runAuditVerify(t.home, undefined, io, true)).toBe(0);
-    const results = JSON.parse(io.stdout.join("")) as { log: string; ok: boolean }[];
-    expect(results.map((r) => [r.log, r.ok])).toEqual([
+    expect(await runAuditVerify(t.home, undefined, io, { json: true })).toBe(0);
+    const report = JSON.parse(io.stdout.join("")) as { ok: boolean; logs: { log: string; ok: boolean }[] };
+    expect(report.ok).toBe(true);
+    expect(report.logs.map((r) => [r.log, r.ok])).toEqual([
       ["home", true],
       ["work", true],
     ]);

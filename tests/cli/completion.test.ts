@@ -29,7 +29,9 @@ describe("shell completion", () => {
     writeFileSync(file, await script("bash"));
     expect((await runCommand(["bash", "-n", file], { env: { PATH: "/usr/bin:/bin" } })).code).toBe(0);
     expect(await bashOffers(file, ["carapace", "au"])).toEqual(["audit", "auth"]);
-    expect(await bashOffers(file, ["carapace", "audit", ""])).toEqual(["verify", "tail", "--help"]);
+    expect(await bashOffers(file, ["carapace", "audit", ""])).toEqual(
+      expect.arrayContaining(["verify", "tail", "--help"]),
+    );
     expect(await bashOffers(file, ["carapace", "audit", "tail", "--g"])).toEqual(["--group"]);
     expect(await bashOffers(file, ["carapace", "--json", "uninstall", "--dry"])).toEqual(["--dry-run"]);
     expect(await bashOffers(file, ["carapace", "tools", "--"])).toContain("--group");
