@@ -4,8 +4,9 @@
 #   2 biome      lint + format check (biome ci)
 #   3 tsc        strict type check
 #   4 shellcheck every shell script
-#   5 rules      SEC-14 structural security rules (ast-grep)
-#   6 audit      dependency advisories + lockfile integrity
+#   5 rules      structural security rules (ast-grep)
+#   6 layers     imports run down the layers, no cycles (build/check/layers.ts)
+#   7 audit      dependency advisories + lockfile integrity
 # Each step prints one header line and one result line; a failing step's output is shown.
 # Usage: bash build/check/all.sh [step...]    (e.g. `all.sh biome tsc` runs only those)
 set -uo pipefail
@@ -13,7 +14,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT" || exit 1
 
-STEPS=(lockfile biome tsc shellcheck rules audit)
+STEPS=(lockfile biome tsc shellcheck rules layers audit)
 
 step_command() {
   case "$1" in
@@ -22,6 +23,7 @@ step_command() {
     tsc) bunx tsc --noEmit -p . ;;
     shellcheck) bash build/check/shellcheck.sh ;;
     rules) bash build/check/rules.sh ;;
+    layers) bun build/check/layers.ts ;;
     audit) bash build/check/audit.sh ;;
     *) printf '[CHECK] Error: unknown step %s. Fix: use one of: %s\n' "$1" "${STEPS[*]}" >&2; return 2 ;;
   esac

@@ -16,7 +16,7 @@ import {
 import { checkHello } from "../doctor/hello.ts";
 import { callCore } from "../ipc/call.ts";
 import { control } from "./control-client.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { EXIT, UserError } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
 
 /** --live: a real round trip through a running core: open a session, call hello.time, close it. */
@@ -53,7 +53,7 @@ function liveCheck(home: string): CheckResult[] {
     }
   } catch (e) {
     // A stopped core is not a weakness of the installation: nothing to round-trip, nothing at risk.
-    if (e instanceof CliError && e.exitCode === EXIT.transport) {
+    if (e instanceof UserError && e.exitCode === EXIT.transport) {
       return [
         {
           id: "live",

@@ -6,7 +6,7 @@ import { FAILURE_FIXES as FIX } from "../plugins/fixes.ts";
 import { type ListedPlugin, listPlugins, validatePluginFolder } from "../plugins/validate.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import { control } from "./control-client.ts";
-import { CliError, EXIT, formatMessage } from "./errors.ts";
+import { CliError, EXIT, formatMessage, UserError } from "./errors.ts";
 import { createCommand } from "./plugin-create.ts";
 import { testCommand } from "./plugin-test.ts";
 import { printJson, withHome } from "./run-command.ts";
@@ -61,7 +61,7 @@ function liveInfo(home: string): LiveInfo | null {
     const reply = control(home, "call", { tool: "get_session_info", arguments: {}, group: "default" }) as ReplyFrame;
     return reply.kind === "result" ? (reply.result as LiveInfo) : null;
   } catch (error) {
-    if (error instanceof CliError && error.exitCode === EXIT.transport) return null;
+    if (error instanceof UserError && error.exitCode === EXIT.transport) return null;
     throw error;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { callCore } from "../ipc/call.ts";
 import { control } from "./control-client.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, UserError } from "./errors.ts";
 import { selfCommand } from "./self.ts";
 
 export interface SmokeResult {
@@ -23,7 +23,7 @@ function coreRunning(home: string): boolean {
     control(home, "status", {}, 2000);
     return true;
   } catch (e) {
-    if (e instanceof CliError && e.exitCode === EXIT.transport) return false;
+    if (e instanceof UserError && e.exitCode === EXIT.transport) return false;
     throw e;
   }
 }
@@ -116,7 +116,7 @@ export async function smokeTest(home: string, helloEnabled: boolean): Promise<Sm
       await stopChildCore(home, child.proc);
     }
   } catch (e) {
-    if (e instanceof CliError) return { ok: false, detail: e.what, fix: e.fix };
+    if (e instanceof UserError) return { ok: false, detail: e.what, fix: e.fix };
     return { ok: false, detail: (e as Error).message, fix: "run `carapace doctor` and `carapace start` to see more" };
   }
 }

@@ -15,7 +15,7 @@ import { CoreServer, readPidFile, removePidFile, removePidFileOf, writePidFile }
 import { pluginConfigSection } from "../plugins/config-section.ts";
 import { PluginWatcher, unsafeWatchRoot } from "../plugins/watch.ts";
 import { control as controlRequest, EXIT_NO_CORE } from "./control-client.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, UserError } from "./errors.ts";
 import { configureOutput } from "./output.ts";
 import { withHome } from "./run-command.ts";
 
@@ -47,7 +47,7 @@ function controlAnswers(home: string): boolean {
     controlRequest(home, "status", {}, 1_000);
     return true;
   } catch (error) {
-    return !(error instanceof CliError && error.exitCode === EXIT_NO_CORE);
+    return !(error instanceof UserError && error.exitCode === EXIT_NO_CORE);
   }
 }
 

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { control } from "./control-client.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { EXIT, UserError } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
 
 interface Status {
@@ -25,7 +25,7 @@ export const statusCommand = defineCommand({
       try {
         status = control(home, "status") as Status;
       } catch (e) {
-        if (e instanceof CliError && e.exitCode === EXIT.transport) {
+        if (e instanceof UserError && e.exitCode === EXIT.transport) {
           if (args.json) printJson({ running: false });
           else process.stdout.write("Carapace core: not running\n");
           return EXIT.transport;

@@ -11,7 +11,7 @@ import { coreRunning } from "../core/core-lock.ts";
 import { askerFor } from "./ask.ts";
 import { control } from "./control-client.ts";
 import { formatBytes } from "./disk-usage.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, UserError } from "./errors.ts";
 import { INSTALL_MARKER, removeMarkedLines } from "./rc-files.ts";
 import { printJson, withHome } from "./run-command.ts";
 import { DATA_ENTRIES, planUninstall, type UninstallPlan } from "./uninstall-plan.ts";
@@ -25,7 +25,7 @@ function runningCore(home: string): CoreStatus | null {
   try {
     return control(home, "status", {}, 3000) as CoreStatus;
   } catch (e) {
-    if (e instanceof CliError && e.exitCode === EXIT.transport) return null;
+    if (e instanceof UserError && e.exitCode === EXIT.transport) return null;
     throw e;
   }
 }

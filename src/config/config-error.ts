@@ -1,7 +1,7 @@
-import { CliError, EXIT, type ExitCode } from "../cli/errors.ts";
+import { EXIT, type ExitCode, UserError } from "../errors/user-error.ts";
 
 /** config.toml or a `config` command argument is wrong; the message names the key and what is valid. */
-export class ConfigError extends CliError {
+export class ConfigError extends UserError {
   override name = "ConfigError";
   /** Dotted key path the problem is at ("" for the whole file). */
   readonly key: string;

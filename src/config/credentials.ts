@@ -11,7 +11,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { join } from "node:path";
-import { CliError, EXIT } from "../cli/errors.ts";
+import { EXIT, UserError } from "../errors/user-error.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 
 /**
@@ -37,7 +37,7 @@ export interface Finding {
   fix: string;
 }
 
-export class CredentialError extends CliError {
+export class CredentialError extends UserError {
   override name = "CredentialError";
   constructor(what: string, fix: string, exitCode: 1 | 2 = EXIT.failure) {
     super("CREDENTIALS", what, fix, exitCode);

@@ -1,5 +1,5 @@
 import type { TomlTable } from "smol-toml";
-import { EXIT } from "../cli/errors.ts";
+import { EXIT } from "../errors/user-error.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 import { ConfigError } from "./config-error.ts";
 import { closest, expectedType, inTable, isSection } from "./describe.ts";

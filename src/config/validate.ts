@@ -1,5 +1,5 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import { EXIT, type ExitCode } from "../cli/errors.ts";
+import { EXIT, type ExitCode } from "../errors/user-error.ts";
 import { ConfigError } from "./config-error.ts";
 import { closest, describeValue, expectedType, inTable, specAt, tableLabel, validKeysAt } from "./describe.ts";
 import { GROUP_NAME_HINT, type KeySpec } from "./keys.ts";

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertLimitsEnforced, PodmanRuntime } from "../../src/container/adapters/podman.ts";
+import { PodmanRuntime } from "../../src/container/adapters/podman.ts";
+import { assertLimitsEnforced } from "../../src/container/limits.ts";
 import {
   type AgentContainerOptions,
   agentRunSpec,

@@ -4,7 +4,6 @@
  * on hybrid-cgroup kernels, so a runtime override (runc) can be set; rootless runs use
  * `--userns=keep-id`; SELinux hosts need mounts relabelled.
  */
-import { ContainerError } from "../errors.ts";
 import { bunExec, type Exec } from "../exec.ts";
 import type { IsolationLevel, RunSpec, RuntimeInfo } from "../runtime.ts";
 import { OciCliRuntime, QUERY_TIMEOUT_MS } from "./oci-cli.ts";
@@ -97,16 +96,4 @@ export class PodmanRuntime extends OciCliRuntime {
   protected imageLabelsFormat(): string {
     return "{{json .Labels}}";
   }
-}
-
-/** Refuses a session whose memory/pids limits would be silently dropped, unless explicitly allowed. */
-export function assertLimitsEnforced(info: RuntimeInfo, allowUnenforcedLimits: boolean): void {
-  if (info.enforcesLimits || allowUnenforcedLimits) return;
-  const why = info.rootless
-    ? `rootless ${info.name} on cgroup ${info.cgroupVersion || "v1"} cannot enforce memory and pids limits`
-    : `${info.name} reports no memory/pids cgroup controllers, so limits would be dropped`;
-  throw new ContainerError(
-    `${why}; refusing to start an agent container without them`,
-    "run the runtime rootful (e.g. sudo), move to a cgroup v2 host with delegated controllers, or set container.allow_unenforced_limits = true to accept the risk",
-  );
 }

@@ -3,7 +3,9 @@ import type { ErrorObject, Stage } from "../../protocol/errors.ts";
 import type { Limits } from "../../protocol/limits.ts";
 import type { WireMessage } from "../../protocol/wire.ts";
 import type { ToolEntry } from "../catalog.ts";
-import type { FrameRead } from "./frame-limits.ts";
+
+/** A frame after the byte-level checks: its parsed value, or why it was refused. */
+export type FrameRead = { ok: true; value: unknown } | { ok: false; error: ErrorObject };
 
 /** One call as it moves through the stages. Identity is fixed before stage 1 from host state. */
 export interface CallContext {

@@ -1,6 +1,6 @@
-import { type ErrorObject, errorObject } from "../../protocol/errors.ts";
+import { errorObject } from "../../protocol/errors.ts";
 import type { Limits } from "../../protocol/limits.ts";
-import { type CallContext, Rejection, type StageDef } from "./context.ts";
+import { type CallContext, type FrameRead, Rejection, type StageDef } from "./context.ts";
 
 /**
  * Byte-level checks before anything parses the frame (stage 3's first half, run first): size, then
@@ -28,8 +28,6 @@ export function jsonDepth(bytes: Uint8Array, limit: number): number {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-export type FrameRead = { ok: true; value: unknown } | { ok: false; error: ErrorObject };
 
 /** Size, depth, then UTF-8 JSON: the one place a request's bytes are checked and parsed. */
 export function readFrame(raw: Uint8Array, limits: Pick<Limits, "maxFrameBytes" | "maxJsonDepth">): FrameRead {

@@ -40,7 +40,7 @@ test("refuses an unknown step name", () => {
   repo = scratchRepo(COPIES);
   const { exitCode, output } = runAll(repo.root, ["lnit"]);
   expect(output).toContain(
-    "[CHECK] Error: unknown step lnit. Fix: use one of: lockfile biome tsc shellcheck rules audit",
+    "[CHECK] Error: unknown step lnit. Fix: use one of: lockfile biome tsc shellcheck rules layers audit",
   );
   expect(exitCode).toBe(1);
 });
