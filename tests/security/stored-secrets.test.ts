@@ -66,6 +66,8 @@ describe("stored secrets are scrubbed in every form", () => {
     ["url"],
     ["fullwidth"],
     ["zero-width"],
+    ["split"],
+    ["spaced"],
     ["error"],
     ["error-at-cut"],
   ])("%s: the reply holds no form of the stored secret", (form) => {
@@ -74,6 +76,7 @@ describe("stored secrets are scrubbed in every form", () => {
     const shown = text(reply);
     for (const piece of encodings(SECRET)) expect(shown).not.toContain(piece);
     expect(shown.normalize("NFKC").replace(/\u200b/g, "")).not.toContain(SECRET);
+    expect(shown.replace(/\s/g, "")).not.toContain(SECRET.slice(0, 12));
     // (the cut may fall inside the marker itself)
     expect(shown).toContain("[REDACTED:");
   });
@@ -83,6 +86,12 @@ describe("stored secrets are scrubbed in every form", () => {
     const result = reply.result as Json;
     expect(Object.values(result)).toContain("used as a key");
     expect(Object.keys(result).some((k) => k.includes("[REDACTED:stored_secret]"))).toBe(true);
+  });
+
+  test("a secret split across strings: only the strings holding its parts are redacted", () => {
+    const result = leak("split").result as Json;
+    expect(result.other).toBe("kept");
+    expect(result.parts).toEqual(["[REDACTED:stored_secret]", { more: "[REDACTED:stored_secret]" }]);
   });
 
   test("a key-shaped value at the 500-character cut of a ToolError message leaves no prefix", () => {

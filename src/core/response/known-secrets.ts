@@ -73,6 +73,22 @@ export function scrubKnownSecrets(text: string): string {
   return text.replace(matcher, `[REDACTED:${STORED_SECRET_KIND}]`);
 }
 
+export function hasKnownSecrets(): boolean {
+  return matcher !== null;
+}
+
+/** Where stored secrets (in any of their forms) occur in `text`, as [start, end) ranges. */
+export function knownSecretRanges(text: string): [number, number][] {
+  if (matcher === null || text.length < shortest) return [];
+  const ranges: [number, number][] = [];
+  matcher.lastIndex = 0;
+  for (let m = matcher.exec(text); m !== null; m = matcher.exec(text)) {
+    ranges.push([m.index, m.index + m[0].length]);
+    if (m[0].length === 0) matcher.lastIndex++;
+  }
+  return ranges;
+}
+
 /** Reads every stored credential's value (unreadable ones are skipped: the store's checks report them). */
 export function loadKnownSecrets(home: string): void {
   const values: string[] = [];

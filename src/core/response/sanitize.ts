@@ -1,6 +1,6 @@
 import { escapePointer } from "../../protocol/wire.ts";
 import { CREDENTIAL_PATTERNS, PEM_KIND, redacted } from "./credential-patterns.ts";
-import { scrubKnownSecrets } from "./known-secrets.ts";
+import { hasKnownSecrets, knownSecretRanges, STORED_SECRET_KIND, scrubKnownSecrets } from "./known-secrets.ts";
 
 /**
  * The response-path sanitizer (DESIGN.md §4): a deep copy of a JSON-ish value with credential patterns
@@ -85,7 +85,52 @@ export function scrubString(text: string): { text: string; changed: boolean } {
       if (again !== normalized) return { text: again, changed: true };
     }
   }
+  // A stored secret split by spaces or line breaks inside one string: the whole string goes.
+  if (hasKnownSecrets() && WHITESPACE.test(direct)) {
+    const joined = direct.replace(WHITESPACE_RUNS, "");
+    if (knownSecretRanges(joined).length > 0) return { text: redacted(STORED_SECRET_KIND), changed: true };
+  }
   return { text: direct, changed: direct !== text };
+}
+
+const WHITESPACE = /\s/;
+const WHITESPACE_RUNS = /\s+/g;
+
+/**
+ * A stored secret split across several strings of one value (["Zq8vN2pL", "/x7+WkR4tY=9hB"]): the
+ * string leaves are read in order as one text, and every leaf that holds part of a match is redacted.
+ */
+function redactSplitSecrets(value: unknown, paths: string[]): void {
+  if (!hasKnownSecrets() || typeof value !== "object" || value === null) return;
+  const leaves: { holder: Record<string, unknown>; key: string; path: string; text: string }[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (typeof v !== "object" || v === null) return;
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key];
+      const at = `${path}/${escapePointer(key)}`;
+      if (typeof child === "string") leaves.push({ holder: v as Record<string, unknown>, key, path: at, text: child });
+      else walk(child, at);
+    }
+  };
+  walk(value, "");
+  if (leaves.length < 2) return;
+  const ranges = knownSecretRanges(leaves.map((l) => l.text).join(""));
+  if (ranges.length === 0) return;
+  let offset = 0;
+  for (const leaf of leaves) {
+    const start = offset;
+    offset += leaf.text.length;
+    if (ranges.some(([a, b]) => a < offset && b > start)) {
+      // A literal "__proto__" key stays a plain property (see visit).
+      Object.defineProperty(leaf.holder, leaf.key, {
+        value: redacted(STORED_SECRET_KIND),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      paths.push(leaf.path);
+    }
+  }
 }
 
 /** For log lines and error text: the same scrubbing, string in, string out. */
@@ -182,5 +227,7 @@ export function sanitize(value: unknown): SanitizeResult {
     }
   };
 
-  return { value: visit(value, "", 0, false), paths };
+  const copy = visit(value, "", 0, false);
+  redactSplitSecrets(copy, paths);
+  return { value: copy, paths };
 }

@@ -51,6 +51,20 @@ describe("stored secrets", () => {
     expect(out.paths.length).toBe(2);
   });
 
+  test("split across strings or by spaces: the pieces are redacted, other strings kept", () => {
+    setKnownSecrets([SECRET]);
+    const value = JSON.parse(`{"__proto__": "${SECRET.slice(0, 5)}", "b": ["${SECRET.slice(5)}", "fine"]}`);
+    const out = sanitize(value);
+    expect(JSON.stringify(out.value)).toBe(
+      '{"__proto__":"[REDACTED:stored_secret]","b":["[REDACTED:stored_secret]","fine"]}',
+    );
+    expect(Object.getPrototypeOf(out.value)).toBe(Object.prototype);
+    expect(out.paths).toEqual(["/__proto__", "/b/0"]);
+    expect(scrubString(`say ${SECRET.slice(0, 6)} ${SECRET.slice(6)}`).text).toBe("[REDACTED:stored_secret]");
+    expect(scrubString("two words").changed).toBe(false);
+    expect(sanitize(["one", "two"]).paths).toEqual([]);
+  });
+
   test("short values are never treated as secrets; no secrets, no change", () => {
     setKnownSecrets(["abc", "  "]);
     expect(scrubKnownSecrets("abc abc")).toBe("abc abc");
