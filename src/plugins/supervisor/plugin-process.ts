@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { sanitizeText } from "../../core/response/sanitize.ts";
 import { RouterSocket } from "../../transport/sockets.ts";
 import {
   type ChannelAnswer,
@@ -331,12 +332,13 @@ function sanitizeAnswerError(e: unknown): ChannelError {
     return {
       tool_error: true,
       code: o.code.slice(0, 64),
-      message: o.message.slice(0, 500),
+      // Scrubbed before it is cut: a cut first could leave a secret's prefix no pattern recognizes.
+      message: sanitizeText(o.message).slice(0, 500),
       retriable: o.retriable === true,
     };
   }
   if (["IMPORT_FAILED", "BAD_HANDLER", "INIT_FAILED"].includes(String(o.code)) && typeof o.message === "string") {
-    return { code: o.code as "IMPORT_FAILED", message: o.message.slice(0, 500) };
+    return { code: o.code as "IMPORT_FAILED", message: sanitizeText(o.message).slice(0, 500) };
   }
   if (
     o.code === "HANDLER_ERROR" &&
