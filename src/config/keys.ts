@@ -167,9 +167,9 @@ export const SECTION_KEYS = {
     group_daily_requests: integer(5_000, 0, 100_000_000, "API requests of a group per UTC day; 0: no limit"),
   },
   memory: {
-    max_stores_per_session: integer(20, 0, 100_000, "memory_store calls per session"),
-    max_supersedes_per_session: integer(5, 0, 100_000, "stores that supersede an entry, per session"),
-    max_deletes_per_session: integer(5, 0, 100_000, "memory_delete calls per session"),
+    max_stores_per_session: integer(20, 0, 10_000, "memory_store calls per session"),
+    max_supersedes_per_session: integer(5, 0, 10_000, "stores that supersede an entry, per session"),
+    max_deletes_per_session: integer(5, 0, 10_000, "memory_delete calls per session"),
   },
 } as const;
 

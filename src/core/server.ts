@@ -177,11 +177,14 @@ export class CoreServer {
       );
     }
     // The count lets `audit verify` notice checkpoints removed from the file later.
-    void this.audit.append({
-      kind: "session",
-      outcome: "info",
-      detail: { event: "core started", version: CARAPACE_VERSION, checkpoints: signed },
-    });
+    // A failed write is already reported by the audit writer; never an unhandled rejection.
+    void this.audit
+      .append({
+        kind: "session",
+        outcome: "info",
+        detail: { event: "core started", version: CARAPACE_VERSION, checkpoints: signed },
+      })
+      .catch(() => {});
     await this.plugins.load();
   }
 
@@ -213,26 +216,32 @@ export class CoreServer {
       );
     }
     const session = this.sessions.open(group, source, agentUser);
-    void this.audit.append({
-      kind: "session",
-      outcome: "info",
-      group,
-      session: session.id,
-      detail: { event: "opened", source },
-    });
+    // A failed write is already reported by the audit writer; never an unhandled rejection.
+    void this.audit
+      .append({
+        kind: "session",
+        outcome: "info",
+        group,
+        session: session.id,
+        detail: { event: "opened", source },
+      })
+      .catch(() => {});
     return session;
   }
 
   closeSession(id: string): boolean {
     const session = this.sessions.close(id);
     if (!session) return false;
-    void this.audit.append({
-      kind: "session",
-      outcome: "info",
-      group: session.identity.group,
-      session: id,
-      detail: { event: "closed" },
-    });
+    // A failed write is already reported by the audit writer; never an unhandled rejection.
+    void this.audit
+      .append({
+        kind: "session",
+        outcome: "info",
+        group: session.identity.group,
+        session: id,
+        detail: { event: "closed" },
+      })
+      .catch(() => {});
     return true;
   }
 

@@ -137,6 +137,11 @@ describe("validation errors", () => {
     expect(errorOf("[runtime]\nimage = 1979-05-27").message).toContain("but is the date 1979-05-27");
   });
 
+  test("a memory quota above what the plugin takes is refused, not silently turned into the default", () => {
+    expect(errorOf("[memory]\nmax_stores_per_session = 10001").message).toContain("from 0 to 10000, but is 10001");
+    expect(() => parseConfigText("[memory]\nmax_stores_per_session = 10000", "/h/config.toml")).not.toThrow();
+  });
+
   test("array items are checked one by one", () => {
     const e = errorOf('[network]\nupstream_allowlist = ["api.anthropic.com:443", "no port"]');
     expect(e.message).toContain('each item of "network.upstream_allowlist" (network.upstream_allowlist[1])');

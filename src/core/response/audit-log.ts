@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { basename } from "node:path";
 import { auditDir, chainFiles, headFile, liveFile, rotatedFile, rotationNumbers } from "./audit-files.ts";
 import { type RecordFilter, readHead, readRecent, readTail, type TornTail } from "./audit-read.ts";
@@ -502,6 +503,8 @@ class LogWriter {
 
   private async checkOnOpen(): Promise<void> {
     await this.storage.ensureDir(this.dir);
+    // A crash between writing the new head and renaming it over the old one leaves this behind.
+    await rm(`${headFile(this.dir, this.log)}.tmp`, { force: true });
     const rotations = rotationNumbers(this.dir, this.log);
     this.state.rotation = rotations[rotations.length - 1] ?? 0;
     const [tail, head] = await Promise.all([readTail(chainFiles(this.dir, this.log)), readHead(this.dir, this.log)]);

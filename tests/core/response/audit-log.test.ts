@@ -491,6 +491,15 @@ describe("AuditLog: what opening a log finds", () => {
     expect(lines).toHaveLength(3);
   });
 
+  test("a head's temporary file left by a crash is removed on open", async () => {
+    await written(2);
+    writeFileSync(join(t.dir, "work.head.tmp"), '{"seq":9');
+    const log = new AuditLog(t.home);
+    expect(await log.openLog("work")).toEqual([]);
+    await log.close();
+    expect(existsSync(join(t.dir, "work.head.tmp"))).toBe(false);
+  });
+
   test("durable heads are what a checkpoint may sign: the head written, none for a damaged log", async () => {
     const log = new AuditLog(t.home, { syncIntervalMs: 60_000 });
     await log.append(entry(1));
