@@ -268,9 +268,14 @@ release_url() {
 }
 
 # HTTPS only, redirects included; a short or failed transfer is an error (curl -f, exit 18 on a cut).
+# The large files show a progress bar on a terminal; off one the download stays silent.
 download() {
   url=$(release_url "$1")
-  if ! curl --proto '=https' --proto-redir '=https' --tlsv1.2 --fail --silent --show-error --location \
+  quiet=--silent
+  case "$1" in
+    carapace-* | ipc-*) if [ -t 2 ]; then quiet=--progress-bar; fi ;;
+  esac
+  if ! curl --proto '=https' --proto-redir '=https' --tlsv1.2 --fail "$quiet" --show-error --location \
     --retry 2 --connect-timeout 20 --output "$STAGE/$1" "$url"; then
     rm -f "$STAGE/$1"
     die "downloading $url failed" "check the network, https_proxy and the version; nothing was changed"

@@ -1,5 +1,5 @@
 # carapace completion for bash: eval "$(carapace completion bash)" in ~/.bashrc
-_carapace_paths=@PATHS@
+_carapace_paths=' @PATHS@ '
 _carapace() {
   local cur="${COMP_WORDS[COMP_CWORD]}" path="" words="" w i
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -8,7 +8,7 @@ _carapace() {
     case "$_carapace_paths" in *" ${path:+$path/}$w "*) path="${path:+$path/}$w" ;; esac
   done
   case "$path" in
-@CASES@
+    # @CASES@
   esac
   mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
 }

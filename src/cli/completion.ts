@@ -17,7 +17,7 @@ export function bashCompletion(nodes: readonly CommandNode[]): string {
     const words = [...n.subcommands, ...n.flags.map((f) => f.name)].join(" ");
     return `    ${singleQuoted(n.path.join("/"))}) words=${singleQuoted(words)} ;;`;
   });
-  return BASH_TEMPLATE.replace("@PATHS@", () => singleQuoted(` ${paths.join(" ")} `)).replace("@CASES@", () =>
+  return BASH_TEMPLATE.replace("' @PATHS@ '", () => singleQuoted(` ${paths.join(" ")} `)).replace("    # @CASES@", () =>
     cases.join("\n"),
   );
 }
