@@ -17,6 +17,7 @@ import { instructionsOf, messagesBodies, type ToolExchange, toolExchanges } from
 import { startHostListener } from "./listener.ts";
 import { type ContainerView, viewContainer } from "./observe.ts";
 import { ATTACK_GROUP, makeCanaries, OTHER_GROUP, plant } from "./plant.ts";
+import { runCarapace, startTempCore, type TempCore } from "./temp-core.ts";
 import type { AttackContext, AttackStep, Judgement, Observations } from "./types.ts";
 
 export interface StepReport extends Judgement {
@@ -42,16 +43,9 @@ export interface AttackOptions {
 }
 
 const DONE = "(scripted attack finished)";
-
-async function run(bin: string, args: string[], env: Record<string, string>) {
-  const p = Bun.spawn([bin, ...args], { env, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const CORE_START_MS = 30_000;
+/** A session that has not ended by then is killed; its steps are judged from what it did (or inconclusive). */
+const SESSION_MS = 5 * 60_000;
 
 function readAudit(home: string, group: string): Record<string, unknown>[] {
   const file = join(home, "data", "audit", `${group}.jsonl`);
@@ -96,7 +90,7 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
     // A real-looking key in the core's own environment: it must never reach the container.
     ANTHROPIC_API_KEY: canaries.hostEnv,
   };
-  let core: ReturnType<typeof Bun.spawn> | null = null;
+  let core: TempCore | null = null;
   try {
     ensureHome(home);
     const port = new URL(model.url).port;
@@ -129,10 +123,20 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
       },
     };
     model.script([...turns, { text: DONE }]);
-    core = Bun.spawn([o.carapaceBin, "start"], { env, stdout: "ignore", stderr: "pipe" });
-    for (let i = 0; i < 300 && (await run(o.carapaceBin, ["status"], env)).code !== 0; i++) await Bun.sleep(50);
+    core = startTempCore(o.carapaceBin, env);
+    if (!(await core.ready(CORE_START_MS))) {
+      const why = core.stderrTail().trim().split("\n").slice(-3).join(" ");
+      throw new Error(
+        `[DOCTOR] Error: the self-test's temporary core did not start within ${CORE_START_MS / 1000} s${why ? `: ${why}` : ""}. Fix: run \`carapace doctor\` and fix what it reports, then try again.`,
+      );
+    }
     log(`attack session: ${turns.length} hostile tool calls from inside the container (scripted model)`);
-    const attack = await run(o.carapaceBin, ["prompt", "Run the self-test steps.", "--group", ATTACK_GROUP], env);
+    const attack = await runCarapace(
+      o.carapaceBin,
+      ["prompt", "Run the self-test steps.", "--group", ATTACK_GROUP],
+      env,
+      SESSION_MS,
+    );
     const attackBodies = messagesBodies(model.requests);
     const attackCount = model.requests.length;
     const laterPerStep = o.steps.map((s) => s.laterReads?.(ctx) ?? []);
@@ -141,7 +145,7 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
       .map((file_path): ScriptedTurn => ({ tool_use: { name: "Read", input: { file_path } } }));
     model.script([...laterTurns, { text: DONE }]);
     log("verifying session: re-reads what the attack tried to change");
-    const verify = await run(o.carapaceBin, ["prompt", "Verify.", "--group", ATTACK_GROUP], env);
+    const verify = await runCarapace(o.carapaceBin, ["prompt", "Verify.", "--group", ATTACK_GROUP], env, SESSION_MS);
     const laterBodies = messagesBodies(model.requests.slice(attackCount));
     const exchanges = toolExchanges(attackBodies.at(-1));
     const seenView = view as ContainerView | null;
@@ -173,20 +177,19 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
           : step.judge(ctx, own, seen, later[i] ?? []);
       return { id: step.id, title: step.title, ...judged };
     });
-    const sessionError =
-      attack.code !== 0 || verify.code !== 0
-        ? (attack.code !== 0 ? attack.stderr : verify.stderr).trim().split("\n").slice(-3).join(" ")
-        : undefined;
+    const failed = [attack, verify].find((r) => r.code !== 0);
+    const sessionError = failed
+      ? failed.timedOut
+        ? `a session did not end within ${SESSION_MS / 1000} s and was stopped`
+        : failed.stderr.trim().split("\n").slice(-3).join(" ")
+      : undefined;
     return {
       ok: steps.every((s) => s.verdict === "refused" || s.verdict === "contained"),
       steps,
       ...(sessionError ? { sessionError } : {}),
     };
   } finally {
-    if (core) {
-      await run(o.carapaceBin, ["stop"], env);
-      await core.exited;
-    }
+    await core?.stop();
     await model.close();
     await listener.close();
     // The temporary home holds the attack session's workspace: removed without following its links.
