@@ -4,6 +4,7 @@ import type { Config } from "../config/keys.ts";
 import { budgetsFor, groupSettings, limitsFromConfig } from "../config/load.ts";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
 import { type DetectedRuntime, detectRuntime } from "../container/detect.ts";
+import { refuseStaleImage } from "../container/image-current.ts";
 import { resolvePinnedImage } from "../container/image-pin.ts";
 import { ContainerLifecycle } from "../container/lifecycle.ts";
 import { assertLimitsEnforced } from "../container/limits.ts";
@@ -178,6 +179,7 @@ export class AgentManager {
       const { info, runtime } = await this.ensureRuntime();
       assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
       const user = agentUser(info);
+      await refuseStaleImage(runtime, this.config.runtime.image);
       // SEC-17: run the pinned digest, never whatever the tag points at now.
       const image = await resolvePinnedImage(this.home, runtime, this.config.runtime.image);
       if (image.pinned === "first-use") {

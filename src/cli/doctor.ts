@@ -14,6 +14,7 @@ import {
   checkSockets,
 } from "../doctor/checks.ts";
 import { checkHello } from "../doctor/hello.ts";
+import { checkImagePin } from "../doctor/image-pin.ts";
 import { callCore } from "../ipc/call.ts";
 import { control } from "./control-client.ts";
 import { EXIT, UserError } from "./errors.ts";
@@ -148,6 +149,7 @@ export const doctorCommand = defineCommand({
         ...checkPlugins(home, config),
         checkHello(home, config),
         ...(await checkRuntime(config)),
+        await checkImagePin(home, config),
       ];
       if (args.live) results.push(...liveCheck(home));
       const summary = posture(results);

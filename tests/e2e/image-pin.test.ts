@@ -1,10 +1,20 @@
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { agentHome, agentImage, agentSkipReason } from "../harness/agent-env.ts";
 import { startCore } from "../harness/core.ts";
 
 const TAG = `localhost/carapace-agent:pin-test-${process.pid}`;
+const STALE = `localhost/carapace-agent:stale-test-${process.pid}`;
+
+/** A label-only image on top of `from`: a new digest, built in a moment, no layer run. */
+function deriveImage(from: string, tag: string, label: string): number {
+  return Bun.spawnSync(["podman", "build", "-q", "-t", tag, "-f", "-"], {
+    stdin: new TextEncoder().encode(`FROM ${from}\nLABEL ${label}\n`),
+    stdout: "ignore",
+    stderr: "inherit",
+  }).exitCode;
+}
 
 test.skipIf(agentSkipReason !== null)(
   "SEC-17: sessions run the pinned digest; an image swapped under the tag is refused",
@@ -20,8 +30,8 @@ test.skipIf(agentSkipReason !== null)(
       const pin = JSON.parse(readFileSync(join(home, "data/core/image-pin.json"), "utf8"));
       expect(pin).toMatchObject({ tag: TAG, how: "first-use" });
       expect(pin.id).toMatch(/^sha256:[0-9a-f]{64}$/);
-      // Someone replaces the image behind the tag.
-      expect(Bun.spawnSync(["podman", "tag", "localhost/carapace-base:bookworm", TAG]).exitCode).toBe(0);
+      // Someone replaces the image behind the tag with one that carries the same carapace labels.
+      expect(deriveImage(agentImage.tag, TAG, "io.carapace.test.swapped=1")).toBe(0);
       const second = await core.carapace(["prompt", "hi", "--group", "pin"]);
       expect(second.code).toBe(1);
       expect(second.stderr).toContain("not the pinned");
@@ -31,7 +41,36 @@ test.skipIf(agentSkipReason !== null)(
       await model.close();
       // Only this name: `podman untag <image>` without names would strip every tag of the image behind
       // it, here the base image the other real-runtime suites need.
-      Bun.spawnSync(["podman", "untag", TAG, TAG]);
+      Bun.spawnSync(["podman", "rmi", TAG]);
+    }
+  },
+  120_000,
+);
+
+test.skipIf(agentSkipReason !== null)(
+  "a stale or foreign image is refused at session start with a fix, and nothing is pinned",
+  async () => {
+    const { home, model } = await agentHome([{ text: "must not be reached" }], "", { image: STALE });
+    const core = await startCore({ home });
+    try {
+      for (const [from, label, why] of [
+        [agentImage.tag, "org.opencontainers.image.version=0.0.0-old", "carapace version is 0.0.0-old"],
+        ["localhost/carapace-base:bookworm", "io.carapace.test.foreign=1", "carapace version is unset"],
+      ] as const) {
+        expect(deriveImage(from, STALE, label)).toBe(0);
+        const r = await core.carapace(["prompt", "hi", "--group", "stale"]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("is stale or not a carapace image");
+        expect(r.stderr).toContain(why);
+        expect(r.stderr).toContain("Fix: rebuild it with `carapace image build`");
+        expect(existsSync(join(home, "data/core/image-pin.json"))).toBe(false);
+        Bun.spawnSync(["podman", "rmi", STALE]);
+      }
+      expect(model.requests.length).toBe(0);
+    } finally {
+      await core.stop();
+      await model.close();
+      Bun.spawnSync(["podman", "rmi", "--ignore", STALE]);
     }
   },
   120_000,

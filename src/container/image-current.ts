@@ -1,0 +1,31 @@
+import { CARAPACE_VERSION } from "../config/version.ts";
+import { ContainerError } from "./errors.ts";
+import { CLAUDE_CODE_VERSION, imageState } from "./image.ts";
+import type { ContainerRuntime } from "./runtime.ts";
+
+/**
+ * Session start refuses an agent image not built by this carapace (another version, another Claude Code,
+ * or no carapace labels at all, e.g. a foreign image put under the tag before anything was pinned).
+ * SKIP_IMAGE_BUILD=1 is the development bypass: the image is used anyway, with a warning.
+ */
+export async function refuseStaleImage(
+  runtime: ContainerRuntime,
+  tag: string,
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<void> {
+  const state = await imageState(runtime, tag, {
+    carapaceVersion: CARAPACE_VERSION,
+    claudeCodeVersion: CLAUDE_CODE_VERSION,
+  });
+  if (state.state === "current") return;
+  if (state.state === "missing")
+    throw new ContainerError(`the agent image ${tag} does not exist`, "build it with `carapace image build`");
+  if (process.env.SKIP_IMAGE_BUILD === "1") {
+    warn(`[IMAGE] Warning: ${tag} is stale (${state.reasons.join("; ")}); SKIP_IMAGE_BUILD=1, using it anyway`);
+    return;
+  }
+  throw new ContainerError(
+    `the agent image ${tag} is stale or not a carapace image (${state.reasons.join("; ")}), so no session runs on it`,
+    "rebuild it with `carapace image build`, which also pins its digest",
+  );
+}
