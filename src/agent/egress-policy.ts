@@ -3,6 +3,7 @@
  * caller must present the session token, and only the Messages API endpoints Claude Code uses pass.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { UserError } from "../errors/user-error.ts";
 
 export const ALLOWED_PATHS: ReadonlySet<string> = new Set(["/v1/messages", "/v1/messages/count_tokens"]);
 /** Query parameters Claude Code sends (`?beta=true`); anything else is refused. */
@@ -35,13 +36,10 @@ const STRIPPED_FROM_REQUEST = new Set([
 ]);
 const STRIPPED_FROM_RESPONSE = new Set([...HOP_BY_HOP, "content-length", "content-encoding", "set-cookie"]);
 
-export class EgressConfigError extends Error {
+export class EgressConfigError extends UserError {
   override name = "EgressConfigError";
-  constructor(
-    readonly what: string,
-    readonly fix: string,
-  ) {
-    super(`[EGRESS] Error: ${what}. Fix: ${fix}.`);
+  constructor(what: string, fix: string) {
+    super("EGRESS", what, fix);
   }
 }
 

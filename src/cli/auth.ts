@@ -16,9 +16,11 @@ import {
   OAUTH_TOKEN_CREDENTIAL,
   readAnthropicCredential,
 } from "../agent/egress-credential.ts";
+import { EgressConfigError } from "../agent/egress-policy.ts";
 import { startEgressProxy } from "../agent/egress-proxy.ts";
 import { credentialsDir, readCredential, writeCredential } from "../config/credentials.ts";
 import { loadConfig } from "../config/load.ts";
+import { whatOf } from "../errors/user-error.ts";
 import { CliError, EXIT, type ExitCode, exitCodeOf, formatError } from "./errors.ts";
 import { withHome } from "./run-command.ts";
 import { readSecret, SecretInputAborted } from "./secret-input.ts";
@@ -106,12 +108,8 @@ export async function verifyCredential(home: string, kind: CredentialKind, value
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (/^\[EGRESS\] Error: /.test(message))
-      throw new CliError(
-        "AUTH",
-        message.replace(/^\[EGRESS\] Error: /, "").replace(/ Fix: .*$/, ""),
-        "fix [network] in config.toml (carapace config get network)",
-      );
+    if (error instanceof EgressConfigError)
+      throw new CliError("AUTH", whatOf(error), "fix [network] in config.toml (carapace config get network)");
     return {
       ok: false,
       rejected: false,

@@ -1,10 +1,9 @@
-/** A container-layer failure whose message follows `[CONTAINER] Error: what. Fix: how.` */
-export class ContainerError extends Error {
-  override readonly name = "ContainerError";
-  constructor(
-    readonly what: string,
-    readonly fix: string,
-  ) {
-    super(`[CONTAINER] Error: ${what}. Fix: ${fix}.`);
+import { UserError } from "../errors/user-error.ts";
+
+/** A container-layer failure, reported as `[CONTAINER] Error: what. Fix: how.` */
+export class ContainerError extends UserError {
+  override name = "ContainerError";
+  constructor(what: string, fix: string) {
+    super("CONTAINER", what, fix);
   }
 }

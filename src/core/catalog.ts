@@ -1,3 +1,4 @@
+import { UserError } from "../errors/user-error.ts";
 import type { ToolContext } from "../plugins/sdk/types.ts";
 
 export type JsonSchema = Record<string, unknown>;
@@ -32,7 +33,7 @@ export class Catalog {
 
   register(entry: ToolEntry): void {
     if (this.tools.has(entry.name)) {
-      throw new Error(`[PLUGINS] Error: tool ${entry.name} is registered twice. Fix: rename one of the tools.`);
+      throw new UserError("PLUGINS", `tool ${entry.name} is registered twice`, "rename one of the tools");
     }
     this.tools.set(entry.name, entry);
   }

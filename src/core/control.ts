@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { AgentManager } from "../agent/manager.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
+import { whatOf } from "../errors/user-error.ts";
 import type { PeerCredentials } from "../transport/socket.ts";
 import { RouterSocket } from "../transport/sockets.ts";
 import type { Approver } from "./confirmations.ts";
@@ -89,14 +90,7 @@ export class ControlChannel {
     try {
       reply = { id: req.id, ok: true, result: await this.execute(req.cmd, req.args ?? {}, peer, credentials) };
     } catch (e) {
-      const err =
-        e instanceof ControlError
-          ? e
-          : new ControlError(
-              "CORE",
-              (e as Error).message.replace(/^\[\w+\] Error: /, "").replace(/ Fix: .*$/, ""),
-              "see the core's log",
-            );
+      const err = e instanceof ControlError ? e : new ControlError("CORE", whatOf(e), "see the core's log");
       reply = { id: req.id, ok: false, error: { component: err.component, message: err.message, fix: err.fix } };
     }
     this.router.send(peer, ["", JSON.stringify(reply)]);

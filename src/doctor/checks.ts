@@ -9,6 +9,7 @@ import { detectRuntime } from "../container/detect.ts";
 import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import { assertSocketPathFits } from "../container/sockets.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { fixOf, headlineOf } from "../errors/user-error.ts";
 import type { FailureCategory } from "../plugins/failure.ts";
 import { FAILURE_FIXES } from "../plugins/fixes.ts";
 import { type ListedPlugin, listPlugins } from "../plugins/validate.ts";
@@ -40,11 +41,10 @@ export function checkConfig(home: string): { result: CheckResult; config: Config
       },
     };
   } catch (e) {
-    const message = (e as Error).message;
-    const fix = message.match(/Fix: (.*)$/)?.[1] ?? "correct the key named above";
+    const fix = fixOf(e, "correct the key named above");
     return {
       config: null,
-      result: { id: "config", title: "config.toml", level: "fail", detail: message.replace(/ Fix: .*$/, ""), fix },
+      result: { id: "config", title: "config.toml", level: "fail", detail: headlineOf(e), fix },
     };
   }
 }
@@ -148,14 +148,13 @@ export async function checkRuntime(config: Config | null): Promise<CheckResult[]
   try {
     detected = await detectRuntime({ preference });
   } catch (e) {
-    const message = (e as Error).message;
     return [
       {
         id: "runtime",
         title: "container runtime",
         level: "fail",
-        detail: message.replace(/ Fix: .*$/, ""),
-        fix: message.match(/Fix: (.*)$/)?.[1] ?? "install Podman",
+        detail: headlineOf(e),
+        fix: fixOf(e, "install Podman"),
       },
     ];
   }

@@ -37,6 +37,23 @@ export function formatMessage(component: string, what: string, fix: string): str
   return `[${component}] Error: ${sentence(what)} Fix: ${sentence(fix)}`;
 }
 
+/** The message up to its fix (`[COMPONENT] Error: what.`), or any other error's message. */
+export function headlineOf(error: unknown): string {
+  if (error instanceof UserError) return `[${error.component}] Error: ${sentence(error.what)}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What happened, as the message says it (no component, no fix), or any other error's message. */
+export function whatOf(error: unknown): string {
+  if (error instanceof UserError) return sentence(error.what);
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The error's fix as the message says it, or `fallback` for an error that has none. */
+export function fixOf(error: unknown, fallback: string): string {
+  return error instanceof UserError ? sentence(error.fix) : fallback;
+}
+
 export class UserError extends Error {
   override name = "UserError";
   readonly component: string;

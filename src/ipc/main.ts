@@ -1,7 +1,9 @@
 /** `ipc`: the container's one way out. Imports only protocol/ and transport/ to start fast. */
 import { existsSync, readFileSync } from "node:fs";
 import pkg from "../../package.json" with { type: "json" };
+import { fixOf, whatOf } from "../errors/user-error.ts";
 import { DEFAULT_LIMITS } from "../protocol/limits.ts";
+import { ZmqError } from "../transport/libzmq.ts";
 import { IPC_USAGE, parseArgumentsObject, parseIpcArgs } from "./args.ts";
 import { callCore } from "./call.ts";
 import { checkIpcEnvironment } from "./environment.ts";
@@ -58,8 +60,8 @@ export function runIpc(argv: readonly string[]): number {
     return fail(
       EXIT.TRANSPORT,
       "IPC",
-      (e as Error).message.replace(/^\[TRANSPORT\] Error: /, ""),
-      "check that the core runs",
+      e instanceof ZmqError ? e.detail : whatOf(e),
+      fixOf(e, "check that the core runs"),
     );
   }
   if (outcome.kind === "result") {

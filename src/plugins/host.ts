@@ -8,6 +8,7 @@ import { type Catalog, InvokeFailure, type ToolEntry } from "../core/catalog.ts"
 import type { AuditLog } from "../core/response/audit-log.ts";
 import { sanitizeText } from "../core/response/sanitize.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { whatOf } from "../errors/user-error.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
 import { type GroupViews, type PluginHook, TO_PLUGIN } from "./channel/messages.ts";
@@ -245,10 +246,7 @@ export class PluginHost {
     } catch (error) {
       this.running.delete(candidate.name);
       launched.proc.kill("duplicate tool");
-      const p = problem(
-        "duplicate_tool",
-        (error as Error).message.replace(/^\[\w+\] Error: /, "").replace(/ Fix: .*$/, ""),
-      );
+      const p = problem("duplicate_tool", whatOf(error));
       return this.fail(candidate, p, manifest.version);
     }
     this.revision++;

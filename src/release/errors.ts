@@ -1,12 +1,9 @@
-/** Errors of release verification, in the CLI's `[COMPONENT] Error: what. Fix: how.` form. */
-export class ReleaseError extends Error {
-  override name = "ReleaseError";
-  readonly what: string;
-  readonly fix: string;
+import { UserError } from "../errors/user-error.ts";
 
+/** Errors of release verification, reported as `[RELEASE] Error: what. Fix: how.` */
+export class ReleaseError extends UserError {
+  override name = "ReleaseError";
   constructor(what: string, fix: string) {
-    super(`[RELEASE] Error: ${what}. Fix: ${fix}.`);
-    this.what = what;
-    this.fix = fix;
+    super("RELEASE", what, fix);
   }
 }

@@ -107,12 +107,15 @@ export function lastError(): { errno: number; message: string } {
 }
 
 export class ZmqError extends Error {
+  /** What failed, without the component prefix: for a caller that reports it under its own. */
+  readonly detail: string;
   constructor(
     readonly op: string,
     readonly errno: number,
     message: string,
   ) {
     super(`[TRANSPORT] Error: ${op} failed: ${message}`);
+    this.detail = `${op} failed: ${message}`;
   }
 }
 

@@ -1,4 +1,5 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
+import { UserError } from "../errors/user-error.ts";
 import { ZMQ } from "./libzmq.ts";
 import type { ZmqSocket } from "./socket.ts";
 
@@ -137,7 +138,7 @@ function eventfd(): number {
   const EFD_NONBLOCK = 0o4000;
   const EFD_CLOEXEC = 0o2000000;
   const fd = libc.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) throw new Error("[TRANSPORT] Error: eventfd failed. Fix: check the process's file descriptor limit.");
+  if (fd < 0) throw new UserError("TRANSPORT", "eventfd failed", "check the process's file descriptor limit");
   return fd;
 }
 const one = new BigUint64Array([1n]);

@@ -1,6 +1,7 @@
 import { CString, type Pointer, ptr } from "bun:ffi";
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
+import { UserError } from "../errors/user-error.ts";
 import { copyOut, lastError, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
 
 export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB" | "STREAM";
@@ -230,7 +231,7 @@ export function prepareSocketDir(dir: string): void {
   if (existsSync(dir)) {
     const st = lstatSync(dir);
     if (st.isSymbolicLink() || !st.isDirectory()) {
-      throw new Error(`[TRANSPORT] Error: ${dir} is not a plain directory. Fix: remove it and start again.`);
+      throw new UserError("TRANSPORT", `${dir} is not a plain directory`, "remove it and start again");
     }
   } else {
     mkdirSync(dir, { recursive: true, mode: 0o700 });

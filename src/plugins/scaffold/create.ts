@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { UserError } from "../../errors/user-error.ts";
 import type { PluginProblem } from "../failure.ts";
 import { checkManifest, checkPluginName } from "../manifest-check.ts";
 import {
@@ -16,13 +17,10 @@ import {
   tsconfigTemplate,
 } from "./templates.ts";
 
-export class ScaffoldError extends Error {
-  constructor(
-    readonly what: string,
-    readonly fix: string,
-  ) {
-    super(`${what}. Fix: ${fix}`);
-    this.name = "ScaffoldError";
+export class ScaffoldError extends UserError {
+  override name = "ScaffoldError";
+  constructor(what: string, fix: string) {
+    super("PLUGIN", what, fix);
   }
 }
 
