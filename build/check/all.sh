@@ -7,6 +7,7 @@
 #   5 rules      structural security rules (ast-grep)
 #   6 layers     imports run down the layers, no cycles (build/check/layers.ts)
 #   7 audit      dependency advisories + lockfile integrity
+#   8 secrets    no secret-shaped value in the tree (build/check/secrets/, allowlist.txt for fake keys)
 # Each step prints one header line and one result line; a failing step's output is shown.
 # Usage: bash build/check/all.sh [step...]    (e.g. `all.sh biome tsc` runs only those)
 set -uo pipefail
@@ -14,7 +15,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT" || exit 1
 
-STEPS=(lockfile biome tsc shellcheck rules layers audit)
+STEPS=(lockfile biome tsc shellcheck rules layers audit secrets)
 
 step_command() {
   case "$1" in
@@ -25,6 +26,7 @@ step_command() {
     rules) bash build/check/rules.sh ;;
     layers) bun build/check/layers.ts ;;
     audit) bash build/check/audit.sh ;;
+    secrets) bun build/check/secrets/scan.ts ;;
     *) printf '[CHECK] Error: unknown step %s. Fix: use one of: %s\n' "$1" "${STEPS[*]}" >&2; return 2 ;;
   esac
 }
