@@ -34,16 +34,17 @@ describe.skipIf(hostileSkipReason !== null)("hostile agent: another group is out
         step.read(planted),
         step.read("/workspace/../victim/secret.txt"),
         step.read("/home/agent/.claude/../../../workspace/../victim/secret.txt"),
+        step.read("/workspace/victim/secret.txt"),
         step.bash(`ipc hello.echo '{"message":"x"}'; cat ${planted}`),
         step.read("/proc/self/mountinfo"),
       ]);
       expect(run.code).toBe(0);
-      for (const n of [0, 1, 2]) {
+      for (const n of [0, 1, 2, 3]) {
         expect(run.exchange(n)).toMatchObject({ name: "Read", isError: true });
         expect(run.exchange(n).result).toContain("File does not exist");
       }
-      expect(run.exchange(3).isError).toBe(true);
-      const mounts = parseMountinfo(run.exchange(4).result).filter((m) => m.root.startsWith(lab.home));
+      expect(run.exchange(4).isError).toBe(true);
+      const mounts = parseMountinfo(run.exchange(5).result).filter((m) => m.root.startsWith(lab.home));
       expect(mounts.find((m) => m.target === "/workspace")?.root).toBe(lab.workspace("intruder"));
       for (const m of mounts) expect(m.root).not.toContain("/victim");
       expect(run.transcript.everything).not.toContain(secret);
