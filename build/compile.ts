@@ -1,6 +1,6 @@
 /**
  * `bun run build`: compiles the two self-contained executables into dist/ (git-ignored).
- * The poller Worker must be an extra entry point or the binary hangs (DESIGN.md §3).
+ * The poller Worker must be an extra entry point or the binary hangs.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";

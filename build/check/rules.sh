@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SEC-14 structural security rules (ast-grep, rules/*.yml, sgconfig.yml):
+# Structural security rules (ast-grep, rules/*.yml, sgconfig.yml):
 #   1. the rules' own valid/invalid cases (tests/rules/*-test.yml) still hold,
 #   2. no finding in src/ plugins/ examples/,
 #   3. every inline suppression names its rule and gives a reason:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the local Debian base image for the agent image without any image registry:
 # debootstrap a minimal bookworm from the configured apt mirror, then `podman import` it.
-# Also prepares Podman for this kind of host (DESIGN.md §6): runc instead of crun, and default
+# Also prepares Podman for this kind of host: runc instead of crun, and default
 # ulimits the machine can grant. Idempotent: every step is skipped when already done.
 #
 # Usage: bash build/image/base.sh [IMAGE]      (default IMAGE: localhost/carapace-base:bookworm)

@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 const root = join(import.meta.dir, "../..");
 
-/** zeromq's JavaScript half is never loaded (DESIGN.md §3): only its prebuilt libzmq ships. */
+/** zeromq's JavaScript half is never loaded (the core uses libzmq over bun:ffi): only its prebuilt libzmq ships. */
 const NOT_SHIPPED = new Set(["cmake-ts", "node-addon-api"]);
 
 interface LockEntry {

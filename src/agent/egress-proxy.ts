@@ -1,5 +1,5 @@
 /**
- * The host side of the agent's LLM access (DESIGN.md §6): one HTTP proxy per session on a Unix socket
+ * The host side of the agent's LLM access (docs/ARCHITECTURE.md, "The life of a session"): one HTTP proxy per session on a Unix socket
  * in the session directory, reached from the container through `ipc forward`. It checks the
  * per-session token, lets only the Messages API endpoints through, caps the body, keeps a token budget,
  * swaps in the real credential and streams the upstream's answer back unchanged. Every call is audited;

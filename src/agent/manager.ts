@@ -40,7 +40,7 @@ const TASK_TIMEOUT_MS = 30 * 60_000;
 const BRIEF_BUDGET_MS = 5_000;
 
 /**
- * Event-driven agent sessions (ENG-19): `task.triggered` and `message.inbound` for a configured group
+ * Event-driven agent sessions: `task.triggered` and `message.inbound` for a configured group
  * spawn Claude Code in a locked-down container; its stream-json becomes `response.*` events and the
  * answer goes back to whoever asked.
  */
@@ -180,7 +180,7 @@ export class AgentManager {
       assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
       const user = agentUser(info);
       await refuseStaleImage(runtime, this.config.runtime.image);
-      // SEC-17: run the pinned digest, never whatever the tag points at now.
+      // Image pinning: run the pinned digest, never whatever the tag points at now.
       const image = await resolvePinnedImage(this.home, runtime, this.config.runtime.image);
       if (image.pinned === "first-use") {
         await this.server.audit.append({

@@ -1,6 +1,6 @@
 /**
  * Claude Code's `--output-format stream-json --verbose` output, one JSON object per line, turned into
- * the `response.*` events of DESIGN.md §4. Unknown lines are ignored; nothing here trusts the content.
+ * the core's `response.*` events. Unknown lines are ignored; nothing here trusts the content.
  */
 export type AgentEvent =
   | { topic: "response.system"; payload: { subtype: string; tools?: string[]; model?: string } }

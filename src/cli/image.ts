@@ -64,7 +64,7 @@ export async function buildImageForHome(
     },
     log,
   );
-  // SEC-17: sessions run exactly this digest; a different image under the same tag is refused.
+  // Image pinning: sessions run exactly this digest; a different image under the same tag is refused.
   const pin = await pinBuiltImage(home, runtime, tag);
   log(`[IMAGE] pinned ${tag} at ${pin.id}`);
   return tag;

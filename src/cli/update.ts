@@ -146,7 +146,7 @@ export async function runUpdate(home: string, options: UpdateOptions): Promise<n
       ? "doctor: no failures."
       : `doctor reported failures (exit ${doctor.exitCode}); the update itself is complete. Fix what it lists above.`,
   );
-  // SEC-17: a home that runs agent sessions gets the matching image rebuilt with the new ipc and re-pinned.
+  // Image pinning: a home that runs agent sessions gets the matching image rebuilt with the new ipc and re-pinned.
   if (readImagePin(home)) {
     say("Rebuilding the agent image for the new version (carapace image build):");
     const build = Bun.spawnSync([executable, "image", "build"], {

@@ -15,7 +15,7 @@ import { EXIT, UserError } from "../errors/user-error.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 
 /**
- * The credential store (SEC-18): `$CARAPACE_HOME/credentials/`, mode 0700, one file per key with mode
+ * The credential store: `$CARAPACE_HOME/credentials/`, mode 0700, one file per key with mode
  * 0600, owned by the user running Carapace. Symlinks are refused (lstat, O_NOFOLLOW), so a link cannot
  * make Carapace read or overwrite another file. Values never appear in messages or logs.
  */

@@ -44,7 +44,7 @@ export async function pinBuiltImage(home: string, runtime: ContainerRuntime, tag
 }
 
 /**
- * The immutable image id a session must run (SEC-17). A tag whose digest differs from the pin is refused;
+ * The immutable image id a session must run. A tag whose digest differs from the pin is refused;
  * with no pin yet (an image built outside `carapace image build`), the current digest is pinned on first use.
  */
 export async function resolvePinnedImage(

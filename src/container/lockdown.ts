@@ -1,5 +1,5 @@
 /**
- * Builds the run specification of a locked-down agent container (DESIGN.md §6): read-only root and
+ * Builds the run specification of a locked-down agent container (docs/THREAT_MODEL.md): read-only root and
  * /tmp, no network, every capability dropped, no-new-privileges, an unprivileged uid, pids/memory
  * limits and explicit ulimits, a label on every container, and the session's mounts: the socket
  * directory (rw), the group's workspace (rw), a fresh per-session Claude state (rw), and the host's

@@ -71,7 +71,7 @@ export class CoreServer {
 
   constructor(private readonly options: ServerOptions) {
     const defaults = options.limits();
-    // Grouped commits (DESIGN.md §10): a record is written before its reply leaves; fsync and the
+    // Grouped commits (docs/ARCHITECTURE.md, "Audit durability"): a record is written before its reply leaves; fsync and the
     // head file follow every few ms and at shutdown, so one caller does not pay an fsync per call.
     this.audit = new AuditLog(options.home, { syncIntervalMs: AUDIT_SYNC_INTERVAL_MS });
     this.rejections = new RejectionAggregator(this.audit);

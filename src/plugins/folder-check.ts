@@ -1,7 +1,7 @@
 /**
  * Checks of a plugin folder on disk before anything in it is read or run: no symbolic links (a link
  * could lead the loader out of the folder), the expected regular files, and ownership and modes that
- * keep other users from changing the code the core runs (DESIGN.md §10 "Hardening").
+ * keep other users from changing the code the core runs (docs/THREAT_MODEL.md).
  */
 import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Finding, checking and importing plugins (DESIGN.md §5). Built-ins come embedded in the binary or
+ * Finding, checking and importing plugins. Built-ins come embedded in the binary or
  * from `$CARAPACE_HOME/lib/plugins`; then any `[plugins] dirs`; then the user's `$CARAPACE_HOME/plugins`.
  * A later source replaces a plugin of the same name. Nothing a plugin folder holds runs before its
  * folder and manifest pass every check.

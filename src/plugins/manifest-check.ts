@@ -1,5 +1,5 @@
 /**
- * Load-time security checks of a plugin's manifest (SEC-10): size, schema, names, closed argument
+ * Load-time security checks of a plugin's manifest: size, schema, names, closed argument
  * schemas. Returns every problem found; the first one is why the loader refuses the plugin.
  */
 import Ajv, { type ValidateFunction } from "ajv";

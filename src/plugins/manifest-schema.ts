@@ -1,7 +1,7 @@
 /**
- * JSON Schema of a plugin's manifest.json (DESIGN.md §5). Closed at every level: a key the schema
+ * JSON Schema of a plugin's manifest.json (docs/PLUGIN_AUTHORING.md). Closed at every level: a key the schema
  * does not name is an error, never ignored. The plugin's name is its folder's name, not a field.
- * The deeper SEC-10 rules (closed argument schemas, reserved and unique names) live in manifest-check.ts.
+ * The deeper manifest security rules (closed argument schemas, reserved and unique names) live in manifest-check.ts.
  */
 import type { JsonSchema } from "../core/catalog.ts";
 
@@ -79,7 +79,7 @@ export interface ManifestTool {
   arguments_schema: JsonSchema;
 }
 
-/** A manifest that passed the schema (and, once returned by checkManifest, every SEC-10 rule). */
+/** A manifest that passed the schema (and, once returned by checkManifest, every manifest security rule). */
 export interface Manifest {
   description: string;
   version: string;

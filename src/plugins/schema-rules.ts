@@ -1,5 +1,5 @@
 /**
- * SEC-10 rules for a tool's arguments_schema (and a plugin's config_schema): closed at every depth,
+ * Manifest security rules for a tool's arguments_schema (and a plugin's config_schema): closed at every depth,
  * bounded in depth, width and size, and free of references. A schema passing these rules cannot let
  * an unexpected key, an arbitrary nested object or a recursive structure through stage 3.
  */

@@ -1,5 +1,5 @@
 /**
- * The `@carapace/sdk` seam (DESIGN.md §3): plugins loaded from disk at run time import the SDK by
+ * The `@carapace/sdk` seam: plugins loaded from disk at run time import the SDK by
  * name, and get the core's own module objects, so `instanceof ToolError` holds in the core. Works
  * inside the compiled binary, where there is no node_modules to resolve the name from.
  */

@@ -1,5 +1,5 @@
 /**
- * The CoreServices one plugin gets (DESIGN.md §5). Everything group-shaped is taken from the calling
+ * The CoreServices one plugin gets. Everything group-shaped is taken from the calling
  * request's scope (request-scope.ts), never from the plugin's arguments: no filter, option or key a
  * plugin passes can reach another group's records.
  */

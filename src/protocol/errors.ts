@@ -1,4 +1,4 @@
-/** The ten error codes of DESIGN.md §4, with the metadata the pipeline attaches to them. */
+/** The ten error codes of the wire protocol, with the metadata the pipeline attaches to them. */
 export const ERROR_CODES = {
   UNKNOWN_TOOL: { stage: 2, retriable: false },
   VALIDATION_FAILED: { stage: 3, retriable: false },

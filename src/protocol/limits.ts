@@ -1,4 +1,4 @@
-/** Default limits of DESIGN.md §4. All are configurable through config.toml's [security] section. */
+/** Default limits of the wire protocol. All are configurable through config.toml's [security] section. */
 export const DEFAULT_LIMITS = {
   maxFrameBytes: 1024 * 1024,
   maxJsonDepth: 64,

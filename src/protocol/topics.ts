@@ -1,4 +1,4 @@
-/** Topic names of DESIGN.md §4. Requests are `tool.invoke.<tool>`; everything else is an event. */
+/** Topic names of the wire protocol (docs/ARCHITECTURE.md). Requests are `tool.invoke.<tool>`; everything else is an event. */
 export const TOOL_INVOKE_PREFIX = "tool.invoke.";
 
 export const EVENT_TOPICS = [

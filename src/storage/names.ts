@@ -1,6 +1,6 @@
 import { StorageError } from "./storage-error.ts";
 
-/** Feature and group names: the only user-influenced parts of a database path (DESIGN.md §10). */
+/** Feature and group names: the only user-influenced parts of a database path. */
 export const STORAGE_NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
 export function isValidStorageName(name: unknown): name is string {

@@ -1,5 +1,5 @@
 /**
- * The agent's LLM access end to end (DESIGN.md §6): real Claude Code → `ipc forward` on 127.0.0.1 →
+ * The agent's LLM access end to end: real Claude Code → `ipc forward` on 127.0.0.1 →
  * the session's egress.sock → the host egress proxy (token swap) → a scripted model on host loopback.
  * First on the host through container/entrypoint.sh, then inside the locked-down image with
  * --network=none. The real credential exists only on the host side; the container gets the session token.

@@ -40,7 +40,7 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("agent run spec", () => {
-  test("podman flags carry the whole lockdown of DESIGN.md §6", () => {
+  test("podman flags carry the whole container lockdown", () => {
     const args = new PodmanRuntime({ exec: new FakeExec(() => undefined), ociRuntime: "runc" }).runArgs(
       agentRunSpec(opts),
     );

@@ -1,5 +1,5 @@
 /**
- * SEC-07: spawns the real agent image, locked down as a session would be, injects a token through
+ * Agent container security: spawns the real agent image, locked down as a session would be, injects a token through
  * the entrypoint's stdin protocol, and proves from inside what the container can and cannot do.
  * The probe runs in claude's place (CARAPACE_CLAUDE_BIN), so it has exactly claude's uid, env and mounts.
  */
@@ -15,7 +15,7 @@ import { realPodman, reportSkip, uniqueName } from "./podman-env.ts";
 import { sessionFixture } from "./session-fixture.ts";
 
 const image = await testAgentImage();
-reportSkip("SEC-07 container security", image.skipReason);
+reportSkip("agent container security", image.skipReason);
 
 // Bash builtins only: the image has no other programs (docs/CONTAINER_IMAGE.md).
 const PROBE = `
@@ -96,7 +96,7 @@ const lines = (prefix: string) =>
     .filter((l) => l.startsWith(`${prefix} `))
     .map((l) => l.slice(prefix.length + 1));
 
-describe.skipIf(image.skipReason !== null)("SEC-07 agent container security (podman)", () => {
+describe.skipIf(image.skipReason !== null)("agent container security (podman)", () => {
   test("the probe ran to the end as the unprivileged user, exec'd by the entrypoint as PID 1", () => {
     expect(out).toContain("PROBE-DONE");
     expect(lines("UID")).toEqual(["65534:65534"]);

@@ -8,7 +8,7 @@ const TEST_APPROVER = { channel: "test" };
 
 type Core = Awaited<ReturnType<typeof inProcessCore>>;
 
-/** Every error code of DESIGN.md §4 through real sockets, checking the reply and the audit record. */
+/** Every error code of the wire protocol through real sockets, checking the reply and the audit record. */
 describe("the running server: every error code, reply and audit", () => {
   let core: Core;
   let session: ReturnType<Core["server"]["openSession"]>;

@@ -17,7 +17,7 @@ function deriveImage(from: string, tag: string, label: string): number {
 }
 
 test.skipIf(agentSkipReason !== null)(
-  "SEC-17: sessions run the pinned digest; an image swapped under the tag is refused",
+  "image pinning: sessions run the pinned digest; an image swapped under the tag is refused",
   async () => {
     Bun.spawnSync(["podman", "tag", agentImage.tag, TAG]);
     const { home, model } = await agentHome([{ text: "first answer" }, { text: "must not be reached" }], "", {

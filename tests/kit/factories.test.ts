@@ -35,7 +35,7 @@ describe("wire and call factories", () => {
     expect(parseWire(JSON.parse(JSON.stringify(custom)))).toEqual({ ok: true, wire: custom });
   });
 
-  test("tool's arguments schema passes the SEC-10 schema rules; callContext carries the body bytes", () => {
+  test("tool's arguments schema passes the manifest schema rules; callContext carries the body bytes", () => {
     expect(checkSchemaRules(tool().arguments_schema, "tool")).toEqual([]);
     const ctx = callContext({ a: 1 });
     expect(new TextDecoder().decode(ctx.raw)).toBe('{"a":1}');

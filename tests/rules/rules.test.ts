@@ -42,7 +42,7 @@ function markedLines(path: string): Map<string, number[]> {
   return marked;
 }
 
-test("the rule set is the six SEC-14 rules (schemas checked in both JSON and TypeScript)", () => {
+test("the rule set is the six structural security rules (schemas checked in both JSON and TypeScript)", () => {
   expect(rules.map((rule) => rule.id).sort()).toEqual([
     "no-direct-database",
     "no-env-in-handler-return",
@@ -63,7 +63,7 @@ test("ast-grep's own valid/invalid cases in tests/rules/*-test.yml pass", () => 
 describe.each(rules)("rule $id", (rule) => {
   test("fails the scan, explains itself and says how to silence it", () => {
     expect(rule.severity).toBe("error");
-    expect(rule.message).toStartWith("[SEC-14] ");
+    expect(rule.message).toStartWith("[SECURITY-RULE] ");
     expect(rule.note).toContain("Fix:");
     if (rule.language === "json") expect(rule.note).toContain("cannot be silenced inline");
     else expect(rule.note).toContain(`// ast-grep-ignore: ${rule.id} -- <`);

@@ -9,7 +9,7 @@ import { runCommand } from "../harness/run.ts";
 import { ROOMY_LIMITS } from "./support.ts";
 
 /**
- * SEC-13 through the real binary: a log written by a running core, then tampered with on disk
+ * Audit-chain tamper detection through the real binary: a log written by a running core, then tampered with on disk
  * (each case on its own copy of the home); `carapace audit verify` exits 1 and names the line.
  */
 

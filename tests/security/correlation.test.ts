@@ -12,7 +12,7 @@ import {
   ROOMY_LIMITS,
 } from "./support.ts";
 
-/** SEC-05: a reused correlation is answered from the reply cache or refused; a tool never runs twice. */
+/** Hostile caller: a reused correlation is answered from the reply cache or refused; a tool never runs twice. */
 
 describe("reused correlations (one core)", () => {
   let core: RunningCore;

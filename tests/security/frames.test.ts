@@ -11,7 +11,7 @@ import {
   ROOMY_LIMITS,
 } from "./support.ts";
 
-/** SEC-05: frames that are not JSON, not an object, too big or too deep, or not even a request. */
+/** Hostile caller: frames that are not JSON, not an object, too big or too deep, or not even a request. */
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();

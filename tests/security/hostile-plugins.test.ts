@@ -7,7 +7,7 @@ import { rawRequest, wire } from "../harness/raw.ts";
 import { auditCount, auditMark, expectServing, FrameDealer, type Json, socketFilesUnder } from "./support.ts";
 
 /**
- * SEC-05 with the fixture plugins: a caller that piles up hanging calls or high-risk confirmations, or
+ * Hostile callers with the fixture plugins: a caller that piles up hanging calls or high-risk confirmations, or
  * walks away from one, and a core stopped while a handler hangs.
  */
 

@@ -5,7 +5,7 @@ import { type RunningCore, startCore } from "../harness/core.ts";
 import { rawRequest, wire } from "../harness/raw.ts";
 import { auditAfter, auditMark, expectRejected, expectServing, type Json, ROOMY_LIMITS } from "./support.ts";
 
-/** SEC-05: spoofed identity, one session forging another's group, dead sockets, no cross-group data. */
+/** Hostile caller: spoofed identity, one session forging another's group, dead sockets, no cross-group data. */
 
 describe("identity comes from the socket, never from the message (one core)", () => {
   let core: RunningCore;

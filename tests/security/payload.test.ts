@@ -3,7 +3,7 @@ import { type RunningCore, startCore } from "../harness/core.ts";
 import { rawRequest, wire } from "../harness/raw.ts";
 import { auditAfter, auditMark, expectRejected, expectServing, type Json, ROOMY_LIMITS } from "./support.ts";
 
-/** SEC-05: wire fields that are missing, extra or of the wrong type; prototype keys; oversized strings. */
+/** Hostile caller: wire fields that are missing, extra or of the wrong type; prototype keys; oversized strings. */
 
 const UUID = () => crypto.randomUUID();
 const ECHO = "tool.invoke.hello.echo";

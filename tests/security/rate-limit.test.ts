@@ -3,7 +3,7 @@ import { type RunningCore, startCore } from "../harness/core.ts";
 import { rawRequest, wire } from "../harness/raw.ts";
 import { auditCount, auditMark, expectServing, FrameDealer, type Json } from "./support.ts";
 
-/** SEC-05: a flood past the rate limit (60/min, burst 5) is cut at the burst, per session and group. */
+/** Hostile caller: a flood past the rate limit (60/min, burst 5) is cut at the burst, per session and group. */
 
 const FLOOD = 20;
 const BURST = 5;

@@ -4,7 +4,7 @@ import { type IpcResult, startCore } from "../harness/core.ts";
 import { wire } from "../harness/raw.ts";
 import { FrameDealer, type Json, ROOMY_LIMITS, socketFilesUnder } from "./support.ts";
 
-/** SEC-05: calls that arrive while the core stops get an answer or a clean transport failure, never a crash. */
+/** Hostile caller: calls that arrive while the core stops get an answer or a clean transport failure, never a crash. */
 
 const IPC_TIMEOUT_MS = "2500";
 

@@ -3,7 +3,7 @@ import { type RunningCore, startCore } from "../harness/core.ts";
 import { wire } from "../harness/raw.ts";
 import { expectRejected, expectServing, type Json, ROOMY_LIMITS } from "./support.ts";
 
-/** SEC-05: topics with Unicode, control characters, great length, or that are not tool invocations. */
+/** Hostile caller: topics with Unicode, control characters, great length, or that are not tool invocations. */
 
 describe("hostile topics (one core)", () => {
   let core: RunningCore;

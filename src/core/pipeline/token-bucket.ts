@@ -1,5 +1,5 @@
 /**
- * Token buckets for stage 4 (DESIGN.md §4: per session and per group, default 60/min, burst 10).
+ * Token buckets for stage 4 (per session and per group, default 60/min, burst 10).
  *
  * Levels are kept in integer "token-milliseconds per minute" units (one token = 60 000 units, a bucket
  * refills `ratePerMinute` units per millisecond), so with a millisecond clock the arithmetic is exact:

@@ -24,7 +24,7 @@ export interface AuditLogOptions {
   /**
    * 0 (default): every batch is fsynced and the head replaced before its records resolve. N > 0: a batch
    * resolves once written (a write error still refuses it), and fsync + head update happen at most every
-   * N ms and at close — the grouped commit of DESIGN.md §10, trading an N ms durability window on a
+   * N ms and at close — the grouped commit, trading an N ms durability window on a
    * machine crash for throughput. A failed deferred sync refuses every later record (fail closed).
    */
   syncIntervalMs?: number;
@@ -73,7 +73,7 @@ interface Pending {
 
 /**
  * Append-only, hash-chained JSON Lines audit log, one file per group under `<home>/data/audit/`
- * (DESIGN.md §10 "Audit durability"). `append` resolves only once the record is fsynced and the
+ * (docs/ARCHITECTURE.md, "Audit durability"). `append` resolves only once the record is fsynced and the
  * chain head (kept in `<log>.head`, outside the log) is replaced; it rejects when that fails.
  */
 export class AuditLog {

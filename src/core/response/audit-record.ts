@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { AuditRecordView } from "../../plugins/sdk/types.ts";
 
 /**
- * One line of the audit log (DESIGN.md §4 response path, §10 audit durability).
+ * One line of the audit log (docs/ARCHITECTURE.md, "The life of a call").
  * `hash = sha256(prev + canonicalJson(record without hash))`; `prev` is the previous record's hash,
  * across rotated files, so a deleted, edited or reordered line breaks the chain.
  */

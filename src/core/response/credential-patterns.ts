@@ -1,5 +1,5 @@
 /**
- * Credential patterns scrubbed from everything that leaves the core (DESIGN.md §4, response path).
+ * Credential patterns scrubbed from everything that leaves the core (the response path).
  *
  * Every pattern is anchored on a literal prefix and uses only bounded quantifiers, so matching stays
  * linear in the input (no ReDoS): each start position does at most a few hundred steps of work and can

@@ -3,7 +3,7 @@ import { CREDENTIAL_PATTERNS, PEM_KIND, redacted } from "./credential-patterns.t
 import { hasKnownSecrets, knownSecretRanges, STORED_SECRET_KIND, scrubKnownSecrets } from "./known-secrets.ts";
 
 /**
- * The response-path sanitizer (DESIGN.md §4): a deep copy of a JSON-ish value with credential patterns
+ * The response-path sanitizer: a deep copy of a JSON-ish value with credential patterns
  * scrubbed from every string, plus the JSON pointers of what was touched (never the values).
  */
 export interface SanitizeResult {

@@ -1,5 +1,5 @@
 /**
- * Makes agent- or plugin-written text safe to print on a terminal (DESIGN.md §10): escape sequences
+ * Makes agent- or plugin-written text safe to print on a terminal: escape sequences
  * (CSI, OSC, DCS, …), other control characters and bidirectional overrides are removed, so a record
  * cannot move the cursor, rewrite earlier lines, set the window title or hide text.
  */

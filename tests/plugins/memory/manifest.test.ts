@@ -17,7 +17,7 @@ const tools = manifest.provides.tools;
 const toolSchema = (name: string) => tools.find((tool) => tool.name === name)?.arguments_schema as Schema;
 
 describe("manifest", () => {
-  test("has only the keys DESIGN.md §5 allows and the four tools", () => {
+  test("has only the keys the manifest schema allows and the four tools", () => {
     const allowed = [
       "description",
       "version",
