@@ -9,6 +9,7 @@ import { join } from "node:path";
 import containerfile from "../../container/Containerfile" with { type: "text" };
 import entrypoint from "../../container/entrypoint.sh" with { type: "text" };
 import ipcFront from "../../container/ipc-front.sh" with { type: "text" };
+import { CLAUDE_CODE_INTEGRITY, verifyClaudeCodeTarball } from "./claude-code-pin.ts";
 import { ContainerError } from "./errors.ts";
 import { bunExec, type Exec } from "./exec.ts";
 import { type ManagedSettingsOptions, managedSettingsJson } from "./managed-settings.ts";
@@ -219,14 +220,14 @@ export function claudeCodePackage(arch: string = process.arch): string {
 }
 
 /**
- * Fetches the native `claude` executable with `npm pack` (integrity-checked by npm against the
- * registry) into cacheDir/<version>/<arch>/claude, once. Needs registry access; the image build
+ * Fetches the native `claude` executable with `npm pack` into cacheDir/<version>/<arch>/claude, once.
+ * The tarball must match the integrity pinned in claude-code-pin.ts, whatever the registry says. Needs registry access; the image build
  * itself does not.
  */
 export async function fetchClaudeCode(
   version: string,
   cacheDir: string,
-  options: { arch?: string; exec?: Exec } = {},
+  options: { arch?: string; exec?: Exec; integrity?: string; npmArgs?: string[] } = {},
 ): Promise<string> {
   const arch = options.arch ?? process.arch;
   const dir = join(cacheDir, version, arch);
@@ -235,13 +236,22 @@ export async function fetchClaudeCode(
   const exec = options.exec ?? bunExec;
   mkdirSync(dir, { recursive: true });
   const spec = `${claudeCodePackage(arch)}@${version}`;
-  const pack = await exec.run(["npm", "pack", "--silent", "--pack-destination", dir, spec], { timeoutMs: 600_000 });
+  const pack = await exec.run(
+    ["npm", "pack", "--silent", ...(options.npmArgs ?? []), "--pack-destination", dir, spec],
+    { timeoutMs: 600_000 },
+  );
   const tarball = pack.stdout.trim().split("\n").pop() ?? "";
   if (pack.code !== 0 || !tarball) {
     throw new ContainerError(
       `npm pack ${spec} failed (exit ${pack.code}): ${pack.stderr.trim().split("\n").slice(-2).join(" ")}`,
       `check registry access (npm ping) or place the claude binary at ${target}`,
     );
+  }
+  try {
+    verifyClaudeCodeTarball(join(dir, tarball), spec, options.integrity ?? CLAUDE_CODE_INTEGRITY[arch]);
+  } catch (error) {
+    rmSync(join(dir, tarball), { force: true });
+    throw error;
   }
   const untar = await exec.run([
     "tar",
