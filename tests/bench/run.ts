@@ -14,6 +14,7 @@ const suites: [string, () => Promise<BenchFigure[]>][] = [
 
   ["transport", async () => (await import("./transport.bench.ts")).runTransportBench({ quick })],
   ["audit", async () => (await import("./audit.bench.ts")).runAuditBench({ quick })],
+  ["reliability", async () => (await import("./reliability.bench.ts")).runReliabilityBench({ quick })],
   ["agent", async () => (await import("./agent.bench.ts")).runAgentBench({ quick })],
   ["memory", async () => (await import("./memory.bench.ts")).runMemoryBench({ quick })],
 ];
