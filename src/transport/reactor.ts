@@ -11,9 +11,14 @@ interface Registration {
 
 /**
  * Drives readiness for every socket of the process. Busy: it re-checks ZMQ_EVENTS on every turn of the
- * event loop for `spinMs` after the last activity (fast, like a busy-poll). Idle: a Worker blocks in
- * poll(2) on the ZMQ_FD descriptors and wakes the main thread (no CPU). ZMQ_FD is edge-triggered and any
- * libzmq call can consume the edge, so every call made on the main thread schedules a re-check.
+ * event loop for a short spin window after the last activity (fast, like a busy-poll). Idle: a Worker
+ * blocks in poll(2) on the ZMQ_FD descriptors and wakes the main thread (no CPU). ZMQ_FD is edge-triggered
+ * and any libzmq call can consume the edge, so every call made on the main thread schedules a re-check.
+ *
+ * The spin window adapts: it doubles (up to `maxSpinMs`) when a message arrived while spinning, since
+ * messages keep coming and a Worker round trip would cost more than the spin; it halves (down to
+ * `minSpinMs`) when the window ran out with nothing read. Light load therefore costs a few turns per
+ * message, not milliseconds of spinning, while a steady stream keeps the fast path.
  */
 export class Reactor {
   private readonly regs = new Set<Registration>();
@@ -22,11 +27,16 @@ export class Reactor {
   private scheduled = false;
   private lastActivity = 0;
   private wakeFd = -1;
-  private readonly spinMs: number;
+  private spinMs: number;
+  private spinning = false;
+  private readonly minSpinMs: number;
+  private readonly maxSpinMs: number;
   private readonly safetyPollMs: number;
 
-  constructor(options: { spinMs?: number; safetyPollMs?: number } = {}) {
-    this.spinMs = options.spinMs ?? 3;
+  constructor(options: { minSpinMs?: number; maxSpinMs?: number; safetyPollMs?: number } = {}) {
+    this.minSpinMs = options.minSpinMs ?? 0.05;
+    this.maxSpinMs = options.maxSpinMs ?? 1;
+    this.spinMs = this.minSpinMs;
     // Only a safety net: every main-thread call already schedules a re-check.
     this.safetyPollMs = options.safetyPollMs ?? 2000;
   }
@@ -71,10 +81,20 @@ export class Reactor {
       }
       if (reg.onWritable && events & ZMQ.POLLOUT && !reg.socket.closed) reg.onWritable();
     }
-    if (active) this.lastActivity = performance.now();
+    const now = performance.now();
+    if (active) {
+      if (this.spinning) this.spinMs = Math.min(this.maxSpinMs, this.spinMs * 2);
+      this.lastActivity = now;
+    }
     if (this.regs.size === 0) return;
-    if (performance.now() - this.lastActivity < this.spinMs) this.schedule();
-    else this.arm();
+    if (now - this.lastActivity < this.spinMs) {
+      this.spinning = true;
+      this.schedule();
+    } else {
+      if (this.spinning) this.spinMs = Math.max(this.minSpinMs, this.spinMs / 2);
+      this.spinning = false;
+      this.arm();
+    }
   }
 
   private arm(): void {
@@ -92,6 +112,7 @@ export class Reactor {
     const worker = new Worker(workerSpecifier());
     worker.onmessage = () => {
       this.armed = false;
+      this.spinning = false;
       if (this.regs.size > 0) this.schedule();
     };
     this.worker = worker;

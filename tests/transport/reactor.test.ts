@@ -111,6 +111,18 @@ describe("Reactor", () => {
     expect(Math.max(...latencies)).toBeLessThan(50);
   });
 
+  test("light load: a lone message costs a few turns, not milliseconds of spinning", async () => {
+    // Ten ticks 30 ms apart: each is followed by quiet. A fixed multi-millisecond spin after every message
+    // would be hundreds of ZMQ_EVENTS reads per tick; the adaptive window stays near its floor.
+    const { inbox, turns, command } = await routerWithPeer();
+    await Bun.sleep(100);
+    const before = turns();
+    command("ticks:10:30");
+    await waitFor(() => inbox.some((m) => m.body === "ticks-done"), "all 10 ticks", 5000);
+    const perTick = (turns() - before) / 11;
+    expect(perTick).toBeLessThan(60);
+  });
+
   test("back-to-back traffic after idleness is all seen (busy mode after a wake-up)", async () => {
     const { inbox, command } = await routerWithPeer();
     await Bun.sleep(100);
