@@ -97,15 +97,13 @@ export class AgentManager {
   private acceptInbound(group: string, payload: unknown): void {
     const p = (payload ?? {}) as { text?: unknown; reply_to?: unknown };
     if (!Object.hasOwn(this.config.groups, group)) {
-      void this.server.audit
-        .append({
-          kind: "event",
-          outcome: "rejected",
-          group: null,
-          topic: "message.inbound",
-          detail: { reason: "no configured group", group },
-        })
-        .catch(() => {});
+      void this.server.audit.appendEvent({
+        kind: "event",
+        outcome: "rejected",
+        group: null,
+        topic: "message.inbound",
+        detail: { reason: "no configured group", group },
+      });
       return;
     }
     if (typeof p.text !== "string" || p.text.length === 0) return;
@@ -223,16 +221,14 @@ export class AgentManager {
         credential: async () => readAnthropicCredential(this.home),
         budget: sessionBudget(task.group, budgetsFor(this.config, task.group), this.ledger),
         onAudit: (e) => {
-          void this.server.audit
-            .append({
-              kind: "egress",
-              outcome: e.outcome === "forwarded" ? "ok" : "rejected",
-              group: task.group,
-              session: session.id,
-              topic: `egress ${e.method} ${e.path}`,
-              detail: e,
-            })
-            .catch(() => {});
+          void this.server.audit.appendEvent({
+            kind: "egress",
+            outcome: e.outcome === "forwarded" ? "ok" : "rejected",
+            group: task.group,
+            session: session.id,
+            topic: `egress ${e.method} ${e.path}`,
+            detail: e,
+          });
         },
       });
       grantSocketToAgent(egressPath, user);

@@ -48,6 +48,7 @@ function liveCheck(home: string): CheckResult[] {
           detail: `session opened, tool call answered through all six stages in ${ms} ms`,
         },
         ...livePluginChecks(outcome.kind === "result" ? outcome.result : null),
+        ...liveAuditChecks(control(home, "status")),
       ];
     } finally {
       control(home, "session.close", { id: session.id });
@@ -109,6 +110,21 @@ function livePluginChecks(info: unknown): CheckResult[] {
       detail: `${p.status}: ${stripTerminalEscapes(`${p.category ?? "unknown"}: ${p.reason ?? ""}`)}`,
       fix: "see the core's log for the plugin's last lines; fix it and reload it or restart the core",
     }));
+}
+
+/** Audit records the running core could not write (events nobody waited on), from its status. */
+export function liveAuditChecks(status: unknown): CheckResult[] {
+  const unwritten = (status as { unwritten_audit_records?: unknown } | null)?.unwritten_audit_records;
+  if (typeof unwritten !== "number" || unwritten === 0) return [];
+  return [
+    {
+      id: "live.audit",
+      title: "audit log (running core)",
+      level: "warn",
+      detail: `${unwritten} audit record(s) could not be written since the core started`,
+      fix: "see the [AUDIT] errors in the core's log; free disk space or fix the permissions of the audit folder",
+    },
+  ];
 }
 
 const MARK = { pass: "✓", warn: "!", fail: "✗" } as const;

@@ -49,15 +49,13 @@ export async function runCall(
     ...req,
     recordIntent: () => audit.append({ ...intentBase(), kind: "intent", outcome: "info", stage: 6 }),
     onLateOutcome: ({ ok, afterMs }) =>
-      void audit
-        .append({
-          ...intentBase(),
-          kind: "late",
-          outcome: ok ? "ok" : "error",
-          stage: 6,
-          detail: { finished_after_ms: afterMs, note: "the tool finished after its caller was answered" },
-        })
-        .catch(() => {}),
+      void audit.appendEvent({
+        ...intentBase(),
+        kind: "late",
+        outcome: ok ? "ok" : "error",
+        stage: 6,
+        detail: { finished_after_ms: afterMs, note: "the tool finished after its caller was answered" },
+      }),
   };
   try {
     await pipeline(ctx);

@@ -123,6 +123,7 @@ export class ControlChannel {
           tools: s.catalog.list().length,
           events_socket: s.eventsPath,
           dropped_frames: s.droppedFrames,
+          unwritten_audit_records: s.audit.unwrittenEvents,
         };
       case "stop":
         setTimeout(this.onStop, 10);

@@ -135,25 +135,23 @@ export class CoreServer {
   /** Who decided which request (by its hash), how, and after how long: one record per confirmation. */
   private auditDecision(d: DecisionRecord): Promise<unknown> {
     const c = d.confirmation;
-    return this.audit
-      .append({
-        kind: "confirmation",
-        outcome: "info",
-        group: c.group,
-        session: c.session,
-        topic: `tool.invoke.${c.tool}`,
-        correlation: c.correlation || null,
-        stage: 5,
-        detail: {
-          decision: d.decision,
-          confirmation: c.id,
-          request_hash: c.request_hash,
-          approver: d.approver,
-          waited_ms: d.waitedMs,
-          ...(d.reason ? { reason: d.reason } : {}),
-        },
-      })
-      .catch(() => {});
+    return this.audit.appendEvent({
+      kind: "confirmation",
+      outcome: "info",
+      group: c.group,
+      session: c.session,
+      topic: `tool.invoke.${c.tool}`,
+      correlation: c.correlation || null,
+      stage: 5,
+      detail: {
+        decision: d.decision,
+        confirmation: c.id,
+        request_hash: c.request_hash,
+        approver: d.approver,
+        waited_ms: d.waitedMs,
+        ...(d.reason ? { reason: d.reason } : {}),
+      },
+    });
   }
 
   get eventsPath(): string {
@@ -177,14 +175,11 @@ export class CoreServer {
       );
     }
     // The count lets `audit verify` notice checkpoints removed from the file later.
-    // A failed write is already reported by the audit writer; never an unhandled rejection.
-    void this.audit
-      .append({
-        kind: "session",
-        outcome: "info",
-        detail: { event: "core started", version: CARAPACE_VERSION, checkpoints: signed },
-      })
-      .catch(() => {});
+    void this.audit.appendEvent({
+      kind: "session",
+      outcome: "info",
+      detail: { event: "core started", version: CARAPACE_VERSION, checkpoints: signed },
+    });
     await this.plugins.load();
   }
 
@@ -216,32 +211,26 @@ export class CoreServer {
       );
     }
     const session = this.sessions.open(group, source, agentUser);
-    // A failed write is already reported by the audit writer; never an unhandled rejection.
-    void this.audit
-      .append({
-        kind: "session",
-        outcome: "info",
-        group,
-        session: session.id,
-        detail: { event: "opened", source },
-      })
-      .catch(() => {});
+    void this.audit.appendEvent({
+      kind: "session",
+      outcome: "info",
+      group,
+      session: session.id,
+      detail: { event: "opened", source },
+    });
     return session;
   }
 
   closeSession(id: string): boolean {
     const session = this.sessions.close(id);
     if (!session) return false;
-    // A failed write is already reported by the audit writer; never an unhandled rejection.
-    void this.audit
-      .append({
-        kind: "session",
-        outcome: "info",
-        group: session.identity.group,
-        session: id,
-        detail: { event: "closed" },
-      })
-      .catch(() => {});
+    void this.audit.appendEvent({
+      kind: "session",
+      outcome: "info",
+      group: session.identity.group,
+      session: id,
+      detail: { event: "closed" },
+    });
     return true;
   }
 
@@ -274,7 +263,7 @@ export class CoreServer {
           code: "VALIDATION_FAILED",
           detail: { reason: "frame without a usable delimiter" },
         })
-        .catch(() => {});
+        .catch((error: unknown) => this.audit.reportUnwritten(error));
       return;
     }
     void this.handleRequest(session, peer, body);
@@ -283,17 +272,15 @@ export class CoreServer {
   /** A session peer cut off at the transport (a limit passed, or its replies left unread): counted and audited. */
   private onPeerCutOff(session: Session, reason: string): void {
     this.droppedFrames++;
-    void this.audit
-      .append({
-        kind: "dropped",
-        outcome: "rejected",
-        group: session.identity.group,
-        session: session.id,
-        stage: 3,
-        code: "VALIDATION_FAILED",
-        detail: { reason: `peer cut off: it ${reason}` },
-      })
-      .catch(() => {});
+    void this.audit.appendEvent({
+      kind: "dropped",
+      outcome: "rejected",
+      group: session.identity.group,
+      session: session.id,
+      stage: 3,
+      code: "VALIDATION_FAILED",
+      detail: { reason: `peer cut off: it ${reason}` },
+    });
   }
 
   /** The final reply: kept in the reply cache, sent to the caller and to any connection that joined it. */
@@ -323,7 +310,7 @@ export class CoreServer {
         code: error.code,
         detail: { reason: error.message },
       })
-      .catch(() => {});
+      .catch((error: unknown) => this.audit.reportUnwritten(error));
   }
 
   private reply(session: Session, peer: Uint8Array, frame: ReplyFrame): boolean {
@@ -511,7 +498,7 @@ export class CoreServer {
     for (const s of this.sessions.list()) this.closeSession(s.id);
     await this.plugins.shutdown();
     await this.rejections.flush();
-    await this.audit.append({ kind: "session", outcome: "info", detail: { event: "core stopped" } }).catch(() => {});
+    await this.audit.appendEvent({ kind: "session", outcome: "info", detail: { event: "core stopped" } });
     await this.audit.close();
     await this.checkpoint();
     this.stopSecretWatch();

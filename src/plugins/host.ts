@@ -274,11 +274,7 @@ export class PluginHost {
   }
 
   private auditQuietly(entry: Parameters<AuditLog["append"]>[0]): void {
-    this.deps.audit.append(entry).catch((error: unknown) => {
-      this.writeLog(
-        `[PLUGINS] Error: an audit record could not be written (${cleanDetail(String(error))}). Fix: check the disk.`,
-      );
-    });
+    void this.deps.audit.appendEvent(entry);
   }
 
   /** A process ended on its own (crash, exit, out of memory) or was killed for a fault. */

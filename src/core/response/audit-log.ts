@@ -84,6 +84,7 @@ export class AuditLog {
   private readonly storage: AuditStorage;
   private readonly clock: () => Date;
   private closed = false;
+  private unwritten = 0;
 
   constructor(home: string, options: AuditLogOptions = {}) {
     this.dir = auditDir(home);
@@ -96,6 +97,32 @@ export class AuditLog {
     };
     this.storage = options.storage ?? fileAuditStorage;
     this.clock = options.clock ?? (() => new Date());
+  }
+
+  /**
+   * Writes an event record nobody waits on (session, plugin, egress, late-result events). It never
+   * rejects, and a failed write is never dropped silently: it is counted (`unwrittenEvents`, shown by
+   * `carapace status` and `doctor --live`) and told on the core log (the 1st, 2nd, 4th, 8th … time).
+   */
+  appendEvent(entry: AuditEntry): Promise<void> {
+    return this.append(entry).then(
+      () => undefined,
+      (error: unknown) => this.reportUnwritten(error),
+    );
+  }
+
+  /** Counts a record whose write failed and nobody waited on, and tells the core log (bounded). */
+  reportUnwritten(error: unknown): void {
+    this.unwritten += 1;
+    if ((this.unwritten & (this.unwritten - 1)) !== 0) return;
+    process.stderr.write(
+      `[AUDIT] Error: an audit record was not written (${this.unwritten} so far: ${errorText(error)}). Fix: see the audit log errors above; \`carapace status\` and \`carapace doctor --live\` show the count.\n`,
+    );
+  }
+
+  /** How many event records could not be written since the core started. */
+  get unwrittenEvents(): number {
+    return this.unwritten;
   }
 
   /** Writes one record; resolves with it once durable. Rejects with AuditWriteError (fail closed). */
@@ -164,7 +191,7 @@ export class AuditLog {
         this.settings,
         this.storage,
         (p) => this.found.push(p),
-        (detail) => void this.append({ kind: "event", outcome: "info", detail }).catch(() => {}),
+        (detail) => void this.appendEvent({ kind: "event", outcome: "info", detail }),
         this.clock,
       );
       this.writers.set(log, writer);

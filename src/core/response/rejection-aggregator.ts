@@ -11,7 +11,7 @@ export class RejectionAggregator {
   private readonly windows = new Map<string, Window>();
 
   constructor(
-    private readonly audit: Pick<AuditLog, "append">,
+    private readonly audit: Pick<AuditLog, "append"> & Partial<Pick<AuditLog, "reportUnwritten">>,
     private readonly windowMs = 1_000,
     private readonly writtenPerWindow = 100,
     private readonly now: () => number = Date.now,
@@ -63,7 +63,7 @@ export class RejectionAggregator {
           reason: (w.entry.detail as { reason?: unknown } | undefined)?.reason ?? null,
         },
       })
-      .catch(() => {});
+      .catch((error: unknown) => this.audit.reportUnwritten?.(error));
   }
 }
 
