@@ -96,7 +96,7 @@ describe("faults that the plugin survives: hang, busy loop, memory past its limi
     const after = await instanceOf(fault);
     expect(after).not.toBe(before);
     expect(core.output()).toMatch(
-      /the process of plugin "faulty" ended \((used more memory than its limit|signal|exit code)/,
+      /the process of plugin "faulty" ended \(used more memory than its limit/,
     );
     expect((await pluginState(fault))?.status).toBe("healthy");
   });
