@@ -4,6 +4,8 @@
  * events and brief requests to the processes, restarts a process that dies and marks a plugin failed
  * after repeated crashes, and shuts them down in time.
  */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { type Catalog, InvokeFailure, type ToolEntry } from "../core/catalog.ts";
 import type { AuditLog } from "../core/response/audit-log.ts";
 import { sanitizeText } from "../core/response/sanitize.ts";
@@ -102,6 +104,8 @@ export class PluginHost {
   async load(): Promise<void> {
     if (this.loadStarted) return;
     this.loadStarted = true;
+    // Socket folders a killed core's plugin processes left behind (one core per home holds the lock).
+    rmSync(join(this.deps.home, "run/plugins"), { recursive: true, force: true });
     const discovery = discoverPlugins({ home: this.deps.home, ...(this.deps.settings ?? {}) });
     this.failedOrSkipped.push(...discovery.skipped);
     const taken = new Map(this.deps.catalog.list().map((t) => [t.name, t.plugin]));

@@ -95,9 +95,7 @@ describe("faults that the plugin survives: hang, busy loop, memory past its limi
     expect(["PLUGIN_UNAVAILABLE", "PLUGIN_TIMEOUT"]).toContain(String(error.code));
     const after = await instanceOf(fault);
     expect(after).not.toBe(before);
-    expect(core.output()).toMatch(
-      /the process of plugin "faulty" ended \(used more memory than its limit/,
-    );
+    expect(core.output()).toMatch(/the process of plugin "faulty" ended \(used more memory than its limit/);
     expect((await pluginState(fault))?.status).toBe("healthy");
   });
 });

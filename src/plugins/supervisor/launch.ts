@@ -2,7 +2,8 @@
  * Everything needed to start one plugin's process: its sandboxed command, its start message (the
  * declared credentials read here, by the core), its data folders and its socket folder.
  */
-import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { lchownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readCredential } from "../../config/credentials.ts";
 import type { Limits } from "../../protocol/limits.ts";
@@ -56,7 +57,8 @@ export function planLaunch(
   config: Record<string, unknown>,
 ): LaunchPlan | { unavailable: string } {
   const asRoot = runningAsRoot();
-  const socketDir = join(home, "run/plugins", candidate.name);
+  // One folder per process: a process that ends removes its own, never its successor's.
+  const socketDir = join(home, "run/plugins", `${candidate.name}-${randomBytes(4).toString("hex")}`);
   mkdirSync(join(home, "run/plugins"), { recursive: true, mode: 0o700 });
   const command = sandboxedCommand({
     plugin: candidate.name,
@@ -87,8 +89,4 @@ export function planLaunch(
       maxResponseBytes: limits.maxResponseBytes,
     },
   };
-}
-
-export function socketDirExists(home: string, plugin: string): boolean {
-  return existsSync(join(home, "run/plugins", plugin));
 }
