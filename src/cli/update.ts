@@ -26,6 +26,7 @@ import { discardStaged, stageBeside, swapInto } from "../release/swap.ts";
 import { planUpdate, verifyArtifact, verifyReleaseIndex } from "../release/verify.ts";
 import { normalizeVersion } from "../release/version.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { progress } from "./progress.ts";
 import { withHome } from "./run-command.ts";
 
 export interface UpdateOptions {
@@ -116,7 +117,29 @@ export async function runUpdate(home: string, options: UpdateOptions): Promise<n
   let staged: string[] = [];
   try {
     const names = [carapaceArtifact(os, arch), ipcArtifact(arch)] as const;
-    const [binary, ipc] = await Promise.all(names.map((name) => fetchReleaseFile(url(name))));
+    const shown = progress("downloading the release");
+    const received = [0, 0];
+    const totals = [0, 0];
+    const mb = (n: number) => (n / 1_000_000).toFixed(0);
+    const [binary, ipc] = await Promise.all(
+      names.map((name, i) =>
+        fetchReleaseFile(url(name), undefined, (got, total) => {
+          received[i] = got;
+          totals[i] = total;
+          const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+          shown.detail(`${mb(sum(received))} of ${mb(sum(totals))} MB`);
+        }),
+      ),
+    ).then(
+      (files) => {
+        shown.end("downloaded");
+        return files;
+      },
+      (error: unknown) => {
+        shown.end("the download failed");
+        throw error;
+      },
+    );
     verifyArtifact(release, names[0], binary as Uint8Array);
     verifyArtifact(release, names[1], ipc as Uint8Array);
     const replacements = [

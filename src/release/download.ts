@@ -6,7 +6,23 @@ import { ReleaseError } from "./errors.ts";
 
 export const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 
-export async function fetchReleaseFile(url: string, maxBytes = MAX_ARTIFACT_BYTES): Promise<Uint8Array> {
+/** The body, chunk by chunk, telling `onBytes` how much has arrived (for a progress line). */
+async function readBody(response: Response, onBytes: (received: number) => void): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    received += chunk.length;
+    onBytes(received);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+export async function fetchReleaseFile(
+  url: string,
+  maxBytes = MAX_ARTIFACT_BYTES,
+  onBytes?: (received: number, total: number) => void,
+): Promise<Uint8Array> {
   if (!url.startsWith("https://")) {
     throw new ReleaseError(`refusing to download ${url} over anything but https`, "use an https:// base URL");
   }
@@ -36,7 +52,10 @@ export async function fetchReleaseFile(url: string, maxBytes = MAX_ARTIFACT_BYTE
   if (declared > maxBytes) throw new ReleaseError(`${url} is larger than ${maxBytes} bytes`, "check the base URL");
   let body: Uint8Array;
   try {
-    body = new Uint8Array(await response.arrayBuffer());
+    body =
+      onBytes === undefined || response.body === null
+        ? new Uint8Array(await response.arrayBuffer())
+        : await readBody(response, (received) => onBytes(received, declared));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ReleaseError(`downloading ${url} was cut off (${reason})`, "try again; nothing was changed");

@@ -9,7 +9,7 @@ beforeAll(async () => {
   const home = tempHome();
   installPlugin(home, "high-risk");
   core = await startCore({ home });
-});
+}, 180_000);
 afterAll(() => core.stop());
 
 describe("carapace call", () => {
