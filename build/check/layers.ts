@@ -52,9 +52,6 @@ export const ALLOWED: readonly string[] = [
   "src/plugins/manifest-schema.ts -> src/core/catalog.ts",
   "src/plugins/services.ts -> src/core/catalog.ts",
   "src/plugins/skills.ts -> src/core/catalog.ts",
-  // The group-name rule is read from the session registry; it moves to one leaf definition.
-  "src/plugins/services.ts -> src/core/sessions.ts",
-  "src/plugins/supervisor/service-desk.ts -> src/core/sessions.ts",
   // `carapace plugin test` re-uses the payload checks and handler-failure shaping of the pipeline
   // instead of composing the real stages.
   "src/plugins/testing/invoke.ts -> src/core/pipeline/dispatch.ts",

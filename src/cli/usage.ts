@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { GROUP_NAME_HINT, GROUP_NAME_PATTERN } from "../config/keys.ts";
 import { summarizeUsage } from "../core/usage-summary.ts";
+import { GROUP_NAME_HINT, isGroupName } from "../protocol/group-name.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
 
@@ -18,7 +18,7 @@ export const usageCommand = defineCommand({
   run: ({ args }) =>
     withHome(async (home) => {
       const group = args.group;
-      if (group !== undefined && !new RegExp(GROUP_NAME_PATTERN).test(group))
+      if (group !== undefined && !isGroupName(group))
         throw new CliError("USAGE", "invalid group name", `use ${GROUP_NAME_HINT}`, EXIT.usage);
       const rows = await summarizeUsage(home, group !== undefined ? { group } : {});
       if (args.json) {

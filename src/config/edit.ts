@@ -1,18 +1,11 @@
 import type { TomlTable } from "smol-toml";
 import { EXIT } from "../errors/user-error.ts";
+import { isGroupName } from "../protocol/group-name.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 import { ConfigError } from "./config-error.ts";
 import { closest, expectedType, inTable, isSection } from "./describe.ts";
 import { ensureHome } from "./home.ts";
-import {
-  type Config,
-  GROUP_KEYS,
-  GROUP_NAME_HINT,
-  GROUP_NAME_PATTERN,
-  type KeySpec,
-  SECTION_KEYS,
-  SECTION_NAMES,
-} from "./keys.ts";
+import { type Config, GROUP_KEYS, GROUP_NAME_HINT, type KeySpec, SECTION_KEYS, SECTION_NAMES } from "./keys.ts";
 import { groupSettings, mergeConfig, readConfigFile, type UserConfig } from "./load.ts";
 import { setTomlValue, type TomlScalar } from "./toml-edit.ts";
 import { assertValidConfig } from "./validate.ts";
@@ -27,8 +20,6 @@ export interface KeyRef {
   key: string;
   spec: KeySpec;
 }
-
-const GROUP_NAME = new RegExp(GROUP_NAME_PATTERN);
 
 function unknownKey(name: string, table: string[], valid: readonly string[]): ConfigError {
   const prefix = table.length === 0 ? "" : `${table.join(".")}.`;
@@ -54,7 +45,7 @@ export function resolveKey(name: string): KeyRef {
     return { name, table: [top], key: second as string, spec };
   }
   if (top === "groups") {
-    if (second === undefined || !GROUP_NAME.test(second)) {
+    if (second === undefined || !isGroupName(second)) {
       throw new ConfigError(
         name,
         `"${name}" does not name a group key; group keys are groups.<name>.<key>`,
@@ -192,9 +183,7 @@ export function getConfig(home: string, name: string): ConfigEntry[] {
   const user = readConfigFile(home).user;
   const parts = name.split(".");
   const isTable =
-    isSection(name) ||
-    name === "groups" ||
-    (parts.length === 2 && parts[0] === "groups" && GROUP_NAME.test(parts[1] ?? ""));
+    isSection(name) || name === "groups" || (parts.length === 2 && parts[0] === "groups" && isGroupName(parts[1]));
   if (isTable) {
     const withGroup =
       parts.length === 2 && !(user.groups?.[parts[1] as string] !== undefined)

@@ -80,8 +80,8 @@ const MIB = 1024 * 1024;
 const HOUR_MS = 3_600_000;
 const L = DEFAULT_LIMITS;
 
-export const GROUP_NAME_PATTERN = "^[a-z0-9_-]{1,32}$";
-export const GROUP_NAME_HINT = "1-32 characters from lowercase a-z, 0-9, _ and -";
+export { GROUP_NAME_HINT, GROUP_NAME_PATTERN } from "../protocol/group-name.ts";
+
 const PLUGIN_NAME_PATTERN = "^[a-z0-9][a-z0-9_.-]{0,63}$";
 const HOST_PORT_PATTERN = "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?):[0-9]{1,5}$";
 

@@ -2,12 +2,12 @@ import { join } from "node:path";
 import type { AgentManager } from "../agent/manager.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { whatOf } from "../errors/user-error.ts";
+import { GROUP_NAME } from "../protocol/group-name.ts";
 import type { PeerCredentials } from "../transport/socket.ts";
 import { RouterSocket } from "../transport/sockets.ts";
 import type { Approver } from "./confirmations.ts";
 import { stripTerminalEscapes } from "./response/terminal-text.ts";
 import type { CoreServer } from "./server.ts";
-import { GROUP_NAME } from "./sessions.ts";
 
 export interface ControlRequest {
   id: string;

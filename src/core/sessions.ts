@@ -2,10 +2,9 @@ import { randomBytes } from "node:crypto";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
 import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
 import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
+import { GROUP_NAME } from "../protocol/group-name.ts";
 import { GuardedRouter, type GuardLimits } from "../transport/guarded-router.ts";
 import { ReplyCache } from "./reply-cache.ts";
-
-export const GROUP_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 export interface Session {
   readonly id: string;

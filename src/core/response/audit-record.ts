@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { AuditRecordView } from "../../plugins/sdk/types.ts";
+import { GROUP_NAME } from "../../protocol/group-name.ts";
 
 /**
  * One line of the audit log (docs/ARCHITECTURE.md, "The life of a call").
@@ -55,8 +56,6 @@ export interface AuditRecord {
 
 export const GENESIS_HASH = "0".repeat(64);
 export const CORE_LOG = "_core";
-
-const GROUP_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 /**
  * A group's log name: a group name (`[a-z0-9][a-z0-9_-]{0,31}`) or `_core`. Group names cannot start
