@@ -1,7 +1,8 @@
+import { statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename } from "node:path";
 import { auditDir, chainFiles, headFile, liveFile, rotatedFile, rotationNumbers } from "./audit-files.ts";
-import { type RecordFilter, readHead, readRecent, readTail, type TornTail } from "./audit-read.ts";
+import { type RecordFilter, readHead, readRecent, readTail, streamLines, type TornTail } from "./audit-read.ts";
 import {
   type AuditEntry,
   type AuditRecord,
@@ -34,6 +35,11 @@ export interface AuditLogOptions {
   maxFileBytes?: number;
   /** After a write failure, how long records are refused before the next attempt to write (default 1 s). */
   retryAfterMs?: number;
+  /**
+   * Size budget of one log (all its files). After a rotation the oldest rotated files are removed until
+   * the log fits, each removal recorded in the core log first (default 512 MiB).
+   */
+  maxLogBytes?: number;
   storage?: AuditStorage;
   clock?: () => Date;
 }
@@ -94,6 +100,7 @@ export class AuditLog {
       maxBatch: Math.max(1, options.maxBatch ?? 256),
       maxFileBytes: options.maxFileBytes ?? 10 * 1024 * 1024,
       retryAfterMs: Math.max(0, options.retryAfterMs ?? 1_000),
+      maxLogBytes: options.maxLogBytes ?? 512 * 1024 * 1024,
     };
     this.storage = options.storage ?? fileAuditStorage;
     this.clock = options.clock ?? (() => new Date());
@@ -191,7 +198,7 @@ export class AuditLog {
         this.settings,
         this.storage,
         (p) => this.found.push(p),
-        (detail) => void this.appendEvent({ kind: "event", outcome: "info", detail }),
+        (detail) => this.appendEvent({ kind: "event", outcome: "info", detail }),
         this.clock,
       );
       this.writers.set(log, writer);
@@ -244,7 +251,7 @@ interface Fault {
 }
 
 /** A message for the core's own log (`_core`), e.g. a crash artefact repaired or a recovery. */
-export type Notice = (detail: Record<string, unknown>) => void;
+export type Notice = (detail: Record<string, unknown>) => Promise<unknown>;
 
 /** One log's writer: batches appends, keeps the chain state, rotates, maintains the head file. */
 class LogWriter {
@@ -437,7 +444,7 @@ class LogWriter {
     process.stderr.write(
       `[AUDIT] The audit log ${this.log}.jsonl is writable again after ${seconds} s; ${fault.refused} records were refused meanwhile (their calls were refused too).\n`,
     );
-    this.notice({
+    void this.notice({
       event: "audit recovered",
       log: this.log,
       failed_at: fault.since.toISOString(),
@@ -520,6 +527,43 @@ class LogWriter {
     this.state.rotation = next;
     this.state.size = 0;
     this.sizeKnown = false;
+    // Off the batch's path: the core log's record of it is written (and awaited) before files go.
+    setTimeout(() => void this.applyRetention(), 0);
+  }
+
+  private retaining = false;
+
+  /** Removes the oldest rotated files while the log is over its budget; the newest rotated file stays. */
+  private async applyRetention(): Promise<void> {
+    if (this.retaining) return;
+    this.retaining = true;
+    try {
+      const rotations = rotationNumbers(this.dir, this.log);
+      const sizes = new Map(rotations.map((n) => [n, fileSize(rotatedFile(this.dir, this.log, n))]));
+      let total = [...sizes.values()].reduce((a, b) => a + b, 0) + this.state.size;
+      const remove: number[] = [];
+      for (const n of rotations.slice(0, -1)) {
+        if (total <= this.settings.maxLogBytes) break;
+        remove.push(n);
+        total -= sizes.get(n) ?? 0;
+      }
+      if (remove.length === 0) return;
+      const keep = rotations[remove.length];
+      if (keep === undefined) return;
+      const first = await readFirst(rotatedFile(this.dir, this.log, keep));
+      if (first === null) return;
+      await this.notice({
+        event: "audit retention",
+        log: this.log,
+        removed_files: remove.map((n) => basename(rotatedFile(this.dir, this.log, n))),
+        first_kept_seq: first.seq,
+        first_kept_prev: first.prev,
+        budget_bytes: this.settings.maxLogBytes,
+      });
+      for (const n of remove) await rm(rotatedFile(this.dir, this.log, n), { force: true });
+    } finally {
+      this.retaining = false;
+    }
   }
 
   /** Picks up seq and hash from the last record and checks them against the head kept outside the log. */
@@ -611,7 +655,7 @@ class LogWriter {
     await this.cutTornTail(tail.torn);
     if (head.head.seq < last.seq) {
       // A crash between writing the records and replacing the head (including during a log's first batch).
-      this.notice({
+      void this.notice({
         event: "audit log ahead of its head",
         log: this.log,
         head_seq: head.head.seq,
@@ -633,7 +677,7 @@ class LogWriter {
     } finally {
       await handle.close();
     }
-    this.notice({
+    void this.notice({
       event: "torn last line removed",
       log: this.log,
       file: basename(torn.path),
@@ -664,6 +708,21 @@ function orderFields(r: AuditRecord): AuditRecord {
   // Keep prev and hash last for readability.
   const { prev, hash, ...rest } = out;
   return { ...rest, prev, hash };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The first record of a file (retention names where the kept chain starts). */
+async function readFirst(path: string): Promise<{ seq: number; prev: string } | null> {
+  for await (const line of streamLines(path))
+    return line.record ? { seq: line.record.seq, prev: line.record.prev } : null;
+  return null;
 }
 
 function errorText(error: unknown): string {

@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { auditDir, chainFiles, headFile, listLogs, rotationNumbers } from "./audit-files.ts";
 import type { AuditProblem } from "./audit-log.ts";
 import { readHead, type StreamedLine, streamLines } from "./audit-read.ts";
-import { GENESIS_HASH, isLogName, recordHash } from "./audit-record.ts";
+import { CORE_LOG, GENESIS_HASH, isLogName, recordHash } from "./audit-record.ts";
 
 export interface AuditNote {
   file: string;
@@ -56,17 +56,45 @@ export async function verifyAudit(
   }
   const names = new Set(group === undefined ? listLogs(dir) : [group]);
   if (group === undefined) for (const log of options.pinned?.keys() ?? []) names.add(log);
+  const retained = await retentionStarts(dir);
   const results: LogVerifyResult[] = [];
-  for (const log of [...names].sort()) results.push(await verifyStable(dir, log, options.pinned?.get(log)));
+  for (const log of [...names].sort())
+    results.push(await verifyStable(dir, log, options.pinned?.get(log), retained.get(log)));
   return results;
 }
 
-async function verifyStable(dir: string, log: string, pinned: PinnedHead | undefined): Promise<LogVerifyResult> {
+/** Per log: where the core's retention let the kept chain start (`seq:prev`), from the core log. */
+async function retentionStarts(dir: string): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  for (const file of chainFiles(dir, CORE_LOG)) {
+    try {
+      for await (const line of streamLines(file)) {
+        const d = line.record?.detail as
+          | { event?: unknown; log?: unknown; first_kept_seq?: unknown; first_kept_prev?: unknown }
+          | undefined;
+        if (d?.event !== "audit retention" || typeof d.log !== "string") continue;
+        const set = out.get(d.log) ?? new Set<string>();
+        set.add(`${d.first_kept_seq}:${d.first_kept_prev}`);
+        out.set(d.log, set);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+  return out;
+}
+
+async function verifyStable(
+  dir: string,
+  log: string,
+  pinned: PinnedHead | undefined,
+  retained: Set<string> | undefined,
+): Promise<LogVerifyResult> {
   let result: LogVerifyResult | null = null;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const before = rotationNumbers(dir, log).join(",");
     try {
-      result = await verifyLog(dir, log, pinned);
+      result = await verifyLog(dir, log, pinned, retained);
     } catch (error) {
       // A file renamed or removed between listing and reading it: the core rotated; read again.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
@@ -74,7 +102,7 @@ async function verifyStable(dir: string, log: string, pinned: PinnedHead | undef
     }
     if (result !== null && rotationNumbers(dir, log).join(",") === before) return result;
   }
-  return result ?? verifyLog(dir, log, pinned);
+  return result ?? verifyLog(dir, log, pinned, retained);
 }
 
 interface Gap {
@@ -84,7 +112,12 @@ interface Gap {
   seq: number;
 }
 
-async function verifyLog(dir: string, log: string, pinned: PinnedHead | undefined): Promise<LogVerifyResult> {
+async function verifyLog(
+  dir: string,
+  log: string,
+  pinned: PinnedHead | undefined,
+  retained: Set<string> | undefined,
+): Promise<LogVerifyResult> {
   const head = await readHead(dir, log);
   const files = chainFiles(dir, log);
   const problems: AuditProblem[] = [];
@@ -115,6 +148,7 @@ async function verifyLog(dir: string, log: string, pinned: PinnedHead | undefine
   const headSeq = head.kind === "ok" ? head.head.seq : null;
   let atHead: StreamedLine | null = null;
   let atPin: StreamedLine | null = null;
+  let firstKept = 1;
 
   for (const [fileIndex, file] of files.entries()) {
     for await (const entry of streamLines(file)) {
@@ -138,6 +172,17 @@ async function verifyLog(dir: string, log: string, pinned: PinnedHead | undefine
         continue;
       }
       records++;
+      if (previous === null && rec.seq > 1 && retained?.has(`${rec.seq}:${rec.prev}`)) {
+        // The core removed the older files under its size budget and recorded where the chain resumes.
+        notes.push({
+          file: entry.file,
+          line: entry.line,
+          detail: `records 1..${rec.seq - 1} were removed by retention (recorded in the core log)`,
+        });
+        expected = rec.seq;
+        lastHash = rec.prev;
+        firstKept = rec.seq;
+      }
       if (headSeq !== null && rec.seq === headSeq && atHead === null) atHead = entry;
       if (pinned && rec.seq === pinned.seq && atPin === null) atPin = entry;
       let hadProblem = false;
@@ -204,7 +249,7 @@ async function verifyLog(dir: string, log: string, pinned: PinnedHead | undefine
     add(atHead, head.head.seq, "edited", `record ${head.head.seq} differs from the head`);
   }
 
-  if (pinned && pinned.seq > 0) {
+  if (pinned && pinned.seq >= firstKept && pinned.seq > 0) {
     if (files.length === 0) {
       add(
         { file: `${log}.jsonl`, line: null },

@@ -537,3 +537,38 @@ describe("AuditLog: what opening a log finds", () => {
     await log.close();
   });
 });
+
+describe("AuditLog: size budget and retention", () => {
+  const logBytes = () =>
+    readdirSync(t.dir)
+      .filter((f) => /^work(\.\d+)?\.jsonl$/.test(f))
+      .reduce((n, f) => n + readFileSync(join(t.dir, f)).length, 0);
+
+  test("the oldest rotated files go once the log is over budget, recorded in the core log first; verify accepts it", async () => {
+    const log = new AuditLog(t.home, { maxFileBytes: 2_000, maxBatch: 4, maxLogBytes: 6_000 });
+    for (let i = 0; i < 200; i++) await log.append(entry(i));
+    await Bun.sleep(50);
+    await log.close();
+    expect(logBytes()).toBeLessThanOrEqual(6_000 + 2_000);
+    const core = readLinesOf(join(t.dir, "_core.jsonl")).map((l) => JSON.parse(l));
+    const retention = core.filter((r) => r.detail?.event === "audit retention");
+    expect(retention.length).toBeGreaterThan(0);
+    const [work] = await verifyAudit(t.home, "work");
+    expect(work?.ok).toBe(true);
+    expect(work?.notes.some((n) => n.detail.includes("removed by retention"))).toBe(true);
+    expect((await verifyAudit(t.home, "_core"))[0]?.ok).toBe(true);
+  });
+
+  test("a rotated file removed by someone else (no retention record for it) is still a deletion", async () => {
+    const log = new AuditLog(t.home, { maxFileBytes: 2_000, maxBatch: 4, maxLogBytes: 6_000 });
+    for (let i = 0; i < 200; i++) await log.append(entry(i));
+    await Bun.sleep(50);
+    await log.close();
+    const rotated = readdirSync(t.dir)
+      .filter((f) => /^work\.\d+\.jsonl$/.test(f))
+      .sort((a, b) => Number(a.split(".")[1]) - Number(b.split(".")[1]));
+    rmSync(join(t.dir, rotated[0] as string));
+    const [work] = await verifyAudit(t.home, "work");
+    expect(work?.problems.map((p) => p.what)).toContain("deleted");
+  });
+});
