@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type { Config } from "../config/keys.ts";
 import { budgetsFor, groupSettings, limitsFromConfig } from "../config/load.ts";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
-import { type DetectedRuntime, detectRuntime } from "../container/detect.ts";
+import { type DetectedRuntime, detectRuntimeOnce } from "../container/detect.ts";
 import { refuseStaleImage } from "../container/image-current.ts";
 import { resolvePinnedImage } from "../container/image-pin.ts";
 import { ContainerLifecycle } from "../container/lifecycle.ts";
@@ -141,7 +141,7 @@ export class AgentManager {
   }
 
   private async ensureRuntime(): Promise<DetectedRuntime> {
-    this.runtime ??= detectRuntime({ preference: this.config.runtime.engine }).then((d) => {
+    this.runtime ??= detectRuntimeOnce({ preference: this.config.runtime.engine }).then((d) => {
       this.lifecycle = new ContainerLifecycle(d.runtime, {
         log: (level, m) => process.stderr.write(`[CONTAINER] ${level}: ${m}\n`),
       });

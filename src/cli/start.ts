@@ -7,7 +7,7 @@ import { checkCredentialDir } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
 import { limitsFromConfig, loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
-import { detectRuntime } from "../container/detect.ts";
+import { detectRuntimeOnce } from "../container/detect.ts";
 import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import { ControlChannel, controlSocketPath } from "../core/control.ts";
 import { acquireCoreLock } from "../core/core-lock.ts";
@@ -26,7 +26,7 @@ import { withHome } from "./run-command.ts";
 async function warnIfImageNotCurrent(engine: "auto" | "podman" | "docker" | "apple", image: string): Promise<void> {
   if (process.env.SKIP_IMAGE_BUILD === "1") return;
   try {
-    const { runtime } = await detectRuntime({ preference: engine });
+    const { runtime } = await detectRuntimeOnce({ preference: engine });
     const state = await imageState(runtime, image, {
       carapaceVersion: CARAPACE_VERSION,
       claudeCodeVersion: CLAUDE_CODE_VERSION,

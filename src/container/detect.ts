@@ -77,7 +77,7 @@ export async function listAvailableRuntimes(options: DetectOptions = {}): Promis
  */
 async function configured(rt: ContainerRuntime, h: Host): Promise<DetectedRuntime> {
   if (rt instanceof PodmanRuntime) {
-    const traits = await rt.hostTraits();
+    const { info, traits } = await rt.probe();
     const tuned = new PodmanRuntime({
       exec: h.exec,
       platform: h.platform,
@@ -85,7 +85,7 @@ async function configured(rt: ContainerRuntime, h: Host): Promise<DetectedRuntim
       selinux: traits.selinux,
       ...(traits.cgroupVersion === "v1" && traits.ociRuntime !== "runc" ? { ociRuntime: "runc" } : {}),
     });
-    return { runtime: tuned, info: await tuned.info() };
+    return { runtime: tuned, info };
   }
   return { runtime: rt, info: await rt.info() };
 }
@@ -120,4 +120,28 @@ export async function detectRuntime(options: DetectOptions = {}): Promise<Detect
     );
   }
   return await configured(candidate(first, h) as ContainerRuntime, h);
+}
+
+const detections = new WeakMap<Exec, Map<RuntimePreference, Promise<DetectedRuntime>>>();
+
+/**
+ * `detectRuntime` once per process and preference: the core's start-up image check and its first session
+ * share one probe (a `podman info` costs ~0.5 s of CPU). A failed detection is not kept, so a runtime
+ * started later is found by the next call.
+ */
+export function detectRuntimeOnce(
+  options: Omit<DetectOptions, "platform" | "arch" | "osRelease"> = {},
+): Promise<DetectedRuntime> {
+  const exec = options.exec ?? bunExec;
+  const preference = options.preference ?? "auto";
+  const byPreference = detections.get(exec) ?? new Map<RuntimePreference, Promise<DetectedRuntime>>();
+  detections.set(exec, byPreference);
+  const known = byPreference.get(preference);
+  if (known) return known;
+  const pending = detectRuntime({ preference, exec });
+  byPreference.set(preference, pending);
+  pending.catch(() => {
+    if (byPreference.get(preference) === pending) byPreference.delete(preference);
+  });
+  return pending;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { PodmanRuntime } from "../../src/container/adapters/podman.ts";
-import { appleEligible, detectRuntime, listAvailableRuntimes } from "../../src/container/detect.ts";
+import { appleEligible, detectRuntime, detectRuntimeOnce, listAvailableRuntimes } from "../../src/container/detect.ts";
 import { FakeExec } from "./fake-exec.ts";
 import { hasPodman } from "./podman-env.ts";
 
@@ -17,7 +17,11 @@ const podmanInfo = (cgroupVersion: string, ociRuntime: string) =>
 
 /** A machine where the given CLIs answer. */
 function machine(present: string[], cgroupVersion = "v2", ociRuntime = "crun") {
-  return new FakeExec((argv) => {
+  return new FakeExec(answers(present, cgroupVersion, ociRuntime));
+}
+
+function answers(present: string[], cgroupVersion = "v2", ociRuntime = "crun") {
+  return (argv: readonly string[]) => {
     const bin = argv[0] ?? "";
     if (!present.includes(bin)) return undefined;
     const a = argv.slice(1).join(" ");
@@ -29,7 +33,7 @@ function machine(present: string[], cgroupVersion = "v2", ociRuntime = "crun") {
     if (bin === "container" && a === "--version") return { stdout: "container CLI version 0.6.0\n" };
     if (bin === "container" && a === "system status") return { stdout: "running\n" };
     return undefined;
-  });
+  };
 }
 
 const linux = { platform: "linux" as const, arch: "x64", osRelease: "6.1.0" };
@@ -71,6 +75,27 @@ describe("runtime detection", () => {
     await expect(detectRuntime({ exec: machine([]), ...linux })).rejects.toThrow(
       /^\[CONTAINER\] Error: no container runtime found.*Fix: install Podman/,
     );
+  });
+
+  test("detecting podman runs `podman info` once (info and host traits come from the same answer)", async () => {
+    const exec = machine(["podman"], "v1", "crun");
+    const d = await detectRuntime({ exec, ...linux });
+    expect(d.info.cgroupVersion).toBe("v1");
+    expect(exec.calls.filter((argv) => argv[0] === "podman" && argv[1] === "info")).toHaveLength(1);
+  });
+
+  test("detectRuntimeOnce shares one probe per process and preference, and does not keep a failure", async () => {
+    const exec = machine(["podman"]);
+    const [a, b] = await Promise.all([detectRuntimeOnce({ exec }), detectRuntimeOnce({ exec })]);
+    expect(a).toBe(b);
+    expect(await detectRuntimeOnce({ exec })).toBe(a);
+    expect(exec.calls.filter((argv) => argv[1] === "info")).toHaveLength(1);
+
+    let present: string[] = [];
+    const later = new FakeExec((argv) => answers(present)(argv));
+    await expect(detectRuntimeOnce({ exec: later })).rejects.toThrow("no container runtime found");
+    present = ["podman"];
+    expect((await detectRuntimeOnce({ exec: later })).runtime.name).toBe("podman");
   });
 
   test("podman on a cgroup v1 host is driven with runc", async () => {
