@@ -27,7 +27,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["src/config"],
   ["src/plugins/sdk"],
   ["src/protocol", "src/transport"],
-  ["src/errors"],
+  ["src/errors", "src/platform"],
 ];
 
 /** Folders only their parent may import: the rest of the tree goes through the parent's interface. */

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { IS_COMPILED } from "../platform/compiled.ts";
 import { type ConformanceRow, runConformance } from "../plugins/testing/conformance.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
@@ -20,7 +21,7 @@ function hasOwnTests(dir: string): boolean {
  * Inside the compiled binary, `BUN_BE_BUN=1` makes the binary act as the bun it was built with.
  */
 async function runOwnTests(dir: string): Promise<ConformanceRow> {
-  const compiled = import.meta.dir.startsWith("/$bunfs");
+  const compiled = IS_COMPILED;
   const scratch = mkdtempSync(join(tmpdir(), "carapace-plugin-test-"));
   try {
     let preload = join(import.meta.dir, "../plugins/testing/preload.ts");

@@ -14,6 +14,7 @@ import { bunExec, type Exec } from "../container/exec.ts";
 import { instanceId } from "../container/lockdown.ts";
 import { LABELS } from "../container/paths.ts";
 import type { ContainerRuntime } from "../container/runtime.ts";
+import { IS_COMPILED } from "../platform/compiled.ts";
 import { diskUsage } from "./disk-usage.ts";
 import { CliError } from "./errors.ts";
 import { findMarkedRcFiles, type RcEdit } from "./rc-files.ts";
@@ -171,7 +172,7 @@ export async function planUninstall(
 ): Promise<UninstallPlan> {
   const userHome = options.userHome ?? homedir();
   assertRemovableHome(home, userHome);
-  const compiled = import.meta.url.startsWith("file:///$bunfs/");
+  const compiled = IS_COMPILED;
   return {
     home,
     homeExists: existsSync(home),

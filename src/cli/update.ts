@@ -11,6 +11,7 @@ import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { readImagePin } from "../container/image-pin.ts";
+import { IS_COMPILED } from "../platform/compiled.ts";
 import { fetchReleaseFile } from "../release/download.ts";
 import { ReleaseError } from "../release/errors.ts";
 import {
@@ -40,7 +41,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** The executable to replace: this very binary. A `bun run` of the sources has nothing to replace. */
 function runningExecutable(): string {
-  if (!import.meta.url.startsWith("file:///$bunfs/")) {
+  if (!IS_COMPILED) {
     throw new CliError(
       "UPDATE",
       "this carapace runs from source under bun, so there is no installed binary to update",

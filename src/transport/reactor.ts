@@ -1,5 +1,6 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { UserError } from "../errors/user-error.ts";
+import { IS_COMPILED } from "../platform/compiled.ts";
 import { ZMQ } from "./libzmq.ts";
 import type { ZmqSocket } from "./socket.ts";
 
@@ -142,9 +143,7 @@ export class Reactor {
  * under `bun run` it is a file beside this one.
  */
 function workerSpecifier(): string {
-  return import.meta.url.startsWith("file:///$bunfs/")
-    ? "./transport/poller-worker.ts"
-    : new URL("./poller-worker.ts", import.meta.url).href;
+  return IS_COMPILED ? "./transport/poller-worker.ts" : new URL("./poller-worker.ts", import.meta.url).href;
 }
 
 let libc: ReturnType<typeof openLibc> | null = null;

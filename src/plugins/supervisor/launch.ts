@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { lchownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readCredential } from "../../config/credentials.ts";
+import { IS_COMPILED } from "../../platform/compiled.ts";
 import type { Limits } from "../../protocol/limits.ts";
 import type { RunnerStart } from "../channel/messages.ts";
 import type { Candidate } from "../loader.ts";
@@ -19,8 +20,7 @@ export interface LaunchPlan {
   asRoot: boolean;
 }
 
-const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
-const SOURCE_ROOT = COMPILED ? null : resolve(import.meta.dir, "../../..");
+const SOURCE_ROOT = IS_COMPILED ? null : resolve(import.meta.dir, "../../..");
 
 export function runningAsRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
