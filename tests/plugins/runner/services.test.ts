@@ -25,7 +25,7 @@ function services() {
     },
     ask: async (topic, args) => {
       asked.push({ topic, args });
-      return [{ seq: 1 }];
+      return [{ seq: 1, timestamp: "t", kind: "routed" }];
     },
     tell: (topic, args) => told.push({ topic, args }),
     views: (group) =>
@@ -43,7 +43,9 @@ describe("CoreServices inside a plugin process", () => {
     const { s, asked } = services();
     expect(await s.getAuditLog({ limit: 5 })).toEqual([]);
     expect(asked).toEqual([]);
-    expect(await runInRunnerScope(inCall, () => s.getAuditLog({ limit: 5 }))).toEqual([{ seq: 1 }]);
+    expect(await runInRunnerScope(inCall, () => s.getAuditLog({ limit: 5 }))).toEqual([
+      { seq: 1, timestamp: "t", kind: "routed" },
+    ]);
     expect(asked).toEqual([{ topic: TO_CORE.auditLog, args: { scope: "scope-1", filter: { limit: 5 } } }]);
     expect(s.getToolCatalog()).toEqual([]);
     expect(runInRunnerScope(inCall, () => s.getToolCatalog().map((t) => t.name))).toEqual(["t"]);
