@@ -17,6 +17,8 @@ function services() {
   const s = runnerServices({
     start: {
       plugin: "probe",
+      endpoint: "ipc:///run/plugin/plugin.sock",
+      nonce: "n",
       handler: { kind: "file", path: "/plugin/handler.ts" },
       dataRoot,
       credentials: { probe_token: "secret-value", missing_one: null },
