@@ -8,6 +8,7 @@ import { completionCommand } from "./cli/completion.ts";
 import { configCommand } from "./cli/config.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { doctorCommand } from "./cli/doctor.ts";
+import { eventsCommand } from "./cli/events.ts";
 import { imageCommand } from "./cli/image.ts";
 import { pluginCommand } from "./cli/plugin.ts";
 import { promptCommand } from "./cli/prompt.ts";
@@ -44,6 +45,7 @@ export const main: AnyCommand = defineCommand({
     approve: approveCommand,
     deny: denyCommand,
     audit: auditCommand,
+    events: eventsCommand,
     usage: usageCommand,
     auth: authCommand,
     config: configCommand,

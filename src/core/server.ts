@@ -8,12 +8,14 @@ import { buildEventEnvelope, type Envelope, mintIdentity, type SessionIdentity }
 import { type ErrorObject, errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
+import { toInvokeTopic } from "../protocol/topics.ts";
 import { PubSocket } from "../transport/sockets.ts";
 import { runCall } from "./call-runner.ts";
 import { Catalog } from "./catalog.ts";
 import { ConfirmationGate, type DecisionRecord } from "./confirmations.ts";
 import { coreTools } from "./intrinsic/core-tools.ts";
 import { helloTools } from "./intrinsic/hello.ts";
+import { publishApproval, publishCallOutcome } from "./operator-events.ts";
 import { authorizeAndRateLimit } from "./pipeline/authorize.ts";
 import { compose } from "./pipeline/compose.ts";
 import { confirmation } from "./pipeline/confirm.ts";
@@ -49,6 +51,11 @@ const HEARTBEAT_MARGIN_MS = 5_000;
 const AUDIT_SYNC_INTERVAL_MS = 5;
 /** How often the chain heads are signed (and at shutdown); a rewrite after the last one is not caught. */
 const CHECKPOINT_INTERVAL_MS = 60_000;
+
+/** The core's PUB socket: in run/sockets (0700), beside the session directories but never in one. */
+export function eventsSocketPath(home: string): string {
+  return join(home, "run/sockets/events.sock");
+}
 
 /** The composition root: sessions, the six-stage pipeline, the response path, events. */
 export class CoreServer {
@@ -117,6 +124,11 @@ export class CoreServer {
       (session, reason) => this.onPeerCutOff(session, reason),
     );
     this.confirmations.onDecision((d) => void this.auditDecision(d));
+    this.confirmations.subscribe((pending, state) => {
+      const identity =
+        this.sessions.get(pending.session)?.identity ?? mintIdentity(pending.session, pending.group, "cli");
+      publishApproval((...a) => this.publish(...a), pending, state, identity);
+    });
     if (options.helloEnabled) for (const t of helloTools()) this.catalog.register(t);
     this.plugins = new PluginHost({
       home: options.home,
@@ -155,7 +167,7 @@ export class CoreServer {
   }
 
   get eventsPath(): string {
-    return join(this.options.home, "run/sockets/events.sock");
+    return eventsSocketPath(this.options.home);
   }
 
   /** Binds the events socket, then loads plugins (a failing plugin is recorded, never fatal). */
@@ -218,6 +230,7 @@ export class CoreServer {
       session: session.id,
       detail: { event: "opened", source },
     });
+    this.publish(session.identity, "session.opened", { source });
     return session;
   }
 
@@ -231,6 +244,7 @@ export class CoreServer {
       session: id,
       detail: { event: "closed" },
     });
+    this.publish(session.identity, "session.closed", {});
     return true;
   }
 
@@ -422,6 +436,7 @@ export class CoreServer {
         ? { kind: "error", correlation: outcome.correlation ?? correlation ?? "", error: outcome.error }
         : { kind: "result", correlation: outcome.correlation ?? "", result: outcome.result };
       this.answer(session, peer, correlation, frame);
+      publishCallOutcome((...a) => this.publish(...a), identity, peek?.topic ?? null, outcome);
       this.trace(identity, correlation, peek?.topic ?? null, "reply sent", { kind: frame.kind });
     } finally {
       if (heartbeat) clearInterval(heartbeat);
@@ -455,6 +470,7 @@ export class CoreServer {
       onPendingConfirmation: () => {},
       trace: (hop, detail) => this.trace(identity, correlation, tool, hop, detail),
     });
+    publishCallOutcome((...a) => this.publish(...a), identity, toInvokeTopic(tool), { ...outcome, correlation });
     return outcome.error
       ? { kind: "error", correlation, error: outcome.error }
       : { kind: "result", correlation, result: outcome.result };

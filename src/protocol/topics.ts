@@ -16,6 +16,11 @@ export const EVENT_TOPICS = [
   "response.tool_result",
   "response.end",
   "response.error",
+  "session.opened",
+  "session.closed",
+  "call.completed",
+  "approval.pending",
+  "approval.decided",
 ] as const;
 
 export type EventTopic = (typeof EVENT_TOPICS)[number];
