@@ -152,19 +152,18 @@ export class AgentManager {
 
   /** Removes containers and files a crashed host left behind (the containers first: they wrote the files). */
   async cleanupOrphans(): Promise<string[]> {
-    let removed: string[] = [];
-    try {
-      await this.ensureRuntime();
-      removed = (await this.lifecycle?.cleanupOrphans(instanceId(this.home))) ?? [];
-    } catch {
-      return [];
-    }
+    // The files go even when no container runtime is reachable: they hold a crashed session's prompt and brief.
     try {
       removeStaleSessionFiles(this.home, this.liveSessions);
     } catch (e) {
       process.stderr.write(`[AGENT] Warning: stale session files not removed: ${(e as Error).message}\n`);
     }
-    return removed;
+    try {
+      await this.ensureRuntime();
+      return (await this.lifecycle?.cleanupOrphans(instanceId(this.home))) ?? [];
+    } catch {
+      return [];
+    }
   }
 
   private async run(task: Task): Promise<void> {

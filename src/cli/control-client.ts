@@ -1,9 +1,12 @@
 import { existsSync } from "node:fs";
 import { type ControlReply, controlSocketPath } from "../core/control.ts";
+import { coreRunning } from "../core/core-lock.ts";
 import { BlockingDealer } from "../transport/blocking-dealer.ts";
 import { CliError } from "./errors.ts";
 
 export const EXIT_NO_CORE = 3;
+/** How often a long wait checks that the core is still alive. */
+const LIVENESS_CHECK_MS = 1_000;
 
 /**
  * One request to the running core over the control socket. Throws CliError (exit 3) when unreachable.
@@ -69,15 +72,27 @@ export function controlStream(
   try {
     const id = crypto.randomUUID();
     dealer.send(JSON.stringify({ id, cmd, args }));
+    let idleUntil = Date.now() + idleTimeoutMs;
     for (;;) {
-      const frames = dealer.receive(idleTimeoutMs);
-      if (!frames)
+      const frames = dealer.receive(Math.max(1, Math.min(idleUntil - Date.now(), LIVENESS_CHECK_MS)));
+      if (!frames) {
+        // A core that died holds no lock: say so now rather than after the whole idle timeout.
+        if (!coreRunning(home))
+          throw new CliError(
+            "CORE",
+            "the core stopped while waiting for it",
+            "start it with `carapace start`",
+            EXIT_NO_CORE,
+          );
+        if (Date.now() < idleUntil) continue;
         throw new CliError(
           "CORE",
           `no word from the core for ${Math.round(idleTimeoutMs / 1000)} s`,
           "check `carapace status`",
           EXIT_NO_CORE,
         );
+      }
+      idleUntil = Date.now() + idleTimeoutMs;
       const msg = JSON.parse(new TextDecoder().decode(frames[0])) as ControlReply | { id: string; update: unknown };
       if (msg.id !== id) continue;
       if ("update" in msg) {
