@@ -4,6 +4,7 @@
  * output usage; a plain JSON message carries both in `usage`. Best effort: anything unparseable is
  * ignored (the bytes still flow).
  */
+import { LineSplitter } from "../platform/line-splitter.ts";
 
 export interface Usage {
   inputTokens?: number;
@@ -57,7 +58,9 @@ export function tapUsage(
   const decoder = new TextDecoder();
   const isSse = contentType?.includes("text/event-stream") ?? false;
   const reader = body.getReader();
-  let pending = "";
+  const lines = new LineSplitter((line) => {
+    if (line.startsWith("data:")) recordEvent(usage, line.slice(5).trim());
+  }, MAX_PENDING_LINE);
   let jsonBody = "";
   let ended = false;
   const end = () => {
@@ -78,15 +81,7 @@ export function tapUsage(
       if (jsonBody.length + text.length <= MAX_JSON_BODY) jsonBody += text;
       return;
     }
-    pending += text;
-    let newline = pending.indexOf("\n");
-    while (newline >= 0) {
-      const line = pending.slice(0, newline).replace(/\r$/, "");
-      pending = pending.slice(newline + 1);
-      if (line.startsWith("data:")) recordEvent(usage, line.slice(5).trim());
-      newline = pending.indexOf("\n");
-    }
-    if (pending.length > MAX_PENDING_LINE) pending = "";
+    lines.push(text);
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

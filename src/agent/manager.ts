@@ -13,12 +13,13 @@ import type { ArgumentField } from "../core/approval-request.ts";
 import { sanitize, sanitizeText } from "../core/response/sanitize.ts";
 import type { CoreServer } from "../core/server.ts";
 import { summarizeUsage } from "../core/usage-summary.ts";
+import { LineSplitter } from "../platform/line-splitter.ts";
 import { sessionSkills } from "../plugins/skills.ts";
 import { mintIdentity } from "../protocol/envelope.ts";
 import { GroupLedger, sessionBudget } from "./egress-budget.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
-import { type AgentEvent, eventsFromLine, LineSplitter } from "./stream-json.ts";
+import { type AgentEvent, eventsFromLine } from "./stream-json.ts";
 import { claudeMd, prepareSessionFiles, removeSessionFiles, removeStaleSessionFiles } from "./workspace.ts";
 
 export interface Task {

@@ -3,6 +3,8 @@
  * gracefully and kill after the stop timeout, always remove, and clean up containers a crashed host
  * left behind (found by label, never by name).
  */
+
+import { withTimeout } from "../platform/timeout.ts";
 import { DEFAULT_LIMITS } from "../protocol/limits.ts";
 import type { ChildProcess } from "./exec.ts";
 import { LABELS } from "./paths.ts";
@@ -155,12 +157,5 @@ export class ContainerLifecycle {
 }
 
 async function settled(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const done = promise.then(() => true as const);
-  const result = await Promise.race([done, timeout]);
-  clearTimeout(timer);
-  return result;
+  return (await withTimeout(() => promise, ms)) !== "timeout";
 }

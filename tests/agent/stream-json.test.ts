@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { eventsFromLine, LineSplitter } from "../../src/agent/stream-json.ts";
+import { eventsFromLine } from "../../src/agent/stream-json.ts";
+import { LineSplitter } from "../../src/platform/line-splitter.ts";
 
 describe("Claude Code stream-json → response.* events", () => {
   test("system init, assistant text and tool_use, tool results, success", () => {

@@ -6,11 +6,11 @@
  * shutdown() finishes within 5 s.
  */
 import { resolve } from "node:path";
+import { withTimeout } from "../../platform/timeout.ts";
 import { DEFAULT_LIMITS } from "../../protocol/limits.ts";
 import { importHandler } from "../loader.ts";
 import { ToolError } from "../sdk/tool-error.ts";
 import type { PluginHandler } from "../sdk/types.ts";
-import { withTimeout } from "../timeout.ts";
 import { validatePluginFolder } from "../validate.ts";
 import { createTestContext } from "./context.ts";
 import { invokeTool } from "./invoke.ts";

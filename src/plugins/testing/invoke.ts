@@ -6,6 +6,7 @@
 import Ajv, { type ValidateFunction } from "ajv";
 import { handlerFailure } from "../../core/pipeline/dispatch.ts";
 import { firstErrorField, oversizedString } from "../../core/pipeline/payload.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 import { errorObject } from "../../protocol/errors.ts";
 import { DEFAULT_LIMITS } from "../../protocol/limits.ts";
 import type { PluginHandler } from "../sdk/types.ts";
@@ -75,16 +76,11 @@ export async function invokeTool(
   if (options.initialize !== false) await ensureInitialized(handler, ctx);
   const limit = options.timeoutMs ?? DEFAULT_LIMITS.handlerTimeoutMs;
   const context = { ...ctx.context, correlation: crypto.randomUUID(), timestamp: new Date().toISOString() };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((r) => {
-    timer = setTimeout(() => r("timeout"), limit);
-  });
   try {
-    const run = Promise.resolve().then(() =>
-      handler.handleToolInvocation(tool, structuredClone(args) as Record<string, unknown>, context),
+    const outcome = await withTimeout(
+      () => handler.handleToolInvocation(tool, structuredClone(args) as Record<string, unknown>, context),
+      limit,
     );
-    run.catch(() => {});
-    const outcome = await Promise.race([run.then((value) => ({ value })), timeout]);
     if (outcome === "timeout") {
       return { ok: false, error: errorObject("PLUGIN_TIMEOUT", `the tool did not answer within ${limit} ms`) };
     }
@@ -97,7 +93,5 @@ export async function invokeTool(
     return { ok: true, result };
   } catch (thrown) {
     return { ok: false, error: handlerFailure(thrown).error, thrown };
-  } finally {
-    clearTimeout(timer);
   }
 }
