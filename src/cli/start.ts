@@ -15,9 +15,10 @@ import { CoreServer, readPidFile, removePidFile, removePidFileOf, writePidFile }
 import { pluginConfigSection } from "../plugins/config-section.ts";
 import { PluginWatcher, unsafeWatchRoot } from "../plugins/watch.ts";
 import { control as controlRequest, EXIT_NO_CORE } from "./control-client.ts";
-import { CliError, EXIT, UserError } from "./errors.ts";
+import { CliError, EXIT, formatMessage, UserError } from "./errors.ts";
 import { configureOutput } from "./output.ts";
 import { withHome } from "./run-command.ts";
+import { STOP_SLACK_MS, stopWithinBudget } from "./stop-budget.ts";
 
 /**
  * The start-up staleness check, off the critical path: the core serves at once; the user is told when
@@ -137,15 +138,32 @@ export const startCommand = defineCommand({
         stopping = true;
         watcher?.close();
         control.close();
-        void agents
-          .stop()
-          .catch(() => {})
-          .then(() => server.stop())
-          .finally(() => {
-            removePidFileOf(home, process.pid);
-            lock.release();
-            done.resolve();
-          });
+        const limits = limitsFromConfig(config);
+        const budgetMs = limits.containerStopTimeoutMs + limits.pluginShutdownTimeoutMs + STOP_SLACK_MS;
+        const overrun = (step: string) => {
+          consola.error(
+            formatMessage(
+              "CORE",
+              `stopping took longer than ${Math.round(budgetMs / 1000)} s (still waiting for ${step}), so the core exits now`,
+              "run `carapace doctor` before the next start, and report this if it happens again",
+            ),
+          );
+          removePidFileOf(home, process.pid);
+          lock.release();
+          process.exit(EXIT.failure);
+        };
+        void stopWithinBudget(
+          [
+            { name: "the agent sessions", run: () => agents.stop() },
+            { name: "the core server (sessions, plugins, audit)", run: () => server.stop() },
+          ],
+          budgetMs,
+          overrun,
+        ).finally(() => {
+          removePidFileOf(home, process.pid);
+          lock.release();
+          done.resolve();
+        });
       };
       const control = new ControlChannel(home, server, stop, agents);
       process.on("SIGINT", stop);
