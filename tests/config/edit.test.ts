@@ -165,7 +165,7 @@ describe("config get and list", () => {
       source: "inherited",
     });
     expect(find("groups.work.policy")?.source).toBe("user");
-    expect(entries.filter((e) => e.key.startsWith("security.")).length).toBe(15);
+    expect(entries.filter((e) => e.key.startsWith("security.")).length).toBe(16);
   });
 
   test("get of a table lists its keys; an unconfigured group shows what it inherits", () => {
