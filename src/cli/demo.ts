@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import type { TaskUpdate } from "../agent/manager.ts";
 import { type ScriptedTurn, startScriptedModel } from "../agent/scripted-model.ts";
 import { writeCredential } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
@@ -64,23 +65,44 @@ function installDemoPlugin(home: string): void {
   chmodSync(dir, 0o755);
 }
 
-/** The demo answers the confirmation the way a person would with `carapace approve <id>`. */
-async function approveWhenAsked(bin: string, env: Record<string, string>, until: Promise<unknown>): Promise<void> {
-  let finished = false;
-  void until.finally(() => {
-    finished = true;
-  });
-  while (!finished) {
-    const list = await run(bin, ["approvals", "--json"], env);
-    const pending =
-      list.code === 0 ? (JSON.parse(list.stdout || "[]") as { id: string; tool: string; summary: string }[]) : [];
-    for (const p of pending) {
-      process.stdout.write(`[demo] the agent asks to run high-risk ${p.tool} ${stripTerminalEscapes(p.summary)}\n`);
-      process.stdout.write(`[demo] approving it, as you would with: carapace approve ${p.id}\n`);
-      await run(bin, ["approve", p.id], env);
+/**
+ * Runs `carapace prompt --json` and answers each confirmation the core pushes on the prompt's stream
+ * (no polling), the way a person would with `carapace approve <id>`. Returns the text a plain prompt prints.
+ */
+async function promptApproving(bin: string, env: Record<string, string>, text: string, group: string) {
+  const p = Bun.spawn([bin, "prompt", text, "--group", group, "--json"], { env, stdout: "pipe", stderr: "pipe" });
+  const stderr = new Response(p.stderr).text();
+  let streamed = "";
+  let answer = "";
+  const approvals: Promise<unknown>[] = [];
+  const onUpdate = (u: TaskUpdate) => {
+    if (u.kind === "confirmation") {
+      process.stdout.write(`[demo] the agent asks to run high-risk ${u.tool} ${stripTerminalEscapes(u.summary)}\n`);
+      process.stdout.write(`[demo] approving it, as you would with: carapace approve ${u.id}\n`);
+      approvals.push(run(bin, ["approve", u.id], env));
     }
-    await Bun.sleep(100);
+    if (u.kind === "event" && u.event.topic === "response.chunk") streamed += `${u.event.payload.text}\n`;
+    if (u.kind === "event" && u.event.topic === "response.end") answer = `${u.event.payload.result}\n`;
+  };
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of p.stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl = buffered.indexOf("\n");
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        onUpdate(JSON.parse(line) as TaskUpdate);
+      } catch {
+        // not an update line: nothing to answer
+      }
+      nl = buffered.indexOf("\n");
+    }
   }
+  const code = await p.exited;
+  await Promise.all(approvals);
+  return { stdout: streamed || answer, stderr: await stderr, code };
 }
 
 async function run(bin: string, args: string[], env: Record<string, string>) {
@@ -134,10 +156,8 @@ export async function runDemo(userHome: string): Promise<number> {
       "== Carapace demo: a real session in the locked-down container, driven by a SCRIPTED model ==\n\n",
     );
     const starting = progress("starting the agent's container");
-    const running = run(bin, ["prompt", "Show me what you can do", "--group", "demo"], env);
-    void running.finally(() => starting.end("the agent's session ended"));
-    await approveWhenAsked(bin, env, running);
-    const prompt = await running;
+    const prompt = await promptApproving(bin, env, "Show me what you can do", "demo");
+    starting.end("the agent's session ended");
     process.stdout.write(stripTerminalEscapes(prompt.stdout));
     if (prompt.code !== 0) process.stderr.write(stripTerminalEscapes(prompt.stderr));
     process.stdout.write("\n== Audit trail (group demo) ==\n");
