@@ -10,7 +10,8 @@ import { ContainerLifecycle } from "../container/lifecycle.ts";
 import { assertLimitsEnforced } from "../container/limits.ts";
 import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
 import type { ArgumentField } from "../core/approval-request.ts";
-import { sanitize, sanitizeText } from "../core/response/sanitize.ts";
+import { logLine } from "../core/response/log-stream.ts";
+import { sanitize } from "../core/response/sanitize.ts";
 import type { CoreServer } from "../core/server.ts";
 import { summarizeUsage } from "../core/usage-summary.ts";
 import { LineSplitter } from "../platform/line-splitter.ts";
@@ -144,7 +145,7 @@ export class AgentManager {
   private async ensureRuntime(): Promise<DetectedRuntime> {
     this.runtime ??= detectRuntimeOnce({ preference: this.config.runtime.engine }).then((d) => {
       this.lifecycle = new ContainerLifecycle(d.runtime, {
-        log: (level, m) => process.stderr.write(`[CONTAINER] ${level}: ${m}\n`),
+        log: (level, m) => logLine(m, { component: "CONTAINER", level: level === "warn" ? "warn" : "info" }),
       });
       return d;
     });
@@ -157,7 +158,7 @@ export class AgentManager {
     try {
       removeStaleSessionFiles(this.home, this.liveSessions);
     } catch (e) {
-      process.stderr.write(`[AGENT] Warning: stale session files not removed: ${(e as Error).message}\n`);
+      logLine(`[AGENT] Warning: stale session files not removed: ${(e as Error).message}`);
     }
     try {
       await this.ensureRuntime();
@@ -272,7 +273,7 @@ export class AgentManager {
         {
           stdin: `${stored.containerEnv}\n${token}\n`,
           onStdout: (chunk) => splitter.push(chunk),
-          onStderr: (chunk) => process.stderr.write(`[agent ${session.id.slice(0, 8)}] ${sanitizeText(chunk)}`),
+          onStderr: (chunk) => logLine(chunk, { component: `agent ${session.id.slice(0, 8)}` }),
         },
       );
       if (!container) throw new Error("[CONTAINER] Error: no container runtime. Fix: install Podman.");
@@ -302,7 +303,7 @@ export class AgentManager {
           this.liveSessions.delete(sessionId);
         } catch (e) {
           // What the agent left there must not take the core down; the start-up sweep retries.
-          process.stderr.write(`[AGENT] Warning: session ${sessionId} files not removed: ${(e as Error).message}\n`);
+          logLine(`[AGENT] Warning: session ${sessionId} files not removed: ${(e as Error).message}`);
         }
       }
       this.running.set(task.group, Math.max(0, (this.running.get(task.group) ?? 1) - 1));

@@ -8,6 +8,7 @@
  */
 import { type ConsolaReporter, consola, type LogObject } from "consola";
 import type { Config } from "../config/keys.ts";
+import { configureLogStream, logLine } from "../core/response/log-stream.ts";
 
 type Logging = Config["logging"];
 export type LogFormat = "json" | "pretty";
@@ -117,6 +118,17 @@ export function configureOutput(logging: Logging = DEFAULT_LOGGING, env: Env = p
   else if (!colourEnabled(process.stderr, env)) consola.setReporters([plainReporter(write)]);
   else consola.setReporters(defaultReporters);
   return format;
+}
+
+/**
+ * The core's own output joins its one log stream (src/core/response/log-stream.ts): the same format,
+ * level, sanitizing and escape stripping as plugin logs, agent stderr and traces. `debug` (from --debug)
+ * lowers the level so traces show.
+ */
+export function joinLogStream(logging: Logging, format: LogFormat, debug: boolean): void {
+  configureLogStream({ level: debug ? "debug" : logging.level, format });
+  consola.level = CONSOLA_LEVEL[debug ? "debug" : logging.level];
+  consola.setReporters([{ log: (log) => logLine(messageOf(log.args), { level: levelName(log.type) }) }]);
 }
 
 /**

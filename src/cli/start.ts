@@ -16,7 +16,7 @@ import { pluginConfigSection } from "../plugins/config-section.ts";
 import { PluginWatcher, unsafeWatchRoot } from "../plugins/watch.ts";
 import { control as controlRequest, EXIT_NO_CORE } from "./control-client.ts";
 import { CliError, EXIT, formatMessage, UserError } from "./errors.ts";
-import { configureOutput } from "./output.ts";
+import { configureOutput, joinLogStream } from "./output.ts";
 import { withHome } from "./run-command.ts";
 import { STOP_SLACK_MS, stopWithinBudget } from "./stop-budget.ts";
 
@@ -73,7 +73,7 @@ export const startCommand = defineCommand({
       process.umask(0o077);
       ensureHome(home);
       const config = loadConfig(home);
-      configureOutput(config.logging);
+      joinLogStream(config.logging, configureOutput(config.logging), args.debug === true);
       for (const f of checkCredentialDir(home)) {
         if (f.level === "fail") throw new CliError("CREDENTIALS", f.message, f.fix);
         if (f.level === "warn") consola.warn(`[CREDENTIALS] ${f.message} (${f.fix})`);

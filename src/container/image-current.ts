@@ -1,4 +1,5 @@
 import { CARAPACE_VERSION } from "../config/version.ts";
+import { logLine } from "../core/response/log-stream.ts";
 import { ContainerError } from "./errors.ts";
 import { CLAUDE_CODE_VERSION, imageState } from "./image.ts";
 import type { ContainerRuntime } from "./runtime.ts";
@@ -11,7 +12,7 @@ import type { ContainerRuntime } from "./runtime.ts";
 export async function refuseStaleImage(
   runtime: ContainerRuntime,
   tag: string,
-  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  warn: (line: string) => void = (line) => logLine(line),
 ): Promise<void> {
   const state = await imageState(runtime, tag, {
     carapaceVersion: CARAPACE_VERSION,

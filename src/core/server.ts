@@ -30,6 +30,7 @@ import { requestHash } from "./reply-cache.ts";
 import { type Checkpoint, CheckpointWriter } from "./response/audit-checkpoint.ts";
 import { AuditLog } from "./response/audit-log.ts";
 import { watchKnownSecrets } from "./response/known-secrets.ts";
+import { logLine } from "./response/log-stream.ts";
 import { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import { sanitizeText } from "./response/sanitize.ts";
 import { type Session, SessionRegistry } from "./sessions.ts";
@@ -182,8 +183,8 @@ export class CoreServer {
       this.signedCheckpoints = signed;
       this.checkpointTimer = setInterval(() => void this.checkpoint(), CHECKPOINT_INTERVAL_MS);
     } catch (error) {
-      process.stderr.write(
-        `[AUDIT] Error: signed audit checkpoints are off (${sanitizeText((error as Error).message)}). Fix: check ${this.options.home}/credentials (mode 0700, yours), then restart.\n`,
+      logLine(
+        `[AUDIT] Error: signed audit checkpoints are off (${sanitizeText((error as Error).message)}). Fix: check ${this.options.home}/credentials (mode 0700, yours), then restart.`,
       );
     }
     // The count lets `audit verify` notice checkpoints removed from the file later.
@@ -202,7 +203,7 @@ export class CoreServer {
       try {
         listener(envelope);
       } catch (error) {
-        process.stderr.write(`[CORE] Error: an event listener failed on ${topic}: ${sanitizeText(String(error))}\n`);
+        logLine(`[CORE] Error: an event listener failed on ${topic}: ${sanitizeText(String(error))}`);
       }
     }
   }
@@ -258,8 +259,8 @@ export class CoreServer {
     const filter = this.options.debug;
     if (!filter) return;
     if (filter.traceFilter && !(topic ?? "").startsWith(filter.traceFilter)) return;
-    const line = `[trace] ${new Date().toISOString()} session=${identity.sessionId.slice(0, 8)} group=${identity.group} corr=${correlation ?? "-"} topic=${topic ?? "-"} ${hop}${detail ? ` ${JSON.stringify(detail)}` : ""}`;
-    process.stderr.write(`${sanitizeText(line)}\n`);
+    const line = `session=${identity.sessionId.slice(0, 8)} group=${identity.group} corr=${correlation ?? "-"} topic=${topic ?? "-"} ${hop}${detail ? ` ${JSON.stringify(detail)}` : ""}`;
+    logLine(line, { level: "debug", component: "trace" });
   }
 
   /** A frame on a session socket: [empty, json] from a DEALER. Anything else is dropped and counted. */
@@ -487,8 +488,8 @@ export class CoreServer {
       if (written) this.signedCheckpoints = written.n;
       return written;
     } catch (error) {
-      process.stderr.write(
-        `[AUDIT] Error: could not write a signed checkpoint (${sanitizeText((error as Error).message)}). Fix: check free disk space in ${this.options.home}/data.\n`,
+      logLine(
+        `[AUDIT] Error: could not write a signed checkpoint (${sanitizeText((error as Error).message)}). Fix: check free disk space in ${this.options.home}/data.`,
       );
       return null;
     }

@@ -8,6 +8,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Catalog, InvokeFailure, type ToolEntry } from "../core/catalog.ts";
 import type { AuditLog } from "../core/response/audit-log.ts";
+import { logLine } from "../core/response/log-stream.ts";
 import { sanitizeText } from "../core/response/sanitize.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { whatOf } from "../errors/user-error.ts";
@@ -93,7 +94,7 @@ export class PluginHost {
   private revision = 1;
 
   constructor(private readonly deps: PluginHostDeps) {
-    this.writeLog = deps.writeLog ?? ((line) => process.stderr.write(`${line}\n`));
+    this.writeLog = deps.writeLog ?? ((line) => logLine(line));
   }
 
   /** Every plugin the core considered, in load order: healthy, restarting, failed, disabled, overridden, stopped. */

@@ -13,6 +13,7 @@ import {
   recordHash,
 } from "./audit-record.ts";
 import { type AppendHandle, type AuditStorage, fileAuditStorage } from "./audit-storage.ts";
+import { logLine } from "./log-stream.ts";
 import { sanitize } from "./sanitize.ts";
 
 export interface AuditLogOptions {
@@ -403,7 +404,7 @@ class LogWriter {
       { cause: error },
     );
     this.fault = { error: failure, since: this.clock(), lastAttempt: Date.now(), refused: 0 };
-    process.stderr.write(`${failure.message}\n`);
+    logLine(failure.message);
     return failure;
   }
 
@@ -441,8 +442,8 @@ class LogWriter {
     }
     this.fault = null;
     const seconds = Math.max(0, Math.round((this.clock().getTime() - fault.since.getTime()) / 1000));
-    process.stderr.write(
-      `[AUDIT] The audit log ${this.log}.jsonl is writable again after ${seconds} s; ${fault.refused} records were refused meanwhile (their calls were refused too).\n`,
+    logLine(
+      `[AUDIT] The audit log ${this.log}.jsonl is writable again after ${seconds} s; ${fault.refused} records were refused meanwhile (their calls were refused too).`,
     );
     void this.notice({
       event: "audit recovered",
