@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
+import { homePath } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntime } from "../container/detect.ts";
@@ -15,7 +16,9 @@ import { printJson, withHome } from "./run-command.ts";
 /** `ipc` for the image: given, beside this executable (a dev build), or fetched by install.sh. */
 export function findIpcBinary(home: string, given?: string): string {
   const arch = process.arch === "arm64" ? "arm64" : "x64";
-  const candidates = given ? [given] : [join(dirname(process.execPath), "ipc"), join(home, "lib", `ipc-linux-${arch}`)];
+  const candidates = given
+    ? [given]
+    : [join(dirname(process.execPath), "ipc"), join(homePath(home, "lib"), `ipc-linux-${arch}`)];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new CliError(
@@ -46,7 +49,7 @@ export async function buildImageForHome(
   const { runtime, info } = await detectRuntime({ preference: config.runtime.engine });
   log(`[IMAGE] using ${info.name} ${info.version}`);
   log(`[IMAGE] getting Claude Code ${CLAUDE_CODE_VERSION} (cached after the first build)`);
-  const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, join(home, "cache", "claude-code"));
+  const claudePath = await fetchClaudeCode(CLAUDE_CODE_VERSION, join(homePath(home, "cache"), "claude-code"));
   log(`[IMAGE] Claude Code ${CLAUDE_CODE_VERSION} ready`);
   const tag = request.tag ?? config.runtime.image;
   await buildAgentImage(
@@ -75,7 +78,7 @@ export async function buildImageForHome(
  * [IMAGE] lines; the runtime's whole output goes to <home>/cache/image-build.log either way.
  */
 export async function buildImageWithProgress(home: string, request: ImageBuildRequest): Promise<string> {
-  const logPath = join(home, "cache", "image-build.log");
+  const logPath = join(homePath(home, "cache"), "image-build.log");
   mkdirSync(dirname(logPath), { recursive: true });
   const logFile = openSync(logPath, "w", 0o600);
   const shown = progress("building the agent image");

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { homePath } from "../config/home.ts";
 import { fullToolName, planScaffold, ScaffoldError, writeScaffold } from "../plugins/scaffold/create.ts";
 import { toolPrefix } from "../plugins/scaffold/templates.ts";
 import { askerFor } from "./ask.ts";
@@ -39,7 +40,7 @@ export const createCommand = defineCommand({
         .filter(Boolean)
         .map((t) => fullToolName(name, t));
       if (toolNames.length === 0) throw new CliError("PLUGIN", "no tool names given", "pass --tool <name>", EXIT.usage);
-      const parent = args.dir ? String(args.dir) : join(home, "plugins");
+      const parent = args.dir ? String(args.dir) : homePath(home, "plugins");
       const dir = join(parent, name);
       try {
         const files = planScaffold({ name, description, tools: toolNames }, await sdkDeclarations());

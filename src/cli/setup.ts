@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { readAnthropicCredential } from "../agent/egress-credential.ts";
 import { setConfigValue } from "../config/edit.ts";
-import { ensureHome } from "../config/home.ts";
+import { ensureHome, homePath } from "../config/home.ts";
 import type { Config } from "../config/keys.ts";
 import { configPath, loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
@@ -123,7 +123,7 @@ async function imageStep(
       ...base,
       level: "fail",
       detail: `building ${image} failed: ${(e as Error).message}`,
-      fix: `read ${join(home, "cache", "image-build.log")}, then run \`carapace setup\` again`,
+      fix: `read ${join(homePath(home, "cache"), "image-build.log")}, then run \`carapace setup\` again`,
     };
   }
   const after = await imageState(detected.runtime, image, expected);

@@ -1,10 +1,9 @@
 import { existsSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { AgentManager } from "../agent/manager.ts";
 import { checkCredentialDir } from "../config/credentials.ts";
-import { ensureHome } from "../config/home.ts";
+import { ensureHome, homePath } from "../config/home.ts";
 import { limitsFromConfig, loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntimeOnce } from "../container/detect.ts";
@@ -104,7 +103,7 @@ export const startCommand = defineCommand({
         unlinkSync(controlSocketPath(home));
       }
       removePidFile(home);
-      const watchRoots = args.watch ? [join(home, "plugins"), ...config.plugins.dirs] : [];
+      const watchRoots = args.watch ? [homePath(home, "plugins"), ...config.plugins.dirs] : [];
       for (const root of watchRoots) {
         const unsafe = unsafeWatchRoot(root);
         if (unsafe)

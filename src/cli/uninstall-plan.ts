@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
-import { VERSION_FILE } from "../config/home.ts";
+import { homePath, VERSION_FILE } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
 import { detectRuntime, type RuntimePreference } from "../container/detect.ts";
 import { bunExec, type Exec } from "../container/exec.ts";
@@ -113,7 +113,7 @@ function homeItems(home: string, keepData: boolean): HomeItem[] {
 }
 
 function binaries(home: string): SizedFile[] {
-  const bin = join(home, "bin");
+  const bin = homePath(home, "bin");
   if (!existsSync(bin)) return [];
   return readdirSync(bin).map((name) => ({ path: join(bin, name), bytes: diskUsage(join(bin, name)) }));
 }
@@ -179,7 +179,7 @@ export async function planUninstall(
     homeItems: homeItems(home, options.keepData),
     binaries: binaries(home),
     runtime: await runtimeFindings(home, options.exec ?? bunExec),
-    rcEdits: findMarkedRcFiles(userHome, join(home, "bin"), options.env),
+    rcEdits: findMarkedRcFiles(userHome, homePath(home, "bin"), options.env),
     keepData: options.keepData,
     foreignExecutable: compiled && !isWithin(process.execPath, home) ? process.execPath : null,
   };

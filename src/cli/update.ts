@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
+import { homePath } from "../config/home.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { readImagePin } from "../container/image-pin.ts";
 import { IS_COMPILED } from "../platform/compiled.ts";
@@ -113,8 +114,8 @@ export async function runUpdate(home: string, options: UpdateOptions): Promise<n
     }
   }
 
-  mkdirSync(join(home, "cache"), { recursive: true, mode: 0o700 });
-  const staging = mkdtempSync(join(home, "cache", "update-"));
+  mkdirSync(homePath(home, "cache"), { recursive: true, mode: 0o700 });
+  const staging = mkdtempSync(join(homePath(home, "cache"), "update-"));
   let staged: string[] = [];
   try {
     const names = [carapaceArtifact(os, arch), ipcArtifact(arch)] as const;
@@ -144,7 +145,7 @@ export async function runUpdate(home: string, options: UpdateOptions): Promise<n
     verifyArtifact(release, names[0], binary as Uint8Array);
     verifyArtifact(release, names[1], ipc as Uint8Array);
     const replacements = [
-      { target: join(home, "lib", names[1]), data: ipc as Uint8Array },
+      { target: join(homePath(home, "lib"), names[1]), data: ipc as Uint8Array },
       { target: executable, data: binary as Uint8Array },
     ];
     staged = stageBeside(replacements);

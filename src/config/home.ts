@@ -36,7 +36,7 @@ export interface HomeEntry {
   repairMode: boolean;
 }
 
-export const HOME_LAYOUT: readonly HomeEntry[] = [
+export const HOME_LAYOUT = [
   { path: ".", kind: "dir", mode: 0o700, mutability: "managed", repairMode: true, purpose: "the Carapace home" },
   {
     path: "config.toml",
@@ -143,7 +143,10 @@ export const HOME_LAYOUT: readonly HomeEntry[] = [
     repairMode: true,
     purpose: "extracted libzmq when $TMPDIR is noexec, and other rebuildable files",
   },
-];
+] as const satisfies readonly HomeEntry[];
+
+/** A path HOME_LAYOUT defines: the only spellings of the home's folders and files. */
+export type HomeLayoutPath = (typeof HOME_LAYOUT)[number]["path"];
 
 export const CONFIG_FILE = "config.toml";
 export const VERSION_FILE = "version";
@@ -168,7 +171,8 @@ export function resolveHome(env: Record<string, string | undefined> = process.en
   return stripped === "" ? "/" : stripped;
 }
 
-export function homePath(home: string, entry: string): string {
+/** The absolute path of one HOME_LAYOUT entry (`homePath(home, "run/sockets")`). */
+export function homePath(home: string, entry: HomeLayoutPath): string {
   return entry === "." ? home : join(home, entry);
 }
 

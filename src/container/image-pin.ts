@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { homePath } from "../config/home.ts";
 import { ContainerError } from "./errors.ts";
 import type { ContainerRuntime } from "./runtime.ts";
 
@@ -12,7 +13,7 @@ export interface ImagePin {
 }
 
 export function imagePinPath(home: string): string {
-  return join(home, "data", "core", "image-pin.json");
+  return join(homePath(home, "data/core"), "image-pin.json");
 }
 
 export function readImagePin(home: string): ImagePin | null {

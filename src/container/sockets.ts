@@ -6,6 +6,7 @@
  */
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { homePath } from "../config/home.ts";
 import { grantDirToAgent, removeAgentTree } from "./agent-tree.ts";
 import { ContainerError } from "./errors.ts";
 import { REQUEST_SOCKET_NAME } from "./paths.ts";
@@ -20,7 +21,7 @@ export interface SessionDir {
 }
 
 export function socketsRoot(home: string): string {
-  return join(home, "run", "sockets");
+  return homePath(home, "run/sockets");
 }
 
 export function assertSocketPathFits(path: string): void {
@@ -61,7 +62,7 @@ function ensurePrivateDir(dir: string): void {
 
 function ensureSocketsRoot(home: string): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  ensurePrivateDir(join(home, "run"));
+  ensurePrivateDir(homePath(home, "run"));
   const root = socketsRoot(home);
   ensurePrivateDir(root);
   return root;

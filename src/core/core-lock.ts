@@ -1,6 +1,7 @@
 import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { homePath } from "../config/home.ts";
 
 /**
  * One core per home: an exclusive flock(2) on `<home>/run/core.lock`, taken before anything is bound
@@ -21,11 +22,11 @@ function openLibc() {
 }
 
 export function coreLockPath(home: string): string {
-  return join(home, "run", "core.lock");
+  return join(homePath(home, "run"), "core.lock");
 }
 
 function openLockFile(home: string): number {
-  mkdirSync(join(home, "run"), { recursive: true, mode: 0o700 });
+  mkdirSync(homePath(home, "run"), { recursive: true, mode: 0o700 });
   // O_CLOEXEC: a container runtime the core starts must not inherit (and so keep) the lock.
   return openSync(coreLockPath(home), constants.O_RDWR | constants.O_CREAT | O_CLOEXEC, 0o600);
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { homePath } from "../config/home.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { cleanStaleSessionDirs } from "../container/sockets.ts";
 import { PluginHost, type PluginHostDeps } from "../plugins/host.ts";
@@ -55,7 +56,7 @@ const CHECKPOINT_INTERVAL_MS = 60_000;
 
 /** The core's PUB socket: in run/sockets (0700), beside the session directories but never in one. */
 export function eventsSocketPath(home: string): string {
-  return join(home, "run/sockets/events.sock");
+  return join(homePath(home, "run/sockets"), "events.sock");
 }
 
 /** The composition root: sessions, the six-stage pipeline, the response path, events. */

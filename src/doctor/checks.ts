@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { readAnthropicCredential } from "../agent/egress-credential.ts";
 import { checkUpstream, EgressConfigError } from "../agent/egress-policy.ts";
 import { checkCredentialDir } from "../config/credentials.ts";
+import { homePath } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntime } from "../container/detect.ts";
@@ -84,7 +85,7 @@ export function checkApiCredential(home: string): CheckResult {
 }
 
 export function checkSockets(home: string): CheckResult {
-  const dir = join(home, "run/sockets");
+  const dir = homePath(home, "run/sockets");
   const sample = join(dir, "0".repeat(32), "request.sock");
   try {
     assertSocketPathFits(sample);

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { homePath } from "../../config/home.ts";
 import { isLogName } from "./audit-record.ts";
 
 /**
@@ -7,7 +8,7 @@ import { isLogName } from "./audit-record.ts";
  * rotated ones (n = 1, 2, … oldest first), `<log>.head` the chain head kept outside the log.
  */
 export function auditDir(home: string): string {
-  return join(home, "data", "audit");
+  return homePath(home, "data/audit");
 }
 
 export function liveFile(dir: string, log: string): string {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { type ScriptedTurn, startScriptedModel } from "../../agent/scripted-model.ts";
 import { writeCredential } from "../../config/credentials.ts";
-import { ensureHome } from "../../config/home.ts";
+import { ensureHome, homePath } from "../../config/home.ts";
 import { loadConfig } from "../../config/load.ts";
 import { removeAgentTree } from "../../container/agent-tree.ts";
 import { instanceId } from "../../container/lockdown.ts";
@@ -48,7 +48,7 @@ const CORE_START_MS = 30_000;
 const SESSION_MS = 5 * 60_000;
 
 function readAudit(home: string, group: string): Record<string, unknown>[] {
-  const file = join(home, "data", "audit", `${group}.jsonl`);
+  const file = join(homePath(home, "data/audit"), `${group}.jsonl`);
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
     .split("\n")

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { lchownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readCredential } from "../../config/credentials.ts";
+import { homePath } from "../../config/home.ts";
 import { IS_COMPILED } from "../../platform/compiled.ts";
 import type { Limits } from "../../protocol/limits.ts";
 import type { RunnerStart } from "../channel/messages.ts";
@@ -36,7 +37,7 @@ function chownTree(path: string): void {
 
 /** The plugin's own folders under data/: its name, and `<name>-*` / `<name>_*` that exist already. */
 function dataDirsFor(home: string, plugin: string, asRoot: boolean): Record<string, string> {
-  const root = join(home, "data");
+  const root = homePath(home, "data");
   mkdirSync(join(root, plugin), { recursive: true, mode: 0o700 });
   const dirs: Record<string, string> = {};
   for (const entry of readdirSync(root)) {
