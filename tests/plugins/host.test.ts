@@ -191,6 +191,22 @@ describe("tools, events and shutdown", () => {
     expect(h.host.statuses().find((s) => s.name === "memory")?.state).toBe("stopped");
     expect(existsSync(join(home, "data/memory"))).toBe(true);
   });
+  test("a plugin process that ends inside shutdown() without answering still lets shutdown finish", async () => {
+    const home = tempHome();
+    installPlugin(home, "exits-on-shutdown");
+    const h = harness(home, { settings: { builtins: false }, limits: { pluginShutdownTimeoutMs: 2_000 } });
+    await h.host.load();
+    expect(await h.catalog.get("exits_on_shutdown.run")?.invoke({}, contextFor("team"))).toEqual({ ok: true });
+    // Its exit is seen and its answer never comes: shutdown must settle on the exit, not wait forever.
+    const outcome = await Promise.race([
+      h.host.shutdown().then(() => "finished"),
+      Bun.sleep(30_000).then(() => "still waiting"),
+    ]);
+    expect(outcome).toBe("finished");
+    expect(h.host.statuses().find((s) => s.name === "exits-on-shutdown")?.state).toBe("stopped");
+    // It ended by itself: not reported as a shutdown that had to be killed.
+    expect(h.logs.filter((l) => l.includes("did not finish"))).toEqual([]);
+  }, 60_000);
 });
 
 describe("group scoping across the process boundary", () => {

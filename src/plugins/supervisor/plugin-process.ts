@@ -301,12 +301,15 @@ export class PluginProcess {
     if (!this.alive) return "stopped";
     this.stopping = true;
     let outcome: "stopped" | "killed" = "stopped";
+    const child = this.child;
     try {
-      await this.request(TO_PLUGIN.shutdown, {}, timeoutMs);
+      // The runner answers and then exits. Its exit can be seen before its answer is read (or it ends
+      // without one), and onExited drops a deliberate stop's waiters with their timers: the exit has
+      // to settle the request too, or this await never returns.
+      await Promise.race([this.request(TO_PLUGIN.shutdown, {}, timeoutMs), child?.exited]);
     } catch {
       outcome = "killed";
     }
-    const child = this.child;
     if (child && !this.exited) {
       const done = await Promise.race([child.exited.then(() => true), Bun.sleep(500).then(() => false)]);
       if (!done) {
