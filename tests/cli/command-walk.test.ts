@@ -4,6 +4,8 @@
  * exactly what to change.
  */
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { tempHome } from "../harness/core.ts";
 import { runCommand } from "../harness/run.ts";
@@ -42,9 +44,18 @@ const env = (home: string) => ({
   NO_COLOR: "1",
 });
 
+/**
+ * Should the strict layer ever let a word through, the command would really run: in a home whose
+ * runtime is absent and whose image tag is its own (so nothing builds or touches shared images),
+ * and stopped after 30 s (`start` would otherwise run for ever).
+ */
 async function carapace(args: string[]) {
   const home = tempHome();
-  return runCommand([ensureBinaries().carapace, ...args], { env: env(home) });
+  writeFileSync(
+    join(home, "config.toml"),
+    '[runtime]\nengine = "apple"\nimage = "localhost/carapace-walk-test:never"\n',
+  );
+  return runCommand(["timeout", "-s", "KILL", "30", ensureBinaries().carapace, ...args], { env: env(home) });
 }
 
 function section(help: string, name: string): string {
