@@ -174,6 +174,9 @@ export class AgentManager {
     let proxy: Awaited<ReturnType<typeof startEgressProxy>> | null = null;
     let answer = "";
     let failure: string | undefined;
+    // Released in `finally`, so a spawn that throws leaks neither the subscription nor the timer.
+    let unwatchConfirmations: (() => void) | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const { info, runtime } = await this.ensureRuntime();
       assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
@@ -195,7 +198,7 @@ export class AgentManager {
       this.liveSessions.add(session.id);
       const identity = session.identity;
       const sessionDir = dirname(session.socketPath);
-      // The brief is made before the container starts and is read-only inside it (§10).
+      // The brief is made before the container starts and is read-only inside it.
       // Asked of the plugins that offer one (the memory plugin), each within the budget.
       const brief = await this.server.plugins.briefFor(task.group, BRIEF_BUDGET_MS).catch(() => null);
       const tools = this.server.catalog.list().filter((t) => this.server.catalog.allows(t, task.group));
@@ -233,7 +236,7 @@ export class AgentManager {
         },
       });
       grantSocketToAgent(egressPath, user);
-      const unwatchConfirmations = this.server.confirmations.subscribe((p, state) => {
+      unwatchConfirmations = this.server.confirmations.subscribe((p, state) => {
         if (p.session === session.id && state === "pending")
           this.tell(task.id, {
             kind: "confirmation",
@@ -279,11 +282,9 @@ export class AgentManager {
       if (!container) throw new Error("[CONTAINER] Error: no container runtime. Fix: install Podman.");
       this.server.publish(identity, "agent.started", { task: task.id, container: container.name });
       this.tell(task.id, { kind: "state", state: "started" });
-      const timer = setTimeout(() => void container.stop(), TASK_TIMEOUT_MS);
+      timer = setTimeout(() => void container.stop(), TASK_TIMEOUT_MS);
       const exit = await container.exited;
-      clearTimeout(timer);
       splitter.end();
-      unwatchConfirmations();
       if (exit.code !== 0 && !failure)
         failure = `the agent exited with code ${exit.code}${exit.stderrTail ? `: ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}` : ""}`;
       if (failure) this.server.publish(identity, "agent.error", { task: task.id, message: failure });
@@ -295,6 +296,8 @@ export class AgentManager {
         message: failure,
       });
     } finally {
+      clearTimeout(timer);
+      unwatchConfirmations?.();
       await proxy?.close().catch(() => {});
       if (sessionId) {
         this.server.closeSession(sessionId);
