@@ -44,6 +44,13 @@ async function spawnReady(cmd: string[], name: string, endpoint: string): Promis
   };
 }
 
+/** Resident and anonymous (heap, not file-backed binary pages) memory of a process, in MiB. */
+function rssMiB(pid: number): { rss: number; anon: number } {
+  const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+  return { rss: Math.round(kb("VmRSS") / 1024), anon: Math.round(kb("RssAnon") / 1024) };
+}
+
 function runClient(cmd: string[]): number {
   const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", cwd: root });
   const value = Number(r.stdout.toString().trim());
@@ -103,6 +110,18 @@ export async function runBaselineBench(opts: { quick: boolean }): Promise<BenchF
     const unix = await spawnReady([peers, "unix-echo", join(dir, "u.sock")], "AF_UNIX ping-pong", join(dir, "u.sock"));
     cleanup = [...servers, unix];
     const pipeline = { name: "Carapace core, full pipeline", endpoint: `ipc://${session.socket}` };
+    const idleMs = opts.quick ? 1000 : 3000;
+    const idleBefore = cpuMs(core.proc.pid);
+    await Bun.sleep(idleMs);
+    figures.push({
+      name: "core CPU while idle",
+      value: Number(((cpuMs(core.proc.pid) - idleBefore) / (idleMs / 1000)).toFixed(1)),
+      unit: "ms CPU per s",
+      goal: "<= 5",
+    });
+    const idle = rssMiB(core.proc.pid);
+    figures.push({ name: "core RSS while idle", value: idle.rss, unit: "MiB" });
+    figures.push({ name: "core anonymous RSS while idle", value: idle.anon, unit: "MiB", goal: "<= 30" });
 
     const results = new Map<string, number[]>();
     const add = (key: string, v: number) => results.set(key, [...(results.get(key) ?? []), v]);
@@ -166,6 +185,15 @@ export async function runBaselineBench(opts: { quick: boolean }): Promise<BenchF
         goal: "<= 1.5",
       });
     }
+    await Bun.sleep(1000);
+    const after = rssMiB(core.proc.pid);
+    figures.push({
+      name: "core RSS 1 s after the throughput and paced runs / idle",
+      value: Number((after.rss / Math.max(idle.rss, 1)).toFixed(2)),
+      unit: "ratio",
+      baseline: { name: "core RSS while idle", value: idle.rss, unit: "MiB" },
+      goal: "<= 1.2",
+    });
   } finally {
     for (const s of cleanup.length ? cleanup : servers) await s.stop();
     await core.stop();
