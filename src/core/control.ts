@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import type { AgentManager } from "../agent/manager.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { whatOf } from "../errors/user-error.ts";
 import { GROUP_NAME } from "../protocol/group-name.ts";
@@ -22,6 +21,14 @@ const decoder = new TextDecoder();
 
 export function controlSocketPath(home: string): string {
   return join(home, "run/control.sock");
+}
+
+/**
+ * What the control socket needs of the agent manager (which sits above the core): start a task and
+ * follow its updates until the one of kind "done".
+ */
+export interface TaskRunner {
+  trigger(group: string, prompt: string, watch?: (update: { readonly kind: string }) => void): string;
 }
 
 class ControlError extends Error {
@@ -63,7 +70,7 @@ export class ControlChannel {
     home: string,
     private readonly server: CoreServer,
     private readonly onStop: () => void,
-    private readonly agents: AgentManager | null = null,
+    private readonly agents: TaskRunner | null = null,
   ) {
     this.router = new RouterSocket(
       `ipc://${controlSocketPath(home)}`,

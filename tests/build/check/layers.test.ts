@@ -6,7 +6,7 @@ import { ALLOWED, checkLayers, importsOf } from "../../../build/check/layers.ts"
 import { REPO_ROOT } from "./scratch-repo.ts";
 
 /** How many known violations the allowlist held when the rule was written; it may only go down. */
-const ALLOWED_WHEN_WRITTEN = 7;
+const ALLOWED_WHEN_WRITTEN = 6;
 
 let root: string | undefined;
 afterEach(() => {
