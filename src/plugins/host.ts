@@ -228,7 +228,10 @@ export class PluginHost {
   private async start(candidate: Candidate, manifest: Manifest): Promise<void> {
     let entry: Running | undefined;
     const launched = await this.launch(candidate, manifest, () => entry);
-    if (!launched.ok) return this.fail(candidate, launched.problem, manifest.version, launched.detail);
+    if (!launched.ok) {
+      this.registerUnavailable(candidate.name, manifest);
+      return this.fail(candidate, launched.problem, manifest.version, launched.detail);
+    }
     if (this.stopping) {
       launched.proc.kill("core stopping");
       return;
@@ -467,6 +470,32 @@ export class PluginHost {
       throw new Error("the tool failed");
     } finally {
       this.scopes.delete(id);
+    }
+  }
+
+  /**
+   * A plugin whose manifest is valid but whose process failed to start keeps its tools in the catalog,
+   * unavailable: a call gets PLUGIN_UNAVAILABLE (the tool exists, its plugin is down) instead of
+   * UNKNOWN_TOOL, and list_tools leaves them out. A later reload replaces them.
+   */
+  private registerUnavailable(plugin: string, manifest: Manifest): void {
+    const allowed = manifest.allowed_groups ?? ["*"];
+    const entries: ToolEntry[] = (manifest.provides.tools ?? []).map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      risk_level: tool.risk_level,
+      arguments_schema: tool.arguments_schema,
+      allowed_groups: allowed,
+      plugin,
+      available: () => false,
+      invoke: () => {
+        throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the plugin failed to start");
+      },
+    }));
+    try {
+      this.deps.catalog.replacePlugin(plugin, entries);
+    } catch {
+      // A name another plugin already registered stays that plugin's; the failure is reported by fail().
     }
   }
 

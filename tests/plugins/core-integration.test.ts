@@ -165,9 +165,12 @@ describe("built-in plugin, intrinsic tools, services", () => {
     expect(byName["open_nested.run"]).toBeUndefined();
   });
 
-  test("an unknown tool of a failed plugin is UNKNOWN_TOOL, not a crash", async () => {
+  test("a tool of a plugin that failed to start is PLUGIN_UNAVAILABLE (it exists, its plugin is down), audited at stage 6", async () => {
     const r = await core.ipc(socket, "init_fails.run", {});
-    expect(errorOf(r)).toMatchObject({ code: "UNKNOWN_TOOL" });
+    expect(errorOf(r)).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6, retriable: true });
+    const listed = await core.ipc(socket, "list_tools", {});
+    expect(JSON.stringify(listed.json)).not.toContain("init_fails.run");
+    expect((await core.ipc(socket, "init_fails.nosuch", {})).json).toMatchObject({ code: "UNKNOWN_TOOL" });
   });
 
   test("get_diagnostics and getAuditLog show only the caller's group", async () => {

@@ -77,7 +77,7 @@ describe("loading plugins next to broken ones", () => {
     const s = statusOf(h, "init-fails");
     expect(s).toMatchObject({ state: "failed", category: "init_failed", reason: "initialize() threw an error" });
     expect(s.detail).toContain("cannot reach the upstream service");
-    expect(h.catalog.get("init_fails.run")).toBeUndefined();
+    expect(h.catalog.get("init_fails.run")?.available()).toBe(false);
     expect(statusOf(h, "tool-error").state).toBe("healthy");
     expect(h.logs.join("\n")).toContain('plugin "init-fails" (user) was not loaded: init_failed');
   });
