@@ -3,6 +3,7 @@
  * start` on this home), a session, one tool call through all six stages from the session socket, as
  * an agent's `ipc` would make it, then everything closed again.
  */
+import { ALREADY_FORMATTED } from "../errors/user-error.ts";
 import { callCore } from "../ipc/call.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT, UserError } from "./errors.ts";
@@ -31,7 +32,7 @@ function coreRunning(home: string): boolean {
 /** The error lines of a failed start (its log lines are JSON in a pipe), else its last lines. */
 function startFailure(output: string): string {
   const lines = output.trim().split("\n").filter(Boolean);
-  const errors = lines.filter((l) => /^\[[A-Z][A-Z0-9_-]*\] Error: /.test(l));
+  const errors = lines.filter((l) => ALREADY_FORMATTED.test(l));
   return (errors.length > 0 ? errors : lines.slice(-3)).join(" / ") || "no output";
 }
 
