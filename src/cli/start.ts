@@ -4,7 +4,7 @@ import { consola } from "consola";
 import { AgentManager } from "../agent/manager.ts";
 import { checkCredentialDir } from "../config/credentials.ts";
 import { ensureHome, homePath } from "../config/home.ts";
-import { limitsFromConfig, loadConfig } from "../config/load.ts";
+import { cachedLimits, limitsFromConfig, loadConfig } from "../config/load.ts";
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { detectRuntimeOnce } from "../container/detect.ts";
 import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
@@ -115,7 +115,7 @@ export const startCommand = defineCommand({
       }
       const server = new CoreServer({
         home,
-        limits: (group) => limitsFromConfig(config, group),
+        limits: cachedLimits(config),
         helloEnabled: config.hello.enabled,
         plugins: { dirs: config.plugins.dirs, disabled: config.plugins.disabled },
         pluginConfig: (plugin) => pluginConfigSection(config, plugin),

@@ -101,6 +101,22 @@ export function limitsFromConfig(config: Config, group?: string): Limits {
   return limits;
 }
 
+/**
+ * `limitsFromConfig` computed once per group: a core reads config.toml only at start, and the limits are
+ * asked for on every call. The shared objects are frozen so no caller can change another's limits.
+ */
+export function cachedLimits(config: Config): (group?: string) => Limits {
+  const byGroup = new Map<string | undefined, Limits>();
+  return (group) => {
+    let limits = byGroup.get(group);
+    if (!limits) {
+      limits = Object.freeze(limitsFromConfig(config, group));
+      byGroup.set(group, limits);
+    }
+    return limits;
+  };
+}
+
 /** What the egress proxy lets a group's sessions spend; 0 means no limit. */
 export interface EgressBudgets {
   sessionTokens: number;

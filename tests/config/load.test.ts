@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { GROUP_KEYS, SECTION_KEYS, SECTION_NAMES, SECURITY_KEYS } from "../../src/config/keys.ts";
 import {
+  cachedLimits,
   groupSettings,
   limitsFromConfig,
   loadConfig,
@@ -92,6 +93,11 @@ policy = "reject"
     expect(work.rateLimitBurst).toBe(7);
     expect(work.maxFrameBytes).toBe(2048);
     expect(limitsFromConfig(config, "home").rateLimitBurst).toBe(3);
+    const cached = cachedLimits(config);
+    expect(cached("work")).toEqual(work);
+    expect(cached("work")).toBe(cached("work"));
+    expect(cached()).toEqual(limits);
+    expect(Object.isFrozen(cached("work"))).toBe(true);
     expect(groupSettings(config, "work")).toEqual({
       rate_limit_per_minute: 60,
       rate_limit_burst: 7,
