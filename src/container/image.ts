@@ -84,12 +84,12 @@ function requireFile(label: string, path: string, fix: string): void {
 
 /** Writes the complete build context into dir (created if missing). */
 export function assembleContext(inputs: AgentImageInputs, dir: string): void {
-  requireFile("the ipc binary", inputs.ipcPath, "run `bun run build` to produce dist/ipc, or pass its path");
-  requireFile("libzmq", inputs.libzmqPath, "run `bun build/prepare-libzmq.ts` (needs the zeromq package installed)");
+  requireFile("the ipc binary", inputs.ipcPath, "run install.sh again (it puts ipc into $CARAPACE_HOME/lib) or pass its path with --ipc; from a checkout, `bun run build` makes dist/ipc");
+  requireFile("libzmq", inputs.libzmqPath, "run `carapace image build`, which uses the libzmq inside carapace; from a checkout, `bun build/prepare-libzmq.ts`");
   requireFile(
     "the Claude Code binary",
     inputs.claudePath,
-    `run \`bun build/image/agent.ts\` once with registry access to fetch Claude Code ${inputs.claudeCodeVersion}`,
+    `run \`carapace image build\` with access to the npm registry once: it fetches Claude Code ${inputs.claudeCodeVersion} and checks its integrity`,
   );
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "Containerfile"), containerfile);

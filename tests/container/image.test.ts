@@ -56,7 +56,7 @@ describe("agent image", () => {
 
   test("a missing ipc binary is an actionable error", () => {
     expect(() => assembleContext({ ...inputs, ipcPath: join(dir, "none") }, join(dir, "ctx2"))).toThrow(
-      /ipc binary not found.*Fix: run `bun run build`/,
+      /ipc binary not found.*Fix: run install.sh again/,
     );
   });
 
