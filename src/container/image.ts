@@ -84,8 +84,16 @@ function requireFile(label: string, path: string, fix: string): void {
 
 /** Writes the complete build context into dir (created if missing). */
 export function assembleContext(inputs: AgentImageInputs, dir: string): void {
-  requireFile("the ipc binary", inputs.ipcPath, "run install.sh again (it puts ipc into $CARAPACE_HOME/lib) or pass its path with --ipc; from a checkout, `bun run build` makes dist/ipc");
-  requireFile("libzmq", inputs.libzmqPath, "run `carapace image build`, which uses the libzmq inside carapace; from a checkout, `bun build/prepare-libzmq.ts`");
+  requireFile(
+    "the ipc binary",
+    inputs.ipcPath,
+    "run install.sh again (it puts ipc into $CARAPACE_HOME/lib) or pass its path with --ipc; from a checkout, `bun run build` makes dist/ipc",
+  );
+  requireFile(
+    "libzmq",
+    inputs.libzmqPath,
+    "run `carapace image build`, which uses the libzmq inside carapace; from a checkout, `bun build/prepare-libzmq.ts`",
+  );
   requireFile(
     "the Claude Code binary",
     inputs.claudePath,
