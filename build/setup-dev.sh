@@ -22,6 +22,8 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   command -v script >/dev/null 2>&1 || need+=(bsdutils)
   # Plugins run only inside a bubblewrap sandbox on Linux.
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+  # `carapace service` tests check the unit with systemd-analyze verify.
+  command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
   if [ "${#need[@]}" -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

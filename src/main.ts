@@ -10,9 +10,11 @@ import { demoCommand } from "./cli/demo.ts";
 import { doctorCommand } from "./cli/doctor.ts";
 import { eventsCommand } from "./cli/events.ts";
 import { imageCommand } from "./cli/image.ts";
+import { logsCommand } from "./cli/logs.ts";
 import { pluginCommand } from "./cli/plugin.ts";
 import { promptCommand } from "./cli/prompt.ts";
 import { runCli } from "./cli/run-main.ts";
+import { serviceCommand } from "./cli/service.ts";
 import { sessionCommand } from "./cli/session.ts";
 import { setupCommand } from "./cli/setup.ts";
 import { startCommand } from "./cli/start.ts";
@@ -37,6 +39,8 @@ export const main: AnyCommand = defineCommand({
     start: startCommand,
     stop: stopCommand,
     status: statusCommand,
+    service: serviceCommand,
+    logs: logsCommand,
     session: sessionCommand,
     prompt: promptCommand,
     call: callCommand,

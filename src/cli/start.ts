@@ -10,6 +10,7 @@ import { detectRuntimeOnce } from "../container/detect.ts";
 import { CLAUDE_CODE_VERSION, imageState } from "../container/image.ts";
 import { ControlChannel, controlSocketPath } from "../core/control.ts";
 import { acquireCoreLock } from "../core/core-lock.ts";
+import { teeStderrToLog } from "../core/log-file.ts";
 import { CoreServer, readPidFile, removePidFile, removePidFileOf, writePidFile } from "../core/server.ts";
 import { pluginConfigSection } from "../plugins/config-section.ts";
 import { PluginWatcher, unsafeWatchRoot } from "../plugins/watch.ts";
@@ -88,6 +89,7 @@ export const startCommand = defineCommand({
         );
       }
       const lockHeld = { lock };
+      teeStderrToLog(home);
       process.on("exit", () => lockHeld.lock.release());
       // Holding the lock, the pid file and sockets a killed core left are stale, unless an older core that
       // takes no lock still answers on the control socket: never bind over a live socket.

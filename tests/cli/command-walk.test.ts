@@ -16,6 +16,7 @@ import { runCommand } from "../harness/run.ts";
  */
 const NO_JSON: Record<string, string> = {
   start: "runs the core in the foreground; off a terminal its log lines are already JSON",
+  logs: "prints the log file's own lines, which are JSON when the core ran off a terminal",
   "config path": "prints one path, which is what a script reads",
   "completion bash": "prints a shell script",
   "completion zsh": "prints a shell script",
