@@ -96,6 +96,14 @@ export const HOME_LAYOUT = [
     purpose: "hash-chained audit logs, one per group plus the core log",
   },
   {
+    path: "logs",
+    kind: "dir",
+    mode: 0o700,
+    mutability: "managed",
+    repairMode: true,
+    purpose: "the core's own log, `core.log`, rotated to `core.log.1` … `core.log.4` at 5 MB (`carapace logs`)",
+  },
+  {
     path: "data/memory",
     kind: "dir",
     mode: 0o700,
