@@ -60,9 +60,10 @@ describe("carapace events", () => {
         await core.closeSession(s.id);
         return envelopes(feed.lines).find((e) => e.topic === "session.opened" && e.session === s.id) && s;
       });
-      expect(envelopes(feed.lines)).toContainEqual(
-        expect.objectContaining({ topic: "session.closed", session: first.id, group: "evt", type: "event" }),
+      const closed = await until("its session.closed", () =>
+        envelopes(feed.lines).find((e) => e.topic === "session.closed" && e.session === first.id),
       );
+      expect(closed).toMatchObject({ group: "evt", type: "event", source: "cli" });
 
       const s = await core.openSession("evt");
       expect((await core.ipc(s.socket, "get_session_info")).code).toBe(0);
