@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { writeCredential } from "../../src/config/credentials.ts";
 import { controlSocketPath } from "../../src/core/control.ts";
+import { seccompArch } from "../../src/plugins/supervisor/seccomp.ts";
 import { installPlugin } from "../fixtures/plugins/install.ts";
 import { type RunningCore, startCore, tempHome } from "../harness/core.ts";
 
@@ -113,4 +114,16 @@ describe("what a plugin process can reach (compiled core, real plugin processes)
     for (let i = 0; i < 50 && tcpConnections === before; i++) await Bun.sleep(20);
     expect(tcpConnections).toBe(before + 1);
   });
+
+  test.skipIf(!seccompArch())(
+    "the seccomp filter refuses what a plugin never needs: unshare and ptrace through libc fail with EPERM",
+    async () => {
+      expect(await call("escape_probe.syscall", { name: "unshare" })).toEqual({ result: -1, errno: 1 });
+      expect(await call("escape_probe.syscall", { name: "ptrace" })).toEqual({ result: -1, errno: 1 });
+      // The process lives on, and an ordinary call still works under the filter.
+      expect(await call("escape_probe.whoami", {})).toMatchObject({ wrote: true });
+      // The program's file was removed once the process had it.
+      expect(readdirSync(join(core.home, "run/plugins")).filter((f) => f.endsWith(".seccomp"))).toEqual([]);
+    },
+  );
 });

@@ -3,8 +3,8 @@
  * socket, answering requests with deadlines. It never restarts itself; the host decides (supervisor.ts).
  */
 import { randomBytes } from "node:crypto";
-import { chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { chownSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { sanitizeText } from "../../core/response/sanitize.ts";
 import { RouterSocket } from "../../transport/sockets.ts";
@@ -128,12 +128,23 @@ export class PluginProcess {
       endpoint: `ipc://${join(this.o.command.socketDir, "plugin.sock")}`,
       nonce: this.nonce,
     };
-    const child = Bun.spawn(this.o.command.argv, {
-      env: this.o.command.env,
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    // bwrap reads the seccomp program from an inherited fd: a 0600 file outside the sandbox, gone once spawned.
+    const seccompPath = join(dirname(this.o.socketDir), `${basename(this.o.socketDir)}.seccomp`);
+    let seccompFd: number | null = null;
+    let child: Subprocess<"pipe", "pipe", "pipe">;
+    try {
+      if (this.o.command.seccomp) {
+        writeFileSync(seccompPath, this.o.command.seccomp, { mode: 0o600, flag: "wx" });
+        seccompFd = openSync(seccompPath, "r");
+      }
+      child = Bun.spawn(this.o.command.argv, {
+        env: this.o.command.env,
+        stdio: ["pipe", "pipe", "pipe", ...(seccompFd === null ? [] : [seccompFd])],
+      }) as Subprocess<"pipe", "pipe", "pipe">;
+    } finally {
+      if (seccompFd !== null) closeSync(seccompFd);
+      rmSync(seccompPath, { force: true });
+    }
     this.child = child;
     this.pid = child.pid;
     // The start message (declared credentials included) goes through the pipe, then stdin closes.

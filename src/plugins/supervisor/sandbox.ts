@@ -7,6 +7,7 @@
  */
 import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { seccompFilter } from "./seccomp.ts";
 
 /** The unprivileged uid:gid a plugin runs as when the core runs as root (nobody:nogroup). */
 export const PLUGIN_UID = 65534;
@@ -42,7 +43,12 @@ export interface SandboxedCommand {
   dataRoot: string;
   handlerPath: string | null;
   kind: "bwrap" | "sandbox-exec" | "none";
+  /** The seccomp program bwrap reads from fd SECCOMP_FD, or null (no filter on this platform). */
+  seccomp: Uint8Array | null;
 }
+
+/** The child's fd the seccomp program arrives on (the one after stdin, stdout and stderr). */
+export const SECCOMP_FD = 3;
 
 const JIT_RESERVE_BYTES = 4 * 1024 * 1024 * 1024;
 const SYSTEM_DIRS = ["/usr", "/lib", "/lib64", "/bin", "/sbin"];
@@ -99,6 +105,7 @@ function parentDirs(targets: string[]): string[] {
 /** The command that starts one plugin process inside its sandbox. */
 export function bubblewrapCommand(bwrap: string, spec: SandboxSpec): SandboxedCommand {
   const runtime = runtimeArgv(spec, true);
+  const seccomp = seccompFilter();
   const args = [
     bwrap,
     "--die-with-parent",
@@ -140,6 +147,7 @@ export function bubblewrapCommand(bwrap: string, spec: SandboxSpec): SandboxedCo
     spec.pluginDir ? SANDBOX_PATHS.plugin : "/tmp",
     "--hostname",
     "plugin",
+    ...(seccomp ? ["--seccomp", String(SECCOMP_FD)] : []),
   ];
   // A backstop only: the JIT reserves about 4 GiB of address space that RLIMIT_DATA counts, so the
   // per-plugin limit itself is the supervisor's resident-memory watchdog (plugin-process.ts).
@@ -172,6 +180,7 @@ export function bubblewrapCommand(bwrap: string, spec: SandboxSpec): SandboxedCo
     dataRoot: SANDBOX_PATHS.dataRoot,
     handlerPath: spec.pluginDir ? join(SANDBOX_PATHS.plugin, "handler.ts") : null,
     kind: "bwrap",
+    seccomp,
   };
 }
 
@@ -210,6 +219,7 @@ export function sandboxedCommand(spec: SandboxSpec): SandboxedCommand | { unavai
       dataRoot: dirname(Object.values(spec.dataDirs)[0] ?? spec.socketDir),
       handlerPath: spec.pluginDir ? join(spec.pluginDir, "handler.ts") : null,
       kind: "sandbox-exec",
+      seccomp: null,
     };
   }
   return { unavailable: `no plugin sandbox is known for ${process.platform}` };
