@@ -16,6 +16,8 @@ export interface RunningCore {
   env: Record<string, string>;
   proc: ReturnType<typeof Bun.spawn>;
   output(): string;
+  /** The core's output as text: each JSON log line (the format off a terminal) becomes its message. */
+  messages(): string;
   carapace(args: string[], opts?: { stdin?: string }): Promise<IpcResult>;
   openSession(group?: string): Promise<{ id: string; socket: string; group: string }>;
   closeSession(id: string): Promise<void>;
@@ -62,6 +64,22 @@ export function sweepDeadRunHomes(tmp = "/tmp"): string[] {
     removed.push(name);
   }
   return removed;
+}
+
+/** Log lines of the core as plain text: a JSON line's `msg`, any other line as it is. */
+export function logMessages(output: string): string {
+  return output
+    .split("\n")
+    .map((line) => {
+      if (!line.startsWith("{")) return line;
+      try {
+        const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+        return typeof msg === "string" ? msg : line;
+      } catch {
+        return line;
+      }
+    })
+    .join("\n");
 }
 
 /** A short temp home: Unix socket paths must stay under 108 bytes. */
@@ -118,6 +136,7 @@ export async function startCore(
     env,
     proc,
     output: () => out,
+    messages: () => logMessages(out),
     carapace: (args, opts) => run([bins.carapace, ...args], opts),
     async openSession(group = "default") {
       const r = await run([bins.carapace, "session", "open", "--group", group, "--json"]);

@@ -86,7 +86,7 @@ describe("faults that the plugin survives: hang, busy loop, memory past its limi
     expect(await duringFault(fault, other, "faulty.busy")).toMatchObject({ code: "PLUGIN_TIMEOUT", stage: 6 });
     const after = await instanceOf(fault);
     expect(after).not.toBe(before);
-    expect(core.output()).toContain('the process of plugin "faulty" ended (did not answer within its time limit');
+    expect(core.messages()).toContain('the process of plugin "faulty" ended (did not answer within its time limit');
   });
 
   test("memory past plugin_memory_mb ends the process (PLUGIN_UNAVAILABLE), which is restarted", async () => {
@@ -95,7 +95,7 @@ describe("faults that the plugin survives: hang, busy loop, memory past its limi
     expect(["PLUGIN_UNAVAILABLE", "PLUGIN_TIMEOUT"]).toContain(String(error.code));
     const after = await instanceOf(fault);
     expect(after).not.toBe(before);
-    expect(core.output()).toMatch(/the process of plugin "faulty" ended \(used more memory than its limit/);
+    expect(core.messages()).toMatch(/the process of plugin "faulty" ended \(used more memory than its limit/);
     expect((await pluginState(fault))?.status).toBe("healthy");
   });
 });
