@@ -40,6 +40,8 @@ interface Fixture {
   responder: Responder;
   /** Flags each runtime must emit for the lockdown of spec(). */
   lockdownFlags: string[];
+  /** Flags that keep the image build's RUN steps off the network, where the runtime's build has them. */
+  buildNetworkFlags: string[];
 }
 
 const podmanPs = JSON.stringify([{ Id: "abc", Names: ["carapace-s1"], Labels: LABELS, State: "running" }]);
@@ -94,6 +96,7 @@ const fixtures: Record<string, Fixture> = {
   podman: {
     make: (exec) => new PodmanRuntime({ exec, ociRuntime: "runc" }),
     binary: "podman",
+    buildNetworkFlags: ["--network", "none"],
     responder: ociResponder(podmanPs, podmanInspect, "4.3.1"),
     lockdownFlags: [
       "--read-only",
@@ -107,6 +110,7 @@ const fixtures: Record<string, Fixture> = {
   docker: {
     make: (exec) => new DockerRuntime({ exec, platform: "linux" }),
     binary: "docker",
+    buildNetworkFlags: ["--network", "none"],
     responder: ociResponder(
       dockerPs,
       podmanInspect.replace('"Name":"carapace-s1"', '"Name":"/carapace-s1"'),
@@ -117,6 +121,7 @@ const fixtures: Record<string, Fixture> = {
   apple: {
     make: (exec) => new AppleContainerRuntime({ exec }),
     binary: "container",
+    buildNetworkFlags: [],
     responder: (argv) => {
       const a = argv.slice(1).join(" ");
       if (a === "--version") return { stdout: "container CLI version 0.6.0 (build: release)\n" };
@@ -225,7 +230,7 @@ for (const [name, f] of Object.entries(fixtures)) {
       expect(await rt.imageId("localhost/none:1")).toBeNull();
     });
 
-    test("build passes args and labels, streams lines, and fails with an actionable error", async () => {
+    test("build passes args and labels (RUN steps without network), streams lines, and fails with an actionable error", async () => {
       const lines: string[] = [];
       const ok = new FakeExec(f.responder, () => ({ stdout: ["STEP 1/2\nSTEP", " 2/2\n"], code: 0 }));
       await f.make(ok).build(
@@ -242,6 +247,7 @@ for (const [name, f] of Object.entries(fixtures)) {
       expect(ok.spawned[0]?.argv).toEqual([
         f.binary,
         "build",
+        ...f.buildNetworkFlags,
         "--file",
         "/ctx/Containerfile",
         "--tag",

@@ -149,7 +149,8 @@ export abstract class OciCliRuntime implements ContainerRuntime {
   }
 
   async build(options: ImageBuildOptions, onLine: (line: string) => void = () => {}): Promise<void> {
-    const args = ["build", "--file", options.containerfile, "--tag", options.tag];
+    // The recipe's RUN steps only copy files: no network, so no network backend is involved either.
+    const args = ["build", "--network", "none", "--file", options.containerfile, "--tag", options.tag];
     for (const [k, v] of Object.entries(options.buildArgs)) args.push("--build-arg", `${k}=${v}`);
     for (const [k, v] of Object.entries(options.labels ?? {})) args.push("--label", `${k}=${v}`);
     args.push(options.contextDir);
