@@ -237,17 +237,7 @@ export class PluginHost {
       return;
     }
     const tools = (manifest.provides.tools ?? []).map((t) => t.name);
-    entry = {
-      candidate,
-      manifest,
-      status: statusOf(candidate, "healthy", tools, manifest.version),
-      proc: launched.proc,
-      hooks: launched.hooks,
-      crashes: [],
-      restartTimer: null,
-      viewsSent: new Map(),
-      probing: false,
-    };
+    entry = healthyEntry(candidate, manifest, tools, launched);
     this.running.set(candidate.name, entry);
     try {
       this.deps.catalog.replacePlugin(candidate.name, this.toolEntries(entry));
@@ -371,17 +361,7 @@ export class PluginHost {
     if (!launched.ok)
       return { ok: false, problem: launched.problem, ...(launched.detail ? { detail: launched.detail } : {}) };
     const tools = (manifest.provides.tools ?? []).map((t) => t.name);
-    entry = {
-      candidate,
-      manifest,
-      status: statusOf(candidate, "healthy", tools, manifest.version),
-      proc: launched.proc,
-      hooks: launched.hooks,
-      crashes: [],
-      restartTimer: null,
-      viewsSent: new Map(),
-      probing: false,
-    };
+    entry = healthyEntry(candidate, manifest, tools, launched);
     const previous = this.running.get(name);
     this.deps.catalog.replacePlugin(name, this.toolEntries(entry));
     this.running.set(name, entry);
@@ -479,19 +459,12 @@ export class PluginHost {
    * UNKNOWN_TOOL, and list_tools leaves them out. A later reload replaces them.
    */
   private registerUnavailable(plugin: string, manifest: Manifest): void {
-    const allowed = manifest.allowed_groups ?? ["*"];
-    const entries: ToolEntry[] = (manifest.provides.tools ?? []).map((tool) => ({
-      name: tool.name,
-      description: tool.description,
-      risk_level: tool.risk_level,
-      arguments_schema: tool.arguments_schema,
-      allowed_groups: allowed,
-      plugin,
+    const entries = catalogEntries(manifest, plugin, {
       available: () => false,
       invoke: () => {
         throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the plugin failed to start");
       },
-    }));
+    });
     try {
       this.deps.catalog.replacePlugin(plugin, entries);
     } catch {
@@ -500,27 +473,18 @@ export class PluginHost {
   }
 
   private toolEntries(entry: Running): ToolEntry[] {
-    const { manifest, status } = entry;
-    // No allowed_groups in the manifest means every group, like the built-ins; `plugin validate` warns.
-    const allowed = manifest.allowed_groups ?? ["*"];
-    return (manifest.provides.tools ?? []).map((tool) => ({
-      name: tool.name,
-      description: tool.description,
-      risk_level: tool.risk_level,
-      arguments_schema: tool.arguments_schema,
-      allowed_groups: allowed,
-      plugin: status.name,
+    return catalogEntries(entry.manifest, entry.status.name, {
       available: () => entry.status.state === "healthy",
-      invoke: (args: Record<string, unknown>, context: ToolContext) =>
+      invoke: (tool, args, context) =>
         this.ask(
           entry,
           TO_PLUGIN.invoke,
-          { tool: tool.name, args, context },
+          { tool, args, context },
           { group: context.group, sessionId: context.sessionId, correlation: context.correlation || null },
           this.deps.limits().handlerTimeoutMs,
           true,
         ),
-    }));
+    });
   }
 
   private fail(candidate: Candidate, p: PluginProblem, version: string | null, detail?: string): void {
@@ -619,4 +583,47 @@ export class PluginHost {
       }),
     );
   }
+}
+
+/** The catalog entries of a manifest's tools; how they answer is the caller's. */
+function catalogEntries(
+  manifest: Manifest,
+  plugin: string,
+  answer: {
+    available: () => boolean;
+    invoke: (tool: string, args: Record<string, unknown>, context: ToolContext) => Promise<unknown> | unknown;
+  },
+): ToolEntry[] {
+  // No allowed_groups in the manifest means every group, like the built-ins; `plugin validate` warns.
+  const allowed = manifest.allowed_groups ?? ["*"];
+  return (manifest.provides.tools ?? []).map((tool) => ({
+    name: tool.name,
+    description: tool.description,
+    risk_level: tool.risk_level,
+    arguments_schema: tool.arguments_schema,
+    allowed_groups: allowed,
+    plugin,
+    available: answer.available,
+    invoke: (args: Record<string, unknown>, context: ToolContext) => answer.invoke(tool.name, args, context),
+  }));
+}
+
+/** A freshly launched, healthy plugin process as the host tracks it. */
+function healthyEntry(
+  candidate: Candidate,
+  manifest: Manifest,
+  tools: string[],
+  launched: { proc: PluginProcess; hooks: PluginHook[] },
+): Running {
+  return {
+    candidate,
+    manifest,
+    status: statusOf(candidate, "healthy", tools, manifest.version),
+    proc: launched.proc,
+    hooks: launched.hooks,
+    crashes: [],
+    restartTimer: null,
+    viewsSent: new Map(),
+    probing: false,
+  };
 }
