@@ -5,7 +5,7 @@ import { resolveHome } from "../config/home.ts";
 import type { Config } from "../config/keys.ts";
 import { configPath } from "../config/load.ts";
 import { formatTomlValue } from "../config/toml-edit.ts";
-import { processAlive, readPidFile } from "../core/server.ts";
+import { processAlive, readPidFile } from "../core/pid-file.ts";
 import { CliError, EXIT, type ExitCode, exitCodeOf, formatError } from "./errors.ts";
 
 /** `carapace config get|set|list|path`: reads and edits $CARAPACE_HOME/config.toml; no core needed. */

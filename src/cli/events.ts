@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import { GROUP_NAME_HINT, GROUP_NAME_PATTERN } from "../config/keys.ts";
+import { eventsSocketPath } from "../core/events.ts";
 import { singleLine, terminalSafeJson } from "../core/response/terminal-text.ts";
-import { eventsSocketPath } from "../core/server.ts";
 import type { Envelope } from "../protocol/envelope.ts";
 import { SubSocket } from "../transport/sockets.ts";
 import { EXIT_NO_CORE } from "./control-client.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { coreRunning } from "../core/core-lock.ts";
-import { readPidFile, removePidFile } from "../core/server.ts";
+import { readPidFile, removePidFile } from "../core/pid-file.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";

@@ -2,11 +2,14 @@ import type { SessionIdentity } from "../protocol/envelope.ts";
 import type { ErrorObject } from "../protocol/errors.ts";
 import { errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
+import type { ReplyFrame } from "../protocol/reply.ts";
 import type { CallContext, FrameRead } from "./pipeline/context.ts";
 import type { AuditLog } from "./response/audit-log.ts";
 import type { AuditEntry } from "./response/audit-record.ts";
 import type { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import { sanitize } from "./response/sanitize.ts";
+
+const NO_BYTES = new Uint8Array(0);
 
 export interface CallOutcome {
   correlation: string | null;
@@ -16,8 +19,9 @@ export interface CallOutcome {
 
 export interface CallRequest {
   identity: SessionIdentity;
-  raw: Uint8Array;
-  frame?: FrameRead;
+  /** The request's bytes, when it came as a frame; `frame` is their reading (readFrame or readValue). */
+  raw?: Uint8Array;
+  frame: FrameRead;
   limits: Limits;
   signal: AbortSignal;
   onPendingConfirmation: (id: string, waitMs: number) => void;
@@ -47,6 +51,7 @@ export async function runCall(
   });
   const ctx: CallContext = {
     ...req,
+    raw: req.raw ?? NO_BYTES,
     recordIntent: () => audit.append({ ...intentBase(), kind: "intent", outcome: "info", stage: 6 }),
     onLateOutcome: ({ ok, afterMs }) =>
       void audit.appendEvent({
@@ -119,4 +124,15 @@ export async function runCall(
     };
   }
   return outcome;
+}
+
+/**
+ * The one reply for an outcome. `correlation` is the caller's own, for a call refused before its
+ * correlation was read as valid (the caller still matches the refusal to its request).
+ */
+export function replyFrame(outcome: CallOutcome, correlation: string | null): ReplyFrame {
+  const replyTo = outcome.correlation ?? correlation ?? "";
+  return outcome.error
+    ? { kind: "error", correlation: replyTo, error: outcome.error }
+    : { kind: "result", correlation: replyTo, result: outcome.result };
 }

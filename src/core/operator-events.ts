@@ -7,8 +7,7 @@ import type { SessionIdentity } from "../protocol/envelope.ts";
 import type { ErrorObject } from "../protocol/errors.ts";
 import { toolFromTopic } from "../protocol/topics.ts";
 import type { Decision, PendingConfirmation } from "./confirmations.ts";
-
-type Publish = (identity: SessionIdentity, topic: string, payload: unknown, correlation?: string | null) => void;
+import type { Publish } from "./events.ts";
 
 export function publishCallOutcome(
   publish: Publish,

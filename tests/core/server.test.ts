@@ -212,6 +212,27 @@ describe("sessions and identity", () => {
     }
   });
 
+  test("the operator's call is checked for depth on its parsed value, and answered with its own correlation", async () => {
+    const core = await inProcessCore({ limits: { maxJsonDepth: 4 } });
+    try {
+      const deep = await core.server.callAsOperator("hello.greet", { name: { a: { b: { c: 1 } } } }, "ops");
+      expect(deep).toMatchObject({
+        kind: "error",
+        error: { code: "VALIDATION_FAILED", message: "message is nested deeper than 4 levels" },
+      });
+      expect(deep.correlation).toMatch(/^[0-9a-f-]{36}$/);
+      const record = core.audit("ops").find((r) => r.code === "VALIDATION_FAILED");
+      expect(record).toMatchObject({ kind: "rejected", stage: 3 });
+      // Within the limit, the same call reaches stage 3's schema check instead.
+      expect(await core.server.callAsOperator("hello.greet", { name: { a: 1 } }, "ops")).toMatchObject({
+        kind: "error",
+        error: { code: "VALIDATION_FAILED", field: "/name" },
+      });
+    } finally {
+      await core.close();
+    }
+  });
+
   test("a pending confirmation is cancelled when its session ends and never runs", async () => {
     let ran = 0;
     const core = await inProcessCore({

@@ -46,6 +46,32 @@ export function readFrame(raw: Uint8Array, limits: Pick<Limits, "maxFrameBytes" 
   }
 }
 
+/** The depth of a value that is already parsed, counted as jsonDepth counts its JSON (stops past `limit`). */
+function valueDepth(value: unknown, limit: number, depth = 0): number {
+  if (typeof value !== "object" || value === null) return depth;
+  if (depth + 1 > limit) return depth + 1;
+  let max = depth + 1;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    max = Math.max(max, valueDepth(child, limit, depth + 1));
+    if (max > limit) return max;
+  }
+  return max;
+}
+
+/**
+ * A request that never was bytes (the operator's `carapace call`, parsed by the control socket): the
+ * depth check on its value, so it is not serialized only to be parsed again.
+ */
+export function readValue(value: unknown, limits: Pick<Limits, "maxJsonDepth">): FrameRead {
+  const { maxJsonDepth } = limits;
+  if (valueDepth(value, maxJsonDepth) > maxJsonDepth)
+    return {
+      ok: false,
+      error: errorObject("VALIDATION_FAILED", `message is nested deeper than ${maxJsonDepth} levels`),
+    };
+  return { ok: true, value };
+}
+
 export const frameLimits: StageDef = {
   name: "frame limits",
   stage: 3,
