@@ -16,6 +16,7 @@ import ts from "typescript";
 export const LAYERS: readonly (readonly string[])[] = [
   ["src/main.ts"],
   ["src/cli"],
+  ["src/core/daemon"],
   ["src/doctor"],
   ["src/agent"],
   ["src/core"],

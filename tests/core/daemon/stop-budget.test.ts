@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { stopWithinBudget } from "../../src/cli/stop-budget.ts";
+import { stopWithinBudget } from "../../../src/core/daemon/stop-budget.ts";
 
 describe("the core's stop runs under one time budget", () => {
   test("a step that never settles is named on overrun, and the steps before it ran", async () => {
