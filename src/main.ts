@@ -21,6 +21,7 @@ import { startCommand } from "./cli/start.ts";
 import { statusCommand } from "./cli/status.ts";
 import { stopCommand } from "./cli/stop.ts";
 import type { AnyCommand } from "./cli/strict-args.ts";
+import { taskCommand } from "./cli/task.ts";
 import { toolsCommand } from "./cli/tools.ts";
 import { uninstallCommand } from "./cli/uninstall.ts";
 import { updateCommand } from "./cli/update.ts";
@@ -43,6 +44,7 @@ export const main: AnyCommand = defineCommand({
     logs: logsCommand,
     session: sessionCommand,
     prompt: promptCommand,
+    task: taskCommand,
     call: callCommand,
     tools: toolsCommand,
     approvals: approvalsCommand,

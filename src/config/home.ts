@@ -112,6 +112,14 @@ export const HOME_LAYOUT = [
     purpose: "per-group memory databases (SQLite)",
   },
   {
+    path: "data/tasks",
+    kind: "dir",
+    mode: 0o700,
+    mutability: "managed",
+    repairMode: true,
+    purpose: "per-group scheduled tasks and their runs (SQLite; `carapace task`)",
+  },
+  {
     path: "data/core",
     kind: "dir",
     mode: 0o700,

@@ -1,12 +1,14 @@
 import { join } from "node:path";
 import { CARAPACE_VERSION } from "../config/version.ts";
-import { whatOf } from "../errors/user-error.ts";
+import { UserError, whatOf } from "../errors/user-error.ts";
 import { GROUP_NAME } from "../protocol/group-name.ts";
 import type { PeerCredentials } from "../transport/socket.ts";
 import { RouterSocket } from "../transport/sockets.ts";
 import type { Approver } from "./confirmations.ts";
 import { stripTerminalEscapes } from "./response/terminal-text.ts";
 import type { CoreServer } from "./server.ts";
+import type { Scheduler } from "./tasks/scheduler.ts";
+import { taskControl } from "./tasks/task-control.ts";
 
 export interface ControlRequest {
   id: string;
@@ -71,6 +73,7 @@ export class ControlChannel {
     private readonly server: CoreServer,
     private readonly onStop: () => void,
     private readonly agents: TaskRunner | null = null,
+    private readonly tasks: Scheduler | null = null,
   ) {
     this.router = new RouterSocket(
       `ipc://${controlSocketPath(home)}`,
@@ -97,7 +100,12 @@ export class ControlChannel {
     try {
       reply = { id: req.id, ok: true, result: await this.execute(req.cmd, req.args ?? {}, peer, credentials) };
     } catch (e) {
-      const err = e instanceof ControlError ? e : new ControlError("CORE", whatOf(e), "see the core's log");
+      const err =
+        e instanceof ControlError
+          ? e
+          : e instanceof UserError
+            ? new ControlError(e.component, e.what, e.fix)
+            : new ControlError("CORE", whatOf(e), "see the core's log");
       reply = { id: req.id, ok: false, error: { component: err.component, message: err.message, fix: err.fix } };
     }
     this.router.send(peer, ["", JSON.stringify(reply)]);
@@ -219,6 +227,7 @@ export class ControlChannel {
         return { id: args.id, decision: outcome.decision, request_hash: outcome.confirmation.request_hash };
       }
       default:
+        if (cmd.startsWith("task.") && this.tasks) return taskControl(this.tasks, cmd, args);
         throw new ControlError(
           "CONTROL",
           `unknown command ${stripTerminalEscapes(cmd)}`,

@@ -1,7 +1,14 @@
 /** Names the core keeps for itself: plugins may neither take nor shadow them. */
-export const INTRINSIC_TOOL_NAMES: readonly string[] = ["get_diagnostics", "list_tools", "get_session_info"];
-export const RESERVED_NAMESPACES: readonly string[] = ["hello", "tool", "core", "carapace"];
-// "audit" and "core" would give a plugin the core's own folders under data/ (CoreServices.dataDir);
+export const INTRINSIC_TOOL_NAMES: readonly string[] = [
+  "get_diagnostics",
+  "list_tools",
+  "get_session_info",
+  "task.create",
+  "task.list",
+  "task.cancel",
+];
+export const RESERVED_NAMESPACES: readonly string[] = ["hello", "tool", "core", "carapace", "task"];
+// "audit", "core" and "tasks" would give a plugin the core's own folders under data/ (CoreServices.dataDir);
 // "workspaces" and "claude" every group's agent-written workspace (and the old per-group Claude state).
 export const RESERVED_PLUGIN_NAMES: readonly string[] = [
   ...RESERVED_NAMESPACES,
@@ -9,6 +16,7 @@ export const RESERVED_PLUGIN_NAMES: readonly string[] = [
   "sdk",
   "plugin",
   "audit",
+  "tasks",
   "workspaces",
   "claude",
 ];

@@ -1,4 +1,5 @@
 import { AgentManager } from "../../agent/manager.ts";
+import { startScheduler } from "../../agent/scheduled-sessions.ts";
 import { ensureHome } from "../../config/home.ts";
 import type { Config } from "../../config/keys.ts";
 import { cachedLimits, limitsFromConfig, loadConfig } from "../../config/load.ts";
@@ -52,6 +53,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
   const agents = new AgentManager(home, server, config);
   // Containers and files a crashed core left behind (found by label), off the critical path.
   void agents.cleanupOrphans();
+  const tasks = startScheduler(home, server, agents);
   writePidFile(home);
   const done = Promise.withResolvers<void>();
   let stopping = false;
@@ -59,6 +61,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
     if (stopping) return;
     stopping = true;
     watcher?.close();
+    tasks.stop();
     control.close();
     const limits = limitsFromConfig(config);
     const budgetMs = limits.containerStopTimeoutMs + limits.pluginShutdownTimeoutMs + STOP_SLACK_MS;
@@ -88,7 +91,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
       done.resolve();
     });
   };
-  const control = new ControlChannel(home, server, stop, agents);
+  const control = new ControlChannel(home, server, stop, agents, tasks);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   void warnIfImageNotCurrent(config.runtime.engine, config.runtime.image);

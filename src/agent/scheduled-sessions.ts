@@ -1,0 +1,52 @@
+import { randomBytes } from "node:crypto";
+import { homePath } from "../config/home.ts";
+import { taskTools } from "../core/intrinsic/task-tools.ts";
+import { logLine } from "../core/response/log-stream.ts";
+import type { CoreServer } from "../core/server.ts";
+import { systemClock } from "../core/tasks/clock.ts";
+import { Scheduler, type SessionLauncher, type SessionOutcome } from "../core/tasks/scheduler.ts";
+import { mintIdentity } from "../protocol/envelope.ts";
+import { TaskStore } from "../storage/task-store.ts";
+import type { AgentManager, Task } from "./manager.ts";
+
+/**
+ * A scheduled run takes the path `carapace prompt` takes: `task.triggered` on the core's events, which the
+ * agent manager consumes and runs as a session for the task's group. No reply_to: the answer goes to the
+ * task's destination through the scheduler, never to a chat the session did not come from.
+ */
+export function scheduledSessions(
+  server: Pick<CoreServer, "publish">,
+  agents: Pick<AgentManager, "watch">,
+): SessionLauncher {
+  return {
+    run: ({ taskId, runId, group, prompt }) =>
+      new Promise<SessionOutcome>((resolve) => {
+        const task: Task = { id: randomBytes(8).toString("hex"), group, prompt, origin: "schedule" };
+        const unwatch = agents.watch(task.id, (update) => {
+          if (update.kind !== "done") return;
+          unwatch();
+          resolve({ ok: update.ok, answer: update.answer, error: update.error });
+        });
+        server.publish(mintIdentity(`task-${task.id}`, group, "scheduler"), "task.triggered", {
+          ...task,
+          schedule: { task: taskId, run: runId },
+        });
+      }),
+  };
+}
+
+/** The core's scheduler over the home's task databases, its agent tools registered, started. */
+export function startScheduler(home: string, server: CoreServer, agents: AgentManager): Scheduler {
+  const scheduler = new Scheduler({
+    store: new TaskStore(homePath(home, "data")),
+    clock: systemClock,
+    launcher: scheduledSessions(server, agents),
+    publish: (topic, group, session, payload) =>
+      server.publish(mintIdentity(session, group, "scheduler"), topic, payload),
+    audit: (entry) => void server.audit.appendEvent(entry),
+    log: (line) => logLine(line, { component: "TASK" }),
+  });
+  for (const tool of taskTools(scheduler)) server.catalog.register(tool);
+  scheduler.start();
+  return scheduler;
+}
