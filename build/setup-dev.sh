@@ -24,9 +24,17 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   # `carapace service` tests check the unit with systemd-analyze verify.
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
-  if [ "${#need[@]}" -gt 0 ]; then
+  # The Docker suites start their own dockerd (tests/container/docker-env.ts); only the binaries are needed.
+  docker=()
+  command -v dockerd >/dev/null 2>&1 || docker+=(docker.io)
+  if [ "${#need[@]}" -gt 0 ] || [ "${#docker[@]}" -gt 0 ]; then
     apt-get update -qq
+  fi
+  if [ "${#need[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if [ "${#docker[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${docker[@]}" >/dev/null
   fi
 fi
 

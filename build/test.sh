@@ -14,6 +14,12 @@ if command -v podman >/dev/null 2>&1; then
   podman tag "$recipe_tag" "${recipe_tag%-*}"
   # The images are built: a real-runtime suite that would skip now fails instead.
   export CARAPACE_TEST_REQUIRE_RUNTIME=1
+  # The Docker suites run the same images on the run's own dockerd (started and stopped by the tests).
+  if command -v dockerd >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    export CARAPACE_TEST_REQUIRE_DOCKER=1
+  else
+    echo "[TEST] dockerd is not installed or the tests do not run as root: the Docker suites will skip."
+  fi
 else
   echo "[TEST] Podman is not installed: container and agent suites will skip."
 fi

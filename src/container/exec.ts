@@ -53,61 +53,75 @@ function exitCode(proc: { exitCode: number | null; signalCode: NodeJS.Signals | 
   return 128 + (typeof signal === "number" ? signal : (SIGNAL_NUMBERS[signal ?? ""] ?? 0));
 }
 
-/** Runs commands with Bun.spawn. A missing binary resolves to code 127, as a shell would report it. */
-export const bunExec: Exec = {
-  async run(argv, options = {}) {
-    let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
-    try {
-      proc = Bun.spawn([...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    } catch (err) {
-      return { code: 127, stdout: "", stderr: String((err as Error).message) };
-    }
-    let timedOut = false;
-    const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            proc.kill("SIGKILL");
-          }, options.timeoutMs);
-    const [stdout, stderr] = await Promise.all([readAll(proc.stdout), readAll(proc.stderr)]);
-    await proc.exited;
-    clearTimeout(timer);
-    return { code: timedOut ? TIMED_OUT : exitCode(proc), stdout, stderr };
-  },
+/**
+ * Runs commands with Bun.spawn. A missing binary resolves to code 127, as a shell would report it.
+ * `env` replaces the inherited environment (e.g. DOCKER_HOST naming one particular engine's socket).
+ */
+export function createBunExec(env?: Record<string, string | undefined>): Exec {
+  return {
+    run: (argv, options) => runCommand(argv, options, env),
+    spawn: (argv) => spawnCommand(argv, env),
+  };
+}
 
-  spawn(argv) {
-    const proc = Bun.spawn([...argv], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    const stdoutListeners: ((chunk: string) => void)[] = [];
-    const stderrListeners: ((chunk: string) => void)[] = [];
-    const streams = Promise.all([
-      pump(proc.stdout, (c) => {
-        for (const l of stdoutListeners) l(c);
-      }),
-      pump(proc.stderr, (c) => {
-        for (const l of stderrListeners) l(c);
-      }),
-    ]);
-    let stdinOpen = true;
-    const exited = (async () => {
-      await proc.exited;
-      await streams;
-      return exitCode(proc);
-    })();
-    return {
-      pid: proc.pid,
-      write(data) {
-        if (stdinOpen) proc.stdin.write(data);
-      },
-      closeStdin() {
-        if (!stdinOpen) return;
-        stdinOpen = false;
-        proc.stdin.end();
-      },
-      onStdout: (l) => stdoutListeners.push(l),
-      onStderr: (l) => stderrListeners.push(l),
-      exited,
-      kill: (signal = "SIGTERM") => proc.kill(signal),
-    };
-  },
-};
+export const bunExec: Exec = createBunExec();
+
+async function runCommand(
+  argv: readonly string[],
+  options: ExecOptions = {},
+  env: Record<string, string | undefined> | undefined,
+): Promise<ExecResult> {
+  let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
+  try {
+    proc = Bun.spawn([...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
+  } catch (err) {
+    return { code: 127, stdout: "", stderr: String((err as Error).message) };
+  }
+  let timedOut = false;
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          proc.kill("SIGKILL");
+        }, options.timeoutMs);
+  const [stdout, stderr] = await Promise.all([readAll(proc.stdout), readAll(proc.stderr)]);
+  await proc.exited;
+  clearTimeout(timer);
+  return { code: timedOut ? TIMED_OUT : exitCode(proc), stdout, stderr };
+}
+
+function spawnCommand(argv: readonly string[], env: Record<string, string | undefined> | undefined): ChildProcess {
+  const proc = Bun.spawn([...argv], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env });
+  const stdoutListeners: ((chunk: string) => void)[] = [];
+  const stderrListeners: ((chunk: string) => void)[] = [];
+  const streams = Promise.all([
+    pump(proc.stdout, (c) => {
+      for (const l of stdoutListeners) l(c);
+    }),
+    pump(proc.stderr, (c) => {
+      for (const l of stderrListeners) l(c);
+    }),
+  ]);
+  let stdinOpen = true;
+  const exited = (async () => {
+    await proc.exited;
+    await streams;
+    return exitCode(proc);
+  })();
+  return {
+    pid: proc.pid,
+    write(data) {
+      if (stdinOpen) proc.stdin.write(data);
+    },
+    closeStdin() {
+      if (!stdinOpen) return;
+      stdinOpen = false;
+      proc.stdin.end();
+    },
+    onStdout: (l) => stdoutListeners.push(l),
+    onStderr: (l) => stderrListeners.push(l),
+    exited,
+    kill: (signal = "SIGTERM") => proc.kill(signal),
+  };
+}

@@ -8,8 +8,9 @@ import { DockerRuntime } from "../../src/container/adapters/docker.ts";
 import { PodmanRuntime } from "../../src/container/adapters/podman.ts";
 import { ContainerError } from "../../src/container/errors.ts";
 import type { ContainerRuntime, RunSpec } from "../../src/container/runtime.ts";
+import { dockerEngine, loadImageFromPodman, realDocker, reportDockerSkip } from "./docker-env.ts";
 import { FakeExec, type Responder } from "./fake-exec.ts";
-import { BASE_IMAGE, hasPodman, podmanSkipReason, realPodman, reportSkip, uniqueName } from "./podman-env.ts";
+import { BASE_IMAGE, podmanSkipReason, realPodman, reportSkip, uniqueName } from "./podman-env.ts";
 
 const LABELS = { "io.carapace.managed": "true", "io.carapace.session": "s1" };
 
@@ -116,7 +117,13 @@ const fixtures: Record<string, Fixture> = {
       podmanInspect.replace('"Name":"carapace-s1"', '"Name":"/carapace-s1"'),
       "20.10.24",
     ),
-    lockdownFlags: ["--read-only", "--network=none", "--cap-drop=ALL", "--security-opt=no-new-privileges"],
+    lockdownFlags: [
+      "--read-only",
+      "--network=none",
+      "--cap-drop=ALL",
+      "--security-opt=no-new-privileges",
+      "type=tmpfs,target=/dev/mqueue,readonly,tmpfs-size=4096",
+    ],
   },
   apple: {
     make: (exec) => new AppleContainerRuntime({ exec }),
@@ -305,71 +312,87 @@ describe("isolation levels", () => {
   });
 });
 
-describe("ContainerRuntime contract (podman, real runtime)", () => {
-  reportSkip("real podman contract", podmanSkipReason);
-  const runSpec = (name: string, args: string[]): RunSpec => ({
-    ...spec(),
-    name,
-    image: BASE_IMAGE,
-    args,
-    mounts: [],
-    labels: { "io.carapace.contract": name },
-    workdir: "/",
-    limits: { memoryBytes: 256 * 1024 * 1024, pids: 64, nofile: 1024, nproc: 1024 },
-  });
+const docker = await dockerEngine();
+const dockerSkip = docker.skipReason ?? loadImageFromPodman(docker, BASE_IMAGE);
 
-  test.skipIf(!hasPodman)("spawn streams stdout, delivers stdin, and the exit code", async () => {
-    const rt = realPodman();
-    const name = uniqueName("contract-run");
-    try {
-      const child = rt.spawn(runSpec(name, ["sh", "-c", "read line; echo got:$line; exit 3"]));
-      let out = "";
-      child.onStdout((c) => {
-        out += c;
-      });
-      child.write("ping\n");
+const realRuntimes: {
+  name: string;
+  skipReason: string | null;
+  report: (suite: string, reason: string | null) => void;
+  make: () => ContainerRuntime;
+}[] = [
+  { name: "podman", skipReason: podmanSkipReason, report: reportSkip, make: realPodman },
+  { name: "docker", skipReason: dockerSkip, report: reportDockerSkip, make: () => realDocker(docker) },
+];
+
+for (const real of realRuntimes) {
+  describe(`ContainerRuntime contract (${real.name}, real runtime)`, () => {
+    real.report(`real ${real.name} contract`, real.skipReason);
+    const skip = real.skipReason !== null;
+    const runSpec = (name: string, args: string[]): RunSpec => ({
+      ...spec(),
+      name,
+      image: BASE_IMAGE,
+      args,
+      mounts: [],
+      labels: { "io.carapace.contract": name },
+      workdir: "/",
+      limits: { memoryBytes: 256 * 1024 * 1024, pids: 64, nofile: 1024, nproc: 1024 },
+    });
+
+    test.skipIf(skip)("spawn streams stdout, delivers stdin, and the exit code", async () => {
+      const rt = real.make();
+      const name = uniqueName("contract-run");
+      try {
+        const child = rt.spawn(runSpec(name, ["sh", "-c", "read line; echo got:$line; exit 3"]));
+        let out = "";
+        child.onStdout((c) => {
+          out += c;
+        });
+        child.write("ping\n");
+        child.closeStdin();
+        expect(await child.exited).toBe(3);
+        expect(out).toBe("got:ping\n");
+        const d = await rt.inspect(name);
+        expect(d?.exitCode).toBe(3);
+        expect(d?.labels["io.carapace.contract"]).toBe(name);
+      } finally {
+        await rt.remove(name);
+      }
+      expect(await rt.inspect(name)).toBeNull();
+    });
+
+    test.skipIf(skip)("list by label, stop with timeout, kill, remove", async () => {
+      const rt = real.make();
+      const name = uniqueName("contract-stop");
+      const child = rt.spawn(runSpec(name, ["sleep", "60"]));
       child.closeStdin();
-      expect(await child.exited).toBe(3);
-      expect(out).toBe("got:ping\n");
-      const d = await rt.inspect(name);
-      expect(d?.exitCode).toBe(3);
-      expect(d?.labels["io.carapace.contract"]).toBe(name);
-    } finally {
-      await rt.remove(name);
-    }
-    expect(await rt.inspect(name)).toBeNull();
-  });
+      try {
+        for (let i = 0; i < 50 && !(await rt.listByLabel("io.carapace.contract", name))[0]?.running; i++)
+          await Bun.sleep(100);
+        const listed = await rt.listByLabel("io.carapace.contract", name);
+        expect(listed.map((c) => c.name)).toEqual([name]);
+        expect(listed[0]?.running).toBe(true);
+        const started = Date.now();
+        await rt.stop(name, 1);
+        expect(await child.exited).not.toBe(0);
+        expect(Date.now() - started).toBeLessThan(8000);
+        await rt.kill(name);
+      } finally {
+        await rt.remove(name);
+        await rt.remove(name);
+      }
+      expect(await rt.listByLabel("io.carapace.contract", name)).toEqual([]);
+    });
 
-  test.skipIf(!hasPodman)("list by label, stop with timeout, kill, remove", async () => {
-    const rt = realPodman();
-    const name = uniqueName("contract-stop");
-    const child = rt.spawn(runSpec(name, ["sleep", "60"]));
-    child.closeStdin();
-    try {
-      for (let i = 0; i < 50 && !(await rt.listByLabel("io.carapace.contract", name))[0]?.running; i++)
-        await Bun.sleep(100);
-      const listed = await rt.listByLabel("io.carapace.contract", name);
-      expect(listed.map((c) => c.name)).toEqual([name]);
-      expect(listed[0]?.running).toBe(true);
-      const started = Date.now();
-      await rt.stop(name, 1);
-      expect(await child.exited).not.toBe(0);
-      expect(Date.now() - started).toBeLessThan(8000);
-      await rt.kill(name);
-    } finally {
-      await rt.remove(name);
-      await rt.remove(name);
-    }
-    expect(await rt.listByLabel("io.carapace.contract", name)).toEqual([]);
+    test.skipIf(skip)("image existence and labels", async () => {
+      const rt = real.make();
+      expect(await rt.imageExists(BASE_IMAGE)).toBe(true);
+      expect(await rt.imageLabels(BASE_IMAGE)).toEqual({});
+      expect(await rt.imageExists("localhost/carapace-no-such-image:0")).toBe(false);
+      expect(await rt.imageLabels("localhost/carapace-no-such-image:0")).toBeNull();
+      expect(await rt.imageId(BASE_IMAGE)).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(await rt.imageId("localhost/carapace-no-such-image:0")).toBeNull();
+    });
   });
-
-  test.skipIf(!hasPodman)("image existence and labels", async () => {
-    const rt = realPodman();
-    expect(await rt.imageExists(BASE_IMAGE)).toBe(true);
-    expect(await rt.imageLabels(BASE_IMAGE)).toEqual({});
-    expect(await rt.imageExists("localhost/carapace-no-such-image:0")).toBe(false);
-    expect(await rt.imageLabels("localhost/carapace-no-such-image:0")).toBeNull();
-    expect(await rt.imageId(BASE_IMAGE)).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await rt.imageId("localhost/carapace-no-such-image:0")).toBeNull();
-  });
-});
+}

@@ -1,11 +1,14 @@
 /**
- * Docker adapter: the reference Docker-compatible CLI. `--read-only` already covers /tmp here; Docker
- * has no `mask=` security option, so /dev/mqueue stays (it is private to the container's IPC namespace).
+ * Docker adapter: the reference Docker-compatible CLI. `--read-only` already covers /tmp here. Docker
+ * has no `mask=` security option and mounts a writable mqueue filesystem at /dev/mqueue even with
+ * `--ipc=none`, so an empty read-only tmpfs replaces it (a user mount displaces the default one).
  */
 import { bunExec, type Exec } from "../exec.ts";
 import type { IsolationLevel, RunSpec, RuntimeInfo } from "../runtime.ts";
 import { OciCliRuntime, QUERY_TIMEOUT_MS } from "./oci-cli.ts";
 import { obj, parseJson, str, strList } from "./parse.ts";
+
+const READ_ONLY_MQUEUE = "type=tmpfs,target=/dev/mqueue,readonly,tmpfs-size=4096";
 
 export interface DockerOptions {
   exec?: Exec;
@@ -49,7 +52,7 @@ export class DockerRuntime extends OciCliRuntime {
   }
 
   protected extraRunFlags(_spec: RunSpec): string[] {
-    return [];
+    return ["--mount", READ_ONLY_MQUEUE];
   }
 
   protected listFormatArgs(): string[] {
