@@ -10,12 +10,11 @@ import { ContainerLifecycle } from "../container/lifecycle.ts";
 import { assertLimitsEnforced } from "../container/limits.ts";
 import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
 import type { ArgumentField } from "../core/approval-request.ts";
+import type { AgentServices } from "../core/core-services.ts";
 import { logLine } from "../core/response/log-stream.ts";
 import { sanitize } from "../core/response/sanitize.ts";
-import type { CoreServer } from "../core/server.ts";
 import { summarizeUsage } from "../core/usage-summary.ts";
 import { LineSplitter } from "../platform/line-splitter.ts";
-import { sessionSkills } from "../plugins/skills.ts";
 import { mintIdentity } from "../protocol/envelope.ts";
 import { GroupLedger, sessionBudget } from "./egress-budget.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
@@ -64,10 +63,10 @@ export class AgentManager {
 
   constructor(
     private readonly home: string,
-    private readonly server: CoreServer,
+    private readonly core: AgentServices,
     private readonly config: Config,
   ) {
-    this.unsubscribe = server.onEvent((envelope) => {
+    this.unsubscribe = core.events.onEvent((envelope) => {
       if (envelope.topic === "task.triggered") this.accept(envelope.payload as Task);
       else if (envelope.topic === "message.inbound") this.acceptInbound(envelope.group, envelope.payload);
     });
@@ -77,7 +76,7 @@ export class AgentManager {
   trigger(group: string, prompt: string, watch?: (u: TaskUpdate) => void): string {
     const task: Task = { id: randomBytes(8).toString("hex"), group, prompt, origin: "cli" };
     if (watch) this.watch(task.id, watch);
-    this.server.publish(mintIdentity(`task-${task.id}`, group, "cli"), "task.triggered", task);
+    this.core.events.publish(mintIdentity(`task-${task.id}`, group, "cli"), "task.triggered", task);
     return task.id;
   }
 
@@ -99,7 +98,7 @@ export class AgentManager {
   private acceptInbound(group: string, payload: unknown): void {
     const p = (payload ?? {}) as { text?: unknown; reply_to?: unknown };
     if (!Object.hasOwn(this.config.groups, group)) {
-      void this.server.audit.appendEvent({
+      void this.core.audit.appendEvent({
         kind: "event",
         outcome: "rejected",
         group: null,
@@ -185,7 +184,7 @@ export class AgentManager {
       // Image pinning: run the pinned digest, never whatever the tag points at now.
       const image = await resolvePinnedImage(this.home, runtime, this.config.runtime.image);
       if (image.pinned === "first-use") {
-        await this.server.audit.append({
+        await this.core.audit.append({
           kind: "event",
           outcome: "info",
           group: null,
@@ -193,19 +192,19 @@ export class AgentManager {
           detail: { tag: this.config.runtime.image, id: image.id, how: "first-use" },
         });
       }
-      const session = this.server.openSession(task.group, "agent", user);
+      const session = this.core.sessions.open(task.group, "agent", user);
       sessionId = session.id;
       this.liveSessions.add(session.id);
       const identity = session.identity;
       const sessionDir = dirname(session.socketPath);
       // The brief is made before the container starts and is read-only inside it.
       // Asked of the plugins that offer one (the memory plugin), each within the budget.
-      const brief = await this.server.plugins.briefFor(task.group, BRIEF_BUDGET_MS).catch(() => null);
-      const tools = this.server.catalog.list().filter((t) => this.server.catalog.allows(t, task.group));
+      const brief = await this.core.briefing.brief(task.group, BRIEF_BUDGET_MS).catch(() => null);
+      const tools = this.core.briefing.tools(task.group);
       const files = prepareSessionFiles(this.home, session.id, task.group, user, {
         prompt: task.prompt,
         claudeMd: claudeMd(task.group, brief, tools),
-        skills: sessionSkills(this.server.plugins.statuses(), this.server.catalog, task.group),
+        skills: this.core.briefing.skills(task.group),
       });
       const stored = readAnthropicCredential(this.home);
       if (!stored) {
@@ -225,7 +224,7 @@ export class AgentManager {
         credential: async () => readAnthropicCredential(this.home),
         budget: sessionBudget(task.group, budgetsFor(this.config, task.group), this.ledger),
         onAudit: (e) => {
-          void this.server.audit.appendEvent({
+          void this.core.audit.appendEvent({
             kind: "egress",
             outcome: e.outcome === "forwarded" ? "ok" : "rejected",
             group: task.group,
@@ -236,7 +235,7 @@ export class AgentManager {
         },
       });
       grantSocketToAgent(egressPath, user);
-      unwatchConfirmations = this.server.confirmations.subscribe((p, state) => {
+      unwatchConfirmations = this.core.approvals.subscribe((p, state) => {
         if (p.session === session.id && state === "pending")
           this.tell(task.id, {
             kind: "confirmation",
@@ -252,7 +251,7 @@ export class AgentManager {
           const clean = { ...event, payload: sanitize(event.payload).value } as AgentEvent;
           if (clean.topic === "response.end") answer = clean.payload.result;
           if (clean.topic === "response.error") failure = clean.payload.message;
-          this.server.publish(identity, clean.topic, { task: task.id, ...clean.payload });
+          this.core.events.publish(identity, clean.topic, { task: task.id, ...clean.payload });
           this.tell(task.id, { kind: "event", event: clean });
         }
       });
@@ -280,18 +279,23 @@ export class AgentManager {
         },
       );
       if (!container) throw new Error("[CONTAINER] Error: no container runtime. Fix: install Podman.");
-      this.server.publish(identity, "agent.started", { task: task.id, container: container.name });
+      this.core.events.publish(identity, "agent.started", { task: task.id, container: container.name });
       this.tell(task.id, { kind: "state", state: "started" });
       timer = setTimeout(() => void container.stop(), TASK_TIMEOUT_MS);
       const exit = await container.exited;
       splitter.end();
       if (exit.code !== 0 && !failure)
         failure = `the agent exited with code ${exit.code}${exit.stderrTail ? `: ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}` : ""}`;
-      if (failure) this.server.publish(identity, "agent.error", { task: task.id, message: failure });
-      else this.server.publish(identity, "agent.completed", { task: task.id, answer, reply_to: task.replyTo ?? null });
+      if (failure) this.core.events.publish(identity, "agent.error", { task: task.id, message: failure });
+      else
+        this.core.events.publish(identity, "agent.completed", {
+          task: task.id,
+          answer,
+          reply_to: task.replyTo ?? null,
+        });
     } catch (e) {
       failure = (e as Error).message;
-      this.server.publish(mintIdentity(sessionId ?? `task-${task.id}`, task.group, "agent"), "agent.error", {
+      this.core.events.publish(mintIdentity(sessionId ?? `task-${task.id}`, task.group, "agent"), "agent.error", {
         task: task.id,
         message: failure,
       });
@@ -300,7 +304,7 @@ export class AgentManager {
       unwatchConfirmations?.();
       await proxy?.close().catch(() => {});
       if (sessionId) {
-        this.server.closeSession(sessionId);
+        this.core.sessions.close(sessionId);
         try {
           removeSessionFiles(this.home, sessionId);
           this.liveSessions.delete(sessionId);

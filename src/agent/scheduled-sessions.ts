@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { homePath } from "../config/home.ts";
+import type { EventsPort, SchedulerServices } from "../core/core-services.ts";
 import { taskTools } from "../core/intrinsic/task-tools.ts";
 import { logLine } from "../core/response/log-stream.ts";
-import type { CoreServer } from "../core/server.ts";
 import { systemClock } from "../core/tasks/clock.ts";
 import { Scheduler, type SessionLauncher, type SessionOutcome } from "../core/tasks/scheduler.ts";
 import { mintIdentity } from "../protocol/envelope.ts";
@@ -15,7 +15,7 @@ import type { AgentManager, Task } from "./manager.ts";
  * task's destination through the scheduler, never to a chat the session did not come from.
  */
 export function scheduledSessions(
-  server: Pick<CoreServer, "publish">,
+  events: Pick<EventsPort, "publish">,
   agents: Pick<AgentManager, "watch">,
 ): SessionLauncher {
   return {
@@ -27,7 +27,7 @@ export function scheduledSessions(
           unwatch();
           resolve({ ok: update.ok, answer: update.answer, error: update.error });
         });
-        server.publish(mintIdentity(`task-${task.id}`, group, "scheduler"), "task.triggered", {
+        events.publish(mintIdentity(`task-${task.id}`, group, "scheduler"), "task.triggered", {
           ...task,
           schedule: { task: taskId, run: runId },
         });
@@ -36,17 +36,17 @@ export function scheduledSessions(
 }
 
 /** The core's scheduler over the home's task databases, its agent tools registered, started. */
-export function startScheduler(home: string, server: CoreServer, agents: AgentManager): Scheduler {
+export function startScheduler(home: string, core: SchedulerServices, agents: AgentManager): Scheduler {
   const scheduler = new Scheduler({
     store: new TaskStore(homePath(home, "data")),
     clock: systemClock,
-    launcher: scheduledSessions(server, agents),
+    launcher: scheduledSessions(core.events, agents),
     publish: (topic, group, session, payload) =>
-      server.publish(mintIdentity(session, group, "scheduler"), topic, payload),
-    audit: (entry) => void server.audit.appendEvent(entry),
+      core.events.publish(mintIdentity(session, group, "scheduler"), topic, payload),
+    audit: (entry) => void core.audit.appendEvent(entry),
     log: (line) => logLine(line, { component: "TASK" }),
   });
-  for (const tool of taskTools(scheduler)) server.catalog.register(tool);
+  core.registerTools(taskTools(scheduler));
   scheduler.start();
   return scheduler;
 }

@@ -5,8 +5,8 @@ import { GROUP_NAME } from "../protocol/group-name.ts";
 import type { PeerCredentials } from "../transport/socket.ts";
 import { RouterSocket } from "../transport/sockets.ts";
 import type { Approver } from "./confirmations.ts";
+import type { ControlServices } from "./core-services.ts";
 import { stripTerminalEscapes } from "./response/terminal-text.ts";
-import type { CoreServer } from "./server.ts";
 import type { Scheduler } from "./tasks/scheduler.ts";
 import { taskControl } from "./tasks/task-control.ts";
 
@@ -70,7 +70,7 @@ export class ControlChannel {
 
   constructor(
     home: string,
-    private readonly server: CoreServer,
+    private readonly core: ControlServices,
     private readonly onStop: () => void,
     private readonly agents: TaskRunner | null = null,
     private readonly tasks: Scheduler | null = null,
@@ -123,23 +123,10 @@ export class ControlChannel {
     peer: Uint8Array,
     credentials: PeerCredentials | null,
   ): Promise<unknown> {
-    const s = this.server;
+    const s = this.core;
     switch (cmd) {
       case "status":
-        return {
-          running: true,
-          pid: process.pid,
-          version: CARAPACE_VERSION,
-          uptime_s: Math.round((Date.now() - s.startedAt) / 1000),
-          sessions: s.sessions
-            .list()
-            .map((x) => ({ id: x.id, group: x.identity.group, source: x.identity.source, inflight: x.inflight.size })),
-          pending_confirmations: s.confirmations.list().length,
-          tools: s.catalog.list().length,
-          events_socket: s.eventsPath,
-          dropped_frames: s.droppedFrames,
-          unwritten_audit_records: s.audit.unwrittenEvents,
-        };
+        return { running: true, pid: process.pid, version: CARAPACE_VERSION, ...s.status() };
       case "stop":
         setTimeout(this.onStop, 10);
         return { stopping: true };
@@ -155,11 +142,11 @@ export class ControlChannel {
             `invalid group name "${stripTerminalEscapes(group)}"`,
             "use lowercase [a-z0-9_-], at most 32 characters",
           );
-        const session = s.openSession(group, "cli");
+        const session = s.sessions.open(group, "cli");
         return { id: session.id, socket: session.socketPath, group };
       }
       case "session.close": {
-        if (!s.closeSession(String(args.id ?? "")))
+        if (!s.sessions.close(String(args.id ?? "")))
           throw new ControlError("SESSION", "no such session", "list sessions with `carapace status`");
         return { closed: true };
       }
@@ -184,29 +171,26 @@ export class ControlChannel {
       case "tools": {
         const group = String(args.group ?? "default");
         if (!GROUP_NAME.test(group)) throw new ControlError("TOOLS", "invalid group name", "use lowercase [a-z0-9_-]");
-        return s.catalog
-          .list()
-          .filter((t) => s.catalog.allows(t, group))
-          .map((t) => ({
-            name: t.name,
-            description: t.description,
-            risk_level: t.risk_level,
-            plugin: t.plugin,
-            available: t.available(),
-          }));
+        return s.toolsFor(group).map((t) => ({
+          name: t.name,
+          description: t.description,
+          risk_level: t.risk_level,
+          plugin: t.plugin,
+          available: t.available(),
+        }));
       }
       case "approvals": {
-        s.confirmations.pruneGone();
+        s.approvals.pruneGone();
         const now = Date.now();
-        return s.confirmations.list().map((p) => ({
+        return s.approvals.list().map((p) => ({
           ...p,
           age_s: Math.round((now - p.createdAt) / 1000),
           expires_in_s: Math.max(0, Math.round((p.expiresAt - now) / 1000)),
         }));
       }
       case "approvals.show": {
-        s.confirmations.pruneGone();
-        const shown = s.confirmations.show(String(args.id ?? ""));
+        s.approvals.pruneGone();
+        const shown = s.approvals.show(String(args.id ?? ""));
         if (!shown)
           throw new ControlError(
             "APPROVALS",
@@ -222,7 +206,7 @@ export class ControlChannel {
           ...(credentials ? { uid: credentials.uid, pid: credentials.pid } : {}),
         };
         const hash = typeof args.hash === "string" ? args.hash.toLowerCase() : undefined;
-        const outcome = s.confirmations.answer(String(args.id ?? ""), cmd === "approve", approver, hash);
+        const outcome = s.approvals.answer(String(args.id ?? ""), cmd === "approve", approver, hash);
         if (!outcome.ok) throw answerError(outcome.reason);
         return { id: args.id, decision: outcome.decision, request_hash: outcome.confirmation.request_hash };
       }

@@ -1,6 +1,7 @@
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { cleanStaleSessionDirs } from "../container/sockets.ts";
-import { PluginHost, type PluginHostDeps } from "../plugins/host.ts";
+import { PluginHost, type PluginHostDeps, type ReloadOutcome } from "../plugins/host.ts";
+import { sessionSkills } from "../plugins/skills.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
@@ -8,8 +9,9 @@ import { AuditCheckpoints } from "./audit-checkpoints.ts";
 import { callLimiters } from "./call-limiters.ts";
 import { callTracer } from "./call-trace.ts";
 import { Calls } from "./calls.ts";
-import { Catalog } from "./catalog.ts";
+import { Catalog, type ToolEntry } from "./catalog.ts";
 import { ConfirmationGate } from "./confirmations.ts";
+import type { AgentServices, ControlServices, CoreStatus, SchedulerServices, SessionDoor } from "./core-services.ts";
 import { decisionAuditEntry } from "./decision-audit.ts";
 import { EventBus, eventsSocketPath } from "./events.ts";
 import { coreTools } from "./intrinsic/core-tools.ts";
@@ -38,18 +40,20 @@ export interface ServerOptions {
   plugins?: PluginHostDeps["settings"];
   /** A plugin's config section; {} when it has none. */
   pluginConfig?: (plugin: string) => Readonly<Record<string, unknown>>;
+  /** More tools of the core's own, beside the intrinsic ones (an embedding test's fixtures). */
+  tools?: readonly ToolEntry[];
 }
 
 const AUDIT_SYNC_INTERVAL_MS = 5;
 
 /** The composition root: sessions, the six-stage pipeline, the response path, events; its start and stop. */
 export class CoreServer {
-  readonly catalog = new Catalog();
-  readonly confirmations = new ConfirmationGate();
-  readonly audit: AuditLog;
-  readonly sessions: SessionRegistry;
-  readonly plugins: PluginHost;
-  readonly startedAt = Date.now();
+  private readonly catalog = new Catalog();
+  private readonly confirmations = new ConfirmationGate();
+  private readonly audit: AuditLog;
+  private readonly sessions: SessionRegistry;
+  private readonly plugins: PluginHost;
+  private readonly startedAt = Date.now();
   private readonly events: EventBus;
   private readonly calls: Calls;
   private readonly checkpoints: AuditCheckpoints;
@@ -97,6 +101,7 @@ export class CoreServer {
       publishApproval((...a) => this.publish(...a), pending, state, identity);
     });
     if (options.helloEnabled) for (const t of helloTools()) this.catalog.register(t);
+    for (const t of options.tools ?? []) this.catalog.register(t);
     this.plugins = new PluginHost({
       home: options.home,
       catalog: this.catalog,
@@ -111,8 +116,71 @@ export class CoreServer {
     for (const t of coreTools(intrinsic)) this.catalog.register(t);
   }
 
-  get eventsPath(): string {
-    return this.events.path;
+  /** What the agent manager may use of the core. */
+  forAgents(): AgentServices {
+    return {
+      events: this.events,
+      sessions: this.sessionDoor,
+      audit: this.audit,
+      briefing: {
+        tools: (group) => this.toolsFor(group),
+        skills: (group) => sessionSkills(this.plugins.statuses(), this.catalog, group),
+        brief: (group, budgetMs) => this.plugins.briefFor(group, budgetMs),
+      },
+      approvals: this.confirmations,
+    };
+  }
+
+  /** What the control socket may use of the core. */
+  forControl(): ControlServices {
+    return {
+      status: () => this.status(),
+      sessions: this.sessionDoor,
+      approvals: this.confirmations,
+      toolsFor: (group) => this.toolsFor(group),
+      callAsOperator: (tool, args, group, caller) => this.callAsOperator(tool, args, group, caller),
+      checkpoint: () => this.checkpoint(),
+      checkpointCount: () => this.checkpointCount(),
+    };
+  }
+
+  /** What the scheduler may use of the core. */
+  forScheduler(): SchedulerServices {
+    return {
+      events: this.events,
+      audit: this.audit,
+      registerTools: (tools) => {
+        for (const t of tools) this.catalog.register(t);
+      },
+    };
+  }
+
+  /** `carapace start --watch`: a plugin whose folder changed is reloaded. */
+  reloadPlugin(name: string, cacheKey?: string): Promise<ReloadOutcome> {
+    return this.plugins.reload(name, cacheKey);
+  }
+
+  private readonly sessionDoor: SessionDoor = {
+    open: (group, source, agentUser) => this.openSession(group, source, agentUser),
+    close: (id) => this.closeSession(id),
+  };
+
+  private toolsFor(group: string): ToolEntry[] {
+    return this.catalog.list().filter((t) => this.catalog.allows(t, group));
+  }
+
+  private status(): CoreStatus {
+    return {
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      sessions: this.sessions
+        .list()
+        .map((x) => ({ id: x.id, group: x.identity.group, source: x.identity.source, inflight: x.inflight.size })),
+      pending_confirmations: this.confirmations.list().length,
+      tools: this.catalog.list().length,
+      events_socket: this.events.path,
+      dropped_frames: this.calls.droppedFrames,
+      unwritten_audit_records: this.audit.unwrittenEvents,
+    };
   }
 
   /** Frames dropped before any stage could read them, and peers cut off at the transport. */

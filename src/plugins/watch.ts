@@ -60,7 +60,7 @@ export class PluginWatcher {
   private closed = false;
 
   constructor(
-    private readonly host: PluginHost,
+    private readonly host: Pick<PluginHost, "reload">,
     private readonly roots: readonly string[],
     private readonly options: WatchOptions,
   ) {}

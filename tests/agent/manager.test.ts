@@ -6,7 +6,7 @@ import { inProcessCore } from "../harness/in-process.ts";
 
 test("message.inbound for a group that is not configured is dropped with an audit record", async () => {
   const core = await inProcessCore();
-  const manager = new AgentManager(core.home, core.server, cloneDefaults());
+  const manager = new AgentManager(core.home, core.server.forAgents(), cloneDefaults());
   try {
     core.server.publish(mintIdentity("channel", "strangers", "channel"), "message.inbound", { text: "hello?" });
     for (let i = 0; i < 50 && !core.audit("_core").some((r) => r.topic === "message.inbound"); i++) await Bun.sleep(10);
@@ -27,7 +27,7 @@ test("policy reject: a second task for a busy group is refused at once", async (
   const config = cloneDefaults();
   config.groups.busy = { policy: "reject" };
   config.runtime.engine = "docker";
-  const manager = new AgentManager(core.home, core.server, config);
+  const manager = new AgentManager(core.home, core.server.forAgents(), config);
   try {
     const updates: TaskUpdate[] = [];
     // The first task holds the group while it looks for a runtime; the second arrives meanwhile.

@@ -51,7 +51,7 @@ export async function runPluginBench(opts: { quick: boolean }): Promise<BenchFig
     const starts: number[] = [];
     for (let i = 0; i < (opts.quick ? 3 : 8); i++) {
       const t0 = performance.now();
-      const outcome = await server.plugins.reload("faulty");
+      const outcome = await server.reloadPlugin("faulty");
       if (!outcome.ok) throw new Error(`reload failed: ${outcome.problem.message}`);
       starts.push(performance.now() - t0);
     }

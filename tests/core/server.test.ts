@@ -106,10 +106,10 @@ describe("the running server: every error code, reply and audit", () => {
   test("CONFIRMATION_DENIED: a person says no through the gate", async () => {
     const { reply, correlation, heartbeats } = c.request("tool.invoke.t.danger", { message: "x" });
     await Bun.sleep(20);
-    const pending = core.server.confirmations.list();
+    const pending = core.approvals.list();
     expect(pending).toHaveLength(1);
     expect(heartbeats[0]).toMatchObject({ kind: "heartbeat", state: "pending_confirmation" });
-    core.server.confirmations.answer(pending[0]?.id as string, false, TEST_APPROVER);
+    core.approvals.answer(pending[0]?.id as string, false, TEST_APPROVER);
     expect(await reply).toMatchObject({ error: { code: "CONFIRMATION_DENIED", stage: 5 } });
     expect(await auditFor(correlation, "rejected")).toMatchObject({ code: "CONFIRMATION_DENIED" });
     expect(await auditFor(correlation, "confirmation")).toMatchObject({
@@ -121,7 +121,7 @@ describe("the running server: every error code, reply and audit", () => {
   test("an approved high-risk call runs", async () => {
     const { reply } = c.request("tool.invoke.t.danger", { message: "go" });
     await Bun.sleep(20);
-    core.server.confirmations.answer(core.server.confirmations.list()[0]?.id as string, true, TEST_APPROVER);
+    core.approvals.answer(core.approvals.list()[0]?.id as string, true, TEST_APPROVER);
     expect(await reply).toMatchObject({ kind: "result", result: { echoed: "go" } });
   });
 
@@ -251,12 +251,12 @@ describe("sessions and identity", () => {
       const s = core.server.openSession("g", "test");
       const cl = core.client(s.socketPath);
       cl.request("tool.invoke.t.danger", { message: "x" });
-      for (let i = 0; i < 200 && core.server.confirmations.list().length === 0; i++) await Bun.sleep(10);
-      const [pending] = core.server.confirmations.list();
+      for (let i = 0; i < 200 && core.approvals.list().length === 0; i++) await Bun.sleep(10);
+      const [pending] = core.approvals.list();
       expect(pending).toBeDefined();
       core.server.closeSession(s.id);
       await Bun.sleep(10);
-      expect(core.server.confirmations.answer(pending?.id as string, true, TEST_APPROVER).ok).toBe(false);
+      expect(core.approvals.answer(pending?.id as string, true, TEST_APPROVER).ok).toBe(false);
       await Bun.sleep(10);
       expect(ran).toBe(0);
     } finally {

@@ -16,8 +16,8 @@ export async function inProcessCore(options: { limits?: Partial<Limits>; tools?:
     home,
     limits: () => makeLimits(options.limits),
     helloEnabled: options.hello ?? true,
+    ...(options.tools ? { tools: options.tools } : {}),
   });
-  for (const t of options.tools ?? []) server.catalog.register(t);
   await server.start();
   const clients: DealerSocket[] = [];
 
@@ -52,6 +52,8 @@ export async function inProcessCore(options: { limits?: Partial<Limits>; tools?:
   return {
     home,
     server,
+    /** The confirmation gate as the operator's control socket reaches it. */
+    approvals: server.forControl().approvals,
     client,
     audit(group: string): Record<string, unknown>[] {
       const file = join(home, "data/audit", `${group}.jsonl`);

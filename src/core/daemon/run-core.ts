@@ -47,13 +47,15 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
   });
   await server.start();
   const watcher = options.watch
-    ? new PluginWatcher(server.plugins, roots, { log: (line) => process.stderr.write(`${line}\n`) })
+    ? new PluginWatcher({ reload: (plugin, key) => server.reloadPlugin(plugin, key) }, roots, {
+        log: (line) => process.stderr.write(`${line}\n`),
+      })
     : null;
   watcher?.start();
-  const agents = new AgentManager(home, server, config);
+  const agents = new AgentManager(home, server.forAgents(), config);
   // Containers and files a crashed core left behind (found by label), off the critical path.
   void agents.cleanupOrphans();
-  const tasks = startScheduler(home, server, agents);
+  const tasks = startScheduler(home, server.forScheduler(), agents);
   writePidFile(home);
   const done = Promise.withResolvers<void>();
   let stopping = false;
@@ -91,7 +93,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
       done.resolve();
     });
   };
-  const control = new ControlChannel(home, server, stop, agents, tasks);
+  const control = new ControlChannel(home, server.forControl(), stop, agents, tasks);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   void warnIfImageNotCurrent(config.runtime.engine, config.runtime.image);
