@@ -7,7 +7,7 @@ import { AppleContainerRuntime } from "../../src/container/adapters/apple.ts";
 import { DockerRuntime } from "../../src/container/adapters/docker.ts";
 import { PodmanRuntime } from "../../src/container/adapters/podman.ts";
 import { ContainerError } from "../../src/container/errors.ts";
-import type { ContainerRuntime, RunSpec } from "../../src/container/runtime.ts";
+import type { ContainerRuntime, RunSpec, RuntimeName } from "../../src/container/runtime.ts";
 import { dockerEngine, loadImageFromPodman, realDocker, reportDockerSkip } from "./docker-env.ts";
 import { FakeExec, type Responder } from "./fake-exec.ts";
 import { BASE_IMAGE, podmanSkipReason, realPodman, reportSkip, uniqueName } from "./podman-env.ts";
@@ -316,7 +316,7 @@ const docker = await dockerEngine();
 const dockerSkip = docker.skipReason ?? loadImageFromPodman(docker, BASE_IMAGE);
 
 const realRuntimes: {
-  name: string;
+  name: RuntimeName;
   skipReason: string | null;
   report: (suite: string, reason: string | null) => void;
   make: () => ContainerRuntime;
@@ -338,6 +338,20 @@ for (const real of realRuntimes) {
       labels: { "io.carapace.contract": name },
       workdir: "/",
       limits: { memoryBytes: 256 * 1024 * 1024, pids: 64, nofile: 1024, nproc: 1024 },
+    });
+
+    test.skipIf(skip)("reports its engine: version, namespaces on Linux, limits enforced when rootful", async () => {
+      const rt = real.make();
+      expect(await rt.isAvailable()).toBe(true);
+      const info = await rt.info();
+      expect(info.name).toBe(real.name);
+      expect(info.version).toMatch(/^\d+\.\d+/);
+      // The test dockerd runs as root; Podman is rootless when the tests are not root.
+      const rootless = real.name === "podman" && process.getuid?.() !== 0;
+      expect(info.rootless).toBe(rootless);
+      expect(info.isolation).toBe(rootless ? "rootless-namespace" : "namespace");
+      if (!rootless) expect(info.enforcesLimits).toBe(true);
+      expect(info.cgroupVersion).toMatch(/^v[12]$/);
     });
 
     test.skipIf(skip)("spawn streams stdout, delivers stdin, and the exit code", async () => {

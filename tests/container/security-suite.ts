@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ContainerLifecycle } from "../../src/container/lifecycle.ts";
-import { agentRunSpec } from "../../src/container/lockdown.ts";
+import { agentRunSpec, DEFAULT_AGENT_LIMITS } from "../../src/container/lockdown.ts";
 import type { ContainerDetails, ContainerRuntime } from "../../src/container/runtime.ts";
 import { uniqueName } from "./podman-env.ts";
 import { sessionFixture } from "./session-fixture.ts";
@@ -53,6 +53,11 @@ dns=$( (exec 3<>/dev/tcp/example.com/80) 2>&1 ) || true
 case "$dns" in *"Name or service not known"* | *"name resolution"* | *"No address"*) echo "DNS blocked" ;; *) echo "DNS resolves: $dns" ;; esac
 while IFS= read -r l; do case "$l" in CapEff* | CapPrm* | CapBnd* | NoNewPrivs* | Seccomp:*) echo "$l" ;; Uid:*) read -r _ uid _ <<< "$l" ;; Gid:*) read -r _ gid _ <<< "$l" ;; esac; done < /proc/self/status
 echo "UID $uid:$gid"
+first() { local f; for f in "$@"; do if [ -r "$f" ]; then echo "$(<"$f")"; return; fi; done; echo none; }
+echo "PIDS-MAX $(first /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max)"
+echo "MEMORY-MAX $(first /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+echo "NOFILE $(ulimit -n)"
+echo "NPROC $(ulimit -u)"
 mapfile -d '' pid1 < /proc/1/cmdline; echo "PID1 ${"$"}{pid1[*]}"
 for t in apt apt-get dpkg curl wget; do command -v "$t" >/dev/null && echo "TOOL $t"; done
 echo "SETUID $setuid"
@@ -166,6 +171,13 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget): void {
         // 2: the runtime's default seccomp profile filters the agent's system calls.
         Seccomp: "2",
       });
+    });
+
+    test("the session's pids and memory limits and its ulimits hold inside the container", () => {
+      expect(lines("PIDS-MAX")).toEqual([String(DEFAULT_AGENT_LIMITS.pids)]);
+      expect(lines("MEMORY-MAX")).toEqual([String(DEFAULT_AGENT_LIMITS.memoryBytes)]);
+      expect(lines("NOFILE")).toEqual([String(DEFAULT_AGENT_LIMITS.nofile)]);
+      expect(lines("NPROC")).toEqual([String(DEFAULT_AGENT_LIMITS.nproc)]);
     });
 
     test("no package managers or download tools, no setuid binaries", () => {
