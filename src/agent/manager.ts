@@ -16,6 +16,15 @@ import { sanitize } from "../core/response/sanitize.ts";
 import { summarizeUsage } from "../core/usage-summary.ts";
 import { LineSplitter } from "../platform/line-splitter.ts";
 import { mintIdentity } from "../protocol/envelope.ts";
+import {
+  type BegunTurn,
+  type Conversation,
+  type ConversationChoice,
+  Conversations,
+  historyLimits,
+  type Sender,
+} from "./conversations/conversations.ts";
+import { inboundConversation } from "./conversations/inbound.ts";
 import { GroupLedger, sessionBudget } from "./egress-budget.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
@@ -28,6 +37,8 @@ export interface Task {
   prompt: string;
   origin: "cli" | "channel" | "schedule";
   replyTo?: unknown;
+  /** The conversation this message continues, and who sent it: the prompt is rendered from its turns. */
+  conversation?: { readonly at: Conversation; readonly sender: Sender; readonly chat?: string };
 }
 
 /** What a waiting caller (e.g. `carapace prompt`) is told as the task runs. */
@@ -35,7 +46,7 @@ export type TaskUpdate =
   | { kind: "event"; event: AgentEvent }
   | { kind: "confirmation"; id: string; tool: string; summary: string; fields: ArgumentField[]; request_hash: string }
   | { kind: "state"; state: "queued" | "started" }
-  | { kind: "done"; ok: boolean; answer: string; error?: string };
+  | { kind: "done"; ok: boolean; answer: string; error?: string; conversation?: string };
 
 const TASK_TIMEOUT_MS = 30 * 60_000;
 const BRIEF_BUDGET_MS = 5_000;
@@ -61,14 +72,18 @@ export class AgentManager {
     return { tokens: row?.tokens ?? 0, requests: row?.calls ?? 0 };
   });
 
+  readonly conversations: Conversations;
+
   constructor(
     private readonly home: string,
     private readonly core: AgentServices,
     private readonly config: Config,
   ) {
+    this.conversations = new Conversations(home, (group) => historyLimits(config, group));
     this.unsubscribe = core.events.onEvent((envelope) => {
       if (envelope.topic === "task.triggered") this.accept(envelope.payload as Task);
-      else if (envelope.topic === "message.inbound") this.acceptInbound(envelope.group, envelope.payload);
+      else if (envelope.topic === "message.inbound")
+        this.acceptInbound(envelope.group, envelope.source, envelope.payload);
     });
   }
 
@@ -78,6 +93,29 @@ export class AgentManager {
     if (watch) this.watch(task.id, watch);
     this.core.events.publish(mintIdentity(`task-${task.id}`, group, "cli"), "task.triggered", task);
     return task.id;
+  }
+
+  /**
+   * A message from the owner on the host that continues a conversation (`carapace chat`, `prompt
+   * --conversation`): resolved now, so an unknown id is refused before any container starts.
+   */
+  converse(
+    group: string,
+    text: string,
+    choice: ConversationChoice,
+    watch?: (u: TaskUpdate) => void,
+  ): { task: string; conversation: string } {
+    const at = this.conversations.resolve(group, choice);
+    const task: Task = {
+      id: randomBytes(8).toString("hex"),
+      group,
+      prompt: text,
+      origin: "cli",
+      conversation: { at, sender: { kind: "owner", via: "cli" } },
+    };
+    if (watch) this.watch(task.id, watch);
+    this.core.events.publish(mintIdentity(`task-${task.id}`, group, "cli"), "task.triggered", task);
+    return { task: task.id, conversation: at.id };
   }
 
   watch(taskId: string, fn: (u: TaskUpdate) => void): () => void {
@@ -95,7 +133,7 @@ export class AgentManager {
     if (update.kind === "done") this.watchers.delete(taskId);
   }
 
-  private acceptInbound(group: string, payload: unknown): void {
+  private acceptInbound(group: string, source: string, payload: unknown): void {
     const p = (payload ?? {}) as { text?: unknown; reply_to?: unknown };
     if (!Object.hasOwn(this.config.groups, group)) {
       void this.core.audit.appendEvent({
@@ -108,7 +146,33 @@ export class AgentManager {
       return;
     }
     if (typeof p.text !== "string" || p.text.length === 0) return;
-    this.accept({ id: randomBytes(8).toString("hex"), group, prompt: p.text, origin: "channel", replyTo: p.reply_to });
+    const task: Task = {
+      id: randomBytes(8).toString("hex"),
+      group,
+      prompt: p.text,
+      origin: "channel",
+      replyTo: p.reply_to,
+    };
+    try {
+      const inbound = inboundConversation(source, payload);
+      task.conversation = {
+        at: inbound.choice
+          ? this.conversations.resolve(group, inbound.choice)
+          : this.conversations.oneShot(group, inbound.channel),
+        sender: inbound.sender,
+        ...(inbound.chat !== undefined ? { chat: inbound.chat } : {}),
+      };
+    } catch (e) {
+      void this.core.audit.appendEvent({
+        kind: "event",
+        outcome: "rejected",
+        group,
+        topic: "message.inbound",
+        detail: { reason: (e as Error).message },
+      });
+      return;
+    }
+    this.accept(task);
   }
 
   private accept(task: Task): void {
@@ -138,7 +202,14 @@ export class AgentManager {
   }
 
   private finish(task: Task, ok: boolean, answer: string, error?: string): void {
-    this.tell(task.id, { kind: "done", ok, answer, ...(error ? { error } : {}) });
+    const conversation = task.conversation?.at.id;
+    this.tell(task.id, {
+      kind: "done",
+      ok,
+      answer,
+      ...(error ? { error } : {}),
+      ...(conversation ? { conversation } : {}),
+    });
   }
 
   private async ensureRuntime(): Promise<DetectedRuntime> {
@@ -176,6 +247,7 @@ export class AgentManager {
     // Released in `finally`, so a spawn that throws leaks neither the subscription nor the timer.
     let unwatchConfirmations: (() => void) | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let turn: BegunTurn | null = null;
     try {
       const { info, runtime } = await this.ensureRuntime();
       assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
@@ -201,8 +273,12 @@ export class AgentManager {
       // Asked of the plugins that offer one (the memory plugin), each within the budget.
       const brief = await this.core.briefing.brief(task.group, BRIEF_BUDGET_MS).catch(() => null);
       const tools = this.core.briefing.tools(task.group);
+      // A conversation's turn is recorded now and its prompt rendered from the host's record of the turns before.
+      turn = task.conversation
+        ? this.conversations.begin(task.conversation.at, task.conversation.sender, task.prompt)
+        : null;
       const files = prepareSessionFiles(this.home, session.id, task.group, user, {
-        prompt: task.prompt,
+        prompt: turn?.prompt ?? task.prompt,
         claudeMd: claudeMd(task.group, brief, tools),
         skills: this.core.briefing.skills(task.group),
       });
@@ -286,18 +362,19 @@ export class AgentManager {
       splitter.end();
       if (exit.code !== 0 && !failure)
         failure = `the agent exited with code ${exit.code}${exit.stderrTail ? `: ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}` : ""}`;
-      if (failure) this.core.events.publish(identity, "agent.error", { task: task.id, message: failure });
-      else
-        this.core.events.publish(identity, "agent.completed", {
+      if (failure)
+        this.core.events.publish(identity, "agent.error", {
           task: task.id,
-          answer,
-          reply_to: task.replyTo ?? null,
+          message: failure,
+          ...this.replyRoute(task),
         });
+      else this.core.events.publish(identity, "agent.completed", { task: task.id, answer, ...this.replyRoute(task) });
     } catch (e) {
       failure = (e as Error).message;
       this.core.events.publish(mintIdentity(sessionId ?? `task-${task.id}`, task.group, "agent"), "agent.error", {
         task: task.id,
         message: failure,
+        ...this.replyRoute(task),
       });
     } finally {
       clearTimeout(timer);
@@ -313,9 +390,28 @@ export class AgentManager {
           logLine(`[AGENT] Warning: session ${sessionId} files not removed: ${(e as Error).message}`);
         }
       }
+      this.recordAnswer(turn, !failure, answer);
       this.running.set(task.group, Math.max(0, (this.running.get(task.group) ?? 1) - 1));
       this.finish(task, !failure, answer, (sanitize(failure ?? "").value as string) || undefined);
       this.next(task.group);
+    }
+  }
+
+  /** Where a channel sends the answer: what it passed as reply_to, its chat and the conversation. */
+  private replyRoute(task: Task): { reply_to: unknown; conversation: string | null; chat: string | null } {
+    return {
+      reply_to: task.replyTo ?? null,
+      conversation: task.conversation?.at.id ?? null,
+      chat: task.conversation?.chat ?? null,
+    };
+  }
+
+  private recordAnswer(turn: BegunTurn | null, ok: boolean, answer: string): void {
+    if (!turn) return;
+    try {
+      this.conversations.finish(turn, { ok, answer });
+    } catch (e) {
+      logLine(`[CONVERSATION] Warning: the answer of turn ${turn.turn.seq} was not recorded: ${(e as Error).message}`);
     }
   }
 

@@ -143,7 +143,9 @@ export interface ConfigEntry {
 
 function groupSource(user: UserConfig, ref: KeyRef): ConfigEntry["source"] {
   if (userValue(user, ref) !== undefined) return "user";
-  return ref.key in SECTION_KEYS.security || ref.key.startsWith("daily_") ? "inherited" : "default";
+  return ref.key in SECTION_KEYS.security || ref.key.startsWith("daily_") || ref.key.startsWith("history_")
+    ? "inherited"
+    : "default";
 }
 
 function userValue(user: UserConfig, ref: KeyRef): TomlScalar | undefined {

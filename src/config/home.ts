@@ -120,6 +120,14 @@ export const HOME_LAYOUT = [
     purpose: "per-group scheduled tasks and their runs (SQLite; `carapace task`)",
   },
   {
+    path: "data/conversations",
+    kind: "dir",
+    mode: 0o700,
+    mutability: "managed",
+    repairMode: true,
+    purpose: "per-group conversations (SQLite): each turn's sender, text and final answer, recorded by the host",
+  },
+  {
     path: "data/core",
     kind: "dir",
     mode: 0o700,

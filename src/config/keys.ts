@@ -171,6 +171,15 @@ export const SECTION_KEYS = {
     max_supersedes_per_session: integer(5, 0, 10_000, "stores that supersede an entry, per session"),
     max_deletes_per_session: integer(5, 0, 10_000, "memory_delete calls per session"),
   },
+  conversation: {
+    history_turns: integer(
+      20,
+      0,
+      1000,
+      "earlier turns of a conversation shown to its next session (oldest dropped first)",
+    ),
+    history_bytes: integer(32_000, 0, 1_000_000, "bytes of earlier turns shown to a conversation's next session"),
+  },
 } as const;
 
 const SECTION_KEYS_BUDGET_GROUP_DAILY_TOKENS = SECTION_KEYS.budget.group_daily_tokens;
@@ -188,6 +197,14 @@ export const GROUP_KEYS = {
   daily_requests: {
     ...SECTION_KEYS_BUDGET_GROUP_DAILY_REQUESTS,
     description: "this group's API requests per UTC day (overrides [budget] group_daily_requests)",
+  },
+  history_turns: {
+    ...SECTION_KEYS.conversation.history_turns,
+    description: "this group's earlier turns shown per session (overrides [conversation] history_turns)",
+  },
+  history_bytes: {
+    ...SECTION_KEYS.conversation.history_bytes,
+    description: "this group's bytes of earlier turns per session (overrides [conversation] history_bytes)",
   },
   policy: oneOf(
     ["queue", "reject", "concurrent"],

@@ -144,6 +144,8 @@ export function groupSettings(config: Config, group: string): Required<GroupConf
     max_sessions_per_group: own.max_sessions_per_group ?? config.security.max_sessions_per_group,
     daily_tokens: own.daily_tokens ?? config.budget.group_daily_tokens,
     daily_requests: own.daily_requests ?? config.budget.group_daily_requests,
+    history_turns: own.history_turns ?? config.conversation.history_turns,
+    history_bytes: own.history_bytes ?? config.conversation.history_bytes,
     policy: own.policy ?? GROUP_KEYS.policy.default,
   };
 }

@@ -1,6 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { CARAPACE_VERSION } from "../config/version.ts";
-import { UserError, whatOf } from "../errors/user-error.ts";
+import { fixOf, UserError, whatOf } from "../errors/user-error.ts";
 import { GROUP_NAME } from "../protocol/group-name.ts";
 import type { PeerCredentials } from "../transport/socket.ts";
 import { RouterSocket } from "../transport/sockets.ts";
@@ -30,7 +31,16 @@ export function controlSocketPath(home: string): string {
  * follow its updates until the one of kind "done".
  */
 export interface TaskRunner {
-  trigger(group: string, prompt: string, watch?: (update: { readonly kind: string }) => void): string;
+  /**
+   * The owner's message in a conversation: `{ id }` continues one of the group's open conversations
+   * (throws when there is none with that id), `{ key, fresh: true }` starts one.
+   */
+  converse(
+    group: string,
+    text: string,
+    choice: { readonly id: string } | { readonly key: string; readonly fresh?: boolean },
+    watch?: (update: { readonly kind: string }) => void,
+  ): { task: string; conversation: string };
 }
 
 class ControlError extends Error {
@@ -44,6 +54,7 @@ class ControlError extends Error {
 }
 
 const CALLER_HEARTBEAT_MS = 2_000;
+const CONVERSATION_ID = /^[0-9a-f]{20}$/;
 
 function answerError(reason: "unknown" | "caller_gone" | "hash_mismatch"): ControlError {
   if (reason === "caller_gone")
@@ -239,13 +250,27 @@ export class ControlChannel {
     if (!GROUP_NAME.test(group)) return void fail("AGENT", "invalid group name", "use lowercase [a-z0-9_-]");
     if (text.trim() === "" || text.length > 100_000)
       return void fail("AGENT", "the prompt is empty or longer than 100000 characters", "pass a prompt");
-    this.agents.trigger(group, text, (update) => {
-      this.router.send(peer, ["", JSON.stringify({ id: req.id, update })]);
-      if (update.kind === "done") {
-        const reply: ControlReply = { id: req.id, ok: true, result: update };
-        this.router.send(peer, ["", JSON.stringify(reply)]);
-      }
-    });
+    const conversation = args.conversation;
+    if (conversation !== undefined && (typeof conversation !== "string" || !CONVERSATION_ID.test(conversation)))
+      return void fail(
+        "CONVERSATION",
+        "invalid conversation id",
+        "pass the 20-character id `carapace chat` or `carapace prompt` printed",
+      );
+    // Without an id, the prompt is the first turn of a new host conversation that can be continued.
+    const choice = conversation ? { id: conversation } : { key: `cli:${randomBytes(10).toString("hex")}`, fresh: true };
+    try {
+      const started = this.agents.converse(group, text, choice, (update) => {
+        this.router.send(peer, ["", JSON.stringify({ id: req.id, update })]);
+        if (update.kind === "done") {
+          const reply: ControlReply = { id: req.id, ok: true, result: update };
+          this.router.send(peer, ["", JSON.stringify(reply)]);
+        }
+      });
+      this.router.send(peer, ["", JSON.stringify({ id: req.id, update: { kind: "conversation", ...started } })]);
+    } catch (e) {
+      fail("CONVERSATION", whatOf(e), fixOf(e, "check the conversation id and the group"));
+    }
   }
 
   close(): void {

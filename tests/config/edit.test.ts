@@ -99,10 +99,10 @@ describe("config set", () => {
     expect(section.message).toContain("valid keys in [security]: max_frame_bytes");
     expect(section.exitCode).toBe(EXIT.usage);
     expect(thrown(() => setConfigValue(t.home, "sekurity.x", "1")).message).toContain(
-      "valid keys at the top level: runtime, plugins, security, network, hello, logging, budget, memory, groups.<name>",
+      "valid keys at the top level: runtime, plugins, security, network, hello, logging, budget, memory, conversation, groups.<name>",
     );
     expect(thrown(() => setConfigValue(t.home, "groups.work.burst", "1")).message).toContain(
-      "valid keys in [groups.work]: rate_limit_per_minute, rate_limit_burst, max_sessions_per_group, daily_tokens, daily_requests, policy",
+      "valid keys in [groups.work]: rate_limit_per_minute, rate_limit_burst, max_sessions_per_group, daily_tokens, daily_requests, history_turns, history_bytes, policy",
     );
     expect(thrown(() => setConfigValue(t.home, "groups.Work.policy", "queue")).message).toContain(
       "1-32 characters from lowercase a-z",
@@ -180,6 +180,8 @@ describe("config get and list", () => {
       { key: "groups.home.max_sessions_per_group", value: 3, source: "inherited" },
       { key: "groups.home.daily_tokens", value: 50_000_000, source: "inherited" },
       { key: "groups.home.daily_requests", value: 5000, source: "inherited" },
+      { key: "groups.home.history_turns", value: 20, source: "inherited" },
+      { key: "groups.home.history_bytes", value: 32_000, source: "inherited" },
       { key: "groups.home.policy", value: "queue", source: "default" },
     ]);
     expect(getConfig(t.home, "groups.home.policy")).toEqual([

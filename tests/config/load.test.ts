@@ -104,6 +104,8 @@ policy = "reject"
       max_sessions_per_group: 3,
       daily_tokens: DEFAULT_CONFIG.budget.group_daily_tokens,
       daily_requests: DEFAULT_CONFIG.budget.group_daily_requests,
+      history_turns: DEFAULT_CONFIG.conversation.history_turns,
+      history_bytes: DEFAULT_CONFIG.conversation.history_bytes,
       policy: "reject",
     });
     expect(groupSettings(config, "other").policy).toBe("queue");
@@ -163,10 +165,10 @@ describe("validation errors", () => {
     expect(e.message).toContain('Fix: write "security.rate_limit_per_minute" instead');
     const top = errorOf("[securty]\nx = 1");
     expect(top.message).toContain(
-      "valid keys at the top level: runtime, plugins, security, network, hello, logging, budget, memory, groups",
+      "valid keys at the top level: runtime, plugins, security, network, hello, logging, budget, memory, conversation, groups",
     );
     expect(errorOf("[groups.work]\nburst = 1").message).toContain(
-      "valid keys in [groups.work]: rate_limit_per_minute, rate_limit_burst, max_sessions_per_group, daily_tokens, daily_requests, policy",
+      "valid keys in [groups.work]: rate_limit_per_minute, rate_limit_burst, max_sessions_per_group, daily_tokens, daily_requests, history_turns, history_bytes, policy",
     );
   });
 
