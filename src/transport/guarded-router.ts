@@ -101,7 +101,7 @@ export class GuardedRouter extends LoopSocket {
       if (this.cutOff.size >= CUT_OFF_MEMORY) this.cutOff.clear();
       this.cutOff.add(key);
     }
-    this.loop.touch();
+    this.loop.touch(this.socket);
   }
 
   private bufferedBytes(): number {
@@ -117,7 +117,7 @@ export class GuardedRouter extends LoopSocket {
   send(identity: Uint8Array, frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
     if (this.socket.closed) return "closed";
     const outcome = this.socket.trySend([identity, encodeMessage(frames)]);
-    this.loop.touch();
+    this.loop.touch(this.socket);
     if (outcome === "again") {
       const key = keyOf(identity);
       if (this.peers.get(key)?.intake) {

@@ -100,10 +100,14 @@ export function zmqVersion(): string {
 }
 
 export function lastError(): { errno: number; message: string } {
-  const z = libzmq();
-  const errno = z.zmq_errno();
-  const p = z.zmq_strerror(errno);
-  return { errno, message: p ? new CString(p).toString() : `errno ${errno}` };
+  const errno = libzmq().zmq_errno();
+  return { errno, message: lastErrorText(errno) };
+}
+
+/** libzmq's text for an errno. */
+export function lastErrorText(errno: number): string {
+  const p = libzmq().zmq_strerror(errno);
+  return p ? new CString(p).toString() : `errno ${errno}`;
 }
 
 export class ZmqError extends Error {

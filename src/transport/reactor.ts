@@ -8,13 +8,23 @@ interface Registration {
   socket: ZmqSocket;
   onReadable: () => void;
   onWritable: (() => void) | null;
+  /** ZMQ_FD, fixed for the socket's life (read once). */
+  fd: number;
+  /** A libzmq call was made on it (or its ZMQ_FD fired) since ZMQ_EVENTS was last read. */
+  dirty: boolean;
 }
 
 /**
- * Drives readiness for every socket of the process. Busy: it re-checks ZMQ_EVENTS on every turn of the
+ * Drives readiness for every socket of the process. Busy: it re-checks readiness on every turn of the
  * event loop for a short spin window after the last activity (fast, like a busy-poll). Idle: a Worker
  * blocks in poll(2) on the ZMQ_FD descriptors and wakes the main thread (no CPU). ZMQ_FD is edge-triggered
- * and any libzmq call can consume the edge, so every call made on the main thread schedules a re-check.
+ * and any libzmq call can consume the edge, so every call made on the main thread marks its socket for a
+ * re-check.
+ *
+ * A turn reads ZMQ_EVENTS (a getsockopt that itself polls the socket's mailbox) only on sockets that need
+ * it: those marked since their last read, and those whose ZMQ_FD one poll(2) with no timeout finds ready.
+ * A socket that is neither has nothing new: libzmq signals ZMQ_FD on the next change after a read of
+ * ZMQ_EVENTS, and nothing of ours has touched it since. So a turn costs one system call, not one per socket.
  *
  * The spin window adapts: it doubles (up to `maxSpinMs`) when a message arrived while spinning, since
  * messages keep coming and a Worker round trip would cost more than the spin; it halves (down to
@@ -23,13 +33,20 @@ interface Registration {
  */
 export class Reactor {
   private readonly regs = new Set<Registration>();
+  private readonly bySocket = new Map<ZmqSocket, Registration>();
   private worker: Worker | null = null;
+  /** The descriptors the Worker last got; unchanged ones are not sent again. */
+  private workerFds = "";
   private armed = false;
   private scheduled = false;
   private lastActivity = 0;
   private wakeFd = -1;
   private spinMs: number;
   private spinning = false;
+  /** The registrations as an array and their pollfd array, rebuilt when a socket comes or goes. */
+  private list: Registration[] = [];
+  private pollfds = new Int32Array(0);
+  private listStale = true;
   private readonly minSpinMs: number;
   private readonly maxSpinMs: number;
   private readonly safetyPollMs: number;
@@ -43,21 +60,34 @@ export class Reactor {
   }
 
   add(socket: ZmqSocket, onReadable: () => void, onWritable: (() => void) | null = null): () => void {
-    const reg: Registration = { socket, onReadable, onWritable };
+    const reg: Registration = { socket, onReadable, onWritable, fd: socket.fd(), dirty: true };
     this.regs.add(reg);
-    socket.onTouched = () => this.touch();
+    this.bySocket.set(socket, reg);
+    this.listStale = true;
+    socket.onTouched = () => this.touch(socket);
     this.wakeWorker();
-    this.touch();
+    this.touch(socket);
     return () => {
       this.regs.delete(reg);
+      this.bySocket.delete(socket);
+      this.listStale = true;
       socket.onTouched = null;
       if (this.regs.size === 0) this.stopWorker();
       else this.wakeWorker();
     };
   }
 
-  /** Call after any libzmq operation on the main thread: re-check soon, since the edge may be gone. */
-  touch(): void {
+  /**
+   * Call after any libzmq operation on the main thread: re-check soon, since the edge may be gone. With
+   * the socket only that one is re-read; without, all of them.
+   */
+  touch(socket?: ZmqSocket): void {
+    if (socket) {
+      const reg = this.bySocket.get(socket);
+      if (reg) reg.dirty = true;
+    } else {
+      for (const reg of this.regs) reg.dirty = true;
+    }
     this.lastActivity = performance.now();
     this.schedule();
   }
@@ -68,11 +98,36 @@ export class Reactor {
     setImmediate(() => this.turn());
   }
 
+  private refreshList(): void {
+    if (!this.listStale) return;
+    this.listStale = false;
+    this.list = [...this.regs];
+    this.pollfds = new Int32Array(this.list.length * 2);
+    for (let i = 0; i < this.list.length; i++) {
+      this.pollfds[i * 2] = (this.list[i] as Registration).fd;
+      this.pollfds[i * 2 + 1] = POLLIN_EVENTS;
+    }
+  }
+
+  /** One poll(2) with no timeout: marks every socket whose ZMQ_FD is ready. */
+  private markReady(): void {
+    const n = this.list.length;
+    if (n === 0) return;
+    const fds = this.pollfds;
+    for (let i = 0; i < n; i++) fds[i * 2 + 1] = POLLIN_EVENTS;
+    if (pollNow(fds, n) <= 0) return;
+    for (let i = 0; i < n; i++)
+      if ((fds[i * 2 + 1] as number) >>> 16 !== 0) (this.list[i] as Registration).dirty = true;
+  }
+
   private turn(): void {
     this.scheduled = false;
+    this.refreshList();
+    this.markReady();
     let active = false;
-    for (const reg of [...this.regs]) {
-      if (reg.socket.closed) continue;
+    for (const reg of this.list) {
+      if (!reg.dirty || reg.socket.closed) continue;
+      reg.dirty = false;
       let events = reg.socket.events();
       while (events & ZMQ.POLLIN && !reg.socket.closed) {
         active = true;
@@ -100,23 +155,39 @@ export class Reactor {
 
   private arm(): void {
     if (this.armed) return;
-    const fds = [...this.regs].filter((r) => !r.socket.closed).map((r) => r.socket.fd());
+    // A socket marked by a call made after its last read must be re-read, not slept on.
+    for (const reg of this.list) {
+      if (reg.dirty && !reg.socket.closed) {
+        this.schedule();
+        return;
+      }
+    }
+    const fds = this.list.filter((r) => !r.socket.closed).map((r) => r.fd);
     if (fds.length === 0) return;
     const worker = this.ensureWorker();
+    const key = fds.join(",");
     this.armed = true;
-    worker.postMessage({ fds, wakeFd: this.wakeFd, timeoutMs: this.safetyPollMs });
+    worker.postMessage({
+      ...(key !== this.workerFds ? { fds } : {}),
+      wakeFd: this.wakeFd,
+      timeoutMs: this.safetyPollMs,
+    });
+    this.workerFds = key;
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     this.wakeFd = eventfd();
     const worker = new Worker(workerSpecifier());
-    worker.onmessage = () => {
+    worker.onmessage = (event: MessageEvent<number>) => {
       this.armed = false;
       this.spinning = false;
+      // A descriptor that woke the Worker is found by the turn's own poll; the safety timeout re-reads all.
+      if (event.data === 0) for (const reg of this.regs) reg.dirty = true;
       if (this.regs.size > 0) this.schedule();
     };
     this.worker = worker;
+    this.workerFds = "";
     return worker;
   }
 
@@ -151,6 +222,7 @@ function openLibc() {
   return dlopen("libc.so.6", {
     eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
     write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   });
 }
 function eventfd(): number {
@@ -160,6 +232,12 @@ function eventfd(): number {
   const fd = libc.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) throw new UserError("TRANSPORT", "eventfd failed", "check the process's file descriptor limit");
   return fd;
+}
+const POLLIN_EVENTS = 1;
+/** poll(2) with a zero timeout over `count` pollfd structs (two int32 slots each). */
+function pollNow(pollfds: Int32Array, count: number): number {
+  libc ??= openLibc();
+  return libc.symbols.poll(ptr(pollfds), count, 0);
 }
 const one = new BigUint64Array([1n]);
 function eventfdWrite(fd: number): void {

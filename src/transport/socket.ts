@@ -2,7 +2,7 @@ import { CString, type Pointer, ptr } from "bun:ffi";
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors/user-error.ts";
-import { copyOut, lastError, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
+import { copyOut, lastError, lastErrorText, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
 
 export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB" | "STREAM";
 export type SendOutcome = "sent" | "again" | "unroutable";
@@ -55,6 +55,12 @@ export class ZmqSocket {
   private readonly msg = new Uint8Array(ZMQ.MSG_T_SIZE);
   private readonly int = new Int32Array(1);
   private readonly sizeBuf = new BigUint64Array(1);
+  // Addresses of the scratch buffers above, taken once: they live as long as the socket and JavaScriptCore
+  // does not move them, and taking them on every call showed up in the profile of every message.
+  private readonly msgPtr: Pointer = ptr(this.msg);
+  private readonly intPtr: Pointer = ptr(this.int);
+  private readonly sizePtr: Pointer = ptr(this.sizeBuf);
+  private cachedFd = -1;
   private readonly maxFrames: number;
   private readonly peerCredentials: boolean;
   private boundPaths: string[] = [];
@@ -102,10 +108,13 @@ export class ZmqSocket {
   }
 
   getInt(option: number): number {
-    retryInterrupted(() => {
-      this.sizeBuf[0] = 4n;
-      return libzmq().zmq_getsockopt(this.h, option, ptr(this.int), ptr(this.sizeBuf));
-    }, `zmq_getsockopt(${option})`);
+    this.sizeBuf[0] = 4n;
+    if (libzmq().zmq_getsockopt(this.h, option, this.intPtr, this.sizePtr) < 0) {
+      retryInterrupted(() => {
+        this.sizeBuf[0] = 4n;
+        return libzmq().zmq_getsockopt(this.h, option, this.intPtr, this.sizePtr);
+      }, `zmq_getsockopt(${option})`);
+    }
     return this.int[0] as number;
   }
 
@@ -144,8 +153,10 @@ export class ZmqSocket {
     return BigInt(this.h as unknown as number);
   }
 
+  /** ZMQ_FD: the same descriptor for the socket's whole life, so it is read once. */
   fd(): number {
-    return this.getInt(ZMQ.FD);
+    if (this.cachedFd < 0) this.cachedFd = this.getInt(ZMQ.FD);
+    return this.cachedFd;
   }
 
   /** Sends a multipart message without blocking. */
@@ -158,7 +169,7 @@ export class ZmqSocket {
       const flags = ZMQ.DONTWAIT | (i < frames.length - 1 ? ZMQ.SNDMORE : 0);
       const rc = z.zmq_send(this.h, data.length > 0 ? ptr(data) : null, data.length, flags);
       if (rc < 0) {
-        const { errno, message } = lastError();
+        const errno = z.zmq_errno();
         if (errno === ZMQ.EINTR && interrupted++ < 1000) {
           i--; // nothing was sent: send this frame again
           continue;
@@ -166,7 +177,7 @@ export class ZmqSocket {
         // A message is atomic: failure can only happen on its first frame.
         if (i === 0 && errno === ZMQ.EAGAIN) return "again";
         if (i === 0 && errno === ZMQ.EHOSTUNREACH) return "unroutable";
-        throw new ZmqError("zmq_send", errno, message);
+        throw new ZmqError("zmq_send", errno, lastErrorText(errno));
       }
     }
     return "sent";
@@ -178,7 +189,7 @@ export class ZmqSocket {
    */
   tryRecv(): { frames: Uint8Array[]; overflow: boolean; peer?: PeerCredentials | null } | null {
     const z = libzmq();
-    const m = ptr(this.msg);
+    const m = this.msgPtr;
     const frames: Uint8Array[] = [];
     let overflow = false;
     let peer: PeerCredentials | null | undefined;
@@ -186,11 +197,12 @@ export class ZmqSocket {
       z.zmq_msg_init(m);
       const rc = z.zmq_msg_recv(m, this.h, frames.length === 0 && !overflow ? ZMQ.DONTWAIT : 0);
       if (rc < 0) {
-        const { errno, message } = lastError();
+        // The errno first: its text (zmq_strerror) is only needed for a real failure, not for "nothing waiting".
+        const errno = z.zmq_errno();
         z.zmq_msg_close(m);
         if (errno === ZMQ.EAGAIN && frames.length === 0) return null;
         if (errno === ZMQ.EINTR) continue;
-        throw new ZmqError("zmq_msg_recv", errno, message);
+        throw new ZmqError("zmq_msg_recv", errno, lastErrorText(errno));
       }
       const size = Number(z.zmq_msg_size(m));
       if (frames.length < this.maxFrames)

@@ -49,7 +49,7 @@ export abstract class LoopSocket {
       return "again";
     }
     const outcome = this.socket.trySend(frames);
-    this.loop.touch();
+    this.loop.touch(this.socket);
     if (outcome === "again") {
       this.outbox.push(frames);
       this.scheduleRetry();
@@ -76,7 +76,7 @@ export abstract class LoopSocket {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.flush();
-      this.loop.touch();
+      this.loop.touch(this.socket);
     }, 1);
   }
 
