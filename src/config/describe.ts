@@ -1,4 +1,5 @@
 import { TomlDate } from "smol-toml";
+import { MCP_SERVER_KEYS } from "./mcp.ts";
 import { GROUP_KEYS, type KeySpec, SECTION_KEYS, SECTION_NAMES, type SectionName, TOP_LEVEL_KEYS } from "./keys.ts";
 
 /** Lookups and wording shared by validation errors and the `config` command. */
@@ -21,6 +22,8 @@ export function validKeysAt(tablePath: readonly string[]): readonly string[] {
   if (tablePath.length === 0) return TOP_LEVEL_KEYS;
   if (tablePath.length === 1 && isSection(tablePath[0])) return Object.keys(SECTION_KEYS[tablePath[0]]);
   if (tablePath.length === 2 && tablePath[0] === "groups") return Object.keys(GROUP_KEYS);
+  if (tablePath.length === 1 && tablePath[0] === "mcp") return ["servers"];
+  if (tablePath.length === 3 && tablePath[0] === "mcp") return MCP_SERVER_KEYS;
   return [];
 }
 

@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS } from "../protocol/limits.ts";
+import type { McpConfig } from "./mcp.ts";
 import { CARAPACE_VERSION } from "./version.ts";
 
 /**
@@ -216,7 +217,7 @@ export const GROUP_KEYS = {
 export type SectionName = keyof typeof SECTION_KEYS;
 export const SECTION_NAMES = Object.keys(SECTION_KEYS) as SectionName[];
 /** Top-level tables of config.toml, in the order `config list` prints them. */
-export const TOP_LEVEL_KEYS = [...SECTION_NAMES, "groups"] as const;
+export const TOP_LEVEL_KEYS = [...SECTION_NAMES, "groups", "mcp"] as const;
 
 type ValueOf<S> =
   S extends EnumKey<infer V>
@@ -236,4 +237,5 @@ export type SecurityConfig = SectionValues<typeof SECURITY_KEYS>;
 export type GroupConfig = Partial<SectionValues<typeof GROUP_KEYS>>;
 export type Config = { [S in SectionName]: SectionValues<(typeof SECTION_KEYS)[S]> } & {
   groups: Record<string, GroupConfig>;
+  mcp: McpConfig;
 };

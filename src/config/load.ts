@@ -12,11 +12,15 @@ import {
   type SectionName,
   type SecurityConfig,
 } from "./keys.ts";
+import { type McpConfig, mcpServerProblem } from "./mcp.ts";
 import { cloneDefaults } from "./schema.ts";
 import { assertValidConfig } from "./validate.ts";
 
 /** What config.toml holds after validation: only the keys the user wrote. */
-export type UserConfig = { [S in SectionName]?: Partial<Config[S]> } & { groups?: Record<string, GroupConfig> };
+export type UserConfig = { [S in SectionName]?: Partial<Config[S]> } & {
+  groups?: Record<string, GroupConfig>;
+  mcp?: Partial<McpConfig>;
+};
 
 export interface ConfigFile {
   path: string;
@@ -46,6 +50,10 @@ export function parseConfigText(text: string, path: string): UserConfig {
     throw error;
   }
   assertValidConfig(table, { location: `in ${path}` });
+  for (const [name, server] of Object.entries((table as UserConfig).mcp?.servers ?? {})) {
+    const wrong = mcpServerProblem(server);
+    if (wrong) throw new ConfigError(`mcp.servers.${name}`, `[mcp.servers.${name}] ${wrong}`, `correct it in ${path}`);
+  }
   return table as UserConfig;
 }
 
@@ -70,6 +78,7 @@ export function mergeConfig(user: UserConfig): Config {
     if (values !== undefined) Object.assign(config[section], structuredClone(values));
   }
   config.groups = structuredClone(user.groups ?? {});
+  config.mcp = { servers: structuredClone(user.mcp?.servers ?? {}) };
   return config;
 }
 

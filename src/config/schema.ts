@@ -7,6 +7,7 @@ import {
   SECTION_NAMES,
   type SectionName,
 } from "./keys.ts";
+import { MCP_SCHEMA } from "./mcp.ts";
 
 /** JSON Schema of config.toml, derived from keys.ts. Every object is closed (additionalProperties: false). */
 
@@ -48,6 +49,7 @@ export function buildConfigSchema(): JsonSchema {
     patternProperties: { [GROUP_NAME_PATTERN]: tableSchema(GROUP_KEYS) },
     additionalProperties: false,
   };
+  properties.mcp = MCP_SCHEMA;
   return { type: "object", properties, additionalProperties: false };
 }
 
@@ -60,7 +62,7 @@ function sectionDefaults<S extends SectionName>(section: S): Config[S] {
 }
 
 function buildDefaults(): Config {
-  const config: Partial<Config> = { groups: {} };
+  const config: Partial<Config> = { groups: {}, mcp: { servers: {} } };
   for (const section of SECTION_NAMES) (config as Record<string, unknown>)[section] = sectionDefaults(section);
   return config as Config;
 }

@@ -66,6 +66,14 @@ function toConfigError(error: ErrorObject, root: unknown, options: ValidateOptio
         exitCode,
       );
     }
+    if (path.length === 2 && path[0] === "mcp") {
+      return new ConfigError(
+        key,
+        `"${extra}" is not a valid MCP server name in [mcp.servers]`,
+        `rename [mcp.servers.${extra}] ${options.location}: a lowercase letter, then up to 31 of a-z, 0-9 and _`,
+        exitCode,
+      );
+    }
     const valid = validKeysAt(path);
     const guess = closest(extra, valid);
     return new ConfigError(
@@ -78,6 +86,14 @@ function toConfigError(error: ErrorObject, root: unknown, options: ValidateOptio
     );
   }
   const key = dotted(path);
+  if (path[0] === "mcp") {
+    return new ConfigError(
+      key,
+      `"${key}" ${error.message ?? "is invalid"} (see docs/MCP.md)`,
+      `correct "${key}" ${options.location}`,
+      exitCode,
+    );
+  }
   const actual = describeValue(valueAt(root, path));
   const keyPath = /\[\d+\]$/.test(key) ? path.slice(0, -1) : path;
   const spec = specAt(keyPath);

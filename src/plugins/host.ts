@@ -18,6 +18,11 @@ import { type GroupViews, type PluginHook, TO_PLUGIN } from "./channel/messages.
 import { type PluginProblem, problem } from "./failure.ts";
 import { type Candidate, discoverPlugins, type LoaderSettings, prepareCandidate, statusOf } from "./loader.ts";
 import type { Manifest } from "./manifest-schema.ts";
+import type { McpServerConfig } from "../config/mcp.ts";
+import { mcpCandidates, mcpManifest } from "./mcp/candidates.ts";
+import { mcpPathProblem } from "./mcp/paths.ts";
+import { mcpToolsDesk } from "./mcp/tools-desk.ts";
+import { checkMcpTools, type RefusedTool } from "./mcp/tool-check.ts";
 import { ToolError } from "./sdk/tool-error.ts";
 import type { ToolContext } from "./sdk/types.ts";
 import { sessionPluginsView } from "./services.ts";
@@ -48,6 +53,8 @@ export interface PluginHostDeps {
   /** A plugin's config section; {} when it has none. */
   configFor?(plugin: string): Readonly<Record<string, unknown>>;
   writeLog?(line: string): void;
+  /** `[mcp.servers.*]` of config.toml: each server runs as a plugin through the MCP bridge. */
+  mcpServers?: Readonly<Record<string, McpServerConfig>>;
 }
 
 export type ReloadOutcome =
@@ -65,10 +72,19 @@ interface Running {
   /** Revision of the group views this process was sent last, per group. */
   viewsSent: Map<string, number>;
   probing: boolean;
+  /** An MCP server's tools: catalog name → the name the server knows. */
+  mcpNames?: Map<string, string>;
+}
+
+/** An MCP server's tool list as the core accepted it: the manifest to serve, and what was refused. */
+interface McpTools {
+  manifest: Manifest;
+  names: Map<string, string>;
+  refused: RefusedTool[];
 }
 
 type Launched =
-  | { ok: true; proc: PluginProcess; hooks: PluginHook[] }
+  | { ok: true; proc: PluginProcess; hooks: PluginHook[]; mcp?: McpTools }
   | { ok: false; problem: PluginProblem; detail?: string };
 
 function topicMatches(pattern: string, topic: string): boolean {
@@ -111,6 +127,20 @@ export class PluginHost {
     this.failedOrSkipped.push(...discovery.skipped);
     const taken = new Map(this.deps.catalog.list().map((t) => [t.name, t.plugin]));
     const accepted: { candidate: Candidate; manifest: Manifest }[] = [];
+    const pluginNames = new Set(discovery.candidates.map((c) => c.name));
+    for (const candidate of mcpCandidates(this.deps.mcpServers ?? {})) {
+      const server = candidate.mcp as McpServerConfig;
+      const early =
+        candidate.early ??
+        (pluginNames.has(candidate.name)
+          ? problem("duplicate_tool", `a plugin named "${candidate.name}" exists; rename the MCP server`)
+          : null) ??
+        (mcpPathProblem(server, this.deps.home)
+          ? problem("path_traversal", mcpPathProblem(server, this.deps.home) as string)
+          : null);
+      if (early) this.fail(candidate, early, null);
+      else accepted.push({ candidate, manifest: mcpManifest(candidate.name, server, []) });
+    }
     for (const candidate of discovery.candidates) {
       const prepared = this.prepare(candidate, taken);
       if ("problem" in prepared) {
@@ -164,7 +194,10 @@ export class PluginHost {
       asRoot: plan.asRoot,
       maxMessageBytes: limits.maxResponseBytes + 64 * 1024,
       memoryBytes: limits.pluginMemoryMb * 1024 * 1024,
-      onService: serviceDesk({
+      onService: mcpToolsDesk(candidate, (tools) => {
+        const e = entry();
+        if (e && proc && e.proc === proc) this.onMcpToolsChanged(e, tools);
+      }, serviceDesk({
         plugin: candidate.name,
         manifest,
         audit: this.deps.audit,
@@ -174,7 +207,7 @@ export class PluginHost {
         },
         publish: (identity, topic, payload, correlation) => this.deps.publish(identity, topic, payload, correlation),
         writeLog: (line) => this.writeLog(line),
-      }),
+      })),
       onLog: (line) => {
         const clean = cleanDetail(line);
         lines.push(clean);
@@ -190,8 +223,10 @@ export class PluginHost {
     try {
       // Starting the process has its own limit; the plugin's own init limit covers import and initialize().
       await proc.spawn(PROCESS_START_MS);
-      const init = (await proc.request(TO_PLUGIN.initialize, {}, limit)) as { hooks?: PluginHook[] };
-      return { ok: true, proc, hooks: Array.isArray(init?.hooks) ? init.hooks : [] };
+      const init = (await proc.request(TO_PLUGIN.initialize, {}, limit)) as { hooks?: PluginHook[]; mcp_tools?: unknown };
+      const hooks = Array.isArray(init?.hooks) ? init.hooks : [];
+      if (!candidate.mcp) return { ok: true, proc, hooks };
+      return { ok: true, proc, hooks, mcp: this.checkedMcpTools(candidate, init?.mcp_tools) };
     } catch (error) {
       proc.kill("initialization failed");
       if (error instanceof PluginCallError && error.reason === "timeout")
@@ -236,8 +271,10 @@ export class PluginHost {
       launched.proc.kill("core stopping");
       return;
     }
-    const tools = (manifest.provides.tools ?? []).map((t) => t.name);
-    entry = healthyEntry(candidate, manifest, tools, launched);
+    const served = launched.mcp?.manifest ?? manifest;
+    const tools = (served.provides.tools ?? []).map((t) => t.name);
+    entry = healthyEntry(candidate, served, tools, launched);
+    if (launched.mcp) this.applyMcpTools(entry, launched.mcp);
     this.running.set(candidate.name, entry);
     try {
       this.deps.catalog.replacePlugin(candidate.name, this.toolEntries(entry));
@@ -339,6 +376,7 @@ export class PluginHost {
     entry.hooks = launched.hooks;
     entry.viewsSent = new Map();
     entry.status.state = "healthy";
+    if (launched.mcp) this.replaceMcpTools(entry, launched.mcp);
     this.revision++;
     this.announceReady(entry.candidate, entry.manifest, entry.status.tools, "restarted");
   }
@@ -446,6 +484,7 @@ export class PluginHost {
         const a = error.answer;
         if (a.tool_error) throw new ToolError(a.code, a.message, { retriable: a.retriable });
         if (a.code === "HANDLER_ERROR") throw new InvokeFailure("HANDLER_ERROR", a.message);
+        if (a.code === "MCP_UNREACHABLE") throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the MCP server cannot be reached");
       }
       throw new Error("the tool failed");
     } finally {
@@ -479,11 +518,64 @@ export class PluginHost {
         this.ask(
           entry,
           TO_PLUGIN.invoke,
-          { tool, args, context },
+          { tool: entry.mcpNames?.get(tool) ?? tool, args, context },
           { group: context.group, sessionId: context.sessionId, correlation: context.correlation || null },
           this.deps.limits().handlerTimeoutMs,
           true,
         ),
+    });
+  }
+
+  /** Checks a server's tool list by the manifest rules; logs what was refused. */
+  private checkedMcpTools(candidate: Candidate, raw: unknown): McpTools {
+    const server = candidate.mcp as McpServerConfig;
+    const checked = checkMcpTools(candidate.name, raw, server);
+    for (const r of checked.refused) {
+      this.writeLog(
+        `[MCP] Error: tool "${r.tool}" of MCP server "${candidate.name}" was refused: ${r.category}: ${r.reason}. Fix: correct the tool in the server, or leave it unused; the server's other tools load.`,
+      );
+    }
+    return {
+      manifest: mcpManifest(candidate.name, server, checked.tools),
+      names: new Map(checked.tools.map((t) => [t.name, t.mcp_name])),
+      refused: checked.refused,
+    };
+  }
+
+  private applyMcpTools(entry: Running, tools: McpTools): void {
+    entry.manifest = tools.manifest;
+    entry.mcpNames = tools.names;
+    entry.status.tools = (tools.manifest.provides.tools ?? []).map((t) => t.name);
+    entry.status.refused = tools.refused;
+  }
+
+  /** A new tool list (a restart, or tools/list_changed): checked, then swapped in at once. */
+  private replaceMcpTools(entry: Running, tools: McpTools): void {
+    const previous = { manifest: entry.manifest, names: entry.mcpNames, refused: entry.status.refused };
+    this.applyMcpTools(entry, tools);
+    try {
+      this.deps.catalog.replacePlugin(entry.status.name, this.toolEntries(entry));
+    } catch (error) {
+      this.writeLog(`[MCP] Error: the new tool list of "${entry.status.name}" was refused: ${whatOf(error)}. Fix: rename the tool in the server.`);
+      this.applyMcpTools(entry, { manifest: previous.manifest, names: previous.names ?? new Map(), refused: previous.refused ?? [] });
+      return;
+    }
+    this.revision++;
+  }
+
+  private onMcpToolsChanged(entry: Running, raw: unknown): void {
+    if (entry.status.state !== "healthy") return;
+    const tools = this.checkedMcpTools(entry.candidate, raw);
+    this.replaceMcpTools(entry, tools);
+    this.auditQuietly({
+      kind: "event",
+      outcome: "info",
+      detail: {
+        event: "mcp tools changed",
+        plugin: entry.status.name,
+        tools: entry.status.tools,
+        refused: tools.refused.map((r) => r.tool),
+      },
     });
   }
 

@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { McpServerConfig } from "../config/mcp.ts";
 import { EMBEDDED_PLUGINS, type EmbeddedPlugin } from "./builtins.ts";
 import { PluginLoadError, type PluginProblem, problem } from "./failure.ts";
 import { checkPluginFolder } from "./folder-check.ts";
@@ -34,6 +35,8 @@ export interface Candidate {
   /** How messages name the folder (relative to the home where possible). */
   label: string;
   embedded?: EmbeddedPlugin;
+  /** An MCP server from config.toml: the bridge runs it; its manifest is written by the core. */
+  mcp?: McpServerConfig;
   overrides?: PluginSource;
   /** Found while discovering, before the folder is looked at (e.g. an invalid folder name). */
   early?: PluginProblem;

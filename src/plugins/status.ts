@@ -1,7 +1,7 @@
 import type { FailureCategory } from "./failure.ts";
 
-/** Where a plugin came from: embedded in the binary, the release's lib/plugins, a [plugins] dirs entry, or the user's plugins/. */
-export type PluginSource = "builtin" | "lib" | "dir" | "user";
+/** Where a plugin came from: embedded in the binary, the release's lib/plugins, a [plugins] dirs entry, the user's plugins/, or an [mcp.servers.*] table. */
+export type PluginSource = "builtin" | "lib" | "dir" | "user" | "mcp";
 
 export type PluginState =
   | "loading"
@@ -27,6 +27,8 @@ export interface PluginStatus {
   reason?: string;
   /** The plugin's own error text (sanitized), for the operator only. */
   detail?: string;
+  /** An MCP server's tools the core refused, and why (shown by `plugin list`, `mcp list` and doctor). */
+  refused?: { tool: string; category: FailureCategory; reason: string }[];
   /** The source of the plugin of the same name this one replaced. */
   overrides?: PluginSource;
 }

@@ -24,6 +24,8 @@ export const TO_CORE = {
   auditLog: "core.service.audit_log",
   publish: "core.service.publish_event",
   log: "core.service.log",
+  /** The MCP bridge: the server's tool list changed; the core checks it again. */
+  mcpTools: "core.mcp.tools_changed",
 } as const;
 
 /** The optional handler hooks a plugin process reports in its hello. */
@@ -44,7 +46,7 @@ export type ChannelError =
   | { tool_error: true; code: string; message: string; retriable: boolean }
   | {
       tool_error?: false;
-      code: ErrorObject["code"] | "IMPORT_FAILED" | "BAD_HANDLER" | "INIT_FAILED";
+      code: ErrorObject["code"] | "IMPORT_FAILED" | "BAD_HANDLER" | "INIT_FAILED" | "MCP_UNREACHABLE";
       message: string;
     };
 
@@ -83,7 +85,8 @@ export interface RunnerStart {
   endpoint: string;
   /** Proves the connection is this process: the first frame on the socket must carry it. */
   nonce: string;
-  handler: { kind: "embedded"; name: string } | { kind: "file"; path: string };
+  /** `mcp`: the MCP bridge (plugins/mcp/bridge.ts), its server described in `config.mcp`. */
+  handler: { kind: "embedded"; name: string } | { kind: "file"; path: string } | { kind: "mcp" };
   /** Where dataDir(feature) folders live as the process sees them. */
   dataRoot: string;
   /** Only the credentials the manifest declares, read by the core. */

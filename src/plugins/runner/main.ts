@@ -19,6 +19,7 @@ import {
   TO_PLUGIN,
 } from "../channel/messages.ts";
 import { importDetail } from "../import-detail.ts";
+import type { BridgeHooks } from "../mcp/bridge.ts";
 import { ToolError } from "../sdk/tool-error.ts";
 import type { PluginHandler } from "../sdk/types.ts";
 import { registerSdkModule } from "../sdk-seam.ts";
@@ -47,9 +48,10 @@ class StartFailure extends Error {
   }
 }
 
-async function loadHandler(start: RunnerStart): Promise<PluginHandler> {
+async function loadHandler(start: RunnerStart, hooks: BridgeHooks): Promise<PluginHandler> {
   registerSdkModule();
   const spec = start.handler;
+  if (spec.kind === "mcp") return new (await import("../mcp/bridge.ts")).McpBridge(hooks);
   let mod: { default?: unknown };
   try {
     if (spec.kind === "embedded") {
@@ -75,6 +77,8 @@ function isOutOfMemory(error: unknown): boolean {
 
 function channelError(thrown: unknown): ChannelError {
   if (thrown instanceof StartFailure) return { code: thrown.code, message: thrown.message };
+  if (thrown instanceof Error && thrown.name === "McpUnreachable")
+    return { code: "MCP_UNREACHABLE", message: "the MCP server cannot be reached" };
   if (thrown instanceof ToolError) {
     return {
       tool_error: true,
@@ -125,6 +129,10 @@ export async function runPluginRunner(): Promise<never> {
   );
   process.on("unhandledRejection", (error) => fatal("unhandled rejection", error, RUNNER_EXIT.fault));
 
+  const bridgeHooks: BridgeHooks = {
+    toolsChanged: (tools) => tell(TO_CORE.mcpTools, { tools }),
+    serverEnded: (why) => fatal("the MCP server ended", new Error(why), RUNNER_EXIT.fault),
+  };
   let handler: PluginHandler | null = null;
   const reply = (correlation: string, outcome: { value: unknown } | { error: ChannelError }) => {
     if ("error" in outcome) return send({ kind: "error", correlation, error: outcome.error });
@@ -165,7 +173,7 @@ export async function runPluginRunner(): Promise<never> {
         return reply(req.correlation, { value: { pong: true } });
       case TO_PLUGIN.initialize:
         return run(req.correlation, async () => {
-          const loaded = await loadHandler(start);
+          const loaded = await loadHandler(start, bridgeHooks);
           try {
             await runInRunnerScope({ scope: "", group: null, sessionId: null }, () => loaded.initialize(services));
           } catch (error) {
@@ -175,7 +183,8 @@ export async function runPluginRunner(): Promise<never> {
           const hooks = (["handleEvent", "sessionBrief", "verify", "shutdown"] as const).filter(
             (k) => typeof loaded[k] === "function",
           );
-          return { hooks };
+          const mcpTools = (loaded as { tools?: unknown }).tools;
+          return { hooks, ...(start.handler.kind === "mcp" ? { mcp_tools: mcpTools } : {}) };
         });
       case TO_PLUGIN.invoke: {
         const a = req.arguments as InvokeArgs;

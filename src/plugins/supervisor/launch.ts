@@ -12,6 +12,7 @@ import type { Limits } from "../../protocol/limits.ts";
 import type { RunnerStart } from "../channel/messages.ts";
 import type { Candidate } from "../loader.ts";
 import type { Manifest } from "../manifest-schema.ts";
+import { mcpReadOnlyPaths } from "../mcp/paths.ts";
 import { PLUGIN_GID, PLUGIN_UID, type SandboxedCommand, sandboxedCommand } from "./sandbox.ts";
 
 export interface LaunchPlan {
@@ -68,15 +69,18 @@ export function planLaunch(
     socketDir,
     runtime: { executable: process.execPath, sourceRoot: SOURCE_ROOT },
     network: manifest.network === true,
+    ...(candidate.mcp ? { readOnlyPaths: mcpReadOnlyPaths(candidate.mcp, SOURCE_ROOT) } : {}),
     memoryBytes: limits.pluginMemoryMb * 1024 * 1024,
     asRoot,
   });
   if ("unavailable" in command) return command;
   const credentials: Record<string, string | null> = {};
   for (const { key } of manifest.install?.credentials ?? []) credentials[key] = readCredential(home, key);
-  const handler: RunnerStart["handler"] = candidate.embedded
-    ? { kind: "embedded", name: candidate.embedded.name }
-    : { kind: "file", path: command.handlerPath ?? join(candidate.dir as string, "handler.ts") };
+  const handler: RunnerStart["handler"] = candidate.mcp
+    ? { kind: "mcp" }
+    : candidate.embedded
+      ? { kind: "embedded", name: candidate.embedded.name }
+      : { kind: "file", path: command.handlerPath ?? join(candidate.dir as string, "handler.ts") };
   return {
     command,
     socketDir,

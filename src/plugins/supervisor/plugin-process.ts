@@ -361,5 +361,6 @@ function sanitizeAnswerError(e: unknown): ChannelError {
   ) {
     return { code: "HANDLER_ERROR", message: o.message };
   }
+  if (o.code === "MCP_UNREACHABLE") return { code: "MCP_UNREACHABLE", message: "the MCP server cannot be reached" };
   return { code: "PLUGIN_ERROR", message: "the tool failed" };
 }

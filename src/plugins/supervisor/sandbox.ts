@@ -31,6 +31,8 @@ export interface SandboxSpec {
   /** The runtime: the compiled binary, or bun plus the source tree when run from source. */
   runtime: { executable: string; sourceRoot: string | null };
   network: boolean;
+  /** Host paths bound read-only at the same path (an MCP server's executable and folders). */
+  readOnlyPaths?: readonly string[];
   memoryBytes: number;
   asRoot: boolean;
 }
@@ -131,6 +133,7 @@ export function bubblewrapCommand(bwrap: string, spec: SandboxSpec): SandboxedCo
       SANDBOX_PATHS.plugin,
       join(SANDBOX_PATHS.dataRoot, "x"),
       SANDBOX_PATHS.socketDir,
+      ...(spec.readOnlyPaths ?? []),
     ]),
     ...runtime.binds,
     ...(spec.pluginDir ? ["--ro-bind", spec.pluginDir, SANDBOX_PATHS.plugin] : []),
@@ -142,6 +145,7 @@ export function bubblewrapCommand(bwrap: string, spec: SandboxSpec): SandboxedCo
     "--bind",
     spec.socketDir,
     SANDBOX_PATHS.socketDir,
+    ...(spec.readOnlyPaths ?? []).flatMap((p) => ["--ro-bind", p, p]),
     ...(spec.network ? NETWORK_FILES.filter((f) => existsSync(f)).flatMap((f) => ["--ro-bind", f, f]) : []),
     "--chdir",
     spec.pluginDir ? SANDBOX_PATHS.plugin : "/tmp",
