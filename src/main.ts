@@ -11,6 +11,7 @@ import { doctorCommand } from "./cli/doctor.ts";
 import { eventsCommand } from "./cli/events.ts";
 import { imageCommand } from "./cli/image.ts";
 import { logsCommand } from "./cli/logs.ts";
+import { mcpCommand } from "./cli/mcp.ts";
 import { pluginCommand } from "./cli/plugin.ts";
 import { promptCommand } from "./cli/prompt.ts";
 import { runCli } from "./cli/run-main.ts";
@@ -56,6 +57,7 @@ export const main: AnyCommand = defineCommand({
     auth: authCommand,
     config: configCommand,
     plugin: pluginCommand,
+    mcp: mcpCommand,
     demo: demoCommand,
     doctor: doctorCommand,
     image: imageCommand,

@@ -47,43 +47,48 @@ export const callCommand = defineCommand({
     },
   },
   run: ({ args }) =>
-    withHome((home) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(String(args.arguments));
-      } catch {
-        throw new CliError(
-          "CALL",
-          "the arguments are not valid JSON",
-          'pass a JSON object such as \'{"message":"hi"}\'',
-          EXIT.usage,
-        );
-      }
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        throw new CliError(
-          "CALL",
-          "the arguments must be a JSON object",
-          "pass a JSON object such as '{}'",
-          EXIT.usage,
-        );
-      }
-      const limits = limitsFromConfig(loadConfig(home), String(args.group));
-      const reply = control(
-        home,
-        "call",
-        { tool: args.tool, arguments: parsed, group: args.group },
-        limits.confirmationTimeoutMs + limits.handlerTimeoutMs + 10_000,
-        approvalHint(home, String(args.tool), String(args.group), limits.confirmationTimeoutMs),
-      ) as ReplyFrame;
-      if (args.json) {
-        process.stdout.write(`${JSON.stringify(reply)}\n`);
-        return reply.kind === "result" ? EXIT.ok : EXIT.failure;
-      }
-      if (reply.kind === "result") {
-        process.stdout.write(`${JSON.stringify(reply.result)}\n`);
-        return EXIT.ok;
-      }
-      if (reply.kind === "error") process.stderr.write(`${JSON.stringify(reply.error)}\n`);
-      return EXIT.failure;
-    }),
+    withHome((home) =>
+      operatorCall(home, {
+        tool: String(args.tool),
+        arguments: String(args.arguments),
+        group: String(args.group),
+        json: args.json === true,
+      }),
+    ),
 });
+
+/** One call as the operator through the six stages; prints the result (or error) and returns the exit code. */
+export function operatorCall(home: string, args: { tool: string; arguments: string; group: string; json: boolean }) {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(args.arguments));
+  } catch {
+    throw new CliError(
+      "CALL",
+      "the arguments are not valid JSON",
+      'pass a JSON object such as \'{"message":"hi"}\'',
+      EXIT.usage,
+    );
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new CliError("CALL", "the arguments must be a JSON object", "pass a JSON object such as '{}'", EXIT.usage);
+  }
+  const limits = limitsFromConfig(loadConfig(home), String(args.group));
+  const reply = control(
+    home,
+    "call",
+    { tool: args.tool, arguments: parsed, group: args.group },
+    limits.confirmationTimeoutMs + limits.handlerTimeoutMs + 10_000,
+    approvalHint(home, String(args.tool), String(args.group), limits.confirmationTimeoutMs),
+  ) as ReplyFrame;
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(reply)}\n`);
+    return reply.kind === "result" ? EXIT.ok : EXIT.failure;
+  }
+  if (reply.kind === "result") {
+    process.stdout.write(`${JSON.stringify(reply.result)}\n`);
+    return EXIT.ok;
+  }
+  if (reply.kind === "error") process.stderr.write(`${JSON.stringify(reply.error)}\n`);
+  return EXIT.failure;
+}

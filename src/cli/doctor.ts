@@ -15,9 +15,11 @@ import {
 } from "../doctor/checks.ts";
 import { checkHello } from "../doctor/hello.ts";
 import { checkImagePin } from "../doctor/image-pin.ts";
+import { checkMcpServers } from "../doctor/mcp.ts";
 import { callCore } from "../ipc/call.ts";
 import { control } from "./control-client.ts";
 import { EXIT, UserError } from "./errors.ts";
+import { liveServers } from "./mcp.ts";
 import { printJson, withHome } from "./run-command.ts";
 
 /** --live: a real round trip through a running core: open a session, call hello.time, close it. */
@@ -163,6 +165,7 @@ export const doctorCommand = defineCommand({
         checkSockets(home),
         checkLibzmq(),
         ...checkPlugins(home, config),
+        ...checkMcpServers(config?.mcp.servers ?? {}, config ? liveServers(home) : null),
         checkHello(home, config),
         ...(await checkRuntime(config)),
         await checkImagePin(home, config),

@@ -3,10 +3,12 @@ import { defineCommand } from "citty";
 import { loadConfig } from "../config/load.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { FAILURE_FIXES as FIX } from "../plugins/fixes.ts";
+import type { RefusedTool } from "../plugins/mcp/tool-check.ts";
 import { type ListedPlugin, listPlugins, validatePluginFolder } from "../plugins/validate.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT, formatMessage, UserError } from "./errors.ts";
+import { liveServers } from "./mcp.ts";
 import { createCommand } from "./plugin-create.ts";
 import { testCommand } from "./plugin-test.ts";
 import { printJson, withHome } from "./run-command.ts";
@@ -79,7 +81,24 @@ const listCommand = defineCommand({
       const config = loadConfig(home);
       const listed = listPlugins({ home, dirs: config.plugins.dirs, disabled: config.plugins.disabled });
       const live = liveInfo(home);
-      const rows = listed.map((p: ListedPlugin) => {
+      const mcpLive = live ? liveServers(home) : null;
+      const mcpRows = Object.keys(config.mcp.servers)
+        .sort()
+        .map((name) => {
+          const running = mcpLive?.find((s) => s.name === name);
+          return {
+            name,
+            source: "mcp" as const,
+            dir: null,
+            state: "ok" as const,
+            version: null,
+            tools: running?.tools.map((t) => t.name) ?? [],
+            ...(live ? { live: running ? running.state : "not loaded" } : {}),
+            ...(running?.category ? { category: running.category, reason: running.reason } : {}),
+            ...(running && running.refused.length > 0 ? { refused: running.refused } : {}),
+          };
+        });
+      const pluginRows = listed.map((p: ListedPlugin) => {
         const running = live?.plugins.find(
           (l) => l.name === p.name && p.state !== "overridden" && p.state !== "disabled",
         );
@@ -89,6 +108,7 @@ const listCommand = defineCommand({
           ...(running?.category ? { category: running.category, reason: running.reason } : {}),
         };
       });
+      const rows = [...pluginRows, ...mcpRows];
       if (args.json) {
         printJson({ core_running: live !== null, plugins: rows });
         return EXIT.ok;
@@ -96,7 +116,10 @@ const listCommand = defineCommand({
       process.stdout.write(`core: ${live ? "running" : "not running (static checks only)"}\n`);
       for (const r of rows) {
         const state = "live" in r ? `${r.state}/${r.live}` : r.state;
-        const why = r.category ? `  ${r.category}: ${clean(r.reason ?? "")}` : "";
+        const refused: RefusedTool[] = "refused" in r && Array.isArray(r.refused) ? r.refused : [];
+        const why =
+          (r.category ? `  ${r.category}: ${clean(r.reason ?? "")}` : "") +
+          refused.map((t) => `  refused ${clean(t.tool)}: ${t.category}: ${clean(t.reason)}`).join("");
         process.stdout.write(
           `${r.name.padEnd(20)} ${r.source.padEnd(8)} ${state.padEnd(16)} ${r.tools.join(", ") || "-"}${why}\n`,
         );

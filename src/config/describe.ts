@@ -1,6 +1,6 @@
 import { TomlDate } from "smol-toml";
-import { MCP_SERVER_KEYS } from "./mcp.ts";
 import { GROUP_KEYS, type KeySpec, SECTION_KEYS, SECTION_NAMES, type SectionName, TOP_LEVEL_KEYS } from "./keys.ts";
+import { MCP_SERVER_KEYS } from "./mcp.ts";
 
 /** Lookups and wording shared by validation errors and the `config` command. */
 

@@ -190,6 +190,8 @@ export class ControlChannel {
           available: t.available(),
         }));
       }
+      case "mcp.status":
+        return s.mcpServers();
       case "approvals": {
         s.approvals.pruneGone();
         const now = Date.now();

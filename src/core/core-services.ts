@@ -2,6 +2,7 @@
  * What each user of the core may reach, and nothing more: the server hands each one its own narrow
  * interface at composition (constructor injection), so none of them reaches through the server.
  */
+import type { McpServerView } from "../plugins/mcp/status-view.ts";
 import type { Envelope, SessionIdentity } from "../protocol/envelope.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import type { ToolEntry } from "./catalog.ts";
@@ -82,4 +83,6 @@ export interface ControlServices {
   ): Promise<ReplyFrame>;
   checkpoint(): Promise<Checkpoint | null>;
   checkpointCount(): number;
+  /** The MCP servers run as plugins: state, tools with risk levels, refused tools. */
+  mcpServers(): McpServerView[];
 }

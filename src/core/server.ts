@@ -1,6 +1,7 @@
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { cleanStaleSessionDirs } from "../container/sockets.ts";
 import { PluginHost, type PluginHostDeps, type ReloadOutcome } from "../plugins/host.ts";
+import { mcpServerViews } from "../plugins/mcp/status-view.ts";
 import { sessionSkills } from "../plugins/skills.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
@@ -42,6 +43,8 @@ export interface ServerOptions {
   pluginConfig?: (plugin: string) => Readonly<Record<string, unknown>>;
   /** More tools of the core's own, beside the intrinsic ones (an embedding test's fixtures). */
   tools?: readonly ToolEntry[];
+  /** `[mcp.servers.*]`: MCP servers run as plugins through the bridge. */
+  mcpServers?: PluginHostDeps["mcpServers"];
 }
 
 const AUDIT_SYNC_INTERVAL_MS = 5;
@@ -110,6 +113,7 @@ export class CoreServer {
       publish: (identity, topic, payload, correlation) => this.publish(identity, topic, payload, correlation),
       ...(options.plugins ? { settings: options.plugins } : {}),
       ...(options.pluginConfig ? { configFor: options.pluginConfig } : {}),
+      ...(options.mcpServers ? { mcpServers: options.mcpServers } : {}),
     });
     this.onEvent((envelope) => this.plugins.deliver(envelope));
     const intrinsic = { catalog: this.catalog, audit: this.audit, pluginStatuses: () => this.plugins.statuses() };
@@ -141,6 +145,7 @@ export class CoreServer {
       callAsOperator: (tool, args, group, caller) => this.callAsOperator(tool, args, group, caller),
       checkpoint: () => this.checkpoint(),
       checkpointCount: () => this.checkpointCount(),
+      mcpServers: () => mcpServerViews(this.plugins.statuses(), this.catalog),
     };
   }
 

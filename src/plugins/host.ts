@@ -6,6 +6,7 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import type { McpServerConfig } from "../config/mcp.ts";
 import { type Catalog, InvokeFailure, type ToolEntry } from "../core/catalog.ts";
 import type { AuditLog } from "../core/response/audit-log.ts";
 import { logLine } from "../core/response/log-stream.ts";
@@ -18,11 +19,11 @@ import { type GroupViews, type PluginHook, TO_PLUGIN } from "./channel/messages.
 import { type PluginProblem, problem } from "./failure.ts";
 import { type Candidate, discoverPlugins, type LoaderSettings, prepareCandidate, statusOf } from "./loader.ts";
 import type { Manifest } from "./manifest-schema.ts";
-import type { McpServerConfig } from "../config/mcp.ts";
+import { bridgeSpec } from "./mcp/bridge-spec.ts";
 import { mcpCandidates, mcpManifest } from "./mcp/candidates.ts";
 import { mcpPathProblem } from "./mcp/paths.ts";
-import { mcpToolsDesk } from "./mcp/tools-desk.ts";
 import { checkMcpTools, type RefusedTool } from "./mcp/tool-check.ts";
+import { mcpToolsDesk } from "./mcp/tools-desk.ts";
 import { ToolError } from "./sdk/tool-error.ts";
 import type { ToolContext } from "./sdk/types.ts";
 import { sessionPluginsView } from "./services.ts";
@@ -174,9 +175,15 @@ export class PluginHost {
   /** Starts the plugin's process, imports and initializes its handler there, within the init limit. */
   private async launch(candidate: Candidate, manifest: Manifest, entry: () => Running | undefined): Promise<Launched> {
     const limits = this.deps.limits();
-    const plan = planLaunch(this.deps.home, candidate, manifest, limits, {
-      ...(this.deps.configFor?.(candidate.name) ?? {}),
-    });
+    const plan = planLaunch(
+      this.deps.home,
+      candidate,
+      manifest,
+      limits,
+      candidate.mcp
+        ? { mcp: bridgeSpec(candidate.name, candidate.mcp, limits.handlerTimeoutMs) }
+        : { ...(this.deps.configFor?.(candidate.name) ?? {}) },
+    );
     if ("unavailable" in plan) {
       return {
         ok: false,
@@ -194,20 +201,24 @@ export class PluginHost {
       asRoot: plan.asRoot,
       maxMessageBytes: limits.maxResponseBytes + 64 * 1024,
       memoryBytes: limits.pluginMemoryMb * 1024 * 1024,
-      onService: mcpToolsDesk(candidate, (tools) => {
-        const e = entry();
-        if (e && proc && e.proc === proc) this.onMcpToolsChanged(e, tools);
-      }, serviceDesk({
-        plugin: candidate.name,
-        manifest,
-        audit: this.deps.audit,
-        scope: (id) => {
-          const s = typeof id === "string" ? this.scopes.get(id) : undefined;
-          return s && s.plugin === candidate.name ? s : undefined;
+      onService: mcpToolsDesk(
+        candidate,
+        (tools) => {
+          const e = entry();
+          if (e && proc && e.proc === proc) this.onMcpToolsChanged(e, tools);
         },
-        publish: (identity, topic, payload, correlation) => this.deps.publish(identity, topic, payload, correlation),
-        writeLog: (line) => this.writeLog(line),
-      })),
+        serviceDesk({
+          plugin: candidate.name,
+          manifest,
+          audit: this.deps.audit,
+          scope: (id) => {
+            const s = typeof id === "string" ? this.scopes.get(id) : undefined;
+            return s && s.plugin === candidate.name ? s : undefined;
+          },
+          publish: (identity, topic, payload, correlation) => this.deps.publish(identity, topic, payload, correlation),
+          writeLog: (line) => this.writeLog(line),
+        }),
+      ),
       onLog: (line) => {
         const clean = cleanDetail(line);
         lines.push(clean);
@@ -223,7 +234,10 @@ export class PluginHost {
     try {
       // Starting the process has its own limit; the plugin's own init limit covers import and initialize().
       await proc.spawn(PROCESS_START_MS);
-      const init = (await proc.request(TO_PLUGIN.initialize, {}, limit)) as { hooks?: PluginHook[]; mcp_tools?: unknown };
+      const init = (await proc.request(TO_PLUGIN.initialize, {}, limit)) as {
+        hooks?: PluginHook[];
+        mcp_tools?: unknown;
+      };
       const hooks = Array.isArray(init?.hooks) ? init.hooks : [];
       if (!candidate.mcp) return { ok: true, proc, hooks };
       return { ok: true, proc, hooks, mcp: this.checkedMcpTools(candidate, init?.mcp_tools) };
@@ -484,7 +498,8 @@ export class PluginHost {
         const a = error.answer;
         if (a.tool_error) throw new ToolError(a.code, a.message, { retriable: a.retriable });
         if (a.code === "HANDLER_ERROR") throw new InvokeFailure("HANDLER_ERROR", a.message);
-        if (a.code === "MCP_UNREACHABLE") throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the MCP server cannot be reached");
+        if (a.code === "MCP_UNREACHABLE")
+          throw new InvokeFailure("PLUGIN_UNAVAILABLE", "the MCP server cannot be reached");
       }
       throw new Error("the tool failed");
     } finally {
@@ -556,8 +571,14 @@ export class PluginHost {
     try {
       this.deps.catalog.replacePlugin(entry.status.name, this.toolEntries(entry));
     } catch (error) {
-      this.writeLog(`[MCP] Error: the new tool list of "${entry.status.name}" was refused: ${whatOf(error)}. Fix: rename the tool in the server.`);
-      this.applyMcpTools(entry, { manifest: previous.manifest, names: previous.names ?? new Map(), refused: previous.refused ?? [] });
+      this.writeLog(
+        `[MCP] Error: the new tool list of "${entry.status.name}" was refused: ${whatOf(error)}. Fix: rename the tool in the server.`,
+      );
+      this.applyMcpTools(entry, {
+        manifest: previous.manifest,
+        names: previous.names ?? new Map(),
+        refused: previous.refused ?? [],
+      });
       return;
     }
     this.revision++;

@@ -108,9 +108,13 @@ async function leafCommands(): Promise<Command[]> {
 }
 
 /** A near miss of a flag name: two middle letters swapped (`--json` → `--jsno`). */
+/** Two neighbouring letters swapped, near the middle (where they differ: "command" keeps its "mm"). */
 function typo(name: string): string {
-  const i = Math.floor(name.length / 2);
-  return name.slice(0, i - 1) + (name[i] as string) + (name[i - 1] as string) + name.slice(i + 1);
+  for (let i = Math.floor(name.length / 2); i < name.length; i++) {
+    if (name[i] === name[i - 1]) continue;
+    return name.slice(0, i - 1) + (name[i] as string) + (name[i - 1] as string) + name.slice(i + 1);
+  }
+  return `${name}x`;
 }
 
 /**

@@ -43,6 +43,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
     helloEnabled: config.hello.enabled,
     plugins: { dirs: config.plugins.dirs, disabled: config.plugins.disabled },
     pluginConfig: (plugin) => pluginConfigSection(config, plugin),
+    mcpServers: config.mcp.servers,
     ...(options.debug ? { debug: options.debug } : {}),
   });
   await server.start();

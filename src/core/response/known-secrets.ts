@@ -15,6 +15,8 @@ export const MIN_SECRET_LENGTH = 8;
 /** Shortest encoded fragment matched (interior base64 of a short secret can be close to this). */
 const MIN_VARIANT_LENGTH = 8;
 
+const AUTH_SCHEME = /^(?:Bearer|Basic|Token|Bot|token|bearer)\s+(\S+)$/;
+
 let matcher: RegExp | null = null;
 let shortest = Number.POSITIVE_INFINITY;
 
@@ -51,8 +53,12 @@ export function setKnownSecrets(values: readonly string[]): void {
   const variants = new Set<string>();
   for (const raw of values) {
     const value = raw.trim();
-    if (value.length < MIN_SECRET_LENGTH) continue;
-    for (const v of secretVariants(value)) variants.add(v);
+    // An HTTP credential stored with its scheme ("Bearer <token>"): the token alone is the secret too.
+    const token = AUTH_SCHEME.exec(value)?.[1];
+    for (const secret of token ? [value, token] : [value]) {
+      if (secret.length < MIN_SECRET_LENGTH) continue;
+      for (const v of secretVariants(secret)) variants.add(v);
+    }
   }
   if (variants.size === 0) {
     matcher = null;

@@ -45,7 +45,9 @@ function listedTool(raw: unknown): unknown {
     name: typeof t.name === "string" ? t.name.slice(0, 200) : null,
     description: typeof t.description === "string" ? t.description.slice(0, 2000) : "",
     annotations: { readOnlyHint: (t.annotations as { readOnlyHint?: unknown } | undefined)?.readOnlyHint === true },
-    ...(schemaBytes > MAX_SCHEMA_BYTES ? { inputSchema: null, inputSchemaBytes: schemaBytes } : { inputSchema: t.inputSchema }),
+    ...(schemaBytes > MAX_SCHEMA_BYTES
+      ? { inputSchema: null, inputSchemaBytes: schemaBytes }
+      : { inputSchema: t.inputSchema }),
   };
 }
 
@@ -61,7 +63,7 @@ export class McpBridge implements PluginHandler {
     const spec = services.config().mcp as BridgeSpec;
     this.spec = spec;
     const secrets: string[] = [];
-    const valueOf = async (credential: string) => {
+    const credentialValue = async (credential: string) => {
       const value = (await services.readCredential(credential)) ?? "";
       if (value) secrets.push(value);
       return value;
@@ -69,12 +71,13 @@ export class McpBridge implements PluginHandler {
     let transport: Transport;
     if (spec.url) {
       const headers: Record<string, string> = {};
-      for (const [name, credential] of Object.entries(spec.headers ?? {})) headers[name] = await valueOf(credential);
+      for (const [name, credential] of Object.entries(spec.headers ?? {}))
+        headers[name] = await credentialValue(credential);
       transport = new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers } });
     } else {
       // Only what the server needs: no variable of this process, only its own credentials.
       const env: Record<string, string> = { PATH: "/usr/bin:/bin", HOME: "/tmp", TMPDIR: "/tmp", LANG: "C.UTF-8" };
-      for (const [name, credential] of Object.entries(spec.env ?? {})) env[name] = await valueOf(credential);
+      for (const [name, credential] of Object.entries(spec.env ?? {})) env[name] = await credentialValue(credential);
       const stdio = new StdioClientTransport({
         command: spec.command as string,
         args: spec.args ?? [],

@@ -4,8 +4,8 @@
  * come from the server once it runs (checked by tool-check.ts).
  */
 import { type McpServerConfig, mcpCredentialNames } from "../../config/mcp.ts";
-import { checkPluginName } from "../manifest-check.ts";
 import type { Candidate } from "../loader.ts";
+import { checkPluginName } from "../manifest-check.ts";
 import type { Manifest } from "../manifest-schema.ts";
 import type { AcceptedTool } from "./tool-check.ts";
 

@@ -28,7 +28,9 @@ function blockText(block: Block, omitted: string[]): string | null {
     return null;
   }
   if (block.type === "resource_link") return `[resource link: ${String(block.uri ?? "").slice(0, 500)}]`;
-  omitted.push(`${String(block.type ?? "unknown").slice(0, 32)} content (${String(block.mimeType ?? "?").slice(0, 64)})`);
+  omitted.push(
+    `${String(block.type ?? "unknown").slice(0, 32)} content (${String(block.mimeType ?? "?").slice(0, 64)})`,
+  );
   return null;
 }
 

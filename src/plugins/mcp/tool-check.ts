@@ -98,11 +98,7 @@ function riskOf(mcpName: string, readOnly: boolean, config: McpServerConfig): "l
   return readOnly ? "low" : "high";
 }
 
-function checkOne(
-  server: string,
-  raw: Record<string, unknown>,
-  config: McpServerConfig,
-): AcceptedTool | RefusedTool {
+function checkOne(server: string, raw: Record<string, unknown>, config: McpServerConfig): AcceptedTool | RefusedTool {
   const mcpName = typeof raw.name === "string" ? raw.name : "";
   const tool = shown(mcpName || "(no name)");
   const refuse = (category: FailureCategory, reason: string): RefusedTool => ({ tool, category, reason });
@@ -136,9 +132,13 @@ function checkOne(
     arguments_schema: schema,
   };
   // The manifest's own load-time rules, on a manifest of this one tool.
-  const checked = checkManifest(server, JSON.stringify({ description: "mcp", version: "0.0.0", provides: { tools: [candidate] } }));
+  const checked = checkManifest(
+    server,
+    JSON.stringify({ description: "mcp", version: "0.0.0", provides: { tools: [candidate] } }),
+  );
   const first = checked.problems[0];
-  if (first) return refuse(first.category, first.message.replace(`tool "${name}" arguments_schema`, "its input schema"));
+  if (first)
+    return refuse(first.category, first.message.replace(`tool "${name}" arguments_schema`, "its input schema"));
   return { ...candidate, mcp_name: mcpName, closed, read_only_hint: readOnly };
 }
 
@@ -153,13 +153,21 @@ export function checkMcpTools(server: string, raw: unknown, config: McpServerCon
       continue;
     }
     if (out.tools.length >= MAX_MCP_TOOLS) {
-      out.refused.push({ tool: shown(item.name), category: "too_large", reason: `the server lists more than ${MAX_MCP_TOOLS} tools` });
+      out.refused.push({
+        tool: shown(item.name),
+        category: "too_large",
+        reason: `the server lists more than ${MAX_MCP_TOOLS} tools`,
+      });
       continue;
     }
     const result = checkOne(server, item, config);
     if ("reason" in result) out.refused.push(result);
     else if (names.has(result.name))
-      out.refused.push({ tool: result.mcp_name, category: "duplicate_tool", reason: `another tool is already named ${result.name}` });
+      out.refused.push({
+        tool: result.mcp_name,
+        category: "duplicate_tool",
+        reason: `another tool is already named ${result.name}`,
+      });
     else {
       names.add(result.name);
       out.tools.push(result);

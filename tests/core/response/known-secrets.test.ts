@@ -25,6 +25,12 @@ describe("stored secrets", () => {
     }
   });
 
+  test("a credential stored with its HTTP scheme (Bearer <token>): the token alone is redacted too", () => {
+    setKnownSecrets([`Bearer ${SECRET}`]);
+    expect(scrubKnownSecrets(`the token is ${SECRET}.`)).toBe("the token is [REDACTED:stored_secret].");
+    expect(scrubKnownSecrets("a Bearer of news")).toBe("a Bearer of news");
+  });
+
   test("hex in either case, URL and JSON escapes, and the value itself", () => {
     setKnownSecrets([SECRET]);
     const hex = Buffer.from(SECRET).toString("hex");
