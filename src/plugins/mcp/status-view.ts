@@ -1,4 +1,3 @@
-import type { Catalog } from "../../core/catalog.ts";
 import type { PluginStatus } from "../status.ts";
 import type { RefusedTool } from "./tool-check.ts";
 
@@ -13,7 +12,12 @@ export interface McpServerView {
   refused: RefusedTool[];
 }
 
-export function mcpServerViews(statuses: readonly PluginStatus[], catalog: Catalog): McpServerView[] {
+/** The part of the catalog read here. */
+interface ToolList {
+  list(): readonly (McpServerView["tools"][number] & { plugin: string })[];
+}
+
+export function mcpServerViews(statuses: readonly PluginStatus[], catalog: ToolList): McpServerView[] {
   return statuses
     .filter((s) => s.source === "mcp")
     .map((s) => ({
