@@ -104,7 +104,7 @@ function parse(text: string): Record<string, unknown> | null {
 
 /** Starts the real compiled core in a temp home and waits until its control socket answers. */
 export async function startCore(
-  options: { config?: string; home?: string; args?: string[] } = {},
+  options: { config?: string; home?: string; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<RunningCore> {
   const bins = ensureBinaries();
   const home = options.home ?? tempHome();
@@ -115,6 +115,7 @@ export async function startCore(
     CARAPACE_HOME: home,
     NO_COLOR: "1",
     TMPDIR: "/tmp",
+    ...(options.env ?? {}),
   };
   let out = "";
   const proc = Bun.spawn([bins.carapace, "start", ...(options.args ?? [])], { env, stdout: "pipe", stderr: "pipe" });
