@@ -8,6 +8,8 @@
 export type ScriptedTurn =
   | { text: string }
   | { tool_use: { name: string; input: Record<string, unknown> } }
+  /** The API refuses the request with this status (a 400 is not retried: the session fails at once). */
+  | { error: { status: number; message: string } }
   | { respond: (req: unknown) => ScriptedTurn };
 
 export interface ScriptedRequest {
@@ -41,7 +43,9 @@ function randomId(prefix: string): string {
   return `${prefix}_scripted_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
-function resolveTurn(turn: ScriptedTurn | undefined, req: unknown): ContentBlock {
+type ApiRefusal = { type: "error"; status: number; message: string };
+
+function resolveTurn(turn: ScriptedTurn | undefined, req: unknown): ContentBlock | ApiRefusal {
   let current: ScriptedTurn = turn ?? { text: NO_MORE_TURNS_TEXT };
   // A respond() may return another respond(); bounded so a script cannot loop forever.
   for (let depth = 0; "respond" in current; depth++) {
@@ -49,6 +53,7 @@ function resolveTurn(turn: ScriptedTurn | undefined, req: unknown): ContentBlock
     current = current.respond(req);
   }
   if ("text" in current) return { type: "text", text: current.text };
+  if ("error" in current) return { type: "error", status: current.error.status, message: current.error.message };
   return { type: "tool_use", id: randomId("toolu"), name: current.tool_use.name, input: current.tool_use.input };
 }
 
@@ -190,6 +195,12 @@ export async function startScriptedModel(o: {
         return apiError(404, "not_found_error", `scripted model: no ${url.pathname}`);
       const request = (typeof body === "object" && body !== null ? body : {}) as { model?: unknown; stream?: unknown };
       const block = resolveTurn(turns.shift(), body);
+      if (block.type === "error")
+        return apiError(
+          block.status,
+          block.status === 429 ? "rate_limit_error" : "invalid_request_error",
+          block.message,
+        );
       const reply: Reply = {
         id: randomId("msg"),
         model: typeof request.model === "string" ? request.model : SCRIPTED_MODEL_NAME,

@@ -73,7 +73,8 @@ const uninstall = defineCommand({
         await runAll(managerCommands(target, "disable"));
         rmSync(target.path, { force: true });
         if (target.kind !== "launchd") await runAll(managerCommands(target, "enable").slice(0, 1));
-        const root = target.kind === "systemd-user" ? dirname(dirname(dirname(target.path))) : dirname(target.path);
+        // What install created above the file goes too: ~/.config/systemd/user or ~/Library/LaunchAgents, when empty.
+        const root = target.kind === "systemd-system" ? dirname(target.path) : dirname(dirname(dirname(target.path)));
         removeEmptyDirs(dirname(target.path), root);
       }
       if (args.json) printJson({ removed: present ? target.path : null });

@@ -108,6 +108,18 @@ describe("scripted model: the Messages API shape", () => {
     expect(m.requests.map((r) => r.path)).toEqual(["/v1/messages?beta=true", "/v1/messages?beta=true"]);
   });
 
+  test("an error turn answers with the API's error shape and status, then the next turn is served", async () => {
+    const m = await model({ turns: [{ error: { status: 400, message: "refused here" } }, { text: "after" }] });
+    const refused = await post(m.url, { messages: [], stream: true });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: "refused here" },
+    });
+    const next = (await (await post(m.url, { messages: [] })).json()) as { content: { text: string }[] };
+    expect(next.content[0]?.text).toBe("after");
+  });
+
   test("respond() builds the turn from the request", async () => {
     const m = await model({
       turns: [

@@ -7,9 +7,10 @@ import { launchdPlist, serviceTarget, systemdUnit } from "../../src/cli/service/
 import { LOG_FILES, logPath, RotatingLog } from "../../src/core/log-file.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
+import { launchdProblems, plistLint } from "../harness/plist-lint.ts";
 
 /** A temp HOME and config dir, and a systemctl that records its command lines instead of running. */
-function sandbox() {
+function sandbox(extra: Record<string, string> = {}) {
   const root = mkdtempSync("/tmp/carapace-service-");
   const calls = join(root, "calls");
   const recorder = join(root, "systemctl");
@@ -21,7 +22,9 @@ function sandbox() {
     XDG_CONFIG_HOME: join(root, "xdg"),
     CARAPACE_HOME: join(root, "carapace-home"),
     CARAPACE_SYSTEMCTL: recorder,
+    CARAPACE_LAUNCHCTL: recorder,
     CARAPACE_SYSTEMD_SYSTEM_DIR: join(root, "etc-systemd-system"),
+    ...extra,
   };
   const run = async (args: string[]) => {
     const proc = Bun.spawn([ensureBinaries().carapace, ...args], { env, stdout: "pipe", stderr: "pipe" });
@@ -118,24 +121,72 @@ describe("carapace service", () => {
     expect(readFileSync(path, "utf8")).toContain('Environment="CARAPACE_HOME=/tmp/a b/100%%"');
   });
 
-  test("the launchd agent is a valid plist: runs at load, restarts on failure, throttled", () => {
+  test("the launchd agent passes a plutil -lint equivalent and launchd's key types: runs at load, restarts on failure, throttled", () => {
     const dir = mkdtempSync("/tmp/carapace-plist-");
     const path = join(dir, "dev.carapace.core.plist");
     writeFileSync(path, launchdPlist({ binary: "/opt/carapace <&> bin", carapaceHome: "/Users/me/.carapace" }));
-    const parsed = Bun.spawnSync(
-      ["python3", "-c", "import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],'rb'))))", path],
-      { stdout: "pipe", stderr: "pipe" },
-    );
-    expect(parsed.stderr.toString()).toBe("");
-    expect(JSON.parse(parsed.stdout.toString())).toEqual({
+    const lint = plistLint(path);
+    expect(lint.problems).toEqual([]);
+    expect(launchdProblems(lint.value, "dev.carapace.core.plist")).toEqual([]);
+    expect(lint.value).toEqual({
       Label: "dev.carapace.core",
       ProgramArguments: ["/opt/carapace <&> bin", "start"],
       EnvironmentVariables: { CARAPACE_HOME: "/Users/me/.carapace" },
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },
-      ThrottleInterval: expect.any(Number),
+      ThrottleInterval: 60,
     });
   });
+
+  test("the plist check refuses what plutil or launchd would: bad XML, a stray element, a wrong type, an unknown key", () => {
+    const dir = mkdtempSync("/tmp/carapace-plist-");
+    const good = launchdPlist({ binary: "/bin/carapace", carapaceHome: "/h" });
+    const lintOf = (text: string) => {
+      const path = join(dir, "dev.carapace.core.plist");
+      writeFileSync(path, text);
+      const lint = plistLint(path);
+      return [
+        ...lint.problems,
+        ...(lint.problems.length ? [] : launchdProblems(lint.value, "dev.carapace.core.plist")),
+      ];
+    };
+    expect(lintOf(good)).toEqual([]);
+    expect(lintOf(good.replace("</dict>\n</plist>", "</plist>"))[0]).toStartWith("not well-formed XML");
+    expect(lintOf(good.replace("<true/>", "<yes/>"))).toEqual(["plist.RunAtLoad: <yes> is not a plist value"]);
+    expect(lintOf(good.replace("<true/>", "<string>true</string>"))).toEqual(["RunAtLoad must be boolean"]);
+    expect(lintOf(good.replace(/<integer>\d+<\/integer>/, "<integer>6.5</integer>"))).toEqual([
+      "plist.ThrottleInterval: '6.5' is not an integer",
+    ]);
+    expect(lintOf(good.replace("<key>RunAtLoad</key>", "<key>RunAtBoot</key>"))).toEqual([
+      "unknown launchd key RunAtBoot",
+    ]);
+    expect(lintOf(good.replace("<!DOCTYPE", "<!-- ").replace('.dtd">', '.dtd" -->'))[0]).toStartWith(
+      "missing or wrong plist DOCTYPE",
+    );
+  });
+
+  test("on macOS, install writes the LaunchAgent and loads it; uninstall unloads it and leaves nothing behind", async () => {
+    const box = sandbox({ CARAPACE_SERVICE_KIND: "launchd" });
+    const installed = await box.run(["service", "install", "--json"]);
+    expect(installed.code).toBe(0);
+    const { installed: path, kind } = JSON.parse(installed.stdout) as { installed: string; kind: string };
+    expect(kind).toBe("launchd");
+    expect(path).toBe(join(box.env.HOME, "Library/LaunchAgents/dev.carapace.core.plist"));
+    const lint = plistLint(path);
+    expect(lint.problems).toEqual([]);
+    expect(launchdProblems(lint.value, "dev.carapace.core.plist")).toEqual([]);
+    expect(lint.value).toMatchObject({
+      ProgramArguments: [ensureBinaries().carapace, "start"],
+      EnvironmentVariables: { CARAPACE_HOME: box.env.CARAPACE_HOME },
+    });
+    expect(box.recorded()).toEqual([`load -w ${path}`]);
+    expect((await box.run(["service", "status", "--json"])).code).toBe(0);
+    expect(box.recorded().at(-1)).toBe("list dev.carapace.core");
+    const removed = await box.run(["service", "uninstall", "--json"]);
+    expect(removed.code).toBe(0);
+    expect(box.recorded().at(-1)).toBe(`unload -w ${path}`);
+    expect(readdirSync(box.env.HOME)).toEqual([]);
+  }, 60_000);
 });
 
 describe("the core's log file", () => {
