@@ -24,7 +24,8 @@ export function serviceTarget(
   uid = process.getuid?.() ?? 0,
 ): ServiceTarget {
   const home = env.HOME ?? homedir();
-  if (platform === "darwin")
+  // CARAPACE_SERVICE_KIND=launchd: tests on Linux install and remove the macOS agent through the same code.
+  if (platform === "darwin" || env.CARAPACE_SERVICE_KIND === "launchd")
     return { kind: "launchd", path: join(home, "Library/LaunchAgents", `${LAUNCHD_LABEL}.plist`) };
   // CARAPACE_SYSTEMD_SYSTEM_DIR: for packagers and tests, which must not write /etc.
   const systemDir = env.CARAPACE_SYSTEMD_SYSTEM_DIR || "/etc/systemd/system";
