@@ -34,10 +34,16 @@ function serverName(value: unknown): string {
   return name;
 }
 
-/** A flag given once, several times, or not at all, as a list. */
-function many(value: unknown): string[] {
-  if (value === undefined || value === false) return [];
-  return (Array.isArray(value) ? value : [value]).map(String);
+/** Every value of a repeatable flag, in order (`--arg=x --arg y`); citty itself keeps only the last. */
+function many(rawArgs: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const word = rawArgs[i] as string;
+    if (word === "--") break;
+    if (word.startsWith(`--${flag}=`)) out.push(word.slice(flag.length + 3));
+    else if (word === `--${flag}` && i + 1 < rawArgs.length) out.push(rawArgs[++i] as string);
+  }
+  return out;
 }
 
 /** `NAME=credential` pairs: the value names a credential-store entry, never the secret itself. */
@@ -107,7 +113,7 @@ const addCommand = defineCommand({
     network: { type: "boolean", description: "Let a stdio server reach the network", default: false },
     json: { type: "boolean", description: "Print what was added as JSON", default: false },
   },
-  run: ({ args }) =>
+  run: ({ args, rawArgs }) =>
     withHome((home) => {
       const name = serverName(args.name);
       const command = typeof args.command === "string" ? args.command : undefined;
@@ -121,17 +127,17 @@ const addCommand = defineCommand({
         );
       const server: McpServerConfig = {
         ...(command !== undefined ? { command } : {}),
-        ...(command !== undefined && many(args.arg).length > 0 ? { args: many(args.arg) } : {}),
+        ...(command !== undefined && many(rawArgs, "arg").length > 0 ? { args: many(rawArgs, "arg") } : {}),
         ...(url !== undefined ? { url } : {}),
       };
-      const env = credentialMap(many(args.env), "--env");
-      const headers = credentialMap(many(args.header), "--header");
+      const env = credentialMap(many(rawArgs, "env"), "--env");
+      const headers = credentialMap(many(rawArgs, "header"), "--header");
       if (env) server.env = env;
       if (headers) server.headers = headers;
-      if (many(args.path).length > 0) server.paths = many(args.path);
-      if (many(args.group).length > 0) server.allowed_groups = many(args.group);
-      if (many(args["low-risk"]).length > 0) server.low_risk_tools = many(args["low-risk"]);
-      if (many(args["high-risk"]).length > 0) server.high_risk_tools = many(args["high-risk"]);
+      if (many(rawArgs, "path").length > 0) server.paths = many(rawArgs, "path");
+      if (many(rawArgs, "group").length > 0) server.allowed_groups = many(rawArgs, "group");
+      if (many(rawArgs, "low-risk").length > 0) server.low_risk_tools = many(rawArgs, "low-risk");
+      if (many(rawArgs, "high-risk").length > 0) server.high_risk_tools = many(rawArgs, "high-risk");
       if (args.network === true) server.network = true;
       const path = addMcpServer(home, name, server);
       if (args.json) printJson({ added: name, server, path });

@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import memorySkill from "../../plugins/memory/skills/memory.md" with { type: "text" };
 import type { Catalog, ToolEntry } from "../core/catalog.ts";
+import { mcpSkill, mcpSkillName } from "./mcp/skill.ts";
 import type { PluginStatus } from "./status.ts";
 
 const MAX_SKILL_BYTES = 64 * 1024;
@@ -73,6 +74,13 @@ export function sessionSkills(
   const out: Record<string, string> = {};
   for (const status of statuses) {
     if (status.state !== "healthy" || !pluginsWithTools.has(status.name)) continue;
+    if (status.source === "mcp") {
+      out[mcpSkillName(status.name)] = mcpSkill(
+        status.name,
+        allowed.filter((t) => t.plugin === status.name),
+      );
+      continue;
+    }
     for (const [file, text] of Object.entries(pluginSkillFiles(status))) {
       const name = skillName(status.name, file);
       if (SKILL_NAME.test(name)) out[name] = text;
