@@ -3,14 +3,15 @@ import { dirname, join } from "node:path";
 import type { Config } from "../config/keys.ts";
 import { budgetsFor, groupSettings, limitsFromConfig } from "../config/load.ts";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
-import { type DetectedRuntime, detectRuntimeOnce } from "../container/detect.ts";
+import type { DetectedRuntime } from "../container/detect.ts";
 import { refuseStaleImage } from "../container/image-current.ts";
 import { resolvePinnedImage } from "../container/image-pin.ts";
-import { ContainerLifecycle } from "../container/lifecycle.ts";
+import { type AgentContainer, ContainerLifecycle } from "../container/lifecycle.ts";
 import { assertLimitsEnforced } from "../container/limits.ts";
 import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
+import type { ContainerRuntime, RuntimeInfo } from "../container/runtime.ts";
 import type { ArgumentField } from "../core/approval-request.ts";
-import type { AgentServices } from "../core/core-services.ts";
+import type { AgentServices, OpenedSession } from "../core/core-services.ts";
 import { logLine } from "../core/response/log-stream.ts";
 import { sanitize } from "../core/response/sanitize.ts";
 import { summarizeUsage } from "../core/usage-summary.ts";
@@ -29,7 +30,13 @@ import { GroupLedger, sessionBudget } from "./egress-budget.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
 import { type AgentEvent, eventsFromLine } from "./stream-json.ts";
-import { claudeMd, prepareSessionFiles, removeSessionFiles, removeStaleSessionFiles } from "./workspace.ts";
+import {
+  claudeMd,
+  prepareSessionFiles,
+  removeSessionFiles,
+  removeStaleSessionFiles,
+  type SessionFiles,
+} from "./workspace.ts";
 
 export interface Task {
   id: string;
@@ -48,6 +55,21 @@ export type TaskUpdate =
   | { kind: "state"; state: "queued" | "started" }
   | { kind: "done"; ok: boolean; answer: string; error?: string; conversation?: string };
 
+/**
+ * One task's session while it is set up and runs. Each step that sets something up (the session, the
+ * proxy, the confirmation subscription, the timer) adds its release at once; they run newest first when
+ * the run ends, so a step that throws (a failed spawn) leaks nothing set up before it.
+ */
+interface SessionRun {
+  readonly task: Task;
+  session: OpenedSession | null;
+  /** The conversation turn this run answers, once recorded. */
+  turn: BegunTurn | null;
+  answer: string;
+  failure: string | undefined;
+  readonly releases: (() => unknown)[];
+}
+
 const TASK_TIMEOUT_MS = 30 * 60_000;
 const BRIEF_BUDGET_MS = 5_000;
 
@@ -57,7 +79,7 @@ const BRIEF_BUDGET_MS = 5_000;
  * answer goes back to whoever asked.
  */
 export class AgentManager {
-  private runtime: Promise<DetectedRuntime> | null = null;
+  private runtime: Promise<DetectedRuntime & { lifecycle: ContainerLifecycle }> | null = null;
   private lifecycle: ContainerLifecycle | null = null;
   private readonly running = new Map<string, number>();
   /** Sessions whose files exist under run/agents now; the start-up sweep leaves them alone. */
@@ -78,6 +100,8 @@ export class AgentManager {
     private readonly home: string,
     private readonly core: AgentServices,
     private readonly config: Config,
+    /** The container runtime sessions run on, found when the first session needs it. */
+    private readonly detectRuntime: () => Promise<DetectedRuntime>,
   ) {
     this.conversations = new Conversations(home, (group) => historyLimits(config, group));
     this.unsubscribe = core.events.onEvent((envelope) => {
@@ -212,12 +236,13 @@ export class AgentManager {
     });
   }
 
-  private async ensureRuntime(): Promise<DetectedRuntime> {
-    this.runtime ??= detectRuntimeOnce({ preference: this.config.runtime.engine }).then((d) => {
-      this.lifecycle = new ContainerLifecycle(d.runtime, {
+  private async ensureRuntime(): Promise<DetectedRuntime & { lifecycle: ContainerLifecycle }> {
+    this.runtime ??= this.detectRuntime().then((d) => {
+      const lifecycle = new ContainerLifecycle(d.runtime, {
         log: (level, m) => logLine(m, { component: "CONTAINER", level: level === "warn" ? "warn" : "info" }),
       });
-      return d;
+      this.lifecycle = lifecycle;
+      return { ...d, lifecycle };
     });
     return this.runtime;
   }
@@ -238,163 +263,211 @@ export class AgentManager {
     }
   }
 
+  /** One task as a session: each step below, then everything it set up released (also when a step throws). */
   private async run(task: Task): Promise<void> {
     this.running.set(task.group, (this.running.get(task.group) ?? 0) + 1);
-    let sessionId: string | null = null;
-    let proxy: Awaited<ReturnType<typeof startEgressProxy>> | null = null;
-    let answer = "";
-    let failure: string | undefined;
-    // Released in `finally`, so a spawn that throws leaks neither the subscription nor the timer.
-    let unwatchConfirmations: (() => void) | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let turn: BegunTurn | null = null;
+    const run: SessionRun = { task, session: null, turn: null, answer: "", failure: undefined, releases: [] };
     try {
-      const { info, runtime } = await this.ensureRuntime();
-      assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
+      const { info, runtime, lifecycle } = await this.ensureRuntime();
+      const image = await this.agentImage(runtime, info);
       const user = agentUser(info);
-      await refuseStaleImage(runtime, this.config.runtime.image);
-      // Image pinning: run the pinned digest, never whatever the tag points at now.
-      const image = await resolvePinnedImage(this.home, runtime, this.config.runtime.image);
-      if (image.pinned === "first-use") {
-        await this.core.audit.append({
-          kind: "event",
-          outcome: "info",
-          group: null,
-          topic: "image.pinned",
-          detail: { tag: this.config.runtime.image, id: image.id, how: "first-use" },
-        });
-      }
-      const session = this.core.sessions.open(task.group, "agent", user);
-      sessionId = session.id;
-      this.liveSessions.add(session.id);
-      const identity = session.identity;
-      const sessionDir = dirname(session.socketPath);
-      // The brief is made before the container starts and is read-only inside it.
-      // Asked of the plugins that offer one (the memory plugin), each within the budget.
-      const brief = await this.core.briefing.brief(task.group, BRIEF_BUDGET_MS).catch(() => null);
-      const tools = this.core.briefing.tools(task.group);
-      // A conversation's turn is recorded now and its prompt rendered from the host's record of the turns before.
-      turn = task.conversation
-        ? this.conversations.begin(task.conversation.at, task.conversation.sender, task.prompt)
-        : null;
-      const files = prepareSessionFiles(this.home, session.id, task.group, user, {
-        prompt: turn?.prompt ?? task.prompt,
-        claudeMd: claudeMd(task.group, brief, tools),
-        skills: this.core.briefing.skills(task.group),
-      });
-      const stored = readAnthropicCredential(this.home);
-      if (!stored) {
+      const session = this.openSession(run, user);
+      const files = await this.sessionFiles(run, session, user);
+      const credential = readAnthropicCredential(this.home);
+      if (!credential) {
         throw new Error(
           "[AUTH] Error: no Anthropic credential is stored. Fix: run `carapace auth api-key` (or `carapace auth login`).",
         );
       }
       // The container only ever holds this per-session token; the proxy swaps in the real credential.
       const token = randomBytes(24).toString("hex");
-      const egressPath = join(sessionDir, "egress.sock");
-      await this.ledger.prepare(task.group);
-      proxy = await startEgressProxy({
-        socketPath: egressPath,
-        token,
-        upstream: this.config.network.upstream_url,
-        allowlist: this.config.network.upstream_allowlist,
-        credential: async () => readAnthropicCredential(this.home),
-        budget: sessionBudget(task.group, budgetsFor(this.config, task.group), this.ledger),
-        onAudit: (e) => {
-          void this.core.audit.appendEvent({
-            kind: "egress",
-            outcome: e.outcome === "forwarded" ? "ok" : "rejected",
-            group: task.group,
-            session: session.id,
-            topic: `egress ${e.method} ${e.path}`,
-            detail: e,
-          });
-        },
+      await this.startEgress(run, session, user, token);
+      this.forwardConfirmations(run, session);
+      const output = this.agentOutput(run, session);
+      const container = lifecycle.spawn(this.runSpec(task, session, image, files, user), {
+        stdin: `${credential.containerEnv}\n${token}\n`,
+        onStdout: (chunk) => output.push(chunk),
+        onStderr: (chunk) => logLine(chunk, { component: `agent ${session.id.slice(0, 8)}` }),
       });
-      grantSocketToAgent(egressPath, user);
-      unwatchConfirmations = this.core.approvals.subscribe((p, state) => {
-        if (p.session === session.id && state === "pending")
-          this.tell(task.id, {
-            kind: "confirmation",
-            id: p.id,
-            tool: p.tool,
-            summary: p.summary,
-            fields: p.fields,
-            request_hash: p.request_hash,
-          });
-      });
-      const splitter = new LineSplitter((line) => {
-        for (const event of eventsFromLine(line)) {
-          const clean = { ...event, payload: sanitize(event.payload).value } as AgentEvent;
-          if (clean.topic === "response.end") answer = clean.payload.result;
-          if (clean.topic === "response.error") failure = clean.payload.message;
-          this.core.events.publish(identity, clean.topic, { task: task.id, ...clean.payload });
-          this.tell(task.id, { kind: "event", event: clean });
-        }
-      });
-      const container = this.lifecycle?.spawn(
-        agentRunSpec({
-          name: `carapace-${session.id.slice(0, 16)}`,
-          image: image.id,
-          instance: instanceId(this.home),
-          sessionId: session.id,
-          group: task.group,
-          sessionDir,
-          workspaceDir: files.workspaceDir,
-          claudeStateDir: files.claudeStateDir,
-          skillsDir: files.skillsDir,
-          claudeMdFile: files.claudeMdFile,
-          promptFile: files.promptFile,
-          user,
-          // Claude Code retries refused API calls for minutes by default; a refusal here is final.
-          env: { CLAUDE_CODE_MAX_RETRIES: "2" },
-        }),
-        {
-          stdin: `${stored.containerEnv}\n${token}\n`,
-          onStdout: (chunk) => splitter.push(chunk),
-          onStderr: (chunk) => logLine(chunk, { component: `agent ${session.id.slice(0, 8)}` }),
-        },
-      );
-      if (!container) throw new Error("[CONTAINER] Error: no container runtime. Fix: install Podman.");
-      this.core.events.publish(identity, "agent.started", { task: task.id, container: container.name });
-      this.tell(task.id, { kind: "state", state: "started" });
-      timer = setTimeout(() => void container.stop(), TASK_TIMEOUT_MS);
-      const exit = await container.exited;
-      splitter.end();
-      if (exit.code !== 0 && !failure)
-        failure = `the agent exited with code ${exit.code}${exit.stderrTail ? `: ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}` : ""}`;
-      if (failure)
-        this.core.events.publish(identity, "agent.error", {
-          task: task.id,
-          message: failure,
-          ...this.replyRoute(task),
-        });
-      else this.core.events.publish(identity, "agent.completed", { task: task.id, answer, ...this.replyRoute(task) });
+      await this.awaitAgent(run, session, container, output);
     } catch (e) {
-      failure = (e as Error).message;
-      this.core.events.publish(mintIdentity(sessionId ?? `task-${task.id}`, task.group, "agent"), "agent.error", {
+      run.failure = (e as Error).message;
+      this.core.events.publish(mintIdentity(run.session?.id ?? `task-${task.id}`, task.group, "agent"), "agent.error", {
         task: task.id,
-        message: failure,
+        message: run.failure,
         ...this.replyRoute(task),
       });
     } finally {
-      clearTimeout(timer);
-      unwatchConfirmations?.();
-      await proxy?.close().catch(() => {});
-      if (sessionId) {
-        this.core.sessions.close(sessionId);
-        try {
-          removeSessionFiles(this.home, sessionId);
-          this.liveSessions.delete(sessionId);
-        } catch (e) {
-          // What the agent left there must not take the core down; the start-up sweep retries.
-          logLine(`[AGENT] Warning: session ${sessionId} files not removed: ${(e as Error).message}`);
-        }
-      }
-      this.recordAnswer(turn, !failure, answer);
-      this.running.set(task.group, Math.max(0, (this.running.get(task.group) ?? 1) - 1));
-      this.finish(task, !failure, answer, (sanitize(failure ?? "").value as string) || undefined);
-      this.next(task.group);
+      await this.release(run);
     }
+  }
+
+  /** The image a session runs: limits enforced, the image current, its pinned digest (pinned now on first use). */
+  private async agentImage(runtime: ContainerRuntime, info: RuntimeInfo): Promise<{ id: string }> {
+    assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
+    await refuseStaleImage(runtime, this.config.runtime.image);
+    // Image pinning: run the pinned digest, never whatever the tag points at now.
+    const image = await resolvePinnedImage(this.home, runtime, this.config.runtime.image);
+    if (image.pinned === "first-use") {
+      await this.core.audit.append({
+        kind: "event",
+        outcome: "info",
+        group: null,
+        topic: "image.pinned",
+        detail: { tag: this.config.runtime.image, id: image.id, how: "first-use" },
+      });
+    }
+    return image;
+  }
+
+  /** The session's socket, handed to the agent user; closed with its files when the run ends. */
+  private openSession(run: SessionRun, user: string): OpenedSession {
+    const session = this.core.sessions.open(run.task.group, "agent", user);
+    run.session = session;
+    this.liveSessions.add(session.id);
+    run.releases.push(() => {
+      this.core.sessions.close(session.id);
+      try {
+        removeSessionFiles(this.home, session.id);
+        this.liveSessions.delete(session.id);
+      } catch (e) {
+        // What the agent left there must not take the core down; the start-up sweep retries.
+        logLine(`[AGENT] Warning: session ${session.id} files not removed: ${(e as Error).message}`);
+      }
+    });
+    return session;
+  }
+
+  /** The prompt, CLAUDE.md (with the brief and the tools) and skills, made before the container starts, read-only inside it. */
+  private async sessionFiles(run: SessionRun, session: OpenedSession, user: string): Promise<SessionFiles> {
+    const task = run.task;
+    // Asked of the plugins that offer one (the memory plugin), each within the budget.
+    const brief = await this.core.briefing.brief(task.group, BRIEF_BUDGET_MS).catch(() => null);
+    const tools = this.core.briefing.tools(task.group);
+    // A conversation's turn is recorded now and its prompt rendered from the host's record of the turns before.
+    run.turn = task.conversation
+      ? this.conversations.begin(task.conversation.at, task.conversation.sender, task.prompt)
+      : null;
+    return prepareSessionFiles(this.home, session.id, task.group, user, {
+      prompt: run.turn?.prompt ?? task.prompt,
+      claudeMd: claudeMd(task.group, brief, tools),
+      skills: this.core.briefing.skills(task.group),
+    });
+  }
+
+  /** The session's only way to the model: a proxy on a socket in its directory that holds the real credential. */
+  private async startEgress(run: SessionRun, session: OpenedSession, user: string, token: string): Promise<void> {
+    const group = run.task.group;
+    const egressPath = join(dirname(session.socketPath), "egress.sock");
+    await this.ledger.prepare(group);
+    const proxy = await startEgressProxy({
+      socketPath: egressPath,
+      token,
+      upstream: this.config.network.upstream_url,
+      allowlist: this.config.network.upstream_allowlist,
+      credential: async () => readAnthropicCredential(this.home),
+      budget: sessionBudget(group, budgetsFor(this.config, group), this.ledger),
+      onAudit: (e) => {
+        void this.core.audit.appendEvent({
+          kind: "egress",
+          outcome: e.outcome === "forwarded" ? "ok" : "rejected",
+          group,
+          session: session.id,
+          topic: `egress ${e.method} ${e.path}`,
+          detail: e,
+        });
+      },
+    });
+    run.releases.push(() => proxy.close().catch(() => {}));
+    grantSocketToAgent(egressPath, user);
+  }
+
+  /** Tells the task's watchers of each confirmation its session waits for, until the run ends. */
+  private forwardConfirmations(run: SessionRun, session: OpenedSession): void {
+    const unsubscribe = this.core.approvals.subscribe((p, state) => {
+      if (p.session === session.id && state === "pending")
+        this.tell(run.task.id, {
+          kind: "confirmation",
+          id: p.id,
+          tool: p.tool,
+          summary: p.summary,
+          fields: p.fields,
+          request_hash: p.request_hash,
+        });
+    });
+    run.releases.push(unsubscribe);
+  }
+
+  /** The agent's stream-json: each event sanitized, published as response.*, told to the watchers. */
+  private agentOutput(run: SessionRun, session: OpenedSession): LineSplitter {
+    return new LineSplitter((line) => {
+      for (const event of eventsFromLine(line)) {
+        const clean = { ...event, payload: sanitize(event.payload).value } as AgentEvent;
+        if (clean.topic === "response.end") run.answer = clean.payload.result;
+        if (clean.topic === "response.error") run.failure = clean.payload.message;
+        this.core.events.publish(session.identity, clean.topic, { task: run.task.id, ...clean.payload });
+        this.tell(run.task.id, { kind: "event", event: clean });
+      }
+    });
+  }
+
+  private runSpec(task: Task, session: OpenedSession, image: { id: string }, files: SessionFiles, user: string) {
+    return agentRunSpec({
+      name: `carapace-${session.id.slice(0, 16)}`,
+      image: image.id,
+      instance: instanceId(this.home),
+      sessionId: session.id,
+      group: task.group,
+      sessionDir: dirname(session.socketPath),
+      workspaceDir: files.workspaceDir,
+      claudeStateDir: files.claudeStateDir,
+      skillsDir: files.skillsDir,
+      claudeMdFile: files.claudeMdFile,
+      promptFile: files.promptFile,
+      user,
+      // Claude Code retries refused API calls for minutes by default; a refusal here is final.
+      env: { CLAUDE_CODE_MAX_RETRIES: "2" },
+    });
+  }
+
+  /** Waits for the container (stopped after the task timeout), then publishes how the task ended. */
+  private async awaitAgent(
+    run: SessionRun,
+    session: OpenedSession,
+    container: AgentContainer,
+    output: LineSplitter,
+  ): Promise<void> {
+    const task = run.task;
+    this.core.events.publish(session.identity, "agent.started", { task: task.id, container: container.name });
+    this.tell(task.id, { kind: "state", state: "started" });
+    const timer = setTimeout(() => void container.stop(), TASK_TIMEOUT_MS);
+    run.releases.push(() => clearTimeout(timer));
+    const exit = await container.exited;
+    output.end();
+    if (exit.code !== 0 && !run.failure)
+      run.failure = `the agent exited with code ${exit.code}${exit.stderrTail ? `: ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}` : ""}`;
+    if (run.failure)
+      this.core.events.publish(session.identity, "agent.error", {
+        task: task.id,
+        message: run.failure,
+        ...this.replyRoute(task),
+      });
+    else
+      this.core.events.publish(session.identity, "agent.completed", {
+        task: task.id,
+        answer: run.answer,
+        ...this.replyRoute(task),
+      });
+  }
+
+  /** Releases what the run set up, newest first; then the turn's answer, the group's slot, the watchers' answer, the next task. */
+  private async release(run: SessionRun): Promise<void> {
+    for (const release of run.releases.reverse()) await release();
+    const { task, failure } = run;
+    this.recordAnswer(run.turn, !failure, run.answer);
+    this.running.set(task.group, Math.max(0, (this.running.get(task.group) ?? 1) - 1));
+    this.finish(task, !failure, run.answer, (sanitize(failure ?? "").value as string) || undefined);
+    this.next(task.group);
   }
 
   /** Where a channel sends the answer: what it passed as reply_to, its chat and the conversation. */

@@ -1,12 +1,23 @@
 import { expect, test } from "bun:test";
+import { API_KEY_CREDENTIAL } from "../../src/agent/egress-credential.ts";
 import { AgentManager, type TaskUpdate } from "../../src/agent/manager.ts";
+import { writeCredential } from "../../src/config/credentials.ts";
 import { cloneDefaults } from "../../src/config/schema.ts";
+import { CARAPACE_VERSION } from "../../src/config/version.ts";
+import { MockRuntime } from "../../src/container/adapters/mock.ts";
+import { detectRuntimeOnce } from "../../src/container/detect.ts";
+import type { ChildProcess } from "../../src/container/exec.ts";
+import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
+import type { RunSpec } from "../../src/container/runtime.ts";
 import { mintIdentity } from "../../src/protocol/envelope.ts";
 import { inProcessCore } from "../harness/in-process.ts";
 
 test("message.inbound for a group that is not configured is dropped with an audit record", async () => {
   const core = await inProcessCore();
-  const manager = new AgentManager(core.home, core.server.forAgents(), cloneDefaults());
+  const config = cloneDefaults();
+  const manager = new AgentManager(core.home, core.server.forAgents(), config, () =>
+    detectRuntimeOnce({ preference: config.runtime.engine }),
+  );
   try {
     core.server.publish(mintIdentity("channel", "strangers", "channel"), "message.inbound", { text: "hello?" });
     for (let i = 0; i < 50 && !core.audit("_core").some((r) => r.topic === "message.inbound"); i++) await Bun.sleep(10);
@@ -27,7 +38,9 @@ test("policy reject: a second task for a busy group is refused at once", async (
   const config = cloneDefaults();
   config.groups.busy = { policy: "reject" };
   config.runtime.engine = "docker";
-  const manager = new AgentManager(core.home, core.server.forAgents(), config);
+  const manager = new AgentManager(core.home, core.server.forAgents(), config, () =>
+    detectRuntimeOnce({ preference: config.runtime.engine }),
+  );
   try {
     const updates: TaskUpdate[] = [];
     // The first task holds the group while it looks for a runtime; the second arrives meanwhile.
@@ -50,7 +63,9 @@ test("message.inbound with a chat joins that chat's conversation; the end event 
   const config = cloneDefaults();
   config.groups.team = {};
   config.runtime.engine = "docker";
-  const manager = new AgentManager(core.home, core.server.forAgents(), config);
+  const manager = new AgentManager(core.home, core.server.forAgents(), config, () =>
+    detectRuntimeOnce({ preference: config.runtime.engine }),
+  );
   const ends: Record<string, unknown>[] = [];
   const off = core.server.onEvent((e) => {
     if (e.topic === "agent.error") ends.push(e.payload as Record<string, unknown>);
@@ -77,6 +92,57 @@ test("message.inbound with a chat joins that chat's conversation; the end event 
     expect(manager.conversations.store("team").current("cli:555")).toBeNull();
   } finally {
     off();
+    await manager.stop();
+    await core.close();
+  }
+});
+
+test("a spawn that throws releases what the run set up: confirmation subscription, session, group slot", async () => {
+  const core = await inProcessCore();
+  const config = cloneDefaults();
+  writeCredential(core.home, API_KEY_CREDENTIAL, "sk-ant-api03-manager-release-test");
+  const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
+  class RefusingRuntime extends MockRuntime {
+    override spawn(spec: RunSpec): ChildProcess {
+      this.calls.push(`spawn ${spec.name}`);
+      throw new Error("the runtime refused the run spec");
+    }
+  }
+  const runtime = new RefusingRuntime({ images: { [config.runtime.image]: labels } });
+  const services = core.server.forAgents();
+  let subscribed = 0;
+  const approvals: typeof services.approvals = {
+    subscribe(listener) {
+      subscribed++;
+      const unsubscribe = services.approvals.subscribe(listener);
+      return () => {
+        subscribed--;
+        unsubscribe();
+      };
+    },
+  };
+  const manager = new AgentManager(core.home, { ...services, approvals }, config, async () => ({
+    runtime,
+    info: await runtime.info(),
+  }));
+  try {
+    const updates: TaskUpdate[] = [];
+    manager.trigger("default", "hello", (u) => updates.push(u));
+    for (let i = 0; i < 300 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
+    expect(runtime.calls.filter((c) => c.startsWith("spawn"))).toHaveLength(1);
+    expect(updates.find((u) => u.kind === "done")).toMatchObject({
+      kind: "done",
+      ok: false,
+      error: expect.stringContaining("the runtime refused the run spec"),
+    });
+    expect(subscribed).toBe(0);
+    expect(core.server.forControl().status().sessions).toEqual([]);
+    // The group's slot is free again: the next task reaches the runtime too.
+    manager.trigger("default", "again", (u) => updates.push(u));
+    for (let i = 0; i < 300 && updates.filter((u) => u.kind === "done").length < 2; i++) await Bun.sleep(10);
+    expect(runtime.calls.filter((c) => c.startsWith("spawn"))).toHaveLength(2);
+    expect(subscribed).toBe(0);
+  } finally {
     await manager.stop();
     await core.close();
   }

@@ -3,6 +3,7 @@ import { startScheduler } from "../../agent/scheduled-sessions.ts";
 import { ensureHome } from "../../config/home.ts";
 import type { Config } from "../../config/keys.ts";
 import { cachedLimits, limitsFromConfig, loadConfig } from "../../config/load.ts";
+import { detectRuntimeOnce } from "../../container/detect.ts";
 import { EXIT, type ExitCode, formatMessage } from "../../errors/user-error.ts";
 import { pluginConfigSection } from "../../plugins/config-section.ts";
 import { PluginWatcher } from "../../plugins/watch.ts";
@@ -53,7 +54,9 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
       })
     : null;
   watcher?.start();
-  const agents = new AgentManager(home, server.forAgents(), config);
+  const agents = new AgentManager(home, server.forAgents(), config, () =>
+    detectRuntimeOnce({ preference: config.runtime.engine }),
+  );
   // Containers and files a crashed core left behind (found by label), off the critical path.
   void agents.cleanupOrphans();
   const tasks = startScheduler(home, server.forScheduler(), agents);
