@@ -4,6 +4,7 @@ import { approvalsCommand, approveCommand, denyCommand } from "./cli/approvals.t
 import { auditCommand } from "./cli/audit.ts";
 import { authCommand } from "./cli/auth.ts";
 import { callCommand } from "./cli/call.ts";
+import { chatCommand } from "./cli/chat.ts";
 import { completionCommand } from "./cli/completion.ts";
 import { configCommand } from "./cli/config.ts";
 import { demoCommand } from "./cli/demo.ts";
@@ -45,6 +46,7 @@ export const main: AnyCommand = defineCommand({
     logs: logsCommand,
     session: sessionCommand,
     prompt: promptCommand,
+    chat: chatCommand,
     task: taskCommand,
     call: callCommand,
     tools: toolsCommand,

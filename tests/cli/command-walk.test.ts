@@ -28,6 +28,7 @@ const NO_JSON: Record<string, string> = {
   update: "replaces the executables; `carapace --version` reports the result",
   setup: "guided onboarding for a person; `carapace doctor --json` reports the state it reached",
   demo: "a walkthrough for a person; its exit code says whether the session completed",
+  chat: "a conversation for a person; `carapace prompt --json --conversation <id>` is the same turn for a script",
 };
 
 interface Command {

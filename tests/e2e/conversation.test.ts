@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { ScriptedTurn } from "../../src/agent/scripted-model.ts";
+import { installPlugin } from "../fixtures/plugins/install.ts";
 import { agentHome, agentSkipReason } from "../harness/agent-env.ts";
 import { startCore } from "../harness/core.ts";
 
@@ -96,3 +97,77 @@ describe.skipIf(agentSkipReason !== null)(
     }, 180_000);
   },
 );
+
+const bash = (command: string) => ({
+  tool_use: { name: "Bash", input: { command, description: "call a Carapace tool" } },
+});
+
+describe.skipIf(agentSkipReason !== null)("carapace chat (real Podman, Claude Code, scripted model)", () => {
+  test("piped lines are turns of one conversation; /new starts over without the earlier turns", async () => {
+    const { home, model } = await agentHome([
+      { text: "Noted the heron." },
+      seen("second turn saw", ["heron-7", "Noted the heron."]),
+      seen("after /new saw", ["heron-7"]),
+    ]);
+    const core = await startCore({ home });
+    try {
+      const r = await core.carapace(["chat", "--group", "talk"], {
+        stdin: "My code word is heron-7\nWhat is my code word?\n/new\nWhat is my code word?\n/exit\nnever sent\n",
+      });
+      expect(r.stderr).not.toContain("Error");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("Noted the heron.");
+      expect(r.stdout).toContain("second turn saw: heron-7,Noted the heron.");
+      expect(r.stdout).toContain("after /new saw: nothing");
+      const ids = [...r.stderr.matchAll(/\[chat\] conversation ([0-9a-f]{20}) /g)].map((m) => m[1]);
+      expect(ids).toHaveLength(2);
+      expect(ids[0]).not.toBe(ids[1]);
+      // Three turns, three sessions: the line after /exit was never sent.
+      expect(JSON.stringify(model.requests.map((q) => q.body))).not.toContain("never sent");
+
+      // The first conversation continues from another chat, by its id.
+      model.script([seen("resumed saw", ["heron-7"])]);
+      const resumed = await core.carapace(["chat", "--group", "talk", "--conversation", ids[0] as string], {
+        stdin: "And again?\n",
+      });
+      expect(resumed.stdout).toContain("resumed saw: heron-7");
+    } finally {
+      await core.stop();
+      await model.close();
+    }
+  }, 240_000);
+
+  test("a high-risk call is shown inline and approved or denied there by the person at the REPL", async () => {
+    const { home, model } = await agentHome([
+      bash(`ipc high_risk.run '{}'`),
+      {
+        respond: (req) => ({ text: JSON.stringify(req).includes('\\"done\\":true') ? "approved and done" : "not run" }),
+      },
+      bash(`ipc high_risk.run '{}'`),
+      { respond: (req) => ({ text: JSON.stringify(req).includes("CONFIRMATION_DENIED") ? "it was denied" : "?" }) },
+    ]);
+    installPlugin(home, "high-risk");
+    const core = await startCore({ home });
+    try {
+      const r = await core.carapace(["chat", "--group", "risk"], {
+        stdin: "Do the risky thing\nyes\nDo it once more\nno\n",
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("[chat] the agent wants to run high-risk tool high_risk.run");
+      expect(r.stderr).toContain("[chat] approved (request ");
+      expect(r.stderr).toContain("[chat] denied (request ");
+      expect(r.stdout).toContain("approved and done");
+      expect(r.stdout).toContain("it was denied");
+      // Each decision is audited with the approver: this process, through the control socket.
+      const decisions = core
+        .audit("risk")
+        .filter((a) => a.kind === "confirmation")
+        .map((a) => a.detail as { decision: string; approver: { channel: string; uid?: number } });
+      expect(decisions.map((d) => d.decision)).toEqual(["approved", "denied"]);
+      for (const d of decisions) expect(d.approver).toMatchObject({ channel: "cli", uid: process.getuid?.() });
+    } finally {
+      await core.stop();
+      await model.close();
+    }
+  }, 240_000);
+});
