@@ -362,13 +362,17 @@ class LogWriter {
   private async writeBatch(batch: Pending[]): Promise<void> {
     const records: AuditRecord[] = [];
     let { seq, hash } = this.state;
+    let text = "";
     for (const { prepared } of batch) {
       seq += 1;
-      const partial = { seq, ...prepared, prev: hash };
-      hash = recordHash(partial);
-      records.push(orderFields({ ...partial, hash }));
+      const record = { seq, ...prepared, prev: hash, hash: "" } as AuditRecord;
+      hash = recordHash(record);
+      record.hash = hash;
+      const ordered = orderFields(record);
+      records.push(ordered);
+      text += `${JSON.stringify(ordered)}\n`;
     }
-    const bytes = encoder.encode(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    const bytes = encoder.encode(text);
     try {
       let handle = await this.openHandle();
       if (this.state.size > 0 && this.state.size + bytes.length > this.settings.maxFileBytes) {
@@ -689,9 +693,9 @@ class LogWriter {
   }
 }
 
-/** Stable field order in the file (the hash does not depend on it). */
+/** Stable field order in the file (the hash does not depend on it), prev and hash last for readability. */
 function orderFields(r: AuditRecord): AuditRecord {
-  const out: AuditRecord = {
+  const out = {
     seq: r.seq,
     ts: r.ts,
     group: r.group,
@@ -700,15 +704,13 @@ function orderFields(r: AuditRecord): AuditRecord {
     topic: r.topic,
     correlation: r.correlation,
     outcome: r.outcome,
-    prev: r.prev,
-    hash: r.hash,
-  };
+  } as AuditRecord;
   if (r.stage !== undefined) out.stage = r.stage;
   if (r.code !== undefined) out.code = r.code;
   if (r.detail !== undefined) out.detail = r.detail;
-  // Keep prev and hash last for readability.
-  const { prev, hash, ...rest } = out;
-  return { ...rest, prev, hash };
+  out.prev = r.prev;
+  out.hash = r.hash;
+  return out;
 }
 
 function fileSize(path: string): number {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { AuditRecordView } from "../../plugins/sdk/types.ts";
 import { GROUP_NAME } from "../../protocol/group-name.ts";
 
@@ -71,18 +70,36 @@ export function logNameOf(group: string | null | undefined): string {
 
 /** JSON with object keys sorted at every level and no whitespace: the hashed form of a record. */
 export function canonicalJson(value: unknown): string {
+  return canonical(value, null);
+}
+
+// One pass with string building: this runs for every audit record (its hash) on every call.
+function canonical(value: unknown, skipKey: string | null): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
-  const entries = Object.keys(value)
-    .sort()
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(",")}}`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      const v = value[i];
+      out += v === undefined ? "null" : canonical(v, null);
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = "{";
+  let first = true;
+  for (const k of keys) {
+    const v = record[k];
+    if (v === undefined || k === skipKey) continue;
+    out += `${first ? "" : ","}${JSON.stringify(k)}:${canonical(v, null)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 export function recordHash(record: Omit<AuditRecord, "hash"> & { hash?: string }): string {
-  const { hash: _ignored, ...rest } = record;
-  return createHash("sha256").update(record.prev).update(canonicalJson(rest)).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(record.prev).update(canonical(record, "hash")).digest("hex");
 }
 
 /** Parses one log line; null when it is not a structurally valid record. */
