@@ -24,6 +24,8 @@ export interface CallsDeps {
   readonly trace: CallTracer;
   /** True once the core is stopping: new calls are refused. */
   readonly stopping: () => boolean;
+  /** Told when a session's call has been answered (memory-return.ts collects after a burst). */
+  readonly callEnded?: () => void;
 }
 
 /**
@@ -169,6 +171,7 @@ export class Calls {
       keepalive.stop();
       session.inflight.delete(inflightKey);
       session.ended.signal.removeEventListener("abort", onEnd);
+      this.deps.callEnded?.();
     }
   }
 

@@ -17,6 +17,7 @@ import { decisionAuditEntry } from "./decision-audit.ts";
 import { EventBus, eventsSocketPath } from "./events.ts";
 import { coreTools } from "./intrinsic/core-tools.ts";
 import { helloTools } from "./intrinsic/hello.ts";
+import { MemoryReturn } from "./memory-return.ts";
 import { publishApproval } from "./operator-events.ts";
 import { authorizeAndRateLimit } from "./pipeline/authorize.ts";
 import { compose } from "./pipeline/compose.ts";
@@ -62,6 +63,7 @@ export class CoreServer {
   private readonly checkpoints: AuditCheckpoints;
   private readonly rejections: RejectionAggregator;
   private stopping = false;
+  private readonly memory = new MemoryReturn();
   private stopSecretWatch: () => void = () => {};
 
   constructor(private readonly options: ServerOptions) {
@@ -90,6 +92,7 @@ export class CoreServer {
       publish: (...a) => this.publish(...a),
       trace: callTracer(options.debug),
       stopping: () => this.stopping,
+      callEnded: () => this.memory.activity(),
     });
     this.sessions = new SessionRegistry(
       options.home,
@@ -249,6 +252,7 @@ export class CoreServer {
       detail: { event: "closed" },
     });
     this.publish(session.identity, "session.closed", {});
+    this.memory.activity();
     return true;
   }
 
@@ -291,6 +295,7 @@ export class CoreServer {
     await this.audit.close();
     await this.checkpoints.checkpoint();
     this.stopSecretWatch();
+    this.memory.stop();
     this.events.close();
   }
 }
