@@ -100,7 +100,7 @@ test("message.inbound with a chat joins that chat's conversation; the end event 
 test("a spawn that throws releases what the run set up: confirmation subscription, session, group slot", async () => {
   const core = await inProcessCore();
   const config = cloneDefaults();
-  writeCredential(core.home, API_KEY_CREDENTIAL, "sk-ant-api03-manager-release-test");
+  writeCredential(core.home, API_KEY_CREDENTIAL, "a stored key that never leaves the host");
   const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
   class RefusingRuntime extends MockRuntime {
     override spawn(spec: RunSpec): ChildProcess {
