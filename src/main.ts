@@ -4,6 +4,7 @@ import { approvalsCommand, approveCommand, denyCommand } from "./cli/approvals.t
 import { auditCommand } from "./cli/audit.ts";
 import { authCommand } from "./cli/auth.ts";
 import { callCommand } from "./cli/call.ts";
+import { channelCommand } from "./cli/channel.ts";
 import { chatCommand } from "./cli/chat.ts";
 import { completionCommand } from "./cli/completion.ts";
 import { configCommand } from "./cli/config.ts";
@@ -48,6 +49,7 @@ export const main: AnyCommand = defineCommand({
     prompt: promptCommand,
     chat: chatCommand,
     task: taskCommand,
+    channel: channelCommand,
     call: callCommand,
     tools: toolsCommand,
     approvals: approvalsCommand,

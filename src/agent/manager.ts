@@ -88,6 +88,7 @@ export class AgentManager {
   private readonly watchers = new Map<string, Set<(u: TaskUpdate) => void>>();
   private readonly unsubscribe: () => void;
   private stopped = false;
+  private inboundRoutes: ((replyTo: unknown) => ((u: TaskUpdate) => void) | undefined) | null = null;
   /** What each group spent today, shared by its sessions' proxies; seeded from the audit log. */
   private readonly ledger = new GroupLedger(async (group, day) => {
     const [row] = await summarizeUsage(this.home, { group, day });
@@ -157,9 +158,18 @@ export class AgentManager {
     if (update.kind === "done") this.watchers.delete(taskId);
   }
 
+  /** Who follows the turns of messages it routed (the channel router): a watcher for a reply_to it knows. */
+  followInbound(route: (replyTo: unknown) => ((u: TaskUpdate) => void) | undefined): void {
+    this.inboundRoutes = route;
+  }
+
   private acceptInbound(group: string, source: string, payload: unknown): void {
     const p = (payload ?? {}) as { text?: unknown; reply_to?: unknown };
-    if (!Object.hasOwn(this.config.groups, group)) {
+    // A group is configured by its own [groups.<name>] table or by a chat bound to it in [channels].
+    const bound = Object.values(this.config.channels).some((c) =>
+      Object.values(c.chats ?? {}).some((chat) => chat.group === group),
+    );
+    if (!Object.hasOwn(this.config.groups, group) && !bound) {
       void this.core.audit.appendEvent({
         kind: "event",
         outcome: "rejected",
@@ -196,6 +206,8 @@ export class AgentManager {
       });
       return;
     }
+    const follow = this.inboundRoutes?.(p.reply_to);
+    if (follow) this.watch(task.id, follow);
     this.accept(task);
   }
 

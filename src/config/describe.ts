@@ -1,4 +1,5 @@
 import { TomlDate } from "smol-toml";
+import { channelKeysAt, channelSpecAt } from "./channel-keys.ts";
 import { GROUP_KEYS, type KeySpec, SECTION_KEYS, SECTION_NAMES, type SectionName, TOP_LEVEL_KEYS } from "./keys.ts";
 import { MCP_SERVER_KEYS } from "./mcp.ts";
 
@@ -10,7 +11,7 @@ export function specAt(path: readonly string[]): KeySpec | undefined {
     return (SECTION_KEYS[path[0]] as Record<string, KeySpec>)[path[1] as string];
   }
   if (path.length === 3 && path[0] === "groups") return (GROUP_KEYS as Record<string, KeySpec>)[path[2] as string];
-  return undefined;
+  return channelSpecAt(path) as KeySpec | undefined;
 }
 
 export function isSection(name: string | undefined): name is SectionName {
@@ -24,7 +25,7 @@ export function validKeysAt(tablePath: readonly string[]): readonly string[] {
   if (tablePath.length === 2 && tablePath[0] === "groups") return Object.keys(GROUP_KEYS);
   if (tablePath.length === 1 && tablePath[0] === "mcp") return ["servers"];
   if (tablePath.length === 3 && tablePath[0] === "mcp") return MCP_SERVER_KEYS;
-  return [];
+  return channelKeysAt(tablePath) ?? [];
 }
 
 export function tableLabel(tablePath: readonly string[]): string {

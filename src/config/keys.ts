@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS } from "../protocol/limits.ts";
+import type { UserChannelConfig } from "./channel-keys.ts";
 import type { McpConfig } from "./mcp.ts";
 import { CARAPACE_VERSION } from "./version.ts";
 
@@ -217,7 +218,7 @@ export const GROUP_KEYS = {
 export type SectionName = keyof typeof SECTION_KEYS;
 export const SECTION_NAMES = Object.keys(SECTION_KEYS) as SectionName[];
 /** Top-level tables of config.toml, in the order `config list` prints them. */
-export const TOP_LEVEL_KEYS = [...SECTION_NAMES, "groups", "mcp"] as const;
+export const TOP_LEVEL_KEYS = [...SECTION_NAMES, "groups", "mcp", "channels"] as const;
 
 type ValueOf<S> =
   S extends EnumKey<infer V>
@@ -238,4 +239,6 @@ export type GroupConfig = Partial<SectionValues<typeof GROUP_KEYS>>;
 export type Config = { [S in SectionName]: SectionValues<(typeof SECTION_KEYS)[S]> } & {
   groups: Record<string, GroupConfig>;
   mcp: McpConfig;
+  /** [channels.<name>] as written (channel-keys.ts fills in the defaults). */
+  channels: Record<string, UserChannelConfig>;
 };

@@ -20,6 +20,7 @@ import { assertValidConfig } from "./validate.ts";
 export type UserConfig = { [S in SectionName]?: Partial<Config[S]> } & {
   groups?: Record<string, GroupConfig>;
   mcp?: Partial<McpConfig>;
+  channels?: Config["channels"];
 };
 
 export interface ConfigFile {
@@ -79,6 +80,7 @@ export function mergeConfig(user: UserConfig): Config {
   }
   config.groups = structuredClone(user.groups ?? {});
   config.mcp = { servers: structuredClone(user.mcp?.servers ?? {}) };
+  config.channels = structuredClone(user.channels ?? {});
   return config;
 }
 

@@ -1,3 +1,4 @@
+import { CHANNEL_KEYS, CHANNEL_NAME_PATTERN, CHAT_ID_PATTERN, CHAT_KEYS } from "./channel-keys.ts";
 import {
   type Config,
   GROUP_KEYS,
@@ -50,6 +51,19 @@ export function buildConfigSchema(): JsonSchema {
     additionalProperties: false,
   };
   properties.mcp = MCP_SCHEMA;
+  const chat = tableSchema(CHAT_KEYS);
+  (chat as { required?: string[] }).required = ["group"];
+  const channel = tableSchema(CHANNEL_KEYS);
+  (channel.properties as Record<string, JsonSchema>).chats = {
+    type: "object",
+    patternProperties: { [CHAT_ID_PATTERN]: chat },
+    additionalProperties: false,
+  };
+  properties.channels = {
+    type: "object",
+    patternProperties: { [CHANNEL_NAME_PATTERN]: channel },
+    additionalProperties: false,
+  };
   return { type: "object", properties, additionalProperties: false };
 }
 
@@ -62,7 +76,7 @@ function sectionDefaults<S extends SectionName>(section: S): Config[S] {
 }
 
 function buildDefaults(): Config {
-  const config: Partial<Config> = { groups: {}, mcp: { servers: {} } };
+  const config: Partial<Config> = { groups: {}, mcp: { servers: {} }, channels: {} };
   for (const section of SECTION_NAMES) (config as Record<string, unknown>)[section] = sectionDefaults(section);
   return config as Config;
 }

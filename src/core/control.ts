@@ -43,6 +43,14 @@ export interface TaskRunner {
   ): { task: string; conversation: string };
 }
 
+/** What the control socket needs of the channel router (agent layer): `carapace channel …`. */
+export interface ChannelControl {
+  names(): string[];
+  status(channel: string): { enabled: boolean } & Record<string, unknown>;
+  pair(channel: string): unknown;
+  unpair(channel: string): unknown;
+}
+
 class ControlError extends Error {
   constructor(
     readonly component: string,
@@ -85,6 +93,7 @@ export class ControlChannel {
     private readonly onStop: () => void,
     private readonly agents: TaskRunner | null = null,
     private readonly tasks: Scheduler | null = null,
+    private readonly channels: ChannelControl | null = null,
   ) {
     this.router = new RouterSocket(
       `ipc://${controlSocketPath(home)}`,
@@ -222,6 +231,30 @@ export class ControlChannel {
         const outcome = s.approvals.answer(String(args.id ?? ""), cmd === "approve", approver, hash);
         if (!outcome.ok) throw answerError(outcome.reason);
         return { id: args.id, decision: outcome.decision, request_hash: outcome.confirmation.request_hash };
+      }
+      case "channel.list":
+        return (this.channels?.names() ?? []).map((name) => this.channels?.status(name));
+      case "channel.status":
+      case "channel.pair":
+      case "channel.unpair": {
+        const name = String(args.channel ?? "");
+        const known = this.channels?.names() ?? [];
+        if (!known.includes(name))
+          throw new ControlError(
+            "CHANNEL",
+            `no channel "${stripTerminalEscapes(name).slice(0, 32)}" is configured${known.length ? ` (configured: ${known.join(", ")})` : ""}`,
+            `add [channels.${/^[a-z][a-z0-9_-]{0,31}$/.test(name) ? name : "telegram"}] enabled = true to config.toml and restart the core`,
+          );
+        const channels = this.channels as ChannelControl;
+        if (cmd === "channel.status") return channels.status(name);
+        if (cmd === "channel.unpair") return channels.unpair(name);
+        if (!channels.status(name).enabled)
+          throw new ControlError(
+            "CHANNEL",
+            `channel ${name} is not enabled`,
+            `set [channels.${name}] enabled = true and restart the core`,
+          );
+        return channels.pair(name);
       }
       default:
         if (cmd.startsWith("task.") && this.tasks) return taskControl(this.tasks, cmd, args);

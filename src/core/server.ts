@@ -11,6 +11,7 @@ import { callLimiters } from "./call-limiters.ts";
 import { callTracer } from "./call-trace.ts";
 import { Calls } from "./calls.ts";
 import { Catalog, type ToolEntry } from "./catalog.ts";
+import type { ChannelServices } from "./channel-services.ts";
 import { ConfirmationGate } from "./confirmations.ts";
 import type { AgentServices, ControlServices, CoreStatus, SchedulerServices, SessionDoor } from "./core-services.ts";
 import { decisionAuditEntry } from "./decision-audit.ts";
@@ -149,6 +150,18 @@ export class CoreServer {
       checkpoint: () => this.checkpoint(),
       checkpointCount: () => this.checkpointCount(),
       mcpServers: () => mcpServerViews(this.plugins.statuses(), this.catalog),
+    };
+  }
+
+  /** What the channel router may use of the core. */
+  forChannels(): ChannelServices {
+    return {
+      audit: this.audit,
+      events: this.events,
+      approvals: this.confirmations,
+      deliver: (channel, delivery) => this.plugins.deliverToChannel(channel, delivery),
+      providerState: (channel) => this.plugins.channelProvider(channel)?.state ?? null,
+      attachDesk: (desk) => this.plugins.attachChannels(desk),
     };
   }
 

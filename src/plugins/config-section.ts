@@ -12,6 +12,14 @@ const MEMORY_KEY_NAMES: Record<string, string> = {
 };
 
 export function pluginConfigSection(config: Config, plugin: string): Readonly<Record<string, unknown>> {
+  // A channel plugin gets where its service is and how to poll it; never the chat bindings (the host's).
+  const channel = config.channels[plugin];
+  if (channel && plugin !== "memory") {
+    return {
+      ...(channel.api_base ? { api_base: channel.api_base } : {}),
+      ...(channel.poll_timeout_s !== undefined ? { poll_timeout_s: channel.poll_timeout_s } : {}),
+    };
+  }
   if (plugin !== "memory") return {};
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config.memory)) out[MEMORY_KEY_NAMES[key] ?? key] = value;

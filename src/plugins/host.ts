@@ -16,6 +16,7 @@ import { whatOf } from "../errors/user-error.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
 import { type GroupViews, type PluginHook, TO_PLUGIN } from "./channel/messages.ts";
+import type { ChannelDesk } from "./channel-desk.ts";
 import { type PluginProblem, problem } from "./failure.ts";
 import { type Candidate, discoverPlugins, type LoaderSettings, prepareCandidate, statusOf } from "./loader.ts";
 import type { Manifest } from "./manifest-schema.ts";
@@ -25,7 +26,7 @@ import { mcpPathProblem } from "./mcp/paths.ts";
 import { checkMcpTools, type RefusedTool } from "./mcp/tool-check.ts";
 import { mcpToolsDesk } from "./mcp/tools-desk.ts";
 import { ToolError } from "./sdk/tool-error.ts";
-import type { ToolContext } from "./sdk/types.ts";
+import type { ChannelDelivery, DeliveryReceipt, ToolContext } from "./sdk/types.ts";
 import { sessionPluginsView } from "./services.ts";
 import type { PluginStatus } from "./status.ts";
 import { planLaunch } from "./supervisor/launch.ts";
@@ -109,6 +110,7 @@ export class PluginHost {
   private readonly writeLog: (line: string) => void;
   private readonly scopes = new Map<string, CallScope & { plugin: string }>();
   private revision = 1;
+  private channelDesk: ChannelDesk | null = null;
 
   constructor(private readonly deps: PluginHostDeps) {
     this.writeLog = deps.writeLog ?? ((line) => logLine(line));
@@ -217,6 +219,7 @@ export class PluginHost {
           },
           publish: (identity, topic, payload, correlation) => this.deps.publish(identity, topic, payload, correlation),
           writeLog: (line) => this.writeLog(line),
+          channels: () => this.channelDesk,
         }),
       ),
       onLog: (line) => {
@@ -674,6 +677,37 @@ export class PluginHost {
     );
     const texts = parts.filter((t): t is string => t !== null);
     return texts.length > 0 ? texts.join("\n\n") : null;
+  }
+
+  /** The router that decides what channel plugins' messages and button presses mean (the agent layer's). */
+  attachChannels(desk: ChannelDesk): void {
+    this.channelDesk = desk;
+  }
+
+  /** The plugin that provides `channel`, with its state, or null when none does. */
+  channelProvider(channel: string): { plugin: string; state: PluginStatus["state"] } | null {
+    for (const e of this.running.values())
+      if ((e.manifest.provides.channels ?? []).includes(channel))
+        return { plugin: e.status.name, state: e.status.state };
+    return null;
+  }
+
+  /**
+   * Asks the plugin that provides `channel` to send something to its chat service. Fails with
+   * InvokeFailure (PLUGIN_UNAVAILABLE, PLUGIN_TIMEOUT) like a tool call when it cannot.
+   */
+  async deliverToChannel(channel: string, delivery: ChannelDelivery): Promise<DeliveryReceipt> {
+    const entry = [...this.running.values()].find((e) => (e.manifest.provides.channels ?? []).includes(channel));
+    if (!entry?.hooks.includes("deliver"))
+      throw new InvokeFailure("PLUGIN_UNAVAILABLE", `no running plugin delivers to channel ${channel}`);
+    const receipt = (await this.ask(
+      entry,
+      TO_PLUGIN.deliver,
+      { delivery },
+      { group: null, sessionId: null, correlation: null },
+      this.deps.limits().handlerTimeoutMs,
+    )) as DeliveryReceipt | null;
+    return typeof receipt?.message === "string" ? { message: receipt.message } : {};
   }
 
   /** Stops every plugin: its tools answer PLUGIN_UNAVAILABLE at once; shutdown() gets its time limit. */

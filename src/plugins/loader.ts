@@ -25,6 +25,8 @@ export interface LoaderSettings {
   disabled?: readonly string[];
   /** Load the plugins embedded in the binary (memory). Default true. */
   builtins?: boolean;
+  /** Channels enabled in config.toml: an embedded channel plugin loads only when its channel is one. */
+  channels?: readonly string[];
 }
 
 export interface Candidate {
@@ -80,7 +82,10 @@ export function discoverPlugins(settings: LoaderSettings): Discovery {
     byName.set(c.name, c);
   };
   if (settings.builtins !== false) {
-    for (const p of EMBEDDED_PLUGINS) add({ name: p.name, source: "builtin", dir: null, label: p.name, embedded: p });
+    for (const p of EMBEDDED_PLUGINS) {
+      if (p.channel !== undefined && !(settings.channels ?? []).includes(p.channel)) continue;
+      add({ name: p.name, source: "builtin", dir: null, label: p.name, embedded: p });
+    }
   }
   const roots: [PluginSource, string, string][] = [
     ["lib", join(settings.home, "lib/plugins"), "lib/plugins"],

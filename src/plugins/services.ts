@@ -138,6 +138,11 @@ export function createServices(deps: ServiceDeps): CoreServices {
       deps.publish(mintIdentity(`plugin:${plugin}`, group, `plugin:${plugin}`), topic, payload ?? null);
     },
 
+    async answerButton(): Promise<{ text: string }> {
+      // Button presses reach the core's channel router only from a plugin's own process.
+      throw pluginError(plugin, "pressed a button outside a plugin process", "run it under `carapace start`");
+    },
+
     dataDir(feature: string): string {
       assertStorageName("feature", feature, "PLUGINS");
       if (feature !== plugin && !feature.startsWith(`${plugin}-`) && !feature.startsWith(`${plugin}_`)) {

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import memorySkill from "../../plugins/memory/skills/memory.md" with { type: "text" };
+import telegramSkill from "../../plugins/telegram/skills/telegram.md" with { type: "text" };
 import type { Catalog, ToolEntry } from "../core/catalog.ts";
 import { mcpSkill, mcpSkillName } from "./mcp/skill.ts";
 import type { PluginStatus } from "./status.ts";
@@ -8,7 +9,10 @@ import type { PluginStatus } from "./status.ts";
 const MAX_SKILL_BYTES = 64 * 1024;
 const SKILL_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Skills of plugins embedded in the binary (they have no folder on disk). */
-const EMBEDDED_SKILLS: Record<string, Record<string, string>> = { memory: { memory: memorySkill } };
+const EMBEDDED_SKILLS: Record<string, Record<string, string>> = {
+  memory: { memory: memorySkill },
+  telegram: { telegram: telegramSkill },
+};
 
 function skillName(plugin: string, file: string): string {
   const stem = basename(file, ".md")

@@ -44,6 +44,7 @@ function services(dataRoot: string): CoreServices {
     getSessionInfo: () => null,
     readCredential: async () => null,
     publishEvent: async () => {},
+    answerButton: async () => ({ text: "" }),
     dataDir(feature) {
       const dir = join(dataRoot, feature);
       mkdirSync(dir, { recursive: true, mode: 0o700 });

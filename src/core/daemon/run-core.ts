@@ -1,3 +1,4 @@
+import { attachChannelRouter, enabledChannels } from "../../agent/channels/wiring.ts";
 import { AgentManager } from "../../agent/manager.ts";
 import { startScheduler } from "../../agent/scheduled-sessions.ts";
 import { ensureHome } from "../../config/home.ts";
@@ -42,11 +43,16 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
     home,
     limits: cachedLimits(config),
     helloEnabled: config.hello.enabled,
-    plugins: { dirs: config.plugins.dirs, disabled: config.plugins.disabled },
+    plugins: { dirs: config.plugins.dirs, disabled: config.plugins.disabled, channels: enabledChannels(config) },
     pluginConfig: (plugin) => pluginConfigSection(config, plugin),
     mcpServers: config.mcp.servers,
     ...(options.debug ? { debug: options.debug } : {}),
   });
+  // Before the plugins start: a channel's first message finds the router and the agent manager.
+  const agents = new AgentManager(home, server.forAgents(), config, () =>
+    detectRuntimeOnce({ preference: config.runtime.engine }),
+  );
+  const channels = attachChannelRouter(home, config, server.forChannels(), agents);
   await server.start();
   const watcher = options.watch
     ? new PluginWatcher({ reload: (plugin, key) => server.reloadPlugin(plugin, key) }, roots, {
@@ -54,9 +60,6 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
       })
     : null;
   watcher?.start();
-  const agents = new AgentManager(home, server.forAgents(), config, () =>
-    detectRuntimeOnce({ preference: config.runtime.engine }),
-  );
   // Containers and files a crashed core left behind (found by label), off the critical path.
   void agents.cleanupOrphans();
   const tasks = startScheduler(home, server.forScheduler(), agents);
@@ -86,7 +89,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
     };
     void stopWithinBudget(
       [
-        { name: "the agent sessions", run: () => agents.stop() },
+        { name: "the agent sessions", run: () => agents.stop().finally(() => channels.close()) },
         { name: "the core server (sessions, plugins, audit)", run: () => server.stop() },
       ],
       budgetMs,
@@ -97,7 +100,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
       done.resolve();
     });
   };
-  const control = new ControlChannel(home, server.forControl(), stop, agents, tasks);
+  const control = new ControlChannel(home, server.forControl(), stop, agents, tasks, channels);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   void warnIfImageNotCurrent(config.runtime.engine, config.runtime.image);

@@ -6,7 +6,7 @@
  */
 import type { Envelope } from "../../protocol/envelope.ts";
 import type { ErrorObject } from "../../protocol/errors.ts";
-import type { SessionInfoView, ToolCatalogEntry, ToolContext } from "../sdk/types.ts";
+import type { ChannelDelivery, SessionInfoView, ToolCatalogEntry, ToolContext } from "../sdk/types.ts";
 
 /** Requests the core sends to a plugin process. */
 export const TO_PLUGIN = {
@@ -14,6 +14,8 @@ export const TO_PLUGIN = {
   invoke: "plugin.invoke",
   event: "plugin.event",
   brief: "plugin.brief",
+  /** A channel plugin sends something to its chat service (an answer, a typing indicator, buttons). */
+  deliver: "plugin.deliver",
   ping: "plugin.ping",
   shutdown: "plugin.shutdown",
 } as const;
@@ -26,10 +28,12 @@ export const TO_CORE = {
   log: "core.service.log",
   /** The MCP bridge: the server's tool list changed; the core checks it again. */
   mcpTools: "core.mcp.tools_changed",
+  /** A channel plugin reports a press of one of the buttons the core asked it to show. */
+  button: "core.service.channel_button",
 } as const;
 
 /** The optional handler hooks a plugin process reports in its hello. */
-export type PluginHook = "handleEvent" | "sessionBrief" | "verify" | "shutdown";
+export type PluginHook = "handleEvent" | "sessionBrief" | "verify" | "shutdown" | "deliver";
 
 export interface ChannelRequest<A = unknown> {
   topic: string;
@@ -65,6 +69,10 @@ export interface InvokeArgs extends Scoped {
 
 export interface EventArgs extends Scoped {
   envelope: Envelope;
+}
+
+export interface DeliverArgs extends Scoped {
+  delivery: ChannelDelivery;
 }
 
 export interface BriefArgs extends Scoped {

@@ -10,6 +10,7 @@ import {
   type ChannelAnswer,
   type ChannelError,
   type ChannelRequest,
+  type DeliverArgs,
   type EventArgs,
   type GroupViews,
   type InvokeArgs,
@@ -180,7 +181,7 @@ export async function runPluginRunner(): Promise<never> {
             throw new StartFailure("INIT_FAILED", describe(error).slice(0, 500));
           }
           handler = loaded;
-          const hooks = (["handleEvent", "sessionBrief", "verify", "shutdown"] as const).filter(
+          const hooks = (["handleEvent", "sessionBrief", "verify", "shutdown", "deliver"] as const).filter(
             (k) => typeof loaded[k] === "function",
           );
           const mcpTools = (loaded as { tools?: unknown }).tools;
@@ -213,6 +214,15 @@ export async function runPluginRunner(): Promise<never> {
             h?.sessionBrief?.({ group: a.group }),
           );
           return typeof text === "string" ? text : null;
+        });
+      }
+      case TO_PLUGIN.deliver: {
+        const a = req.arguments as DeliverArgs;
+        return run(req.correlation, async () => {
+          const receipt = await runInRunnerScope({ scope: a.scope, group: null, sessionId: null }, () =>
+            h?.deliver?.(a.delivery),
+          );
+          return receipt ?? null;
         });
       }
       case TO_PLUGIN.shutdown:

@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { assertStorageName } from "../../storage/names.ts";
 import type { GroupViews, RunnerStart } from "../channel/messages.ts";
 import { TO_CORE } from "../channel/messages.ts";
-import type { AuditFilter, AuditRecordView, CoreServices, SessionInfoView, ToolCatalogEntry } from "../sdk/types.ts";
+import type {
+  AuditFilter,
+  AuditRecordView,
+  ButtonPress,
+  CoreServices,
+  SessionInfoView,
+  ToolCatalogEntry,
+} from "../sdk/types.ts";
 
 export interface RunnerScope {
   readonly scope: string;
@@ -73,6 +80,10 @@ export function runnerServices(deps: RunnerServiceDeps): CoreServices {
         payload: payload ?? null,
         ...(options?.group !== undefined ? { group: options.group } : {}),
       });
+    },
+    async answerButton(press: ButtonPress): Promise<{ text: string }> {
+      const answer = (await deps.ask(TO_CORE.button, { press })) as { text?: unknown } | null;
+      return { text: typeof answer?.text === "string" ? answer.text : "" };
     },
     dataDir(feature: string): string {
       assertStorageName("feature", feature, "PLUGINS");

@@ -10,6 +10,7 @@ import { stripTerminalEscapes } from "../../core/response/terminal-text.ts";
 import { mintIdentity, type SessionIdentity } from "../../protocol/envelope.ts";
 import { GROUP_NAME } from "../../protocol/group-name.ts";
 import { TO_CORE } from "../channel/messages.ts";
+import type { ChannelDesk } from "../channel-desk.ts";
 import type { Manifest } from "../manifest-schema.ts";
 import { CHANNEL_TOPICS, safeAuditFilter } from "../services.ts";
 
@@ -26,6 +27,8 @@ export interface ServiceDeskDeps {
   scope(id: unknown): CallScope | undefined;
   publish(identity: SessionIdentity, topic: string, payload: unknown, correlation: string | null): void;
   writeLog(line: string): void;
+  /** The host's channel router, once the agent layer has attached one. */
+  channels?(): ChannelDesk | null;
 }
 
 const MAX_EVENT_BYTES = 1024 * 1024;
@@ -44,7 +47,8 @@ export function serviceDesk(
   deps: ServiceDeskDeps,
 ): (topic: string, args: unknown) => Promise<unknown | ServiceRefusal> {
   const { plugin, manifest } = deps;
-  const isChannel = (manifest.provides.channels ?? []).length > 0;
+  const channels = manifest.provides.channels ?? [];
+  const isChannel = channels.length > 0;
   const allowed = manifest.allowed_groups ?? ["*"];
   return async (topic, raw) => {
     const args = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -58,6 +62,12 @@ export function serviceDesk(
       }
       case TO_CORE.publish:
         return publish(scope, args);
+      case TO_CORE.button: {
+        if (!isChannel) return refuse(plugin, "is not a channel plugin", 'declare "provides": {"channels": [...]}');
+        const desk = deps.channels?.();
+        if (!desk) return { text: "This button is no longer valid." };
+        return desk.button(plugin, channels, args.press);
+      }
       case TO_CORE.log: {
         const level = String(args.level);
         if (!["debug", "info", "warn", "error"].includes(level)) return null;
@@ -83,6 +93,8 @@ export function serviceDesk(
       if (asked !== undefined && asked !== scope.group)
         return refuse(plugin, "published an event for another group than its caller's", "publish without { group }");
       group = scope.group;
+    } else if (topic === "message.inbound") {
+      return inbound(args);
     } else {
       if (typeof asked !== "string" || !GROUP_NAME.test(asked))
         return refuse(plugin, "published an event without a valid group", "pass { group } with a lowercase group name");
@@ -109,5 +121,33 @@ export function serviceDesk(
     const session = scope?.sessionId ?? `plugin:${plugin}`;
     deps.publish(mintIdentity(session, group, `plugin:${plugin}`), topic, args.payload ?? null, correlation);
     return null;
+  }
+
+  /**
+   * A message heard from a chat: its group is the one the host's configuration binds the chat to,
+   * decided by the channel router. A plugin that names a group itself is refused and audited.
+   */
+  async function inbound(args: Record<string, unknown>): Promise<null | ServiceRefusal> {
+    if (args.group !== undefined) {
+      await deps.audit.append({
+        kind: "event",
+        outcome: "rejected",
+        topic: "message.inbound",
+        detail: { plugin, reason: "a channel plugin named a group; the chat's binding decides" },
+      });
+      return refuse(
+        plugin,
+        "named a group for an inbound message",
+        "publish without { group }: the chat's binding in config.toml decides",
+      );
+    }
+    const size = Buffer.byteLength(JSON.stringify(args.payload ?? null));
+    if (size > MAX_EVENT_BYTES)
+      return refuse(plugin, `published an event of ${size} bytes`, `keep events under ${MAX_EVENT_BYTES} bytes`);
+    const desk = deps.channels?.();
+    if (!desk)
+      return refuse(plugin, "published a chat message to a core that routes no channels", "run `carapace start`");
+    const verdict = await desk.inbound(plugin, channels, args.payload ?? null);
+    return verdict.ok ? null : new ServiceRefusal(verdict.message);
   }
 }

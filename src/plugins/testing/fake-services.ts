@@ -92,6 +92,10 @@ export function fakeCoreServices(options: FakeServicesOptions = {}, plugin = "te
       record("publishEvent", [topic, payload, opts]);
       events.push({ topic, payload, group: opts?.group ?? group });
     },
+    async answerButton(press) {
+      record("answerButton", [press]);
+      return { text: "recorded" };
+    },
     dataDir(feature: string) {
       record("dataDir", [feature]);
       assertStorageName("feature", feature, "TESTING");

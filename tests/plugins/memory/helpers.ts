@@ -23,6 +23,7 @@ export function fakeServices(
     getSessionInfo: () => null,
     readCredential: async () => null,
     publishEvent: async () => {},
+    answerButton: async () => ({ text: "" }),
     dataDir(feature: string) {
       const dir = join(dataRoot, feature);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
