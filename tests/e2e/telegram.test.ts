@@ -55,10 +55,29 @@ describe.skipIf(agentSkipReason !== null)("Telegram end to end (real Podman, Cla
       expect(answer.reply_to).toBeDefined();
       expect(fake.actions).toContainEqual({ chat_id: "-1001", action: "typing" });
       const asked = JSON.stringify(model.requests[0]?.body);
-      expect(asked).toContain("NOT the owner");
+      expect(asked).toContain("NOT from the owner");
+      expect(asked).toContain('named \\"Frank\\", not the owner');
       expect(asked).toContain("Frank");
       expect(asked).toContain("What's for dinner?");
       expect(fake.sent.filter((m) => m.chat_id === "-1001").length).toBe(1);
+
+      // A follow-up in the same chat continues the conversation: the agent sees the earlier turn.
+      model.script([
+        {
+          respond: (req) => ({
+            text: JSON.stringify(req).includes("Dinner is pasta tonight.")
+              ? "Tiramisu, after the pasta."
+              : "No memory.",
+          }),
+        },
+      ]);
+      fake.pushMessage(FAMILY_CHAT, FRIEND, "And for dessert?");
+      const followUp = await fake.waitFor(
+        "the follow-up answer",
+        () => fake.sent.filter((m) => m.chat_id === "-1001")[1],
+        120_000,
+      );
+      expect(followUp.text).toBe("Tiramisu, after the pasta.");
     } finally {
       await core.stop();
       await model.close();
