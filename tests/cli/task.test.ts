@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { Envelope } from "../../src/protocol/envelope.ts";
+import { ensureBinaries } from "../harness/binaries.ts";
 import { type RunningCore, startCore, waitForAudit } from "../harness/core.ts";
 
 let core: RunningCore;
@@ -121,6 +123,51 @@ describe("carapace task", () => {
     await waitForAudit(core, "nocred", (r) => r.topic === "task.run" && r.outcome === "error");
     await core.carapace(["task", "rm", task.id]);
   }, 90_000);
+});
+
+describe("task events", () => {
+  test("carapace events sees task.created when a task is added and task.triggered when it runs", async () => {
+    const proc = Bun.spawn([ensureBinaries().carapace, "events", "--follow", "--json", "--topic", "task."], {
+      env: core.env,
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    const lines: string[] = [];
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buffered = "";
+      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true });
+        const parts = buffered.split("\n");
+        buffered = parts.pop() ?? "";
+        lines.push(...parts);
+      }
+    })();
+    const events = () => lines.map((l) => JSON.parse(l) as Envelope<Record<string, unknown>>);
+    try {
+      // The subscription takes effect once connected: add tasks until the feed shows one.
+      const task = await until("task.created on the feed", async () => {
+        const t = json<Task>(await core.carapace(["task", "add", "p", "--every", "1d", "--group", "feed", "--json"]));
+        return events().some((e) => e.topic === "task.created" && e.payload.task === t.id) ? t : undefined;
+      });
+      expect(events().find((e) => e.payload.task === task.id)).toMatchObject({
+        group: "feed",
+        source: "scheduler",
+        payload: { schedule: "every 1d", created_by: "operator" },
+      });
+      expect((await core.carapace(["task", "run-now", task.id])).code).toBe(0);
+      const triggered = await until("task.triggered on the feed", () =>
+        events().find(
+          (e) => e.topic === "task.triggered" && (e.payload.schedule as { task?: string })?.task === task.id,
+        ),
+      );
+      expect(triggered).toMatchObject({ group: "feed", payload: { origin: "schedule", prompt: "p" } });
+      expect(events().every((e) => e.topic.startsWith("task."))).toBe(true);
+    } finally {
+      proc.kill("SIGINT");
+      await proc.exited;
+    }
+  }, 60_000);
 });
 
 describe("the agent's task tools", () => {
