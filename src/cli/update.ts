@@ -164,13 +164,6 @@ export async function runUpdate(home: string, options: UpdateOptions): Promise<n
   }
 
   say(`Updated carapace v${CARAPACE_VERSION} → v${release.version} (${executable}; signature and checksums verified).`);
-  say("Running carapace doctor:");
-  const doctor = Bun.spawnSync([executable, "doctor"], { stdout: "inherit", stderr: "inherit", timeout: 120_000 });
-  say(
-    doctor.exitCode === 0
-      ? "doctor: no failures."
-      : `doctor reported failures (exit ${doctor.exitCode}); the update itself is complete. Fix what it lists above.`,
-  );
   // Image pinning: a home that runs agent sessions gets the matching image rebuilt with the new ipc and re-pinned.
   if (readImagePin(home)) {
     say("Rebuilding the agent image for the new version (carapace image build):");
@@ -187,6 +180,13 @@ export async function runUpdate(home: string, options: UpdateOptions): Promise<n
   } else {
     say("Next: run `carapace image build` so the agent image carries the new ipc (it pins the image's digest).");
   }
+  say("Running carapace doctor:");
+  const doctor = Bun.spawnSync([executable, "doctor"], { stdout: "inherit", stderr: "inherit", timeout: 120_000 });
+  say(
+    doctor.exitCode === 0
+      ? "doctor: no failures."
+      : `doctor reported failures (exit ${doctor.exitCode}); the update itself is complete. Fix what it lists above.`,
+  );
   return EXIT.ok;
 }
 

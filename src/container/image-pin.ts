@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { homePath } from "../config/home.ts";
 import { ContainerError } from "./errors.ts";
@@ -29,6 +29,8 @@ export function readImagePin(home: string): ImagePin | null {
 
 export function writeImagePin(home: string, pin: ImagePin): void {
   const path = imagePinPath(home);
+  // A fresh install has no data/core yet when `carapace image build` runs before the first start.
+  mkdirSync(homePath(home, "data/core"), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(pin, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
