@@ -568,6 +568,13 @@ if ! command -v podman >/dev/null 2>&1 && ! command -v docker >/dev/null 2>&1 &&
   RUNTIME_NOTE="${RUNTIME_NOTE:+$RUNTIME_NOTE; }no container runtime found: install Podman (recommended) or Docker"
 fi
 
+# The install-time smoke test: a short probe in a locked-down agent container (no network, read-only
+# root, only ipc reaches the core). Before the agent image is built it says so and `carapace setup` runs it.
+say "Container probe (carapace doctor --probe):"
+if ! "$BIN_TARGET" doctor --probe; then
+  warn "the container probe failed: run no agent sessions until \`carapace doctor --probe\` passes"
+fi
+
 case "$ACTION" in
   install) DONE="installed" ;;
   upgrade) DONE="upgraded from v$INSTALLED to" ;;

@@ -17,6 +17,7 @@ import { checkHello } from "../doctor/hello.ts";
 import { checkImagePin } from "../doctor/image-pin.ts";
 import { checkMcpServers } from "../doctor/mcp.ts";
 import { callCore } from "../ipc/call.ts";
+import { containerProbe } from "./container-probe.ts";
 import { control } from "./control-client.ts";
 import { EXIT, UserError } from "./errors.ts";
 import { liveServers } from "./mcp.ts";
@@ -99,6 +100,14 @@ async function attack(home: string, json: boolean): Promise<number> {
   return report.ok ? EXIT.ok : EXIT.failure;
 }
 
+/** --probe: the short container probe install.sh and setup run; a probe that cannot run yet only warns. */
+async function probe(home: string, json: boolean): Promise<number> {
+  const results = await containerProbe(home);
+  if (json) printJson({ checks: results });
+  else for (const r of results) writeCheck(r);
+  return results.some((r) => r.level === "fail") ? EXIT.failure : EXIT.ok;
+}
+
 /** Plugins the running core has failed (a crash loop, a failed restart), from get_session_info. */
 function livePluginChecks(info: unknown): CheckResult[] {
   const plugins = (info as { plugins?: { name: string; status: string; category?: string; reason?: string }[] } | null)
@@ -147,6 +156,12 @@ export const doctorCommand = defineCommand({
   args: {
     json: { type: "boolean", description: "Print JSON", default: false },
     live: { type: "boolean", description: "Also make a real call through the running core", default: false },
+    probe: {
+      type: "boolean",
+      description:
+        "Instead: run a short probe in a locked-down agent container (no network, read-only root, only ipc reaches the core); exit 1 if it fails",
+      default: false,
+    },
     attack: {
       type: "boolean",
       description:
@@ -157,6 +172,7 @@ export const doctorCommand = defineCommand({
   run: ({ args }) =>
     withHome(async (home) => {
       if (args.attack) return attack(home, args.json);
+      if (args.probe) return probe(home, args.json);
       const { result: configResult, config } = checkConfig(home);
       const results: CheckResult[] = [
         configResult,

@@ -2,8 +2,9 @@
  * `carapace setup`: the one onboarding path. Creates the home, picks the container runtime and writes
  * config.toml through the same validated path as `config set`, stores the Anthropic credential (the
  * `carapace auth` flow, asked on a terminal), builds the agent image with progress when it is missing
- * or stale, runs the end-to-end smoke test and then offers the real demo. Re-running it is safe: each
- * step that is already done says so and changes nothing (an existing config.toml is never changed).
+ * or stale, runs the end-to-end smoke test and the container probe, then offers the real demo. Re-running
+ * it is safe: each step that is already done says so and changes nothing (an existing config.toml is
+ * never changed).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +21,7 @@ import type { CheckResult } from "../doctor/check.ts";
 import { checkCredentials } from "../doctor/checks.ts";
 import { type Asker, askerFor } from "./ask.ts";
 import { authStatus, runAuthStore } from "./auth.ts";
+import { containerProbe } from "./container-probe.ts";
 import { runDemo } from "./demo.ts";
 import { writeCheck } from "./doctor.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -231,7 +233,7 @@ export const setupCommand = defineCommand({
   meta: {
     name: "setup",
     description:
-      "Guided first run: runtime, config.toml, the Anthropic credential, the agent image, a smoke test, then the demo.\n" +
+      "Guided first run: runtime, config.toml, the Anthropic credential, the agent image, a smoke test and a container probe, then the demo.\n" +
       "On a terminal each step asks; --yes takes every default (the first runtime found, build a missing image, no demo unless --demo).\n" +
       "Without a terminal and without --yes nothing is asked and nothing is built. Re-running is safe: a step already done says so.\n" +
       "An existing config.toml is kept as it is.\n" +
@@ -320,6 +322,7 @@ export const setupCommand = defineCommand({
         detail: smoke.detail,
         ...(smoke.fix === undefined ? {} : { fix: smoke.fix }),
       });
+      for (const r of await containerProbe(home)) report(r);
 
       const failures = results.filter((r) => r.level === "fail").length;
       if (failures > 0) {

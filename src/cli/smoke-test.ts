@@ -107,15 +107,20 @@ function roundTrip(home: string, helloEnabled: boolean): SmokeResult {
   }
 }
 
+/** Runs `use` against the home's running core, or a child `carapace start` stopped again afterwards. */
+export async function withCore<T>(home: string, use: () => T | Promise<T>): Promise<T> {
+  if (coreRunning(home)) return await use();
+  const child = await startChildCore(home);
+  try {
+    return await use();
+  } finally {
+    await stopChildCore(home, child.proc);
+  }
+}
+
 export async function smokeTest(home: string, helloEnabled: boolean): Promise<SmokeResult> {
   try {
-    if (coreRunning(home)) return roundTrip(home, helloEnabled);
-    const child = await startChildCore(home);
-    try {
-      return roundTrip(home, helloEnabled);
-    } finally {
-      await stopChildCore(home, child.proc);
-    }
+    return await withCore(home, () => roundTrip(home, helloEnabled));
   } catch (e) {
     if (e instanceof UserError) return { ok: false, detail: e.what, fix: e.fix };
     return { ok: false, detail: (e as Error).message, fix: "run `carapace doctor` and `carapace start` to see more" };

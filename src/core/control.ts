@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { CARAPACE_VERSION } from "../config/version.ts";
+import { AGENT_USER } from "../container/paths.ts";
 import { fixOf, UserError, whatOf } from "../errors/user-error.ts";
 import { GROUP_NAME } from "../protocol/group-name.ts";
 import type { PeerCredentials } from "../transport/socket.ts";
@@ -84,6 +85,22 @@ function answerError(reason: "unknown" | "caller_gone" | "hash_mismatch"): Contr
  * The operator's channel ($CARAPACE_HOME/run/control.sock, 0600, never mounted into a container).
  * Only the CLI on the host talks here; nothing is exchanged through polled files.
  */
+/**
+ * A session for a probe container (`carapace doctor --probe`) hands its socket to the container's user:
+ * only the agent user a session could run as (Debian's nobody, or this core's own user under rootless
+ * keep-id), never an arbitrary uid.
+ */
+function agentUserOf(requested: unknown): string | undefined {
+  if (requested === undefined) return undefined;
+  const allowed = [`${AGENT_USER.uid}:${AGENT_USER.gid}`, `${process.getuid?.()}:${process.getgid?.()}`];
+  if (typeof requested === "string" && allowed.includes(requested)) return requested;
+  throw new ControlError(
+    "SESSION",
+    `agent_user ${stripTerminalEscapes(String(requested))} is not a user an agent container runs as`,
+    `pass ${allowed.join(" or ")}`,
+  );
+}
+
 export class ControlChannel {
   private readonly router: RouterSocket;
 
@@ -162,7 +179,7 @@ export class ControlChannel {
             `invalid group name "${stripTerminalEscapes(group)}"`,
             "use lowercase [a-z0-9_-], at most 32 characters",
           );
-        const session = s.sessions.open(group, "cli");
+        const session = s.sessions.open(group, "cli", agentUserOf(args.agent_user));
         return { id: session.id, socket: session.socketPath, group };
       }
       case "session.close": {

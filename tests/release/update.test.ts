@@ -61,11 +61,16 @@ async function version(s: Sandbox): Promise<string> {
   return (await carapace(s, ["--version"])).stdout.trim();
 }
 
-/** bin/ and lib/ with content hashes: what an update may change. */
+/**
+ * The files in bin/ and lib/ with content hashes: what an update may change. lib/plugins is the home
+ * layout's plugin folder, there once a core has started (install.sh's container probe starts one).
+ */
 function installState(s: Sandbox): Record<string, string> {
   const state: Record<string, string> = {};
   for (const dir of ["bin", "lib"]) {
-    for (const name of readdirSync(join(s.carapaceHome, dir))) {
+    for (const entry of readdirSync(join(s.carapaceHome, dir), { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const name = entry.name;
       state[`${dir}/${name}`] = sha256Hex(readFileSync(join(s.carapaceHome, dir, name)));
     }
   }
