@@ -24,6 +24,8 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   # `carapace service` tests check the unit with systemd-analyze verify.
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+  # The development compose file (compose.yaml) is tried with Debian's podman-compose.
+  command -v podman-compose >/dev/null 2>&1 || need+=(podman-compose)
   # The Docker suites start their own dockerd (tests/container/docker-env.ts); only the binaries are needed.
   docker=()
   command -v dockerd >/dev/null 2>&1 || docker+=(docker.io)
