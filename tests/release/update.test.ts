@@ -170,6 +170,23 @@ describe("carapace update", () => {
     expect(stagingLeft(s)).toEqual([]);
   });
 
+  test("a redirect to plain http is refused and changes nothing", async () => {
+    const s = installedV1();
+    const before = installState(s);
+    server.redirectToHttp.add("SHA256SUMS");
+    try {
+      const result = await update(s);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toMatch(
+        /\[RELEASE\] Error: .*SHA256SUMS redirected to http:\/\/127\.0\.0\.1:\d+\/.*, which is not https/,
+      );
+    } finally {
+      server.redirectToHttp.clear();
+    }
+    expect(installState(s)).toEqual(before);
+    expect(await version(s)).toBe("0.1.0");
+  });
+
   test("usage errors: a plain-http mirror, a malformed version, no terminal and no --yes", async () => {
     const s = installedV1();
     const http = await carapace(s, ["update", "--yes", "--base-url", server.baseUrl.replace("https:", "http:")]);
