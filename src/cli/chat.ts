@@ -55,13 +55,13 @@ export const chatCommand = defineCommand({
           "pass the id an earlier `carapace chat` printed",
           EXIT.usage,
         );
-      return chatLoop(home, args.group, args.conversation);
+      return chatLoop(home, args.group, args.conversation, new SyncLineReader());
     }),
 });
 
-function chatLoop(home: string, group: string, resume: string | undefined): number {
+/** The REPL: reads turns and commands from `input` until /exit or its end; the exit code. */
+export function chatLoop(home: string, group: string, resume: string | undefined, input: SyncLineReader): number {
   const interactive = process.stdin.isTTY === true && onTerminal(process.stderr);
-  const input = new SyncLineReader();
   const say = (line: string) => process.stderr.write(`[chat] ${line}\n`);
   let conversation = resume;
   let failed = false;

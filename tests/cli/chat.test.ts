@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { parseChatLine } from "../../src/cli/chat.ts";
+import { chatLoop, parseChatLine } from "../../src/cli/chat.ts";
+import { askApproval } from "../../src/cli/chat-approval.ts";
 import { SyncLineReader } from "../../src/cli/line-reader.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { type RunningCore, startCore, tempHome } from "../harness/core.ts";
@@ -86,5 +87,68 @@ describe("carapace chat through the compiled binary", () => {
     });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("[CORE] Error: the core is not running.");
+  });
+});
+
+describe("the chat loop and inline approvals against the compiled core", () => {
+  let core: RunningCore;
+  const written: string[] = [];
+  const realWrite = process.stderr.write.bind(process.stderr);
+  beforeAll(async () => {
+    core = await startCore();
+  });
+  afterAll(async () => {
+    await core.stop();
+  });
+  /** Runs `fn` with stderr captured (what the REPL tells the person). */
+  function captured(fn: () => unknown): string {
+    written.length = 0;
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      fn();
+    } finally {
+      process.stderr.write = realWrite;
+    }
+    return written.join("");
+  }
+  const confirmation = {
+    kind: "confirmation" as const,
+    id: "c0ffee",
+    tool: "mail.send",
+    summary: "to=bob",
+    fields: [{ path: "to", preview: '"bob@example.com"', length: 17, cut: false }],
+    request_hash: "ab".repeat(32),
+  };
+
+  test("an approval answer is asked again until it is yes or no; the core's refusal is shown", () => {
+    const said = captured(() => askApproval(core.home, confirmation, readerOf(["maybe\nyes\n"]), false));
+    expect(said).toContain("[chat] the agent wants to run high-risk tool mail.send with these arguments:");
+    expect(said).toContain('to = "bob@example.com"');
+    expect(said).toContain('[chat] answer "yes" or "no"');
+    expect(said).toContain("[APPROVALS] Error: no pending confirmation with that id.");
+    expect(said).not.toContain("[chat] approved");
+  });
+
+  test("an empty line, the end of input or three wrong answers leave the call waiting", () => {
+    for (const chunks of [["\n"], [], ["a\nb\nc\n"]]) {
+      const said = captured(() => askApproval(core.home, confirmation, readerOf(chunks), false));
+      expect(said).toContain("[chat] left waiting: carapace approve c0ffee   or   carapace deny c0ffee");
+    }
+  });
+
+  test("the loop stops at a conversation the core does not know, and says what to do", () => {
+    let thrown: unknown;
+    captured(() => {
+      try {
+        chatLoop(core.home, "g", "f".repeat(20), readerOf(["/help\nhello\n"]));
+      } catch (error) {
+        thrown = error;
+      }
+    });
+    expect(String((thrown as Error).message)).toContain(`no open conversation "${"f".repeat(20)}" in group g`);
+    expect(written.join("")).toContain("[chat] group g, continuing conversation ffffffffffffffffffff.");
   });
 });
