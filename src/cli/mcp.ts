@@ -1,20 +1,22 @@
 /**
- * `carapace mcp add|list|rm|test`: MCP servers as plugins (docs/MCP.md). `add` and `rm` edit
+ * `carapace mcp add|list|rm|test|secret`: MCP servers as plugins (docs/MCP.md). `add` and `rm` edit
  * `[mcp.servers.<name>]` in config.toml (the core picks them up at its next start); `list` shows each
  * server's tools with their risk levels and the tools the core refused; `test` calls one tool through
- * the six stages as the operator.
+ * the six stages as the operator; `secret` stores a credential a server's config names.
  */
 import { defineCommand } from "citty";
-import { assertCredentialKey } from "../config/credentials.ts";
+import { assertCredentialKey, writeCredential } from "../config/credentials.ts";
 import { loadConfig } from "../config/load.ts";
 import { MCP_SERVER_NAME_PATTERN, type McpServerConfig } from "../config/mcp.ts";
 import { addMcpServer, removeMcpServer } from "../config/mcp-edit.ts";
 import { singleLine, stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import type { McpServerView } from "../plugins/mcp/status-view.ts";
+import { reservedCredentialReason } from "../plugins/reserved.ts";
 import { operatorCall } from "./call.ts";
 import { control } from "./control-client.ts";
 import { CliError, EXIT, UserError } from "./errors.ts";
 import { printJson, withHome } from "./run-command.ts";
+import { readSecret } from "./secret-input.ts";
 
 const SERVER_NAME = new RegExp(MCP_SERVER_NAME_PATTERN);
 
@@ -239,6 +241,44 @@ const testCommand = defineCommand({
     ),
 });
 
+const secretCommand = defineCommand({
+  meta: {
+    name: "secret",
+    description:
+      "Store a credential an MCP server's env or headers name, read from stdin or a hidden prompt (never from the command line).\n" +
+      "Exit codes: 0 stored; 1 not writable; 2 usage (invalid name, empty input).",
+  },
+  args: {
+    credential: { type: "positional", description: "The credential's name, e.g. github_token", required: true },
+    json: { type: "boolean", description: "Print the outcome as JSON", default: false },
+  },
+  run: ({ args }) =>
+    withHome(async (home) => {
+      const name = String(args.credential);
+      assertCredentialKey(name);
+      const reserved = reservedCredentialReason(name);
+      if (reserved)
+        throw new CliError(
+          "MCP",
+          `the credential name ${name} is reserved: ${reserved}`,
+          "pick another name",
+          EXIT.usage,
+        );
+      const value = (await readSecret(`Value of ${name} (hidden): `)).trim();
+      if (value === "")
+        throw new CliError(
+          "MCP",
+          "no value was given",
+          `pipe it in: printf %s "$TOKEN" | carapace mcp secret ${name}`,
+          EXIT.usage,
+        );
+      writeCredential(home, name, value);
+      if (args.json) printJson({ stored: name });
+      else process.stdout.write(`Stored credential ${name}; name it in an MCP server's env or headers.\n`);
+      return EXIT.ok;
+    }),
+});
+
 export const mcpCommand = defineCommand({
   meta: {
     name: "mcp",
@@ -246,5 +286,5 @@ export const mcpCommand = defineCommand({
       "Run MCP servers as plugins: add, list (tools and risk levels), remove, and test a tool through the pipeline.\n" +
       "Exit codes: see each subcommand (0 success; 1 failure; 2 usage; 3 core not running).",
   },
-  subCommands: { add: addCommand, list: listCommand, rm: removeCommand, test: testCommand },
+  subCommands: { add: addCommand, list: listCommand, rm: removeCommand, test: testCommand, secret: secretCommand },
 });

@@ -11,6 +11,7 @@ const suites: [string, () => Promise<BenchFigure[]>][] = [
   ["baselines", async () => (await import("./baselines.bench.ts")).runBaselineBench({ quick })],
   ["core", async () => (await import("./core.bench.ts")).runCoreBench({ quick })],
   ["plugin", async () => (await import("./plugin.bench.ts")).runPluginBench({ quick })],
+  ["mcp", async () => (await import("./mcp.bench.ts")).runMcpBench({ quick })],
 
   ["transport", async () => (await import("./transport.bench.ts")).runTransportBench({ quick })],
   ["audit", async () => (await import("./audit.bench.ts")).runAuditBench({ quick })],

@@ -10,7 +10,8 @@ import { runCommand } from "../harness/run.ts";
 describe("carapace mcp", () => {
   const home = tempHome();
   const env = { PATH: "/usr/bin:/bin", HOME: home, CARAPACE_HOME: home, NO_COLOR: "1" };
-  const carapace = (args: string[]) => runCommand([join(ROOT, "dist/carapace"), ...args], { env });
+  const carapace = (args: string[], stdin?: string) =>
+    runCommand([join(ROOT, "dist/carapace"), ...args], { env, ...(stdin !== undefined ? { stdin } : {}) });
   let core: RunningCore | null = null;
 
   beforeAll(() => storeFixtureToken(home));
@@ -94,6 +95,15 @@ describe("carapace mcp", () => {
     expect(JSON.parse(unknown.stderr)).toMatchObject({ code: "UNKNOWN_TOOL" });
     const audit = readFileSync(join(home, "data/audit/default.jsonl"), "utf8");
     expect(audit).toContain('"topic":"tool.invoke.fx.read_note"');
+  });
+
+  test("secret stores a credential read from stdin, never from the command line; reserved names are refused", async () => {
+    const stored = await carapace(["mcp", "secret", "web_auth", "--json"], "Bearer abc-123-secret\n");
+    expect(stored.code).toBe(0);
+    expect(readFileSync(join(home, "credentials/web_auth"), "utf8")).toBe("Bearer abc-123-secret");
+    expect((await carapace(["mcp", "secret", "anthropic_api_key"], "x")).code).toBe(2);
+    expect((await carapace(["mcp", "secret", "empty"], "\n")).code).toBe(2);
+    expect((await carapace(["mcp", "secret", "web_auth", "the-value"], "")).code).toBe(2);
   });
 
   test("rm removes the table; a second rm fails", async () => {
