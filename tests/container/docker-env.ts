@@ -40,31 +40,46 @@ function clientRun(env: Record<string, string | undefined>, args: string[]) {
   return Bun.spawnSync([CLIENT, ...args], { env, stdout: "pipe", stderr: "pipe" });
 }
 
+/**
+ * The daemon picks overlay2 where the kernel allows it and falls back on its own; should it fail to come up
+ * with the default driver anyway, a second daemon is tried on vfs (slow, but needs nothing of the kernel).
+ */
 async function start(): Promise<DockerEngine> {
   const reason = missing();
   if (reason) return { skipReason: reason, env: {}, dir: "" };
+  const first = await startDaemon(null);
+  if (first.skipReason === null) return first;
+  const vfs = await startDaemon("vfs");
+  if (vfs.skipReason === null) return vfs;
+  return { ...vfs, skipReason: `${first.skipReason}; and with the vfs storage driver: ${vfs.skipReason}` };
+}
+
+async function startDaemon(storageDriver: string | null): Promise<DockerEngine> {
   const dir = mkdtempSync(join(tmpdir(), "carapace-dockerd-"));
   const env = { ...process.env, DOCKER_HOST: `unix://${dir}/docker.sock`, DOCKER_CONFIG: join(dir, "client") };
-  const supervisor = Bun.spawn(["bash", SCRIPT, dir, String(process.pid)], {
+  const supervisor = Bun.spawn(["bash", SCRIPT, dir, String(process.pid), ...(storageDriver ? [storageDriver] : [])], {
     stdin: "ignore",
     stdout: "ignore",
     stderr: "ignore",
   });
-  // Stopped after the last test file; should the process die first, the script notices and stops it.
-  atRunEnd(async () => {
+  const stop = async () => {
     supervisor.kill("SIGTERM");
     await supervisor.exited;
-  });
+  };
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && supervisor.exitCode === null) {
     const v = clientRun(env, ["version", "--format", "{{.Server.Version}}"]);
-    if (v.exitCode === 0 && v.stdout.toString().trim()) return { skipReason: null, env, dir };
-    if (supervisor.exitCode !== null) break;
+    if (v.exitCode === 0 && v.stdout.toString().trim()) {
+      // Stopped after the last test file; should the process die first, the script notices and stops it.
+      atRunEnd(stop);
+      return { skipReason: null, env, dir };
+    }
     await Bun.sleep(250);
   }
   const log = Bun.spawnSync(["tail", "-n", "5", join(dir, "dockerd.log")])
     .stdout.toString()
     .trim();
+  await stop();
   return { skipReason: `dockerd did not answer on ${env.DOCKER_HOST}: ${log || "no log"}`, env, dir };
 }
 
