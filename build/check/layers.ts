@@ -19,6 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["src/core/daemon"],
   ["src/doctor"],
   ["src/agent"],
+  ["src/plugins/testing"],
   ["src/core"],
   ["src/plugins"],
   ["plugins"],
@@ -49,10 +50,6 @@ export const ALLOWED: readonly string[] = [
   "src/plugins/manifest-schema.ts -> src/core/catalog.ts",
   "src/plugins/services.ts -> src/core/catalog.ts",
   "src/plugins/skills.ts -> src/core/catalog.ts",
-  // `carapace plugin test` re-uses the payload checks and handler-failure shaping of the pipeline
-  // instead of composing the real stages.
-  "src/plugins/testing/invoke.ts -> src/core/pipeline/dispatch.ts",
-  "src/plugins/testing/invoke.ts -> src/core/pipeline/payload.ts",
 ];
 
 export interface Violation {

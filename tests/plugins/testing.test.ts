@@ -11,6 +11,11 @@ import {
   invokeTool,
 } from "@carapace/testing";
 import echo from "../../examples/echo/handler.ts";
+import type { ToolEntry } from "../../src/core/catalog.ts";
+import { compose } from "../../src/core/pipeline/compose.ts";
+import { construct } from "../../src/core/pipeline/construct.ts";
+import { dispatch } from "../../src/core/pipeline/dispatch.ts";
+import { payloadValidation } from "../../src/core/pipeline/payload.ts";
 import type { PluginHandler } from "../../src/plugins/sdk/types.ts";
 import { runConformance } from "../../src/plugins/testing/conformance.ts";
 import { invalidArguments, minimalValue } from "../../src/plugins/testing/sample-args.ts";
@@ -19,6 +24,7 @@ import { maliciousVector } from "../fixtures/plugins/malicious.ts";
 import plainError from "../fixtures/plugins/plain-error/handler.ts";
 import servicesProbe from "../fixtures/plugins/services-probe/handler.ts";
 import toolError from "../fixtures/plugins/tool-error/handler.ts";
+import { callContext, limits, tool as toolEntry } from "../harness/factories.ts";
 import { removeHomes, tempHome } from "./helpers.ts";
 
 afterAll(removeHomes);
@@ -88,6 +94,36 @@ describe("invokeTool mirrors the core", () => {
       error: { code: "PLUGIN_TIMEOUT" },
     });
     expect(await invokeTool(big, "t.run", {}, ctx)).toMatchObject({ error: { code: "HANDLER_ERROR" } });
+  });
+
+  test("the answers are the core's own stages' answers, word for word", async () => {
+    const ctx = createTestContext({ plugin: ECHO });
+    const hang: PluginHandler = { initialize() {}, handleToolInvocation: () => new Promise(() => {}) };
+    const call = callContext({}, { limits: limits({ handlerTimeoutMs: 50 }) });
+    const viaCore = async (tool: ToolEntry, args: unknown): Promise<unknown> => {
+      const c = {
+        ...call,
+        parsed: { topic: "tool.invoke.echo.say", correlation: crypto.randomUUID(), arguments: args },
+        tool,
+      };
+      await compose([construct, payloadValidation, dispatch])(c);
+      return c.error ?? null;
+    };
+    const entry = toolEntry({
+      name: "echo.say",
+      arguments_schema: (ctx.manifest?.provides.tools ?? [])[0]?.arguments_schema ?? {},
+      invoke: () => new Promise(() => {}),
+    });
+    const errorOf = (outcome: Awaited<ReturnType<typeof invokeTool>>): unknown => (outcome.ok ? null : outcome.error);
+    const timedOut = await invokeTool(hang, "echo.say", { message: "hi" }, ctx, { timeoutMs: 50 });
+    expect(errorOf(timedOut)).toMatchObject({ code: "PLUGIN_TIMEOUT", retriable: false });
+    expect(errorOf(timedOut)).toEqual(await viaCore(entry, { message: "hi" }));
+    const notAnObject = await invokeTool(echo, "echo.say", [1], ctx);
+    expect(errorOf(notAnObject)).toMatchObject({ code: "VALIDATION_FAILED", field: "/arguments" });
+    expect(errorOf(notAnObject)).toEqual(await viaCore(entry, [1]));
+    const extra = await invokeTool(echo, "echo.say", { message: "hi", extra: 1 }, ctx);
+    expect(errorOf(extra)).toMatchObject({ code: "VALIDATION_FAILED", field: "/extra" });
+    expect(errorOf(extra)).toEqual(await viaCore(entry, { message: "hi", extra: 1 }));
   });
 
   test("the handler is initialized once per context, with the context's services", async () => {

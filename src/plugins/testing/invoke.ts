@@ -1,30 +1,85 @@
 /**
- * One tool call the way the core makes it: stage 3 (string limit, then the manifest's schema with
- * ajv), then the handler with a time limit, its reply size-checked, and whatever it threw turned into
- * the error object the caller would see (ToolError → HANDLER_ERROR, anything else → PLUGIN_ERROR).
+ * One tool call the way the core makes it, through the core's own stages: stage 1 (the wire shape),
+ * stage 3 (string limit, then the manifest's schema) and stage 6 (the handler with a time limit, its
+ * reply size-checked, whatever it threw turned into the error object the caller would see). Stages 2,
+ * 4 and 5 need a running core (its catalog, rate limits and a person to approve) and are left out.
  */
-import Ajv, { type ValidateFunction } from "ajv";
-import { handlerFailure } from "../../core/pipeline/dispatch.ts";
-import { firstErrorField, oversizedString } from "../../core/pipeline/payload.ts";
-import { withTimeout } from "../../platform/timeout.ts";
+import type { ToolEntry } from "../../core/catalog.ts";
+import { compose } from "../../core/pipeline/compose.ts";
+import { construct } from "../../core/pipeline/construct.ts";
+import type { CallContext, StageDef } from "../../core/pipeline/context.ts";
+import { dispatch } from "../../core/pipeline/dispatch.ts";
+import { payloadValidation } from "../../core/pipeline/payload.ts";
+import { mintIdentity } from "../../protocol/envelope.ts";
 import { errorObject } from "../../protocol/errors.ts";
 import { DEFAULT_LIMITS } from "../../protocol/limits.ts";
+import { toInvokeTopic } from "../../protocol/topics.ts";
 import type { PluginHandler } from "../sdk/types.ts";
 import type { InvokeOutcome, TestContext } from "./types.ts";
 
-let ajv: Ajv | null = null;
-const validators = new WeakMap<object, ValidateFunction>();
 const initialized = new WeakMap<TestContext, WeakSet<PluginHandler>>();
 
-function validatorFor(schema: Record<string, unknown>): ValidateFunction {
-  let fn = validators.get(schema);
-  if (!fn) {
-    ajv ??= new Ajv({ allErrors: false, strict: false, validateFormats: false });
-    fn = ajv.compile(schema);
-    validators.set(schema, fn);
-  }
-  return fn;
+/** A call in progress: the handler stage 6 runs, and what it threw, if it threw. */
+interface CallInProgress {
+  readonly handler: PluginHandler;
+  readonly ctx: TestContext;
+  readonly initialize: boolean;
+  thrown?: { value: unknown };
 }
+
+/** The calls in progress, by correlation: how the one catalog entry per tool finds its call's handler. */
+const running = new Map<string, CallInProgress>();
+
+/**
+ * The handler is initialized just before stage 6 (never for a call refused earlier), outside its time
+ * limit, as the plugin host does before the first call reaches a plugin.
+ */
+const initialize: StageDef = {
+  name: "initialize the handler",
+  stage: 6,
+  async run(call, next) {
+    const inProgress = running.get(call.envelope?.correlation ?? "");
+    if (inProgress?.initialize) await ensureInitialized(inProgress.handler, inProgress.ctx);
+    await next();
+  },
+};
+const stages = compose([construct, payloadValidation, initialize, dispatch]);
+
+/** One catalog entry per manifest tool, so stage 3 compiles its schema once (as for the core's catalog). */
+const entries = new WeakMap<object, ToolEntry>();
+
+function entryFor(tool: ManifestTool, plugin: string): ToolEntry {
+  let entry = entries.get(tool);
+  if (!entry) {
+    entry = {
+      name: tool.name,
+      description: tool.description,
+      risk_level: tool.risk_level,
+      arguments_schema: tool.arguments_schema,
+      allowed_groups: ["*"],
+      plugin,
+      available: () => true,
+      async invoke(args, context) {
+        const call = running.get(context.correlation);
+        if (!call) throw new Error("no call in progress");
+        try {
+          return await call.handler.handleToolInvocation(tool.name, args, {
+            ...call.ctx.context,
+            correlation: context.correlation,
+            timestamp: context.timestamp,
+          });
+        } catch (error) {
+          call.thrown = { value: error };
+          throw error;
+        }
+      },
+    };
+    entries.set(tool, entry);
+  }
+  return entry;
+}
+
+type ManifestTool = NonNullable<NonNullable<TestContext["manifest"]>["provides"]["tools"]>[number];
 
 export interface InvokeOptions {
   /** The handler's time limit (the core's default is 30 s). */
@@ -57,41 +112,26 @@ export async function invokeTool(
       "[TESTING] Error: invokeTool needs the plugin's manifest to validate arguments. Fix: createTestContext({ plugin: import.meta.dir }) (or pass { manifest }).",
     );
   }
-  const entry = (ctx.manifest.provides.tools ?? []).find((t) => t.name === tool);
-  if (!entry) return { ok: false, error: errorObject("UNKNOWN_TOOL", `no tool ${tool} in the manifest`) };
-  if (typeof args !== "object" || args === null || Array.isArray(args)) {
-    return { ok: false, error: errorObject("VALIDATION_FAILED", "arguments must be a JSON object", { field: "" }) };
-  }
-  const big = oversizedString(args, DEFAULT_LIMITS.maxArgumentStringBytes);
-  if (big !== null) {
-    const message = `a string argument exceeds ${DEFAULT_LIMITS.maxArgumentStringBytes} bytes`;
-    return { ok: false, error: errorObject("VALIDATION_FAILED", message, { field: big }) };
-  }
-  const validate = validatorFor(entry.arguments_schema);
-  if (!validate(args)) {
-    const err = validate.errors?.[0];
-    const message = `arguments do not match the schema: ${err?.message ?? "invalid"}`;
-    return { ok: false, error: errorObject("VALIDATION_FAILED", message, { field: firstErrorField(err) }) };
-  }
-  if (options.initialize !== false) await ensureInitialized(handler, ctx);
-  const limit = options.timeoutMs ?? DEFAULT_LIMITS.handlerTimeoutMs;
-  const context = { ...ctx.context, correlation: crypto.randomUUID(), timestamp: new Date().toISOString() };
+  const declared = (ctx.manifest.provides.tools ?? []).find((t) => t.name === tool);
+  if (!declared) return { ok: false, error: errorObject("UNKNOWN_TOOL", `no tool ${tool} in the manifest`) };
+  const correlation = crypto.randomUUID();
+  const call: CallContext = {
+    identity: mintIdentity(ctx.context.sessionId, ctx.context.group, ctx.context.source),
+    raw: new Uint8Array(0),
+    limits: { ...DEFAULT_LIMITS, handlerTimeoutMs: options.timeoutMs ?? DEFAULT_LIMITS.handlerTimeoutMs },
+    signal: new AbortController().signal,
+    trace: () => {},
+    onPendingConfirmation: () => {},
+    parsed: { topic: toInvokeTopic(tool), correlation, arguments: args },
+    tool: entryFor(declared, ctx.plugin),
+  };
+  const state: CallInProgress = { handler, ctx, initialize: options.initialize !== false };
+  running.set(correlation, state);
   try {
-    const outcome = await withTimeout(
-      () => handler.handleToolInvocation(tool, structuredClone(args) as Record<string, unknown>, context),
-      limit,
-    );
-    if (outcome === "timeout") {
-      return { ok: false, error: errorObject("PLUGIN_TIMEOUT", `the tool did not answer within ${limit} ms`) };
-    }
-    const result = outcome.value ?? null;
-    const size = Buffer.byteLength(JSON.stringify(result));
-    if (size > DEFAULT_LIMITS.maxResponseBytes) {
-      const message = `the tool's reply exceeds ${DEFAULT_LIMITS.maxResponseBytes} bytes`;
-      return { ok: false, error: errorObject("HANDLER_ERROR", message) };
-    }
-    return { ok: true, result };
-  } catch (thrown) {
-    return { ok: false, error: handlerFailure(thrown).error, thrown };
+    await stages(call);
+  } finally {
+    running.delete(correlation);
   }
+  if (!call.error) return { ok: true, result: call.result ?? null };
+  return { ok: false, error: call.error, ...(state.thrown ? { thrown: state.thrown.value } : {}) };
 }
