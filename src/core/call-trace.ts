@@ -1,4 +1,5 @@
 import type { SessionIdentity } from "../protocol/envelope.ts";
+import { NO_TRACE } from "./pipeline/context.ts";
 import { logLine } from "./response/log-stream.ts";
 
 export type Trace = (hop: string, detail?: Record<string, unknown>) => void;
@@ -7,8 +8,8 @@ export type CallTracer = (identity: SessionIdentity, correlation: string | null,
 
 /** `carapace start --debug [--trace-filter prefix]`: every hop of every call as a debug line; nothing without it. */
 export function callTracer(debug: { traceFilter?: string } | undefined): CallTracer {
+  if (!debug) return () => NO_TRACE;
   return (identity, correlation, topic) => (hop, detail) => {
-    if (!debug) return;
     if (debug.traceFilter && !(topic ?? "").startsWith(debug.traceFilter)) return;
     const line = `session=${identity.sessionId.slice(0, 8)} group=${identity.group} corr=${correlation ?? "-"} topic=${topic ?? "-"} ${hop}${detail ? ` ${JSON.stringify(detail)}` : ""}`;
     logLine(line, { level: "debug", component: "trace" });

@@ -20,9 +20,13 @@ export function median(values: number[]): number {
   );
 }
 
-/** CPU time (user + system) of a process in ms, from /proc. */
-export function cpuMs(pid: number): number {
-  const stat = require("node:fs").readFileSync(`/proc/${pid}/stat`, "utf8") as string;
+/**
+ * CPU time (user + system) of a process in ms, from /proc; with `thread`, of that one thread (the main
+ * thread's id is the process id). The kernel counts in 10 ms ticks.
+ */
+export function cpuMs(pid: number, thread?: number): number {
+  const file = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const stat = require("node:fs").readFileSync(file, "utf8") as string;
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / 100;

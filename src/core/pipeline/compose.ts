@@ -1,5 +1,5 @@
 import type { CallContext, Next, StageDef } from "./context.ts";
-import { Rejection } from "./context.ts";
+import { NO_TRACE, Rejection } from "./context.ts";
 
 /**
  * Composes the stages into one chain (hono's compose.ts shape): each stage decides whether to call
@@ -8,6 +8,7 @@ import { Rejection } from "./context.ts";
 export function compose(stages: readonly StageDef[]): (ctx: CallContext) => Promise<void> {
   return async (ctx) => {
     let index = -1;
+    const traced = ctx.trace !== NO_TRACE;
     const dispatch = async (i: number): Promise<void> => {
       if (i <= index) throw new Error("next() called twice in one stage");
       index = i;
@@ -16,12 +17,12 @@ export function compose(stages: readonly StageDef[]): (ctx: CallContext) => Prom
       const next: Next = () => dispatch(i + 1);
       try {
         await def.run(ctx, next);
-        if (!ctx.error) ctx.trace(`stage ${def.stage} ${def.name}: passed`);
+        if (traced && !ctx.error) ctx.trace(`stage ${def.stage} ${def.name}: passed`);
       } catch (e) {
         if (!(e instanceof Rejection)) throw e;
         if (!ctx.error) {
           ctx.error = e.error;
-          ctx.trace(`stage ${def.stage} ${def.name}: rejected`, { code: e.error.code });
+          if (traced) ctx.trace(`stage ${def.stage} ${def.name}: rejected`, { code: e.error.code });
         }
       }
     };

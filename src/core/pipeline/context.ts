@@ -40,6 +40,9 @@ export interface CallContext {
   ran?: boolean;
 }
 
+/** The trace of a call nobody traces: the chain skips building its hop text for it. */
+export const NO_TRACE = (_hop: string, _detail?: Record<string, unknown>): void => {};
+
 export type Next = () => Promise<void>;
 export type StageFn = (ctx: CallContext, next: Next) => Promise<void>;
 

@@ -49,13 +49,6 @@ export const dispatch: StageDef = {
     const started = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
-    const timeout = new Promise<"timeout" | "aborted">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
-      // A session that ends (or a core that stops) must not wait for a slow handler: the caller gets
-      // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open.
-      onAbort = () => resolve("aborted");
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
-    });
     try {
       const run = Promise.resolve().then(() =>
         tool.invoke(structuredClone(envelope.payload.arguments) as Record<string, unknown>, {
@@ -66,8 +59,18 @@ export const dispatch: StageDef = {
           source: envelope.source,
         }),
       );
-      run.catch(() => {});
-      const outcome = await Promise.race([run.then((value) => ({ value })), timeout]);
+      // One promise settled by whichever comes first: the tool, its time limit, or the session ending (a
+      // session that ends, or a core that stops, must not wait for a slow handler: the caller gets
+      // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open).
+      const outcome = await new Promise<{ value: unknown } | { thrown: unknown } | "timeout" | "aborted">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
+        onAbort = () => resolve("aborted");
+        ctx.signal.addEventListener("abort", onAbort, { once: true });
+        run.then(
+          (value) => resolve({ value }),
+          (thrown: unknown) => resolve({ thrown }),
+        );
+      });
       if (outcome === "aborted" || outcome === "timeout") {
         // The tool keeps running: its side effect may still happen, so this answer is never retriable.
         const late = ctx.onLateOutcome;
@@ -88,6 +91,7 @@ export const dispatch: StageDef = {
               ),
         );
       }
+      if (typeof outcome === "object" && "thrown" in outcome) throw outcome.thrown;
       // Serialized once: the size checked here, the sanitizer and the bytes sent all see this one
       // snapshot (a getter or toJSON that answers differently on a second read changes nothing).
       const text = JSON.stringify(outcome.value ?? null) ?? "null";

@@ -73,6 +73,18 @@ export function canonicalJson(value: unknown): string {
   return canonical(value, null);
 }
 
+// Keys repeat (a record's fields, an envelope's): their quoted form is kept, up to a bound.
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 4096;
+function quoted(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS && key.length <= 64) quotedKeys.set(key, q);
+  }
+  return q;
+}
+
 // One pass with string building: this runs for every audit record (its hash) on every call.
 function canonical(value: unknown, skipKey: string | null): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
@@ -92,7 +104,7 @@ function canonical(value: unknown, skipKey: string | null): string {
   for (const k of keys) {
     const v = record[k];
     if (v === undefined || k === skipKey) continue;
-    out += `${first ? "" : ","}${JSON.stringify(k)}:${canonical(v, null)}`;
+    out += `${first ? "" : ","}${quoted(k)}:${canonical(v, null)}`;
     first = false;
   }
   return `${out}}`;
