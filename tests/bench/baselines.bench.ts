@@ -194,6 +194,8 @@ export async function runBaselineBench(opts: { quick: boolean }): Promise<BenchF
     cleanup = [...servers, unix];
     const pipeline = { name: "Carapace core, full pipeline", endpoint: `ipc://${session.socket}` };
     const idleMs = opts.quick ? 3000 : 5000;
+    // Let the start-up tail (JIT compiles, the first collections) settle before idle is measured.
+    await Bun.sleep(2000);
     const idleBefore = cpuMs(core.proc.pid);
     await Bun.sleep(idleMs);
     figures.push({
