@@ -15,6 +15,8 @@ import type { CoreServices, PluginHandler } from "../sdk/types.ts";
 import { type BridgeSpec, MAX_LISTED_TOOLS, MAX_SCHEMA_BYTES } from "./bridge-spec.ts";
 import { mcpResult } from "./result.ts";
 
+const SDK_BACKSTOP_MARGIN_MS = 5_000;
+
 /** A failure to reach the server (not the tool's own error): the core answers PLUGIN_UNAVAILABLE. */
 export class McpUnreachable extends Error {
   constructor() {
@@ -135,7 +137,11 @@ export class McpBridge implements PluginHandler {
     if (!client || !spec) throw new McpUnreachable();
     let result: Awaited<ReturnType<Client["callTool"]>>;
     try {
-      result = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: spec.timeout_ms });
+      // The core's handler timeout decides a slow call (PLUGIN_TIMEOUT); the SDK's own limit is only a
+      // backstop, so it must not fire first and turn a slow tool into an unreachable server.
+      result = await client.callTool({ name: tool, arguments: args }, undefined, {
+        timeout: spec.timeout_ms + SDK_BACKSTOP_MARGIN_MS,
+      });
     } catch {
       throw new McpUnreachable();
     }

@@ -277,6 +277,8 @@ describe("AuditLog: resuming", () => {
         detail: expect.objectContaining({ event: "audit log ahead of its head", head_seq: 0, last_seq: 1 }),
       }),
     );
+    // The "crashed" writer still holds its file and a sync timer: release them before the home goes.
+    await first.close();
   });
 });
 
