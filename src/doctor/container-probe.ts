@@ -13,15 +13,18 @@ import type { CheckResult } from "./check.ts";
 export const PROBE_SCRIPT = `
 ifaces=""; for i in /sys/class/net/*; do ifaces+="\${i##*/} "; done; echo "IFACES \${ifaces% }"
 if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then echo "TCP open"; else echo "TCP blocked"; fi
-for d in / /usr/local/bin /etc; do
+for d in / /tmp /var/tmp /usr/local/bin /etc; do
   if ( : > "$d/.carapace-probe" ) 2>/dev/null; then echo "WRITABLE $d"; else echo "READONLY $d"; fi
 done
 out=$(ipc get_session_info '{}' 2>&1) && echo "IPC \${out//$'\\n'/ }" || echo "IPC-FAILED \${out//$'\\n'/ }"
 echo "PROBE-DONE"
 `;
 
-/** The directories the probe tries to write: the root and two system directories below it. */
-export const PROBED_DIRS = ["/", "/usr/local/bin", "/etc"] as const;
+/**
+ * The directories the probe tries to write. /tmp and /var/tmp are world-writable in the image, so only a
+ * read-only root stops the agent's user there; the others are root's.
+ */
+export const PROBED_DIRS = ["/", "/tmp", "/var/tmp", "/usr/local/bin", "/etc"] as const;
 
 export interface ProbeObservations {
   /** The probe's stdout. */

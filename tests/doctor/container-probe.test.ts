@@ -7,6 +7,8 @@ const GOOD = [
   "IFACES lo",
   "TCP blocked",
   "READONLY /",
+  "READONLY /tmp",
+  "READONLY /var/tmp",
   "READONLY /usr/local/bin",
   "READONLY /etc",
   `IPC {"session_id":"${SESSION.id}","group":"probe","source":"cli","plugins":[]}`,
@@ -33,9 +35,9 @@ test("network: another interface, an open connection, a reached listener or no l
 });
 
 test("root filesystem: a writable directory or a missing result fails", () => {
-  const writable = judge(GOOD.replace("READONLY /etc", "WRITABLE /etc"))["probe.root"];
+  const writable = judge(GOOD.replace("READONLY /tmp", "WRITABLE /tmp"))["probe.root"];
   expect(writable?.level).toBe("fail");
-  expect(writable?.detail).toContain("could write to /etc");
+  expect(writable?.detail).toContain("could write to /tmp");
   expect(judge(GOOD.replace("READONLY /\n", ""))["probe.root"]?.level).toBe("fail");
 });
 
