@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ContainerLifecycle } from "../../src/container/lifecycle.ts";
 import { agentRunSpec, DEFAULT_AGENT_LIMITS } from "../../src/container/lockdown.ts";
+import { AGENT_PATHS } from "../../src/container/paths.ts";
 import type { ContainerDetails, ContainerRuntime } from "../../src/container/runtime.ts";
 import { uniqueName } from "./podman-env.ts";
 import { sessionFixture } from "./session-fixture.ts";
@@ -33,7 +34,7 @@ const PROBE = `
 shopt -s nullglob dotglob
 w() { if ( : > "$1/.probe" ) 2>/dev/null; then echo "DIR-W $1"; else echo "DIR-R $1"; fi; }
 for d in / /tmp /var/tmp /run /etc /usr/local/bin /home/agent /etc/claude-code /dev/mqueue /workspace /home/agent/.claude /etc/claude-code/.claude/skills /run/carapace /carapace; do w "$d"; done
-for f in /etc/claude-code/managed-settings.json /etc/claude-code/CLAUDE.md /etc/claude-code/.claude/skills/memory.md /carapace/prompt.md /usr/local/bin/ipc /usr/local/bin/claude; do
+for f in /etc/claude-code/managed-settings.json /etc/claude-code/CLAUDE.md /etc/claude-code/.claude/skills/memory.md /carapace/prompt.md /usr/local/bin/ipc /usr/local/bin/claude /etc/hosts /etc/resolv.conf /etc/hostname; do
   if ( : >> "$f" ) 2>/dev/null; then echo "FILE-W $f"; else echo "FILE-R $f"; fi
 done
 setuid=0
@@ -42,7 +43,9 @@ walk() {
   [ -w "$1" ] && echo "WRITABLE $1"
   for e in "$1"/*; do
     if [ -L "$e" ]; then continue; fi
-    if [ -d "$e" ]; then walk "$e"; elif [ -u "$e" ] || [ -g "$e" ]; then setuid=$((setuid + 1)); fi
+    if [ -d "$e" ]; then walk "$e"; continue; fi
+    [ -w "$e" ] && echo "WRITABLE $e"
+    if [ -u "$e" ] || [ -g "$e" ]; then setuid=$((setuid + 1)); fi
   done
 }
 for top in /*; do case "$top" in /proc | /sys | /dev) ;; *) [ -L "$top" ] || walk "$top" ;; esac; done
@@ -131,15 +134,15 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget): void {
       }
     });
 
-    test("settings, skills, CLAUDE.md, the prompt and the binaries are not writable", () => {
+    test("settings, skills, CLAUDE.md, the prompt, the binaries and the runtime's /etc files are not writable", () => {
       expect(lines("DIR-R")).toEqual(
         expect.arrayContaining(["/etc/claude-code", "/etc/claude-code/.claude/skills", "/carapace"]),
       );
       expect(lines("FILE-W")).toEqual([]);
-      expect(lines("FILE-R")).toHaveLength(6);
+      expect(lines("FILE-R")).toHaveLength(9);
     });
 
-    test("the only writable paths are the workspace, the Claude state and the socket directory", () => {
+    test("the only writable directories and files are under the workspace, the Claude state and the socket directory", () => {
       expect(lines("DIR-W").sort()).toEqual(["/home/agent/.claude", "/run/carapace", "/workspace"]);
       const allowed = ["/workspace", "/home/agent/.claude", "/run/carapace"];
       const writable = lines("WRITABLE");
@@ -188,6 +191,19 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget): void {
     test("the stdin token reached the agent's process, the prompt came from the read-only file", () => {
       expect(lines("TOKEN")).toEqual([TOKEN]);
       expect(lines("PROMPT")).toEqual(["hello"]);
+    });
+
+    test(`${target.runtimeName} records the host's files read-only and only the session's own directories writable`, () => {
+      const record = (JSON.parse(raw) as { Mounts?: { Destination: string; RW: boolean }[] }[])[0];
+      const rw = Object.fromEntries((record?.Mounts ?? []).map((m) => [m.Destination, m.RW]));
+      expect(rw).toMatchObject({
+        [AGENT_PATHS.sessionDir]: true,
+        [AGENT_PATHS.workspace]: true,
+        [AGENT_PATHS.claudeState]: true,
+        [AGENT_PATHS.skills]: false,
+        [AGENT_PATHS.claudeMd]: false,
+        [AGENT_PATHS.prompt]: false,
+      });
     });
 
     test(`${target.runtimeName} inspect shows no secret in argv, env or anywhere else it records`, () => {
