@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { channelSettings } from "../config/channel-keys.ts";
 import { homePath } from "../config/home.ts";
+import type { Config } from "../config/keys.ts";
 import type { EventsPort, SchedulerServices } from "../core/core-services.ts";
 import { taskTools } from "../core/intrinsic/task-tools.ts";
 import { logLine } from "../core/response/log-stream.ts";
@@ -7,6 +9,7 @@ import { systemClock } from "../core/tasks/clock.ts";
 import { Scheduler, type SessionLauncher, type SessionOutcome } from "../core/tasks/scheduler.ts";
 import { mintIdentity } from "../protocol/envelope.ts";
 import { TaskStore } from "../storage/task-store.ts";
+import { enabledChannels } from "./channels/wiring.ts";
 import type { AgentManager, Task } from "./manager.ts";
 
 /**
@@ -36,7 +39,7 @@ export function scheduledSessions(
 }
 
 /** The core's scheduler over the home's task databases, its agent tools registered, started. */
-export function startScheduler(home: string, core: SchedulerServices, agents: AgentManager): Scheduler {
+export function startScheduler(home: string, core: SchedulerServices, agents: AgentManager, config: Config): Scheduler {
   const scheduler = new Scheduler({
     store: new TaskStore(homePath(home, "data")),
     clock: systemClock,
@@ -45,6 +48,15 @@ export function startScheduler(home: string, core: SchedulerServices, agents: Ag
       core.events.publish(mintIdentity(session, group, "scheduler"), topic, payload),
     audit: (entry) => void core.audit.appendEvent(entry),
     log: (line) => logLine(line, { component: "TASK" }),
+    channels: {
+      groupOf: (channel, chat) => {
+        if (!enabledChannels(config).includes(channel)) return null;
+        return channelSettings(config.channels, channel).chats[chat]?.group ?? null;
+      },
+      send: async (channel, chat, text) => {
+        await core.deliver(channel, { kind: "text", chat, text });
+      },
+    },
   });
   core.registerTools(taskTools(scheduler));
   scheduler.start();

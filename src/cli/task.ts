@@ -29,7 +29,7 @@ const add = defineCommand({
     name: "add",
     description:
       'Schedule a prompt for a group: --cron "0 8 * * 1-5" --tz Europe/Berlin, --at 2026-12-24T08:00, or --every 30m.\n' +
-      "The answer goes to the host log (`carapace logs`). Exit codes: 0 added; 1 refused (e.g. a time in the past); 2 usage; 3 core not running.",
+      "The answer goes to the host log (`carapace logs`) or, with --deliver, to one chat bound to the group. Exit codes: 0 added; 1 refused (e.g. a time in the past); 2 usage; 3 core not running.",
   },
   args: {
     prompt: { type: "positional", description: "What the agent is asked each time", required: true },
@@ -45,6 +45,11 @@ const add = defineCommand({
       default: "run_once",
     },
     overlap: { type: "boolean", description: "Let a run start while the previous one still runs", default: false },
+    deliver: {
+      type: "string",
+      description: "Where the answer goes: log (default), or <channel>:<chat id> bound to the group (e.g. telegram:42)",
+      default: "log",
+    },
     json,
   },
   run: ({ args }) =>
@@ -65,6 +70,7 @@ const add = defineCommand({
         tz: args.tz,
         missed: args.missed,
         overlap: args.overlap === true,
+        deliver: args.deliver,
       }) as TaskView;
       if (args.json) printJson(t);
       else process.stdout.write(`task ${t.id} added: ${t.schedule}, next run ${t.next_run ?? "-"}\n`);

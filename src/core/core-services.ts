@@ -3,6 +3,7 @@
  * interface at composition (constructor injection), so none of them reaches through the server.
  */
 import type { McpServerView } from "../plugins/mcp/status-view.ts";
+import type { ChannelDelivery, DeliveryReceipt } from "../plugins/sdk/types.ts";
 import type { Envelope, SessionIdentity } from "../protocol/envelope.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import type { ToolEntry } from "./catalog.ts";
@@ -55,6 +56,8 @@ export interface SchedulerServices {
   readonly audit: AuditWriter;
   /** Adds the core's own tools (the scheduler's task tools) to the catalog once they exist. */
   registerTools(tools: readonly ToolEntry[]): void;
+  /** Sends through the plugin that provides `channel` (a task's answer to the chat it names). */
+  deliver(channel: string, delivery: ChannelDelivery): Promise<DeliveryReceipt>;
 }
 
 /** `carapace status`: the running core at a glance. */

@@ -173,6 +173,7 @@ export class CoreServer {
       registerTools: (tools) => {
         for (const t of tools) this.catalog.register(t);
       },
+      deliver: (channel, delivery) => this.plugins.deliverToChannel(channel, delivery),
     };
   }
 

@@ -99,6 +99,12 @@ describe("carapace task", () => {
     const usage = await core.carapace(["task", "add", "p"]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("[TASK] Error: a task needs exactly one of --cron, --at and --every.");
+    const chat = await core.carapace(["task", "add", "p", "--every", "1h", "--deliver", "telegram:42"]);
+    expect(chat.code).toBe(1);
+    expect(chat.stderr).toContain("[TASK] Error: telegram:42 is not a chat of an enabled channel.");
+    const bad = await core.carapace(["task", "add", "p", "--every", "1h", "--deliver", "mail"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('[TASK] Error: invalid destination "mail".');
     const zone = await core.carapace(["task", "add", "p", "--cron", "0 8 * * *", "--tz", "Mars/Olympus"]);
     expect(zone.code).toBe(1);
     expect(zone.stderr).toContain('[TASK] Error: unknown time zone "Mars/Olympus".');

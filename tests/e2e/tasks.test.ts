@@ -5,9 +5,11 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeCredential } from "../../src/config/credentials.ts";
 import type { Envelope } from "../../src/protocol/envelope.ts";
 import { EVENT_TOPICS } from "../../src/protocol/topics.ts";
 import { installPlugin } from "../fixtures/plugins/install.ts";
+import { FakeBotApi } from "../fixtures/telegram/fake-bot-api.ts";
 import { agentHome, agentSkipReason } from "../harness/agent-env.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { type RunningCore, startCore } from "../harness/core.ts";
@@ -54,7 +56,13 @@ type Run = { run: number; outcome: string; trigger: string; answer?: string; del
 
 describe.skipIf(agentSkipReason !== null)("scheduled tasks (real Podman, real Claude Code, scripted model)", () => {
   test("a task due seconds ahead runs a session and delivers its answer to the log only; an agent's schedule waits for approval; the feed sees every documented topic", async () => {
-    const { home, model } = await agentHome([]);
+    const bot = new FakeBotApi().start();
+    const { home, model } = await agentHome(
+      [],
+      `[channels.telegram]\nenabled = true\napi_base = "${bot.url}"\npoll_timeout_s = 1\n` +
+        `[channels.telegram.chats."42"]\ngroup = "home"\n[channels.telegram.chats."-1001"]\ngroup = "family"\n`,
+    );
+    writeCredential(home, "telegram_bot_token", bot.token);
     installPlugin(home, "services-probe");
     const core = await startCore({ home, args: ["--watch"] });
     const feed = follow(core);
@@ -121,6 +129,48 @@ describe.skipIf(agentSkipReason !== null)("scheduled tasks (real Podman, real Cl
       expect(completed?.payload).toMatchObject({ answer: "Good morning: three meetings today.", reply_to: null });
       expect((await core.carapace(["task", "show", task.id, "--json"])).stdout).toContain('"status": "done"');
 
+      // A task whose answer goes to a chat bound to its group: to that chat, and to no other.
+      model.script([{ text: "Bins go out tonight." }]);
+      const toChat = await core.carapace([
+        "task",
+        "add",
+        "What is on tonight?",
+        "--at",
+        new Date(Date.now() + 5_000).toISOString(),
+        "--group",
+        "home",
+        "--deliver",
+        "telegram:42",
+        "--json",
+      ]);
+      expect(toChat.code).toBe(0);
+      const chatTask = JSON.parse(toChat.stdout) as { id: string };
+      await bot.waitFor(
+        "the answer in chat 42",
+        () => bot.sent.find((m) => m.text.includes("Bins go out tonight.")),
+        180_000,
+      );
+      expect(bot.sent.filter((m) => m.text.includes("Bins go out tonight.")).map((m) => m.chat_id)).toEqual(["42"]);
+      const chatRuns = await until("the chat task's run to be recorded", async () => {
+        const r = JSON.parse((await core.carapace(["task", "runs", chatTask.id, "--json"])).stdout) as Run[];
+        return r[0]?.delivered_to ? r : undefined;
+      });
+      expect(chatRuns[0]).toMatchObject({ outcome: "ok", delivered_to: "telegram:42" });
+      expect(core.messages()).not.toContain("answered: Bins go out tonight.");
+      const otherGroup = await core.carapace([
+        "task",
+        "add",
+        "p",
+        "--every",
+        "1h",
+        "--group",
+        "home",
+        "--deliver",
+        "telegram:-1001",
+      ]);
+      expect(otherGroup.code).toBe(1);
+      expect(otherGroup.stderr).toContain("telegram:-1001 is bound to group family, not home");
+
       // An agent schedules a task: its call waits for the owner, and the task says an agent made it.
       model.script([
         bash(`ipc task.create '{"prompt":"Remind me to stretch","every":"2h"}'`),
@@ -156,6 +206,7 @@ describe.skipIf(agentSkipReason !== null)("scheduled tasks (real Podman, real Cl
     } finally {
       await core.stop();
       await model.close();
+      await bot.close();
     }
     // The core stopped: plugins said so, the follower was told and ended.
     expect(await feed.proc.exited).toBe(3);

@@ -62,7 +62,7 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
   watcher?.start();
   // Containers and files a crashed core left behind (found by label), off the critical path.
   void agents.cleanupOrphans();
-  const tasks = startScheduler(home, server.forScheduler(), agents);
+  const tasks = startScheduler(home, server.forScheduler(), agents, config);
   writePidFile(home);
   const done = Promise.withResolvers<void>();
   let stopping = false;

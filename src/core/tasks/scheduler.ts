@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { UserError } from "../../errors/user-error.ts";
+import { UserError, whatOf } from "../../errors/user-error.ts";
 import { GROUP_NAME } from "../../protocol/group-name.ts";
 import type { RunTrigger, TaskRow, TaskStore } from "../../storage/task-store.ts";
 import type { AuditEntry } from "../response/audit-record.ts";
@@ -36,6 +36,14 @@ export interface SchedulerDeps {
   audit(entry: AuditEntry): void;
   /** The host log: where an answer with the default destination goes. */
   log(line: string): void;
+  /** Chats of channel plugins, bound to groups in config.toml; absent: answers go to the log only. */
+  channels?: ChannelPort | undefined;
+}
+
+export interface ChannelPort {
+  /** The group a chat is bound to, or null when the channel has no such chat. */
+  groupOf(channel: string, chat: string): string | null;
+  send(channel: string, chat: string, text: string): Promise<void>;
 }
 
 export interface NewTask extends ScheduleInput {
@@ -123,11 +131,7 @@ export class Scheduler {
         "remove some with `carapace task rm <id>`",
       );
     const destination = spec.destination ?? { kind: "log" };
-    if (destination.kind !== "log")
-      throw taskError(
-        "no channel plugin delivers a scheduled task's answer in this core",
-        "use the default destination (the host log)",
-      );
+    if (destination.kind === "channel") this.assertChatOf(spec.group, destination);
     const row: TaskRow = {
       id: randomBytes(8).toString("hex"),
       group: spec.group,
@@ -345,7 +349,19 @@ export class Scheduler {
     return run;
   }
 
-  private finish(row: TaskRow, run: number, trigger: RunTrigger, outcome: SessionOutcome): void {
+  /** A task's answer may go only to a chat bound to the task's own group. */
+  private assertChatOf(group: string, d: Extract<Destination, { kind: "channel" }>): void {
+    const bound = this.deps.channels?.groupOf(d.channel, d.chat) ?? null;
+    if (bound !== group)
+      throw taskError(
+        bound === null
+          ? `${describeDestination(d)} is not a chat of an enabled channel`
+          : `${describeDestination(d)} is bound to group ${bound}, not ${group}`,
+        `bind the chat to group ${group} in config.toml ([channels.${d.channel}.chats."${d.chat}"] group = "${group}"), or deliver to the log`,
+      );
+  }
+
+  private async finish(row: TaskRow, run: number, trigger: RunTrigger, outcome: SessionOutcome): Promise<void> {
     const answer = outcome.ok ? sanitizeText(outcome.answer).slice(0, MAX_ANSWER_CHARS) : null;
     const error = outcome.ok ? null : sanitizeText(outcome.error ?? "the session failed").slice(0, 2_000);
     this.deps.store.finishRun(row.group, run, {
@@ -356,7 +372,7 @@ export class Scheduler {
     });
     let deliveredTo: string | null = null;
     if (answer !== null) {
-      deliveredTo = this.deliver(row, run, answer);
+      deliveredTo = await this.deliver(row, run, answer);
       this.deps.store.markDelivered(row.group, run, deliveredTo);
     }
     this.deps.audit({
@@ -375,9 +391,23 @@ export class Scheduler {
     });
   }
 
-  /** The answer goes to the task's destination and nowhere else. */
-  private deliver(row: TaskRow, run: number, answer: string): string {
+  /** The answer goes to the task's destination and nowhere else; what it reached is returned. */
+  private async deliver(row: TaskRow, run: number, answer: string): Promise<string> {
     const destination = destinationOf(row);
+    if (destination.kind === "channel") {
+      const to = describeDestination(destination);
+      try {
+        // Checked again at delivery: the binding may have changed since the task was added.
+        this.assertChatOf(row.group, destination);
+        await this.deps.channels?.send(destination.channel, destination.chat, answer || "(empty answer)");
+        this.deps.log(`[TASK] task ${row.id} run ${run} answered; delivered to ${to}`);
+        return to;
+      } catch (error) {
+        const why = sanitizeText(whatOf(error)).slice(0, 300);
+        this.deps.log(`[TASK] Error: task ${row.id} run ${run} was not delivered to ${to}: ${why}`);
+        return `${to} (not delivered: ${why})`;
+      }
+    }
     const lines = answer.split(/\r?\n/).filter((l) => l.trim() !== "");
     for (const line of lines.length > 0 ? lines : ["(empty answer)"])
       this.deps.log(`[TASK] task ${row.id} run ${run} answered: ${line}`);

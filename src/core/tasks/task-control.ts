@@ -1,5 +1,6 @@
 import { UserError } from "../../errors/user-error.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { parseDestination } from "./task-view.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
@@ -18,6 +19,7 @@ export function taskControl(scheduler: Scheduler, cmd: string, args: Record<stri
           tz: str(args.tz),
           missed: args.missed === "skip" ? "skip" : "run_once",
           overlap: args.overlap === true,
+          destination: parseDestination(str(args.deliver) ?? "log"),
         },
         { by: "operator" },
       );

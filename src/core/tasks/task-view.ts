@@ -1,3 +1,4 @@
+import { UserError } from "../../errors/user-error.ts";
 import type { RunRow, TaskRow } from "../../storage/task-store.ts";
 import { describeSchedule, type Schedule } from "./schedule.ts";
 
@@ -20,8 +21,23 @@ export function destinationOf(row: TaskRow): Destination {
   return { kind: "log" };
 }
 
+const CHANNEL_DESTINATION = /^([a-z][a-z0-9_-]{0,31}):(-?[0-9]{1,20})$/;
+
+/** `log`, or `<channel>:<chat id>` (e.g. `telegram:42`). */
+export function parseDestination(text: string): Destination {
+  if (text === "log") return { kind: "log" };
+  const m = CHANNEL_DESTINATION.exec(text);
+  if (!m)
+    throw new UserError(
+      "TASK",
+      `invalid destination "${text.slice(0, 64)}"`,
+      "use log, or <channel>:<chat id> for a chat bound in config.toml (e.g. telegram:42)",
+    );
+  return { kind: "channel", channel: m[1] ?? "", chat: m[2] ?? "" };
+}
+
 export function describeDestination(d: Destination): string {
-  return d.kind === "log" ? "log" : `channel:${d.channel}:${d.chat}`;
+  return d.kind === "log" ? "log" : `${d.channel}:${d.chat}`;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

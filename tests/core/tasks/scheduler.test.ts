@@ -24,6 +24,11 @@ afterEach(() => {
 });
 
 /** A scheduler whose sessions are recorded; each stays running until the test answers it. */
+/** Chats bound to groups, as config.toml would bind them; what was sent to each is recorded. */
+const BOUND: Record<string, string> = { "telegram:42": "home", "telegram:-1001": "family" };
+const sentToChats: { to: string; text: string }[] = [];
+let chatFails: string | null = null;
+
 function rig(start: string, clock = new FakeClock(t(start))) {
   const launched: { at: string; group: string; prompt: string; taskId: string; runId: number }[] = [];
   const pending: ((o: SessionOutcome) => void)[] = [];
@@ -43,6 +48,13 @@ function rig(start: string, clock = new FakeClock(t(start))) {
     publish: (topic, group, _session, payload) => published.push({ topic, group, payload }),
     audit: (e) => audit.push(e),
     log: (l) => log.push(l),
+    channels: {
+      groupOf: (channel, chat) => BOUND[`${channel}:${chat}`] ?? null,
+      send: async (channel, chat, text) => {
+        if (chatFails) throw new Error(chatFails);
+        sentToChats.push({ to: `${channel}:${chat}`, text });
+      },
+    },
   });
   scheduler.start();
   /** Answers every running session with `outcome`, then waits for the scheduler to record it. */
@@ -326,6 +338,57 @@ describe("runs", () => {
       detail: { created_by: "agent" },
     });
     expect(r.scheduler.list("g")[0]).toMatchObject({ created_by: "agent", created_session: "s1" });
+  });
+});
+
+describe("a channel destination", () => {
+  beforeEach(() => {
+    sentToChats.length = 0;
+    chatFails = null;
+  });
+
+  test("the answer goes to the task's chat only, not to the log or any other chat", async () => {
+    const r = rig("2026-12-01T00:00:00Z");
+    const task = r.scheduler.add(
+      { group: "home", prompt: "p", every: "1h", destination: { kind: "channel", channel: "telegram", chat: "42" } },
+      { by: "operator" },
+    );
+    expect(task.destination).toBe("telegram:42");
+    r.clock.advance(HOUR);
+    await r.answerAll({ ok: true, answer: "Your brief." });
+    expect(sentToChats).toEqual([{ to: "telegram:42", text: "Your brief." }]);
+    expect(r.log.join("\n")).not.toContain("Your brief.");
+    expect(r.scheduler.runs(task.id)[0]).toMatchObject({ outcome: "ok", delivered_to: "telegram:42" });
+  });
+
+  test("a chat bound to another group, or to no group, is refused when the task is added", () => {
+    const r = rig("2026-12-01T00:00:00Z");
+    const add = (chat: string) =>
+      r.scheduler.add(
+        { group: "home", prompt: "p", every: "1h", destination: { kind: "channel", channel: "telegram", chat } },
+        { by: "operator" },
+      );
+    expect(() => add("-1001")).toThrow(
+      '[TASK] Error: telegram:-1001 is bound to group family, not home. Fix: bind the chat to group home in config.toml ([channels.telegram.chats."-1001"] group = "home"), or deliver to the log.',
+    );
+    expect(() => add("7")).toThrow("telegram:7 is not a chat of an enabled channel");
+    expect(r.scheduler.list()).toEqual([]);
+  });
+
+  test("a failed delivery is recorded on the run and logged without the answer; nobody else gets it", async () => {
+    const r = rig("2026-12-01T00:00:00Z");
+    const task = r.scheduler.add(
+      { group: "home", prompt: "p", every: "1h", destination: { kind: "channel", channel: "telegram", chat: "42" } },
+      { by: "operator" },
+    );
+    chatFails = "no running plugin delivers to channel telegram";
+    r.clock.advance(HOUR);
+    await r.answerAll({ ok: true, answer: "Secret plans." });
+    expect(sentToChats).toEqual([]);
+    expect(r.scheduler.runs(task.id)[0]?.delivered_to).toBe(
+      "telegram:42 (not delivered: no running plugin delivers to channel telegram)",
+    );
+    expect(r.log.join("\n")).not.toContain("Secret plans.");
   });
 });
 
