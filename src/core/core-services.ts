@@ -2,11 +2,12 @@
  * What each user of the core may reach, and nothing more: the server hands each one its own narrow
  * interface at composition (constructor injection), so none of them reaches through the server.
  */
+
+import type { ToolEntry } from "../plugins/catalog.ts";
 import type { McpServerView } from "../plugins/mcp/status-view.ts";
 import type { ChannelDelivery, DeliveryReceipt } from "../plugins/sdk/types.ts";
 import type { Envelope, SessionIdentity } from "../protocol/envelope.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
-import type { ToolEntry } from "./catalog.ts";
 import type { ConfirmationGate } from "./confirmations.ts";
 import type { Publish } from "./events.ts";
 import type { Checkpoint } from "./response/audit-checkpoint.ts";

@@ -1,5 +1,6 @@
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { cleanStaleSessionDirs } from "../container/sockets.ts";
+import { Catalog, type ToolEntry } from "../plugins/catalog.ts";
 import { PluginHost, type PluginHostDeps, type ReloadOutcome } from "../plugins/host.ts";
 import { mcpServerViews } from "../plugins/mcp/status-view.ts";
 import { sessionSkills } from "../plugins/skills.ts";
@@ -10,7 +11,6 @@ import { AuditCheckpoints } from "./audit-checkpoints.ts";
 import { callLimiters } from "./call-limiters.ts";
 import { callTracer } from "./call-trace.ts";
 import { Calls } from "./calls.ts";
-import { Catalog, type ToolEntry } from "./catalog.ts";
 import type { ChannelServices } from "./channel-services.ts";
 import { ConfirmationGate } from "./confirmations.ts";
 import type { AgentServices, ControlServices, CoreStatus, SchedulerServices, SessionDoor } from "./core-services.ts";

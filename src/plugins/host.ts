@@ -7,7 +7,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { McpServerConfig } from "../config/mcp.ts";
-import { type Catalog, InvokeFailure, type ToolEntry } from "../core/catalog.ts";
 import type { AuditLog } from "../core/response/audit-log.ts";
 import { logLine } from "../core/response/log-stream.ts";
 import { sanitizeText } from "../core/response/sanitize.ts";
@@ -15,6 +14,7 @@ import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { whatOf } from "../errors/user-error.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
+import { type Catalog, InvokeFailure, type ToolEntry } from "./catalog.ts";
 import { type GroupViews, type PluginHook, TO_PLUGIN } from "./channel/messages.ts";
 import type { ChannelDesk } from "./channel-desk.ts";
 import { type PluginProblem, problem } from "./failure.ts";

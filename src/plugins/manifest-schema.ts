@@ -3,7 +3,7 @@
  * does not name is an error, never ignored. The plugin's name is its folder's name, not a field.
  * The deeper manifest security rules (closed argument schemas, reserved and unique names) live in manifest-check.ts.
  */
-import type { JsonSchema } from "../core/catalog.ts";
+import type { JsonSchema } from "./catalog.ts";
 
 export const TOOL_NAME_RULE = "^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)?$";
 export const PLUGIN_NAME_RULE = "^[a-z][a-z0-9_-]{0,31}$";

@@ -6,7 +6,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { readCredential as readStoredCredential } from "../config/credentials.ts";
-import type { Catalog } from "../core/catalog.ts";
 import type { AuditLog } from "../core/response/audit-log.ts";
 import type { RecordFilter } from "../core/response/audit-read.ts";
 import { toAuditRecordView } from "../core/response/audit-record.ts";
@@ -15,6 +14,7 @@ import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { GROUP_NAME } from "../protocol/group-name.ts";
 import { assertStorageName } from "../storage/names.ts";
+import type { Catalog } from "./catalog.ts";
 import type { Manifest } from "./manifest-schema.ts";
 import { currentScope } from "./request-scope.ts";
 import type { AuditFilter, AuditRecordView, CoreServices, SessionInfoView, ToolCatalogEntry } from "./sdk/types.ts";

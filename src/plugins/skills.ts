@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import memorySkill from "../../plugins/memory/skills/memory.md" with { type: "text" };
 import telegramSkill from "../../plugins/telegram/skills/telegram.md" with { type: "text" };
-import type { Catalog, ToolEntry } from "../core/catalog.ts";
+import type { Catalog, ToolEntry } from "./catalog.ts";
 import { mcpSkill, mcpSkillName } from "./mcp/skill.ts";
 import type { PluginStatus } from "./status.ts";
 

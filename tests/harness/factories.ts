@@ -1,5 +1,5 @@
-import type { ToolEntry } from "../../src/core/catalog.ts";
 import type { CallContext } from "../../src/core/pipeline/context.ts";
+import type { ToolEntry } from "../../src/plugins/catalog.ts";
 import { mintIdentity, type SessionIdentity } from "../../src/protocol/envelope.ts";
 import { DEFAULT_LIMITS, type Limits } from "../../src/protocol/limits.ts";
 import type { WireMessage } from "../../src/protocol/wire.ts";

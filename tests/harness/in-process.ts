@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureHome } from "../../src/config/home.ts";
-import type { ToolEntry } from "../../src/core/catalog.ts";
 import { CoreServer } from "../../src/core/server.ts";
+import type { ToolEntry } from "../../src/plugins/catalog.ts";
 import type { Limits } from "../../src/protocol/limits.ts";
 import type { ReplyFrame } from "../../src/protocol/reply.ts";
 import { DealerSocket } from "../../src/transport/sockets.ts";

@@ -1,4 +1,4 @@
-import type { JsonSchema } from "../../src/core/catalog.ts";
+import type { JsonSchema } from "../../src/plugins/catalog.ts";
 import type { FailureCategory } from "../../src/plugins/failure.ts";
 import type { Manifest, ManifestTool } from "../../src/plugins/manifest-schema.ts";
 

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { Catalog } from "../../src/core/catalog.ts";
 import { AuditLog } from "../../src/core/response/audit-log.ts";
+import { Catalog } from "../../src/plugins/catalog.ts";
 import { PluginHost, type PluginHostDeps } from "../../src/plugins/host.ts";
 import type { Envelope, SessionIdentity } from "../../src/protocol/envelope.ts";
 import { buildEventEnvelope } from "../../src/protocol/envelope.ts";

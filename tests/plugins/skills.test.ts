@@ -2,10 +2,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Catalog, type ToolEntry } from "../../src/core/catalog.ts";
 import { coreTools } from "../../src/core/intrinsic/core-tools.ts";
 import { helloTools } from "../../src/core/intrinsic/hello.ts";
 import { AuditLog } from "../../src/core/response/audit-log.ts";
+import { Catalog, type ToolEntry } from "../../src/plugins/catalog.ts";
 import { sessionSkills } from "../../src/plugins/skills.ts";
 import type { PluginStatus } from "../../src/plugins/status.ts";
 import { removeHomes, tempHome } from "./helpers.ts";

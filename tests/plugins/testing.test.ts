@@ -11,11 +11,11 @@ import {
   invokeTool,
 } from "@carapace/testing";
 import echo from "../../examples/echo/handler.ts";
-import type { ToolEntry } from "../../src/core/catalog.ts";
 import { compose } from "../../src/core/pipeline/compose.ts";
 import { construct } from "../../src/core/pipeline/construct.ts";
 import { dispatch } from "../../src/core/pipeline/dispatch.ts";
 import { payloadValidation } from "../../src/core/pipeline/payload.ts";
+import type { ToolEntry } from "../../src/plugins/catalog.ts";
 import type { PluginHandler } from "../../src/plugins/sdk/types.ts";
 import { runConformance } from "../../src/plugins/testing/conformance.ts";
 import { invalidArguments, minimalValue } from "../../src/plugins/testing/sample-args.ts";

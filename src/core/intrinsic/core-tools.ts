@@ -1,7 +1,7 @@
+import type { Catalog, ToolEntry } from "../../plugins/catalog.ts";
 import { sessionPluginsView } from "../../plugins/services.ts";
 import type { PluginStatus } from "../../plugins/status.ts";
 import { toInvokeTopic } from "../../protocol/topics.ts";
-import type { Catalog, ToolEntry } from "../catalog.ts";
 import type { AuditLog } from "../response/audit-log.ts";
 import type { RecordFilter } from "../response/audit-read.ts";
 import { toAuditRecordView } from "../response/audit-record.ts";

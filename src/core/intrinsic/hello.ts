@@ -1,4 +1,4 @@
-import type { ToolEntry } from "../catalog.ts";
+import type { ToolEntry } from "../../plugins/catalog.ts";
 
 const always = () => true;
 

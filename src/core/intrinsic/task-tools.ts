@@ -1,6 +1,6 @@
 import { fixOf, UserError, whatOf } from "../../errors/user-error.ts";
+import type { ToolEntry } from "../../plugins/catalog.ts";
 import { ToolError } from "../../plugins/sdk/tool-error.ts";
-import type { ToolEntry } from "../catalog.ts";
 import { TokenBucketLimiter } from "../pipeline/token-bucket.ts";
 import type { Scheduler } from "../tasks/scheduler.ts";
 

@@ -1,5 +1,5 @@
+import type { Catalog, ToolEntry } from "../../plugins/catalog.ts";
 import { errorObject } from "../../protocol/errors.ts";
-import type { Catalog, ToolEntry } from "../catalog.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 import { type TokenBucketLimiter, takeAll } from "./token-bucket.ts";
 

@@ -1,5 +1,5 @@
+import type { ToolEntry } from "../../plugins/catalog.ts";
 import { errorObject } from "../../protocol/errors.ts";
-import type { ToolEntry } from "../catalog.ts";
 import { approvedArguments, type ConfirmationGate } from "../confirmations.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 

@@ -1,8 +1,8 @@
+import type { ToolEntry } from "../../plugins/catalog.ts";
 import type { Envelope, RequestPayload, SessionIdentity } from "../../protocol/envelope.ts";
 import type { ErrorObject, Stage } from "../../protocol/errors.ts";
 import type { Limits } from "../../protocol/limits.ts";
 import type { WireMessage } from "../../protocol/wire.ts";
-import type { ToolEntry } from "../catalog.ts";
 
 /** A frame after the byte-level checks: its parsed value, or why it was refused. */
 export type FrameRead = { ok: true; value: unknown } | { ok: false; error: ErrorObject };

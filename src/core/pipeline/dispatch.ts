@@ -1,6 +1,6 @@
+import { InvokeFailure, type ToolEntry } from "../../plugins/catalog.ts";
 import { ToolError } from "../../plugins/sdk/tool-error.ts";
 import { type ErrorObject, errorObject, PIPELINE_ONLY_CODES } from "../../protocol/errors.ts";
-import { InvokeFailure, type ToolEntry } from "../catalog.ts";
 import { sanitizeText } from "../response/sanitize.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 

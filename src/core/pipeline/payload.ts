@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject as AjvError, type ValidateFunction } from "ajv";
+import type { ToolEntry } from "../../plugins/catalog.ts";
 import { errorObject } from "../../protocol/errors.ts";
 import { escapePointer } from "../../protocol/wire.ts";
-import type { ToolEntry } from "../catalog.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
 let ajv: Ajv | null = null;

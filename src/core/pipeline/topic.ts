@@ -1,6 +1,6 @@
+import type { Catalog } from "../../plugins/catalog.ts";
 import { errorObject } from "../../protocol/errors.ts";
 import { toolFromTopic } from "../../protocol/topics.ts";
-import type { Catalog } from "../catalog.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
 
 /** Stage 2: only `tool.invoke.<tool>` for a tool in the catalog passes. */

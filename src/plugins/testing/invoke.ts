@@ -4,7 +4,7 @@
  * reply size-checked, whatever it threw turned into the error object the caller would see). Stages 2,
  * 4 and 5 need a running core (its catalog, rate limits and a person to approve) and are left out.
  */
-import type { ToolEntry } from "../../core/catalog.ts";
+
 import { compose } from "../../core/pipeline/compose.ts";
 import { construct } from "../../core/pipeline/construct.ts";
 import type { CallContext, StageDef } from "../../core/pipeline/context.ts";
@@ -14,6 +14,7 @@ import { mintIdentity } from "../../protocol/envelope.ts";
 import { errorObject } from "../../protocol/errors.ts";
 import { DEFAULT_LIMITS } from "../../protocol/limits.ts";
 import { toInvokeTopic } from "../../protocol/topics.ts";
+import type { ToolEntry } from "../catalog.ts";
 import type { PluginHandler } from "../sdk/types.ts";
 import type { InvokeOutcome, TestContext } from "./types.ts";
 

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { Catalog, InvokeFailure } from "../../../src/core/catalog.ts";
 import { ConfirmationGate } from "../../../src/core/confirmations.ts";
 import { authorizeAndRateLimit } from "../../../src/core/pipeline/authorize.ts";
 import { compose } from "../../../src/core/pipeline/compose.ts";
@@ -11,6 +10,7 @@ import { frameLimits, jsonDepth, readFrame } from "../../../src/core/pipeline/fr
 import { firstErrorField, oversizedString, payloadValidation } from "../../../src/core/pipeline/payload.ts";
 import { TokenBucketLimiter } from "../../../src/core/pipeline/token-bucket.ts";
 import { topicWhitelist } from "../../../src/core/pipeline/topic.ts";
+import { Catalog, InvokeFailure } from "../../../src/plugins/catalog.ts";
 import { ToolError } from "../../../src/plugins/sdk/tool-error.ts";
 import { errorObject } from "../../../src/protocol/errors.ts";
 import { callContext, identity, limits, tool, wireMessage } from "../../harness/factories.ts";

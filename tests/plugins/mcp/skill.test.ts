@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Catalog, type ToolEntry } from "../../../src/core/catalog.ts";
+import { Catalog, type ToolEntry } from "../../../src/plugins/catalog.ts";
 import { sessionSkills } from "../../../src/plugins/skills.ts";
 import type { PluginStatus } from "../../../src/plugins/status.ts";
 

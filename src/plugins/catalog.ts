@@ -1,5 +1,5 @@
 import { UserError } from "../errors/user-error.ts";
-import type { ToolContext } from "../plugins/sdk/types.ts";
+import type { ToolContext } from "./sdk/types.ts";
 
 export type JsonSchema = Record<string, unknown>;
 
