@@ -35,7 +35,10 @@ test("a channel plugin that names a group is refused; its chat's binding decides
     const events = (group: string) =>
       core.audit(group).map((r) => (r.detail as { event?: string; reason?: string } | undefined) ?? {});
     expect(events("_core")).toContainEqual(
-      expect.objectContaining({ plugin: "rogue-channel", reason: "a channel plugin named a group; the chat's binding decides" }),
+      expect.objectContaining({
+        plugin: "rogue-channel",
+        reason: "a channel plugin named a group; the chat's binding decides",
+      }),
     );
     expect(events("_core")).toContainEqual(expect.objectContaining({ event: "chat not bound", chat: "2" }));
     expect(events("home").filter((d) => d.event === "message routed")).toEqual([

@@ -17,7 +17,13 @@ async function failure(api: BotApi, timeoutMs = 5_000): Promise<BotApiError> {
 
 test("each failure has its kind; no error names the URL or the token", async () => {
   const api = new BotApi({ apiBase: fake.url, token: fake.token });
-  fake.fail("sendMessage", { kind: "rate_limited", retry_after: 7 }, { kind: "status", status: 503 }, { kind: "malformed" }, { kind: "hang", ms: 1_500 });
+  fake.fail(
+    "sendMessage",
+    { kind: "rate_limited", retry_after: 7 },
+    { kind: "status", status: 503 },
+    { kind: "malformed" },
+    { kind: "hang", ms: 1_500 },
+  );
   const limited = await failure(api);
   expect(limited).toMatchObject({ kind: "rate_limited", retryAfterS: 7 });
   expect((await failure(api)).kind).toBe("unavailable");
