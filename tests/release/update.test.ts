@@ -170,9 +170,10 @@ describe("carapace update", () => {
     expect(stagingLeft(s)).toEqual([]);
   });
 
-  test("a redirect to plain http is refused and changes nothing", async () => {
+  test("a redirect to plain http is refused before any request is sent in the clear, and changes nothing", async () => {
     const s = installedV1();
     const before = installState(s);
+    server.plainRequests.length = 0;
     server.redirectToHttp.add("SHA256SUMS");
     try {
       const result = await update(s);
@@ -183,6 +184,7 @@ describe("carapace update", () => {
     } finally {
       server.redirectToHttp.clear();
     }
+    expect(server.plainRequests).toEqual([]);
     expect(installState(s)).toEqual(before);
     expect(await version(s)).toBe("0.1.0");
   });
