@@ -56,6 +56,8 @@ describe("an MCP server over stdio, through the compiled core", () => {
         'allowed_groups = ["ops"]',
       ]),
       stdioServerToml("fnet", ["network = true"]),
+      // A folder that holds the home (and so its credential store) is never bound into a sandbox.
+      stdioServerToml("leaky", [`paths = ["/tmp"]`]).replace(/^paths = .*\n/m, ""),
     ].join("\n");
     core = await startCore({ home, config });
     s = await core.openSession("default");
@@ -170,6 +172,18 @@ describe("an MCP server over stdio, through the compiled core", () => {
     expect(seen).toMatchObject({ home_visible: false, credentials_visible: false, connected: false });
     const net = call(s, "fnet.env_probe", { port }).result as typeof probe;
     expect(net.untrusted_content.structured.connected).toBe(true);
+  });
+
+  test("a server whose paths would expose the Carapace home is refused before it starts", async () => {
+    const list = await core.carapace(["mcp", "list", "--json"]);
+    const leaky = (JSON.parse(list.stdout) as { servers: Json[] }).servers.find((x) => x.name === "leaky");
+    expect(leaky?.live).toMatchObject({
+      state: "failed",
+      category: "path_traversal",
+      reason: expect.stringContaining("holds the Carapace home"),
+    });
+    const tools = (await core.carapace(["tools", "--json"])).json as unknown as Json[];
+    expect(tools.some((t) => String(t.name).startsWith("leaky."))).toBe(false);
   });
 
   test("tools/list_changed is honoured with the same checks", async () => {
