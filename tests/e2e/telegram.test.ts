@@ -78,6 +78,24 @@ describe.skipIf(agentSkipReason !== null)("Telegram end to end (real Podman, Cla
         120_000,
       );
       expect(followUp.text).toBe("Tiramisu, after the pasta.");
+
+      // `/new` in the chat: the next message starts a conversation without the earlier turns.
+      model.script([
+        {
+          respond: (req) => ({
+            text: JSON.stringify(req).includes("Dinner is pasta tonight.") ? "Still remembered." : "A fresh start.",
+          }),
+        },
+      ]);
+      fake.pushMessage(FAMILY_CHAT, FRIEND, "/new");
+      await fake.waitFor("the /new note", () => fake.sent.find((m) => m.text.startsWith("A new conversation")));
+      fake.pushMessage(FAMILY_CHAT, FRIEND, "What did we talk about?");
+      const fresh = await fake.waitFor(
+        "the answer after /new",
+        () => fake.sent.filter((m) => m.chat_id === "-1001" && !m.text.startsWith("A new conversation"))[2],
+        120_000,
+      );
+      expect(fresh.text).toBe("A fresh start.");
     } finally {
       await core.stop();
       await model.close();
@@ -181,4 +199,44 @@ describe.skipIf(agentSkipReason !== null)("Telegram end to end (real Podman, Cla
       await fake.close();
     }
   }, 400_000);
+
+  test("the CLI's approve still works for a channel session's call; the owner's buttons then say so and are used up", async () => {
+    const { fake, model, core } = await setup([
+      {
+        tool_use: {
+          name: "Bash",
+          input: { command: `ipc telegram.send '${JSON.stringify(SEND)}'`, description: "send" },
+        },
+      },
+      { respond: (req) => ({ text: JSON.stringify(req).includes('\\"sent\\":true') ? "Sent it." : "Not sent." }) },
+    ]);
+    try {
+      fake.pushMessage(FAMILY_CHAT, FRIEND, "Please tell Bob hi");
+      const ask = await fake.waitFor(
+        "the approval request",
+        () => fake.sent.find((m) => m.buttons.length === 2),
+        120_000,
+      );
+      const pending = JSON.parse((await core.carapace(["approvals", "--json"])).stdout) as { id: string }[];
+      expect(pending.length).toBe(1);
+      expect((await core.carapace(["approve", pending[0]?.id as string])).code).toBe(0);
+      const answer = await fake.waitFor("the answer", () => fake.sent.find((m) => m.chat_id === "-1001"), 120_000);
+      expect(answer.text).toBe("Sent it.");
+      const edited = await fake.waitFor("the decided note", () =>
+        fake.edits.find((e) => e.message_id === ask.message_id),
+      );
+      expect(edited.text).toContain("approved by the CLI");
+      fake.press(ask, "Deny", OWNER);
+      await fake.waitFor("the stale answer", () =>
+        fake.callbackAnswers.find((a) => a.text === "This button is no longer valid."),
+      );
+      expect(fake.sent.filter((m) => m.chat_id === "777").length).toBe(1);
+      const decision = core.audit("family").find((r) => r.kind === "confirmation");
+      expect(decision?.detail).toMatchObject({ decision: "approved", approver: { channel: "cli" } });
+    } finally {
+      await core.stop();
+      await model.close();
+      await fake.close();
+    }
+  }, 300_000);
 });

@@ -56,6 +56,8 @@ export interface RoutedInbound {
   chat: string;
   /** The router's reference for the answer's way back (not the chat id: a consumer cannot redirect it). */
   reply_to: { route: string };
+  /** After `/new` in the chat: this message starts a new conversation. */
+  new_conversation?: true;
 }
 
 interface Route {
@@ -108,6 +110,8 @@ export class ChannelRouter implements ChannelDesk {
   private readonly held = new Map<string, Held>();
   /** Approval messages shown to the owner, by confirmation id (edited once it is decided). */
   private readonly shown = new Map<string, Shown>();
+  /** Chats whose next message starts a new conversation (`/new`). */
+  private readonly fresh = new Set<string>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly o: ChannelRouterOptions) {
@@ -302,6 +306,20 @@ export class ChannelRouter implements ChannelDesk {
       return { ok: true };
     }
     if (m.text.trim() === "") return { ok: true };
+    const conversation = `${channel}:${m.chat.id}`;
+    const restart = /^\s*\/new(?:@\w+)?(?:\s+([\s\S]*))?$/.exec(m.text);
+    if (restart) {
+      this.fresh.add(conversation);
+      if (!restart[1]?.trim()) {
+        await this.send(channel, {
+          kind: "text",
+          chat: m.chat.id,
+          text: "A new conversation starts with your next message.",
+        });
+        return { ok: true };
+      }
+      m.text = restart[1];
+    }
     const route = token();
     this.routes.set(route, {
       channel,
@@ -317,6 +335,7 @@ export class ChannelRouter implements ChannelDesk {
       sender: { id: m.sender.id, name: m.sender.name },
       chat: m.chat.id,
       reply_to: { route },
+      ...(this.fresh.delete(conversation) ? { new_conversation: true } : {}),
     };
     await this.audit(channel, binding.group, "info", {
       event: "message routed",
