@@ -56,6 +56,7 @@ describe("an MCP server over stdio, through the compiled core", () => {
         'allowed_groups = ["ops"]',
       ]),
       stdioServerToml("fnet", ["network = true"]),
+      stdioServerToml("crashy"),
       // A folder that holds the home (and so its credential store) is never bound into a sandbox.
       stdioServerToml("leaky", [`paths = ["/tmp"]`]).replace(/^paths = .*\n/m, ""),
     ].join("\n");
@@ -209,6 +210,22 @@ describe("an MCP server over stdio, through the compiled core", () => {
     }
     expect(reply.result).toMatchObject({ untrusted_content: { text: 'note "again": buy milk' } });
     expect(core.messages()).toContain('the process of plugin "fx" ended');
+  });
+
+  test("a server that keeps crashing is marked failed like any plugin, and doctor says so", async () => {
+    const state = async () =>
+      ((JSON.parse((await core.carapace(["mcp", "list", "--json"])).stdout) as { servers: Json[] }).servers.find(
+        (x) => x.name === "crashy",
+      )?.live ?? {}) as Json;
+    for (let crash = 0; crash < 3; crash++) {
+      for (let i = 0; i < 100 && (await state()).state !== "healthy"; i++) await Bun.sleep(100);
+      expect(call(s, "crashy.crash").error).toMatchObject({ code: "PLUGIN_UNAVAILABLE" });
+    }
+    for (let i = 0; i < 50 && (await state()).state !== "failed"; i++) await Bun.sleep(100);
+    expect(await state()).toMatchObject({ state: "failed", category: "crashed" });
+    expect(call(s, "crashy.read_note", { title: "x" }).error).toMatchObject({ code: "PLUGIN_UNAVAILABLE" });
+    const doctor = JSON.parse((await core.carapace(["doctor", "--json"])).stdout) as { checks: Json[] };
+    expect(doctor.checks.find((c) => c.id === "mcp.crashy")).toMatchObject({ level: "fail" });
   });
 
   test("no credential value is in the core's output, its log files or the audit", async () => {
