@@ -12,6 +12,8 @@ export interface GuardLimits extends IntakeLimits {
   chunkHighWater: number;
   /** Replies libzmq holds for a peer that does not read them; one more and the peer counts as stalled. */
   replyHighWater: number;
+  /** The buffer raw chunks are read into (default 64 KiB, eight times libzmq's largest chunk). */
+  chunkBufferBytes?: number;
 }
 
 interface Peer {
@@ -43,7 +45,12 @@ export class GuardedRouter extends LoopSocket {
   ) {
     super(
       "STREAM",
-      { receiveHighWater: limits.chunkHighWater, sendHighWater: limits.replyHighWater, maxFrames: 2 },
+      {
+        receiveHighWater: limits.chunkHighWater,
+        sendHighWater: limits.replyHighWater,
+        maxFrames: 2,
+        ...(limits.chunkBufferBytes !== undefined ? { chunkBufferBytes: limits.chunkBufferBytes } : {}),
+      },
       loop,
     );
     this.attach(() => this.socket.bind(endpoint));
@@ -53,10 +60,15 @@ export class GuardedRouter extends LoopSocket {
     return this.peers.size;
   }
 
-  protected receive(frames: Uint8Array[]): void {
+  protected receive(frames: Uint8Array[], overflow: boolean): void {
     const [id, data] = frames;
     if (!id || !data) return;
     const key = keyOf(id);
+    if (overflow) {
+      // A raw chunk is never longer than libzmq's input batch; one that was cut cannot be parsed further.
+      if (this.peers.get(key)?.intake) this.disconnect(key, id, "sent a chunk the transport could not hold whole");
+      return;
+    }
     if (data.length === 0) {
       this.notified(id, key);
       return;

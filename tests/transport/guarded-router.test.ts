@@ -57,6 +57,16 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     expect(text(replies[2]?.[0])).toBe(long);
   });
 
+  test("a raw chunk longer than the read buffer is never parsed cut short: its peer is cut off", async () => {
+    const dir = newDir();
+    const { cut, seen } = echoRouter(dir.endpoint("k.sock"), { ...LIMITS, chunkBufferBytes: 1024 });
+    const dealer = track(new DealerSocket(dir.endpoint("k.sock"), () => {}));
+    dealer.send(["z".repeat(20_000)]);
+    await waitFor(() => cut.length === 1, "the peer cut off");
+    expect(cut).toEqual(["sent a chunk the transport could not hold whole"]);
+    expect(seen).toEqual([]);
+  });
+
   test("a peer past a limit is disconnected and reported; other peers keep being answered", async () => {
     const dir = newDir();
     const { router, cut } = echoRouter(dir.endpoint("c.sock"));
