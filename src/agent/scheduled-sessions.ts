@@ -11,6 +11,7 @@ import { mintIdentity } from "../protocol/envelope.ts";
 import { TaskStore } from "../storage/task-store.ts";
 import { enabledChannels } from "./channels/wiring.ts";
 import type { AgentManager, Task } from "./manager.ts";
+import { scheduledPrompt } from "./scheduled-prompt.ts";
 
 /**
  * A scheduled run takes the path `carapace prompt` takes: `task.triggered` on the core's events, which the
@@ -22,9 +23,14 @@ export function scheduledSessions(
   agents: Pick<AgentManager, "watch">,
 ): SessionLauncher {
   return {
-    run: ({ taskId, runId, group, prompt }) =>
+    run: ({ taskId, runId, group, prompt, createdBy }) =>
       new Promise<SessionOutcome>((resolve) => {
-        const task: Task = { id: randomBytes(8).toString("hex"), group, prompt, origin: "schedule" };
+        const task: Task = {
+          id: randomBytes(8).toString("hex"),
+          group,
+          prompt: scheduledPrompt(prompt, createdBy),
+          origin: "schedule",
+        };
         const unwatch = agents.watch(task.id, (update) => {
           if (update.kind !== "done") return;
           unwatch();

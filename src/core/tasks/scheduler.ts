@@ -19,7 +19,14 @@ import {
 
 /** What a run of a task asks of the agent side: one session for the group, and how it ended. */
 export interface SessionLauncher {
-  run(request: { taskId: string; runId: number; group: string; prompt: string }): Promise<SessionOutcome>;
+  run(request: {
+    taskId: string;
+    runId: number;
+    group: string;
+    prompt: string;
+    /** Who wrote the prompt: an agent's is never the owner's instructions. */
+    createdBy: TaskRow["created_by"];
+  }): Promise<SessionOutcome>;
 }
 export interface SessionOutcome {
   ok: boolean;
@@ -335,7 +342,7 @@ export class Scheduler {
     });
     this.running.set(row.id, this.runningOf(row.id) + 1);
     const done = this.deps.launcher
-      .run({ taskId: row.id, runId: run, group: row.group, prompt: row.prompt })
+      .run({ taskId: row.id, runId: run, group: row.group, prompt: row.prompt, createdBy: row.created_by })
       .catch((error: unknown): SessionOutcome => ({ ok: false, answer: "", error: (error as Error).message }))
       .then((outcome) => this.finish(row, run, trigger, outcome))
       .catch((error: unknown) =>

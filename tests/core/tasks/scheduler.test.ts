@@ -30,7 +30,8 @@ const sentToChats: { to: string; text: string }[] = [];
 let chatFails: string | null = null;
 
 function rig(start: string, clock = new FakeClock(t(start))) {
-  const launched: { at: string; group: string; prompt: string; taskId: string; runId: number }[] = [];
+  const launched: { at: string; group: string; prompt: string; taskId: string; runId: number; createdBy: string }[] =
+    [];
   const pending: ((o: SessionOutcome) => void)[] = [];
   const audit: AuditEntry[] = [];
   const log: string[] = [];
@@ -338,6 +339,18 @@ describe("runs", () => {
       detail: { created_by: "agent" },
     });
     expect(r.scheduler.list("g")[0]).toMatchObject({ created_by: "agent", created_session: "s1" });
+  });
+
+  test("each run tells the session side who wrote the prompt: an agent's task is never run as the owner's", async () => {
+    const r = rig("2026-12-01T00:00:00Z");
+    r.scheduler.add({ group: "g", prompt: "by the agent", every: "1h" }, { by: "agent", session: "s1" });
+    r.scheduler.add({ group: "g", prompt: "by the owner", every: "1h" }, { by: "operator" });
+    r.clock.advance(HOUR);
+    await r.answerAll();
+    expect(r.launched.map((l) => [l.prompt, l.createdBy])).toEqual([
+      ["by the agent", "agent"],
+      ["by the owner", "operator"],
+    ]);
   });
 });
 
