@@ -72,7 +72,10 @@ EOF
 # ---------------------------------------------------------------- cleanup and rollback
 
 restore() {
-  if [ -f "$1.carapace-old" ]; then
+  if [ -f "$1.carapace-old" ] && cmp -s "$1.carapace-old" "$1"; then
+    # Its rename never happened: the old file is still in place and the backup is only a copy.
+    rm -f "$1.carapace-old"
+  elif [ -f "$1.carapace-old" ]; then
     mv -f "$1.carapace-old" "$1" 2>/dev/null || warn "could not restore $1 from $1.carapace-old"
   else
     rm -f "$1"

@@ -4,7 +4,18 @@
  * temp directories. Every failure must abort with a clear message and leave the previous state.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../../src/release/checksums.ts";
 import { acquireReleaseFixture, type ReleaseFixture, releaseReleaseFixture } from "../release/fixtures/releases.ts";
@@ -293,6 +304,39 @@ describe("failures abort with a clear message and leave the previous install", (
       server.latest = fixture.v2;
     }
     expect(listTree(s.home)).toEqual([]);
+    expect(listTree(s.tmp)).toEqual([]);
+  });
+
+  test("the second rename fails (an immutable carapace binary): ipc, already renamed, is put back", async () => {
+    if (process.getuid?.() !== 0 || !Bun.which("chattr"))
+      throw new Error("root and e2fsprogs `chattr` are needed to make the installed binary immutable");
+    const s = withV1Installed();
+    const bin = join(s.carapaceHome, "bin/carapace");
+    const ipc = join(s.carapaceHome, "lib/ipc-linux-x64");
+    // Copies of their own: the hard-linked inodes are shared with the other tests' installs. Both
+    // releases carry the same ipc, so the old one gets a marker to tell it from the new one.
+    copyFileSync(bin, `${bin}.copy`);
+    renameSync(`${bin}.copy`, bin);
+    chmodSync(bin, 0o755);
+    writeFileSync(`${ipc}.copy`, Buffer.concat([readFileSync(ipc), Buffer.from("previous install")]));
+    renameSync(`${ipc}.copy`, ipc);
+    chmodSync(ipc, 0o755);
+    const before = snapshot(s);
+    expect(sha256Hex(readFileSync(join(fixture.v2, "ipc-linux-x64")))).not.toBe(before["lib/ipc-linux-x64"]);
+    const immutable = Bun.spawnSync(["chattr", "+i", bin], { stderr: "pipe" });
+    if (immutable.exitCode !== 0) throw new Error(`chattr +i failed here: ${immutable.stderr.toString()}`);
+    try {
+      const result = await install(s, ["--yes"]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain(`[INSTALL] Error: cannot move the new file into ${bin}`);
+      expect(result.stderr).toContain("rolled back: the previous install is unchanged");
+      expect(result.stderr).not.toContain("could not restore");
+    } finally {
+      Bun.spawnSync(["chattr", "-i", bin]);
+    }
+    expect(snapshot(s)).toEqual(before);
+    expect(installedVersion(s)).toBe("0.1.0");
+    expect(sha256Hex(readFileSync(ipc))).toBe(before["lib/ipc-linux-x64"] as string);
     expect(listTree(s.tmp)).toEqual([]);
   });
 
