@@ -17,8 +17,6 @@ export interface BridgeSpec {
   timeout_ms: number;
 }
 
-const CANCEL_AFTER_DEADLINE_MS = 1_000;
-
 /** More tools than a manifest may declare are not listed (and the rest are refused by the core). */
 export const MAX_LISTED_TOOLS = 128;
 /** Largest input schema the core accepts, as JSON (a whole manifest is at most 64 KiB). */
@@ -31,8 +29,6 @@ export function bridgeSpec(server: string, config: McpServerConfig, timeoutMs: n
     ...(config.url !== undefined ? { url: config.url } : {}),
     ...(config.env ? { env: config.env } : {}),
     ...(config.headers ? { headers: config.headers } : {}),
-    // Past the core's own handler deadline: the caller gets PLUGIN_TIMEOUT from the pipeline, then
-    // the SDK gives up on the request and tells the server it is cancelled.
-    timeout_ms: timeoutMs + CANCEL_AFTER_DEADLINE_MS,
+    timeout_ms: timeoutMs,
   };
 }
