@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import { UserError } from "../../errors/user-error.ts";
+import { singleLine } from "../response/terminal-text.ts";
 
 /** When a task runs: a cron expression read in an IANA zone, one instant, or a fixed interval. */
 export type Schedule =
@@ -21,6 +22,16 @@ const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
 const HAS_OFFSET = /(Z|[+-]\d{2}:\d{2})$/;
 
+/** What someone typed, as an error message repeats it: on one line, terminal escapes removed, cut. */
+export function echoed(text: string, max: number): string {
+  return singleLine(text).slice(0, max);
+}
+
+/** croner reads any run of whitespace (tabs, line breaks) as one space: the stored expression says so too. */
+function singleSpaced(cron: string): string {
+  return cron.trim().split(/\s+/).join(" ");
+}
+
 function taskError(what: string, fix: string): UserError {
   return new UserError("TASK", what, fix);
 }
@@ -35,7 +46,7 @@ export function assertZone(tz: string): string {
     // Throws RangeError for a name that is not an IANA zone.
     return new Intl.DateTimeFormat("en-US", { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
-    throw taskError(`unknown time zone "${tz.slice(0, 64)}"`, 'use an IANA zone name such as "Europe/Berlin" or "UTC"');
+    throw taskError(`unknown time zone "${echoed(tz, 64)}"`, 'use an IANA zone name such as "Europe/Berlin" or "UTC"');
   }
 }
 
@@ -49,7 +60,7 @@ export function parseInterval(text: string): number {
   const ms = m ? Number(m[1]) * (UNIT_MS[m[2] ?? ""] ?? 0) : Number.NaN;
   if (!Number.isFinite(ms) || ms < MIN_INTERVAL_MS || ms > MAX_INTERVAL_MS)
     throw taskError(
-      `invalid interval "${text.slice(0, 32)}"`,
+      `invalid interval "${echoed(text, 32)}"`,
       "use a number and a unit (s, m, h, d), at least 1m and at most 366d, e.g. --every 30m",
     );
   return ms;
@@ -59,7 +70,7 @@ export function parseInterval(text: string): number {
 export function parseInstant(text: string, tz: string): number {
   const invalid = () =>
     taskError(
-      `invalid time "${text.slice(0, 40)}"`,
+      `invalid time "${echoed(text, 40)}"`,
       "use an ISO time such as 2026-12-24T08:00 (read in --tz) or 2026-12-24T08:00:00Z",
     );
   if (!ISO_TIME.test(text)) throw invalid();
@@ -93,11 +104,11 @@ export function parseSchedule(input: ScheduleInput, now: number): Schedule {
         throw new Error("not a repeating cron expression");
     } catch {
       throw taskError(
-        `invalid cron expression "${input.cron.slice(0, 64)}"`,
+        `invalid cron expression "${echoed(input.cron, 64)}"`,
         'use five fields: minute hour day-of-month month day-of-week, e.g. "0 8 * * 1-5"',
       );
     }
-    return { kind: "cron", cron: input.cron, tz };
+    return { kind: "cron", cron: singleSpaced(input.cron), tz };
   }
   if (input.at !== undefined) {
     const at = parseInstant(input.at, tz);

@@ -5,7 +5,7 @@ import type { RunTrigger, TaskRow, TaskStore } from "../../storage/task-store.ts
 import type { AuditEntry } from "../response/audit-record.ts";
 import { sanitizeText } from "../response/sanitize.ts";
 import { type Clock, MAX_TIMER_MS } from "./clock.ts";
-import { firingsBetween, nextAfter, parseSchedule, type ScheduleInput } from "./schedule.ts";
+import { echoed, firingsBetween, nextAfter, parseSchedule, type ScheduleInput } from "./schedule.ts";
 import {
   type Destination,
   describeDestination,
@@ -77,7 +77,7 @@ function taskError(what: string, fix: string): UserError {
 }
 
 function notFound(id: string): UserError {
-  return taskError(`no task ${id.slice(0, 40)}`, "list the tasks with `carapace task list`");
+  return taskError(`no task ${echoed(id, 40)}`, "list the tasks with `carapace task list`");
 }
 
 /**
@@ -121,7 +121,7 @@ export class Scheduler {
     const { store, clock } = this.deps;
     if (!GROUP_NAME.test(spec.group))
       throw taskError(
-        `invalid group name "${spec.group.slice(0, 40)}"`,
+        `invalid group name "${echoed(spec.group, 40)}"`,
         "use lowercase [a-z0-9_-], at most 32 characters",
       );
     const prompt = spec.prompt;
@@ -410,7 +410,7 @@ export class Scheduler {
         this.deps.log(`[TASK] task ${row.id} run ${run} answered; delivered to ${to}`);
         return to;
       } catch (error) {
-        const why = sanitizeText(whatOf(error)).slice(0, 300);
+        const why = echoed(sanitizeText(whatOf(error)), 300);
         this.deps.log(`[TASK] Error: task ${row.id} run ${run} was not delivered to ${to}: ${why}`);
         return `${to} (not delivered: ${why})`;
       }

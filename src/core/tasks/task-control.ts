@@ -1,4 +1,5 @@
 import { UserError } from "../../errors/user-error.ts";
+import { echoed } from "./schedule.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { parseDestination } from "./task-view.ts";
 
@@ -40,7 +41,7 @@ export function taskControl(scheduler: Scheduler, cmd: string, args: Record<stri
     default:
       throw new UserError(
         "CONTROL",
-        `unknown command ${cmd.slice(0, 40)}`,
+        `unknown command ${echoed(cmd, 40)}`,
         "update the CLI and the core to the same version",
       );
   }

@@ -1,6 +1,6 @@
 import { UserError } from "../../errors/user-error.ts";
 import type { RunRow, TaskRow } from "../../storage/task-store.ts";
-import { describeSchedule, type Schedule } from "./schedule.ts";
+import { describeSchedule, echoed, type Schedule } from "./schedule.ts";
 
 /** Where a run's answer goes: the host log, or one chat of a channel plugin. */
 export type Destination = { kind: "log" } | { kind: "channel"; channel: string; chat: string };
@@ -30,7 +30,7 @@ export function parseDestination(text: string): Destination {
   if (!m)
     throw new UserError(
       "TASK",
-      `invalid destination "${text.slice(0, 64)}"`,
+      `invalid destination "${echoed(text, 64)}"`,
       "use log, or <channel>:<chat id> for a chat bound in config.toml (e.g. telegram:42)",
     );
   return { kind: "channel", channel: m[1] ?? "", chat: m[2] ?? "" };

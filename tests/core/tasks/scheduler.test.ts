@@ -166,6 +166,41 @@ describe("what is refused", () => {
     expect(r.published).toEqual([]);
   });
 
+  test("a cron expression with tabs and line breaks is kept single-spaced: `task list` shows it on one line", () => {
+    const r = rig("2026-12-01T12:00:00Z");
+    const view = r.scheduler.add({ group: "g", prompt: "p", cron: " 0\t8\n*  * *\r\n", tz: "UTC" }, { by: "agent" });
+    expect(view).toMatchObject({ cron: "0 8 * * *", schedule: "cron 0 8 * * * (UTC)" });
+    expect(r.scheduler.list("g")[0]?.schedule).toBe("cron 0 8 * * * (UTC)");
+  });
+
+  test("what was typed is repeated in an error on one line, without its terminal escapes", () => {
+    const r = rig("2026-12-01T12:00:00Z");
+    const refusal = (spec: Partial<NewTask>, id?: string) => {
+      try {
+        if (id !== undefined) r.scheduler.show(id);
+        else r.scheduler.add({ group: "g", prompt: "p", ...spec }, { by: "operator" });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error("not refused");
+    };
+    const hostile = "\u001b]0;owned\u0007\u001b[2J\nfake line\u009b31m";
+    const messages = [
+      refusal({ group: hostile, every: "1h" }),
+      refusal({ cron: `0 8 * * * ${hostile}`, tz: "UTC" }),
+      refusal({ every: hostile }),
+      refusal({ at: hostile, tz: "UTC" }),
+      refusal({ every: "1h", tz: hostile }),
+      refusal({}, hostile),
+    ];
+    for (const m of messages) {
+      expect(m).toStartWith("[TASK] Error: ");
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point.
+      expect(m).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    }
+    expect(messages[0]).toContain("fake line");
+  });
+
   test("a one-shot without an offset is read in its zone; one in the future is kept", () => {
     const r = rig("2026-12-01T12:00:00Z");
     const view = r.scheduler.add(
@@ -402,6 +437,22 @@ describe("a channel destination", () => {
       "telegram:42 (not delivered: no running plugin delivers to channel telegram)",
     );
     expect(r.log.join("\n")).not.toContain("Secret plans.");
+  });
+
+  test("why a delivery failed is recorded on one line without terminal escapes (`task runs` prints it)", async () => {
+    const r = rig("2026-12-01T00:00:00Z");
+    const task = r.scheduler.add(
+      { group: "home", prompt: "p", every: "1h", destination: { kind: "channel", channel: "telegram", chat: "42" } },
+      { by: "operator" },
+    );
+    chatFails = "Bad Request\u001b[2J\u001b]0;owned\u0007\n#2  schedule  ok  fake run";
+    r.clock.advance(HOUR);
+    await r.answerAll({ ok: true, answer: "hi" });
+    expect(r.scheduler.runs(task.id)[0]?.delivered_to).toBe(
+      "telegram:42 (not delivered: Bad Request #2  schedule  ok  fake run)",
+    );
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point.
+    expect(r.log.join("\n")).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 });
 
