@@ -36,8 +36,8 @@ function missing(): string | null {
   return null;
 }
 
-function clientRun(env: Record<string, string | undefined>, args: string[]) {
-  return Bun.spawnSync([CLIENT, ...args], { env, stdout: "pipe", stderr: "pipe" });
+function clientRun(env: Record<string, string | undefined>, args: string[], timeout?: number) {
+  return Bun.spawnSync([CLIENT, ...args], { env, stdout: "pipe", stderr: "pipe", timeout });
 }
 
 /**
@@ -60,7 +60,7 @@ async function startDaemon(storageDriver: string | null): Promise<DockerEngine> 
   const supervisor = Bun.spawn(["bash", SCRIPT, dir, String(process.pid), ...(storageDriver ? [storageDriver] : [])], {
     stdin: "ignore",
     stdout: "ignore",
-    stderr: "ignore",
+    stderr: "pipe",
   });
   const stop = async () => {
     supervisor.kill("SIGTERM");
@@ -68,7 +68,8 @@ async function startDaemon(storageDriver: string | null): Promise<DockerEngine> 
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && supervisor.exitCode === null) {
-    const v = clientRun(env, ["version", "--format", "{{.Server.Version}}"]);
+    // A daemon stuck in its start-up must not hang the run: each question gets a few seconds.
+    const v = clientRun(env, ["version", "--format", "{{.Server.Version}}"], 10_000);
     if (v.exitCode === 0 && v.stdout.toString().trim()) {
       // Stopped after the last test file; should the process die first, the script notices and stops it.
       atRunEnd(stop);
@@ -76,10 +77,9 @@ async function startDaemon(storageDriver: string | null): Promise<DockerEngine> 
     }
     await Bun.sleep(250);
   }
-  const log = Bun.spawnSync(["tail", "-n", "5", join(dir, "dockerd.log")])
-    .stdout.toString()
-    .trim();
+  // The script prints the daemon's log tail as it stops it (and removes its directory).
   await stop();
+  const log = (await new Response(supervisor.stderr).text()).trim().split("\n").slice(-5).join(" ");
   return { skipReason: `dockerd did not answer on ${env.DOCKER_HOST}: ${log || "no log"}`, env, dir };
 }
 
