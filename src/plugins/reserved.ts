@@ -8,17 +8,18 @@ export const INTRINSIC_TOOL_NAMES: readonly string[] = [
   "task.cancel",
 ];
 export const RESERVED_NAMESPACES: readonly string[] = ["hello", "tool", "core", "carapace", "task"];
-// "audit", "core" and "tasks" would give a plugin the core's own folders under data/ (CoreServices.dataDir);
+// A plugin's data folders are data/<name> and data/<name>-*: "audit", "core", "tasks" and "conversations"
+// would give it the core's own folders (every group's audit log, task or conversation database);
 // "workspaces" and "claude" every group's agent-written workspace (and the old per-group Claude state).
+// "mcp" would let a plugin's skill pass for an MCP server's (skills are named mcp-<server>).
+const CORE_DATA_FOLDERS: readonly string[] = ["audit", "core", "tasks", "conversations", "workspaces", "claude"];
 export const RESERVED_PLUGIN_NAMES: readonly string[] = [
   ...RESERVED_NAMESPACES,
   "intrinsic",
   "sdk",
   "plugin",
-  "audit",
-  "tasks",
-  "workspaces",
-  "claude",
+  "mcp",
+  ...CORE_DATA_FOLDERS,
 ];
 
 /** Why a tool name is reserved, or null when a plugin may use it. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { HOME_LAYOUT } from "../../src/config/home.ts";
 import {
   checkManifest,
   checkPluginName,
@@ -194,6 +195,16 @@ test("plugin names whose data folder would be the agents' workspaces (or the old
     expect(checkPluginName(name)).toMatchObject({ category: "reserved_name" });
   }
   expect(checkPluginName("workspace-notes")).toBeNull();
+});
+
+test("every data folder the core keeps for itself is a reserved plugin name (only the memory plugin owns one)", () => {
+  const coreFolders = HOME_LAYOUT.filter((e) => e.kind === "dir" && e.path.startsWith("data/"))
+    .map((e) => e.path.slice("data/".length))
+    .filter((name) => name !== "memory");
+  expect(coreFolders).toContain("conversations");
+  for (const name of coreFolders) expect(checkPluginName(name)).toMatchObject({ category: "reserved_name" });
+  expect(checkPluginName("conversations")).toMatchObject({ message: 'plugin name "conversations" is reserved' });
+  expect(checkPluginName("mcp")).toMatchObject({ category: "reserved_name" });
 });
 
 describe("the core's own credentials cannot be declared", () => {
