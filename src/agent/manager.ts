@@ -261,6 +261,11 @@ export class AgentManager {
 
   /** Removes containers and files a crashed host left behind (the containers first: they wrote the files). */
   async cleanupOrphans(): Promise<string[]> {
+    try {
+      this.conversations.abandonRunning();
+    } catch (e) {
+      logLine(`[AGENT] Warning: unfinished conversation turns not closed: ${(e as Error).message}`);
+    }
     // The files go even when no container runtime is reachable: they hold a crashed session's prompt and brief.
     try {
       removeStaleSessionFiles(this.home, this.liveSessions);

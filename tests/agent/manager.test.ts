@@ -33,6 +33,27 @@ test("message.inbound for a group that is not configured is dropped with an audi
   }
 });
 
+test("at start-up, turns a crashed core left running are recorded failed before any session starts", async () => {
+  const core = await inProcessCore();
+  const config = cloneDefaults();
+  const crashed = new AgentManager(core.home, core.server.forAgents(), config, async () => {
+    throw new Error("no runtime in this test");
+  });
+  const c = crashed.conversations.resolve("alpha", { key: "cli:crash" });
+  const turn = crashed.conversations.begin(c, { kind: "owner", via: "cli" }, "book the flight");
+  await crashed.stop();
+  const manager = new AgentManager(core.home, core.server.forAgents(), config, async () => {
+    throw new Error("no runtime in this test");
+  });
+  try {
+    await manager.cleanupOrphans();
+    expect(manager.conversations.store("alpha").turns(c.id)).toEqual([{ ...turn.turn, status: "failed" }]);
+  } finally {
+    await manager.stop();
+    await core.close();
+  }
+});
+
 test("policy reject: a second task for a busy group is refused at once", async () => {
   const core = await inProcessCore();
   const config = cloneDefaults();

@@ -33,11 +33,14 @@
  *   prompt when its session starts; finish() records the answer.
  */
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Config } from "../../config/keys.ts";
 import { groupSettings } from "../../config/load.ts";
 import { UserError } from "../../errors/user-error.ts";
+import { isValidStorageName } from "../../storage/names.ts";
 import { type HistoryLimits, renderConversationPrompt } from "./render.ts";
-import { type ConversationStore, openConversationStore } from "./store.ts";
+import { CONVERSATIONS_FEATURE, type ConversationStore, openConversationStore } from "./store.ts";
 import { CONVERSATION_ID, type Conversation, type Sender, type Turn } from "./types.ts";
 
 export type { HistoryLimits } from "./render.ts";
@@ -87,6 +90,25 @@ export class Conversations {
       return found;
     }
     return choice.fresh ? store.startNew(choice.key) : store.openFor(choice.key);
+  }
+
+  /**
+   * At start-up, before any session: turns a stopped or crashed core left running are recorded failed,
+   * so the next session of their conversation is told that message got no answer. Returns how many.
+   */
+  abandonRunning(): number {
+    let files: string[];
+    try {
+      files = readdirSync(join(this.home, "data", CONVERSATIONS_FEATURE));
+    } catch {
+      return 0;
+    }
+    let abandoned = 0;
+    for (const file of files) {
+      const group = file.endsWith(".sqlite") ? file.slice(0, -".sqlite".length) : "";
+      if (isValidStorageName(group)) abandoned += this.store(group).abandonRunning();
+    }
+    return abandoned;
   }
 
   /** A new conversation for one message (a one-shot prompt, a channel message with no chat). */

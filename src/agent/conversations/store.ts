@@ -218,6 +218,11 @@ export class ConversationStore {
       .run(outcome.ok ? outcome.answer.slice(0, MAX_TURN_TEXT) : null, outcome.ok ? "answered" : "failed", turnId);
   }
 
+  /** Turns a stopped or crashed core left running: their sessions are gone, so they failed. */
+  abandonRunning(): number {
+    return this.db.query("UPDATE turns SET status = 'failed' WHERE status = 'running'").run().changes;
+  }
+
   /** The newest `max` completed turns of a conversation before turn `beforeSeq`, oldest first. */
   history(conversationId: string, max: number, beforeSeq = Number.MAX_SAFE_INTEGER): Turn[] {
     const rows = this.db

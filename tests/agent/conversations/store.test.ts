@@ -114,6 +114,28 @@ describe("conversations", () => {
     expect(historyLimits(config, "other")).toEqual({ turns: 20, bytes: 32_000 });
   });
 
+  test("a turn a crashed core left running is recorded failed at start-up; the next session is told it got no answer", () => {
+    const limits = () => ({ turns: 20, bytes: 32_000 });
+    const before = new Conversations(home, limits);
+    const c = before.resolve("alpha", { key: "cli:crash" });
+    const other = before.resolve("beta", { key: "cli:other" });
+    before.begin(c, owner, "book the flight");
+    before.begin(other, owner, "and the hotel");
+    closeAll();
+
+    const after = new Conversations(home, limits);
+    expect(after.abandonRunning()).toBe(2);
+    expect(
+      after
+        .store("alpha")
+        .turns(c.id)
+        .map((t) => [t.text, t.status, t.answer]),
+    ).toEqual([["book the flight", "failed", null]]);
+    const next = after.begin(c, owner, "did you book it?");
+    expect(next.prompt).toContain('"book the flight"\n  [no answer: that session failed]');
+    expect(after.abandonRunning()).toBe(1);
+  });
+
   test("an id is only found in its own group, and only while open", () => {
     const conversations = new Conversations(home, () => ({ turns: 20, bytes: 32_000 }));
     const c = conversations.resolve("alpha", { key: "cli:a" });
