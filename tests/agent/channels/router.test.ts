@@ -181,7 +181,7 @@ test("with nobody paired, ask_owner ignores and an approval is left to the CLI",
   const h = harness();
   await h.inbound("-2", "group", "6", "hello?");
   await h.inbound("-1", "group", "5", "go");
-  const watch = h.router.watcherFor((h.published[0]?.payload as { reply_to: unknown }).reply_to) as (
+  const watch = h.router.watcherFor((h.published[0]?.payload as { reply_to: unknown } | undefined)?.reply_to) as (
     u: TurnUpdate,
   ) => void;
   watch({ kind: "confirmation", id: "c2", tool: "x.y", fields: [], request_hash: "cd".repeat(32) });
