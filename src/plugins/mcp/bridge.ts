@@ -14,6 +14,7 @@ import { ToolError } from "../sdk/tool-error.ts";
 import type { CoreServices, PluginHandler } from "../sdk/types.ts";
 import { type BridgeSpec, MAX_LISTED_TOOLS, MAX_SCHEMA_BYTES } from "./bridge-spec.ts";
 import { mcpResult } from "./result.ts";
+import { stderrLines } from "./stderr-log.ts";
 
 const SDK_BACKSTOP_MARGIN_MS = 5_000;
 
@@ -30,13 +31,6 @@ export interface BridgeHooks {
   toolsChanged(tools: unknown[]): void;
   /** The server (or the connection to it) ended: this process ends too, and the core restarts it. */
   serverEnded(why: string): void;
-}
-
-/** Replaces every credential value in `text` (a server's stderr could print one). */
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[REDACTED]");
-  return out;
 }
 
 /** Only what the core checks crosses, bounded: an oversized schema is sent as its size alone. */
@@ -87,10 +81,10 @@ export class McpBridge implements PluginHandler {
         cwd: "/tmp",
         stderr: "pipe",
       });
-      stdio.stderr?.on("data", (chunk: Buffer) => {
-        for (const line of chunk.toString("utf8").split("\n"))
-          if (line.trim()) services.log("warn", `mcp server: ${redact(line, secrets).slice(0, 1000)}`);
-      });
+      stdio.stderr?.on(
+        "data",
+        stderrLines(secrets, (line) => services.log("warn", `mcp server: ${line}`)),
+      );
       transport = stdio;
     }
     const client = new Client(

@@ -8,7 +8,7 @@ import { McpBridge, McpUnreachable } from "../../../src/plugins/mcp/bridge.ts";
 import { mcpResult } from "../../../src/plugins/mcp/result.ts";
 import { ToolError } from "../../../src/plugins/sdk/tool-error.ts";
 import type { CoreServices } from "../../../src/plugins/sdk/types.ts";
-import { FIXTURE_SERVER, FIXTURE_TOKEN } from "../../fixtures/mcp-server/setup.ts";
+import { FIXTURE_SERVER, FIXTURE_TOKEN, FIXTURE_TOKEN_HALVES } from "../../fixtures/mcp-server/setup.ts";
 
 function services(logs: string[]): CoreServices {
   const spec = {
@@ -67,6 +67,8 @@ describe("the bridge's MCP client", () => {
   test("the server's stderr reaches the log without its credential", () => {
     expect(logs.join("\n")).toContain("fixture MCP server starting; token [REDACTED]");
     expect(logs.join("\n")).not.toContain(FIXTURE_TOKEN);
+    // It is written in two writes (two reads here): no half of it is logged on a line of its own.
+    for (const half of FIXTURE_TOKEN_HALVES) expect(logs.join("\n")).not.toContain(half);
   });
 
   test("tools/list_changed sends the whole new list", async () => {

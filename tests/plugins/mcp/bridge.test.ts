@@ -3,7 +3,12 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { writeCredential } from "../../../src/config/credentials.ts";
-import { FIXTURE_TOKEN, stdioServerToml, storeFixtureToken } from "../../fixtures/mcp-server/setup.ts";
+import {
+  FIXTURE_TOKEN,
+  FIXTURE_TOKEN_HALVES,
+  stdioServerToml,
+  storeFixtureToken,
+} from "../../fixtures/mcp-server/setup.ts";
 import { type RunningCore, startCore, waitForAudit } from "../../harness/core.ts";
 import { rawRequest, wire } from "../../harness/raw.ts";
 import { type Json, ROOMY_LIMITS } from "../../security/support.ts";
@@ -233,6 +238,8 @@ describe("an MCP server over stdio, through the compiled core", () => {
     const output = core.output();
     expect(output).not.toContain(FIXTURE_TOKEN);
     expect(output).not.toContain(OTHER_SECRET);
+    // The fixture prints its token to stderr in two writes: neither half may reach a log either.
+    for (const half of FIXTURE_TOKEN_HALVES) expect(output).not.toContain(half);
     for (const file of filesUnder(core.home)) {
       const text = readFileSync(file).toString("latin1");
       expect({ file, leaked: text.includes(FIXTURE_TOKEN) || text.includes(OTHER_SECRET) }).toEqual({
