@@ -20,8 +20,11 @@ import { currentScope } from "./request-scope.ts";
 import type { AuditFilter, AuditRecordView, CoreServices, SessionInfoView, ToolCatalogEntry } from "./sdk/types.ts";
 import type { PluginStatus } from "./status.ts";
 
-/** Topics a channel plugin may publish: what it heard from the outside world. */
-export const CHANNEL_TOPICS: readonly string[] = ["message.inbound", "task.created"];
+/**
+ * Topics a channel plugin may publish: what it heard from the outside world. Not task.created: only the
+ * scheduler announces a task, so the event feed cannot show one that was never added.
+ */
+export const CHANNEL_TOPICS: readonly string[] = ["message.inbound"];
 const MAX_AUDIT_QUERY = 200;
 const MAX_EVENT_BYTES = 1024 * 1024;
 const MAX_LOG_CHARS = 2000;

@@ -128,6 +128,14 @@ describe("publishEvent, dataDir, config, log, session info", () => {
     await expect(channel.services.publishEvent("agent.completed", {}, { group: "g" })).rejects.toThrow(
       "may not publish",
     );
+    // Only the scheduler announces a task: a channel cannot put a task that was never added on the feed.
+    await expect(
+      channel.services.publishEvent(
+        "task.created",
+        { task: "0123456789abcdef", created_by: "operator" },
+        { group: "g" },
+      ),
+    ).rejects.toThrow('may not publish "task.created"');
     await expect(channel.services.publishEvent("message.inbound", {})).rejects.toThrow("without a valid group");
     await expect(channel.services.publishEvent("message.inbound", {}, { group: "../x" })).rejects.toThrow(
       "valid group",
