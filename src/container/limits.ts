@@ -9,6 +9,6 @@ export function assertLimitsEnforced(info: RuntimeInfo, allowUnenforcedLimits: b
     : `${info.name} reports no memory/pids cgroup controllers, so limits would be dropped`;
   throw new ContainerError(
     `${why}; refusing to start an agent container without them`,
-    "run the runtime rootful (e.g. sudo), move to a cgroup v2 host with delegated controllers, or set container.allow_unenforced_limits = true to accept the risk",
+    "run the runtime rootful (e.g. sudo), move to a cgroup v2 host with delegated controllers, or accept the risk with `carapace config set runtime.allow_rootless_unlimited true`",
   );
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SECTION_KEYS } from "../../src/config/keys.ts";
 import { PodmanRuntime } from "../../src/container/adapters/podman.ts";
 import { assertLimitsEnforced } from "../../src/container/limits.ts";
 import {
@@ -142,8 +143,10 @@ describe("unenforceable limits", () => {
   });
   test("rootless podman on cgroup v1 is refused unless explicitly allowed", () => {
     expect(() => assertLimitsEnforced(info({}), false)).toThrow(
-      /rootless podman on cgroup v1 cannot enforce memory and pids limits.*Fix:.*allow_unenforced_limits/,
+      /rootless podman on cgroup v1 cannot enforce memory and pids limits.*Fix:.*`carapace config set runtime\.allow_rootless_unlimited true`/,
     );
+    // The key the fix names is the one the manager reads.
+    expect(SECTION_KEYS.runtime.allow_rootless_unlimited.kind).toBe("boolean");
     expect(() => assertLimitsEnforced(info({}), true)).not.toThrow();
     expect(() => assertLimitsEnforced(info({ enforcesLimits: true, rootless: false }), false)).not.toThrow();
   });
