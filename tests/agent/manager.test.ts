@@ -9,6 +9,7 @@ import { detectRuntimeOnce } from "../../src/container/detect.ts";
 import type { ChildProcess } from "../../src/container/exec.ts";
 import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
 import type { RunSpec } from "../../src/container/runtime.ts";
+import { configureLogStream } from "../../src/core/response/log-stream.ts";
 import { mintIdentity } from "../../src/protocol/envelope.ts";
 import { inProcessCore } from "../harness/in-process.ts";
 
@@ -164,6 +165,49 @@ test("a spawn that throws releases what the run set up: confirmation subscriptio
     expect(runtime.calls.filter((c) => c.startsWith("spawn"))).toHaveLength(2);
     expect(subscribed).toBe(0);
   } finally {
+    await manager.stop();
+    await core.close();
+  }
+});
+
+test("the agent container's stderr joins the core's log stream: one JSON line per line, tagged, sanitized, no escapes", async () => {
+  const core = await inProcessCore();
+  const config = cloneDefaults();
+  writeCredential(core.home, API_KEY_CREDENTIAL, "a stored key that never leaves the host");
+  const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
+  // Assembled at run time so the repository's secret scan stays clean.
+  const leaked = ["sk-ant-", "api03-", "Zx9Cv8Bn7Mm6Lk5Jh4Gf3Ds2"].join("");
+  const runtime = new MockRuntime({
+    images: { [config.runtime.image]: labels },
+    scenario: () => ({
+      kind: "crash",
+      code: 1,
+      stderr: `\u001b[2J\u001b]0;owned\u0007agent fell over ${leaked}\nsecond line\n`,
+    }),
+  });
+  const logged: string[] = [];
+  configureLogStream({ format: "json", level: "info", write: (t) => logged.push(t) });
+  const manager = new AgentManager(core.home, core.server.forAgents(), config, async () => ({
+    runtime,
+    info: await runtime.info(),
+  }));
+  try {
+    const updates: TaskUpdate[] = [];
+    manager.trigger("default", "hello", (u) => updates.push(u));
+    for (let i = 0; i < 300 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
+    const session = runtime.calls.find((c) => c.startsWith("spawn"));
+    expect(session).toBeDefined();
+    const agentLines = logged
+      .map((l) => JSON.parse(l) as { level: string; msg: string; component?: string })
+      .filter((l) => l.component?.startsWith("agent "));
+    expect(agentLines.map((l) => l.msg)).toEqual(["agent fell over [REDACTED:sk_key]", "second line"]);
+    expect(agentLines[0]?.component).toMatch(/^agent [0-9a-f]{8}$/);
+    const text = logged.join("");
+    expect(text).not.toContain(leaked);
+    expect(text).not.toContain("\\u001b");
+    expect(text).not.toContain("\\u0007");
+  } finally {
+    configureLogStream({ format: "json", level: "info", write: (t) => process.stderr.write(t) });
     await manager.stop();
     await core.close();
   }
