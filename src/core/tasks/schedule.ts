@@ -21,6 +21,17 @@ const MAX_INTERVAL_MS = 366 * 24 * 3_600_000;
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
 const HAS_OFFSET = /(Z|[+-]\d{2}:\d{2})$/;
+const WALL_CLOCK = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/;
+
+/** Date.parse and croner roll a 30 February or a 24:00 over into the next day; a person meant no such time. */
+function isRealTime(text: string): boolean {
+  const [, y, mo, d, h, mi, s] = (WALL_CLOCK.exec(text) ?? []).map(Number);
+  if (y === undefined || mo === undefined || d === undefined || h === undefined || mi === undefined) return false;
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return (
+    mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && mi <= 59 && (Number.isNaN(s) || (s ?? 0) <= 59)
+  );
+}
 
 /** What someone typed, as an error message repeats it: on one line, terminal escapes removed, cut. */
 export function echoed(text: string, max: number): string {
@@ -73,7 +84,7 @@ export function parseInstant(text: string, tz: string): number {
       `invalid time "${echoed(text, 40)}"`,
       "use an ISO time such as 2026-12-24T08:00 (read in --tz) or 2026-12-24T08:00:00Z",
     );
-  if (!ISO_TIME.test(text)) throw invalid();
+  if (!ISO_TIME.test(text) || !isRealTime(text)) throw invalid();
   if (HAS_OFFSET.test(text)) {
     const ms = Date.parse(text);
     if (!Number.isFinite(ms)) throw invalid();

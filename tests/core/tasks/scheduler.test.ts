@@ -201,6 +201,23 @@ describe("what is refused", () => {
     expect(messages[0]).toContain("fake line");
   });
 
+  test("a date that does not exist (30 February, 24:00) is refused, not rolled over into another day", () => {
+    const r = rig("2026-12-01T12:00:00Z");
+    const add = (at: string) =>
+      r.scheduler.add({ group: "g", prompt: "p", at, tz: "Europe/Berlin" }, { by: "operator" });
+    for (const at of [
+      "2027-02-30T08:00",
+      "2027-02-29T08:00Z",
+      "2027-04-31T08:00",
+      "2027-01-01T24:00Z",
+      "2027-01-01T08:00:60",
+    ])
+      expect(() => add(at)).toThrow(`[TASK] Error: invalid time "${at}".`);
+    expect(r.scheduler.list()).toEqual([]);
+    expect(add("2028-02-29T08:00").next_run).toBe("2028-02-29T07:00:00.000Z");
+    expect(add("2027-12-31T23:59:59Z").next_run).toBe("2027-12-31T23:59:59.000Z");
+  });
+
   test("a one-shot without an offset is read in its zone; one in the future is kept", () => {
     const r = rig("2026-12-01T12:00:00Z");
     const view = r.scheduler.add(
