@@ -111,6 +111,8 @@ export class PluginHost {
   private readonly scopes = new Map<string, CallScope & { plugin: string }>();
   private revision = 1;
   private channelDesk: ChannelDesk | null = null;
+  /** Per MCP server, the tools (their MCP names) it has been served high risk with since the core started. */
+  private readonly mcpEverHigh = new Map<string, Set<string>>();
 
   constructor(private readonly deps: PluginHostDeps) {
     this.writeLog = deps.writeLog ?? ((line) => logLine(line));
@@ -547,7 +549,15 @@ export class PluginHost {
   /** Checks a server's tool list by the manifest rules; logs what was refused. */
   private checkedMcpTools(candidate: Candidate, raw: unknown): McpTools {
     const server = candidate.mcp as McpServerConfig;
-    const checked = checkMcpTools(candidate.name, raw, server);
+    // readOnlyHint is the server's claim: a tool it once listed as side-effecting stays high risk
+    // when a later list (tools/list_changed, a restart) calls it read-only.
+    const everHigh = this.mcpEverHigh.get(candidate.name) ?? new Set<string>();
+    this.mcpEverHigh.set(candidate.name, everHigh);
+    const checked = checkMcpTools(candidate.name, raw, {
+      ...server,
+      high_risk_tools: [...(server.high_risk_tools ?? []), ...everHigh],
+    });
+    for (const t of checked.tools) if (t.risk_level === "high") everHigh.add(t.mcp_name);
     for (const r of checked.refused) {
       this.writeLog(
         `[MCP] Error: tool "${r.tool}" of MCP server "${candidate.name}" was refused: ${r.category}: ${r.reason}. Fix: correct the tool in the server, or leave it unused; the server's other tools load.`,

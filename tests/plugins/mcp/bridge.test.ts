@@ -201,6 +201,14 @@ describe("an MCP server over stdio, through the compiled core", () => {
     }
     expect(names).toContain("fx.extra");
     expect(names).not.toContain("fx.extra_open");
+    // The new list calls send_message read-only; it was listed side-effecting first, so it stays high.
+    const risks = new Map(
+      ((await core.carapace(["tools", "--json"])).json as unknown as Json[]).map((t) => [t.name, t.risk_level]),
+    );
+    expect({ send: risks.get("fx.send_message"), extra: risks.get("fx.extra") }).toEqual({
+      send: "high",
+      extra: "low",
+    });
     expect(call(s, "fx.extra").result).toMatchObject({ untrusted_content: { text: "extra tool" } });
     expect(core.messages()).toContain('tool "extra_open" of MCP server "fx" was refused: schema_open');
   });
