@@ -106,7 +106,8 @@ export function taskTools(scheduler: Scheduler, options: { clock?: () => number 
         required: ["id"],
         additionalProperties: false,
       },
-      invoke: (args, context) => guarded(() => scheduler.remove(String(args.id), context.group)),
+      invoke: (args, context) =>
+        guarded(() => scheduler.remove(String(args.id), context.group, { by: "agent", session: context.sessionId })),
     },
   ];
 }

@@ -211,11 +211,18 @@ export class Scheduler {
     return this.setState(row, "active", next);
   }
 
-  remove(id: string, group?: string): { removed: string } {
+  remove(id: string, group?: string, by: Creator = { by: "operator" }): { removed: string } {
     const row = this.find(id, group);
     this.deps.store.remove(row.group, id);
     this.index.delete(id);
-    this.deps.audit({ kind: "event", outcome: "info", group: row.group, topic: "task.removed", detail: { task: id } });
+    this.deps.audit({
+      kind: "event",
+      outcome: "info",
+      group: row.group,
+      session: by.session ?? null,
+      topic: "task.removed",
+      detail: { task: id, removed_by: by.by, created_by: row.created_by },
+    });
     this.arm();
     return { removed: id };
   }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AGENT_TASK_BURST, taskTools } from "../../../src/core/intrinsic/task-tools.ts";
+import type { AuditEntry } from "../../../src/core/response/audit-record.ts";
 import { Scheduler } from "../../../src/core/tasks/scheduler.ts";
 import { checkPluginName } from "../../../src/plugins/manifest-check.ts";
 import { reservedToolReason } from "../../../src/plugins/reserved.ts";
@@ -23,17 +24,18 @@ afterEach(() => {
 
 function tools() {
   const clock = new FakeClock(Date.parse("2026-12-01T00:00:00Z"));
+  const audit: AuditEntry[] = [];
   const scheduler = new Scheduler({
     store: new TaskStore(root),
     clock,
     launcher: { run: async () => ({ ok: true, answer: "" }) },
     publish: () => {},
-    audit: () => {},
+    audit: (e) => audit.push(e),
     log: () => {},
   });
   scheduler.start();
   const byName = Object.fromEntries(taskTools(scheduler, { clock: () => clock.now() }).map((t) => [t.name, t]));
-  return { clock, scheduler, byName };
+  return { clock, scheduler, byName, audit };
 }
 
 const context = (group: string) => ({
@@ -71,6 +73,17 @@ describe("task tools", () => {
     expect(create("b").id).toMatch(/^[0-9a-f]{16}$/);
     clock.jump(6 * 60_000);
     expect(create("a").id).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  test("a task an agent cancels says so in the audit, with its session and who had created it", () => {
+    const { byName, scheduler, audit } = tools();
+    const owners = scheduler.add({ group: "a", prompt: "the owner's brief", every: "1d" }, { by: "operator" });
+    byName["task.cancel"]?.invoke({ id: owners.id }, context("a"));
+    expect(audit.find((e) => e.topic === "task.removed")).toMatchObject({
+      group: "a",
+      session: "s-a",
+      detail: { task: owners.id, removed_by: "agent", created_by: "operator" },
+    });
   });
 
   test("a refusal of the scheduler reaches the agent as a ToolError with its fix", () => {
