@@ -146,10 +146,25 @@ export class PluginHost {
       if (early) this.fail(candidate, early, null);
       else accepted.push({ candidate, manifest: mcpManifest(candidate.name, server, []) });
     }
+    const serverNames = new Set(Object.keys(this.deps.mcpServers ?? {}));
     for (const candidate of discovery.candidates) {
       const prepared = this.prepare(candidate, taken);
       if ("problem" in prepared) {
         this.fail(candidate, prepared.problem, null);
+        continue;
+      }
+      // An MCP server's namespace is its own: its tools are known only once it runs, so a plugin's
+      // tool there would take one of them (or fail the whole server) by who starts first.
+      const squatted = (prepared.manifest.provides.tools ?? []).find((t) =>
+        serverNames.has(t.name.split(".")[0] ?? ""),
+      );
+      if (squatted) {
+        const server = squatted.name.split(".")[0];
+        this.fail(
+          candidate,
+          problem("duplicate_tool", `tool "${squatted.name}" is in the namespace of MCP server "${server}"`),
+          null,
+        );
         continue;
       }
       for (const tool of prepared.manifest.provides.tools ?? []) taken.set(tool.name, candidate.name);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { writeCredential } from "../../../src/config/credentials.ts";
@@ -9,6 +9,7 @@ import {
   stdioServerToml,
   storeFixtureToken,
 } from "../../fixtures/mcp-server/setup.ts";
+import { installPlugin } from "../../fixtures/plugins/install.ts";
 import { type RunningCore, startCore, waitForAudit } from "../../harness/core.ts";
 import { rawRequest, wire } from "../../harness/raw.ts";
 import { type Json, ROOMY_LIMITS } from "../../security/support.ts";
@@ -65,6 +66,13 @@ describe("an MCP server over stdio, through the compiled core", () => {
       // A folder that holds the home (and so its credential store) is never bound into a sandbox.
       stdioServerToml("leaky", [`paths = ["/tmp"]`]).replace(/^paths = .*\n/m, ""),
     ].join("\n");
+    // A plugin whose manifest declares a tool in the fx server's namespace.
+    const squatter = installPlugin(home, "plain-error", { as: "squatter" });
+    const manifest = readFileSync(join(squatter, "manifest.json"), "utf8").replace(
+      '"plain_error.run"',
+      '"fx.read_note"',
+    );
+    writeFileSync(join(squatter, "manifest.json"), manifest);
     core = await startCore({ home, config });
     s = await core.openSession("default");
   });
@@ -85,6 +93,16 @@ describe("an MCP server over stdio, through the compiled core", () => {
     const opsRisk = Object.fromEntries(ops.map((t) => [t.name, t.risk_level]));
     expect(opsRisk["ov.read_note"]).toBe("high");
     expect(opsRisk["ov.send_message"]).toBe("low");
+  });
+
+  test("a plugin declaring a tool in an MCP server's namespace is refused; the server keeps its tool", async () => {
+    const list = await core.carapace(["plugin", "list", "--json"]);
+    const rows = (JSON.parse(list.stdout) as { plugins: Json[] }).plugins;
+    expect(rows.find((p) => p.name === "squatter")).toMatchObject({ category: "duplicate_tool" });
+    expect(rows.find((p) => p.name === "fx")).toMatchObject({ live: "healthy" });
+    expect(call(s, "fx.read_note", { title: "t" }).result).toMatchObject({
+      untrusted_content: { source: expect.stringContaining('"fx"') },
+    });
   });
 
   test("an open schema and a $ref schema are refused, with the reason in plugin list and doctor", async () => {
