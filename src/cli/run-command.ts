@@ -1,4 +1,5 @@
 import { resolveHome } from "../config/home.ts";
+import { terminalSafeJsonText } from "../core/response/terminal-text.ts";
 import { exitCodeOf, formatError } from "./errors.ts";
 
 /**
@@ -18,5 +19,6 @@ export async function withHome(
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // Agent- or plugin-written strings may hold C1 or bidi controls, which JSON.stringify leaves as they are.
+  process.stdout.write(`${terminalSafeJsonText(JSON.stringify(value, null, 2))}\n`);
 }

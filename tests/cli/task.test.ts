@@ -91,6 +91,20 @@ describe("carapace task", () => {
     expect(json<Task[]>(await core.carapace(["task", "list", "--json"]))).toEqual([]);
   }, 60_000);
 
+  test("--json escapes a prompt's C1 and bidirectional controls; the text lines have none of them", async () => {
+    const prompt = "brief \u009b2J\u001b[31m \u202eevil\u202c \u2066x\u2069";
+    const t = json<Task>(await core.carapace(["task", "add", prompt, "--every", "1d", "--group", "echo", "--json"]));
+    const listed = await core.carapace(["task", "list", "--group", "echo", "--json"]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point.
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    expect(listed.stdout).not.toMatch(raw);
+    expect(json<{ prompt: string }[]>(listed)[0]?.prompt).toBe(prompt);
+    const text = await core.carapace(["task", "list", "--group", "echo"]);
+    expect(text.stdout).toContain(t.id);
+    expect(text.stdout).not.toMatch(raw);
+    await core.carapace(["task", "rm", t.id]);
+  });
+
   test("a one-shot in the past is refused with what happened and the fix", async () => {
     const r = await core.carapace(["task", "add", "p", "--at", "2020-01-01T08:00:00Z"]);
     expect(r.code).toBe(1);
