@@ -5,11 +5,12 @@
  * the six stages as the operator; `secret` stores a credential a server's config names.
  */
 import { defineCommand } from "citty";
-import { assertCredentialKey, writeCredential } from "../config/credentials.ts";
+import { assertCredentialKey, listCredentials, writeCredential } from "../config/credentials.ts";
 import { loadConfig } from "../config/load.ts";
 import { MCP_SERVER_NAME_PATTERN, type McpServerConfig } from "../config/mcp.ts";
 import { addMcpServer, removeMcpServer } from "../config/mcp-edit.ts";
 import { singleLine, stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { checkPluginName } from "../plugins/manifest-check.ts";
 import type { McpServerView } from "../plugins/mcp/status-view.ts";
 import { reservedCredentialReason } from "../plugins/reserved.ts";
 import { operatorCall } from "./call.ts";
@@ -49,7 +50,7 @@ function many(rawArgs: readonly string[], flag: string): string[] {
 }
 
 /** `NAME=credential` pairs: the value names a credential-store entry, never the secret itself. */
-function credentialMap(values: string[], flag: string): Record<string, string> | undefined {
+function credentialMap(home: string, values: string[], flag: string): Record<string, string> | undefined {
   if (values.length === 0) return undefined;
   const out: Record<string, string> = {};
   for (const pair of values) {
@@ -73,6 +74,14 @@ function credentialMap(values: string[], flag: string): Record<string, string> |
         EXIT.usage,
       );
     }
+    // A secret typed here by mistake would be written into config.toml: only a stored name is taken.
+    if (!listCredentials(home).includes(credential))
+      throw new CliError(
+        "MCP",
+        `${flag} ${clean(key, 64)}=… names no stored credential`,
+        "store the secret first (`carapace mcp secret <name>`, it reads stdin or a hidden prompt) and pass that name, never the secret",
+        EXIT.usage,
+      );
     out[key] = credential;
   }
   return out;
@@ -118,6 +127,9 @@ const addCommand = defineCommand({
   run: ({ args, rawArgs }) =>
     withHome((home) => {
       const name = serverName(args.name);
+      // The core refuses a server named like one of its own namespaces or folders; so does add.
+      const reserved = checkPluginName(name);
+      if (reserved) throw new CliError("MCP", reserved.message, "choose another name for the server", EXIT.usage);
       const command = typeof args.command === "string" ? args.command : undefined;
       const url = typeof args.url === "string" ? args.url : undefined;
       if ((command === undefined) === (url === undefined))
@@ -132,8 +144,8 @@ const addCommand = defineCommand({
         ...(command !== undefined && many(rawArgs, "arg").length > 0 ? { args: many(rawArgs, "arg") } : {}),
         ...(url !== undefined ? { url } : {}),
       };
-      const env = credentialMap(many(rawArgs, "env"), "--env");
-      const headers = credentialMap(many(rawArgs, "header"), "--header");
+      const env = credentialMap(home, many(rawArgs, "env"), "--env");
+      const headers = credentialMap(home, many(rawArgs, "header"), "--header");
       if (env) server.env = env;
       if (headers) server.headers = headers;
       if (many(rawArgs, "path").length > 0) server.paths = many(rawArgs, "path");

@@ -51,6 +51,12 @@ describe("carapace mcp", () => {
       ["mcp", "add", "neither"],
       ["mcp", "add", "Bad-Name", "--command=/bin/true"],
       ["mcp", "add", "lit", "--command=/bin/true", "--env=TOKEN=ghp_a literal secret!"],
+      // A secret that looks like a credential name is not written to config.toml: no such credential is stored.
+      ["mcp", "add", "lit", "--command=/bin/true", "--env=TOKEN=abcdef0123456789deadbeef"],
+      ["mcp", "add", "lit", "--url=http://127.0.0.1:1/mcp", "--header=Authorization=bearer_abcdef0123456789"],
+      // Names the core keeps for itself (a namespace of its own, the skills' mcp- prefix).
+      ["mcp", "add", "hello", "--command=/bin/true"],
+      ["mcp", "add", "mcp", "--command=/bin/true"],
       ["mcp", "add", "rel", "--command=node"],
     ]) {
       const r = await carapace(args);
