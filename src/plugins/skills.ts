@@ -87,7 +87,9 @@ export function sessionSkills(
     }
     for (const [file, text] of Object.entries(pluginSkillFiles(status))) {
       const name = skillName(status.name, file);
-      if (SKILL_NAME.test(name)) out[name] = text;
+      // mcp-<server> is the core's generated skill of an MCP server: a plugin (mcp-git, skills/hub.md)
+      // may not write one in its place or beside it.
+      if (SKILL_NAME.test(name) && !name.startsWith("mcp-")) out[name] = text;
     }
   }
   const core = allowed.filter((t) => t.plugin === "core" || t.plugin === "hello");
