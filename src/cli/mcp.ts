@@ -9,6 +9,7 @@ import { assertCredentialKey, listCredentials, writeCredential } from "../config
 import { loadConfig } from "../config/load.ts";
 import { MCP_SERVER_NAME_PATTERN, type McpServerConfig } from "../config/mcp.ts";
 import { addMcpServer, removeMcpServer } from "../config/mcp-edit.ts";
+import { scrubString } from "../core/response/sanitize.ts";
 import { singleLine, stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { checkPluginName } from "../plugins/manifest-check.ts";
 import type { McpServerView } from "../plugins/mcp/status-view.ts";
@@ -137,6 +138,15 @@ const addCommand = defineCommand({
           "MCP",
           "give exactly one of --command and --url",
           "e.g. --command /usr/bin/node --arg=server.js",
+          EXIT.usage,
+        );
+      // An argument is on the host's process list and in config.toml: a secret belongs in --env.
+      const secretArg = many(rawArgs, "arg").findIndex((a) => scrubString(a).changed);
+      if (secretArg >= 0)
+        throw new CliError(
+          "MCP",
+          `--arg number ${secretArg + 1} looks like it holds a secret (arguments are visible to every process on the host)`,
+          "store the secret with `carapace mcp secret <name>` and pass it as --env VAR=<name>, or give the server a file to read it from",
           EXIT.usage,
         );
       const server: McpServerConfig = {

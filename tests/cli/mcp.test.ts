@@ -54,6 +54,15 @@ describe("carapace mcp", () => {
       // A secret that looks like a credential name is not written to config.toml: no such credential is stored.
       ["mcp", "add", "lit", "--command=/bin/true", "--env=TOKEN=abcdef0123456789deadbeef"],
       ["mcp", "add", "lit", "--url=http://127.0.0.1:1/mcp", "--header=Authorization=bearer_abcdef0123456789"],
+      // A secret in an argument would be on the host's process list and in config.toml.
+      [
+        "mcp",
+        "add",
+        "argv",
+        "--command=/bin/true",
+        "--arg=--stdio",
+        "--arg=--token=ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+      ],
       // Names the core keeps for itself (a namespace of its own, the skills' mcp- prefix).
       ["mcp", "add", "hello", "--command=/bin/true"],
       ["mcp", "add", "mcp", "--command=/bin/true"],
