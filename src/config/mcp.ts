@@ -96,6 +96,9 @@ export function mcpServerProblem(server: McpServerConfig): string | null {
   if ((server.command === undefined) === (server.url === undefined)) return "needs exactly one of command and url";
   if (server.url !== undefined && (server.args !== undefined || server.env !== undefined || server.paths !== undefined))
     return "is a url server: args, env and paths belong to command servers";
+  // Its bridge must reach the URL: network = false could not hold, and must not look as if it did.
+  if (server.url !== undefined && server.network === false)
+    return "is a url server: its bridge reaches the url over the network, so network = false cannot hold (remove it, or run the server as a command)";
   if (server.command !== undefined && server.headers !== undefined)
     return "is a command server: headers belong to url servers";
   return null;

@@ -40,6 +40,11 @@ headers = { Authorization = "web_auth" }
     expect(problem('[mcp.servers.a]\nargs = ["x"]\n')).toContain("needs exactly one of command and url");
     expect(problem('[mcp.servers.a]\ncommand = "/bin/x"\nurl = "http://127.0.0.1:1/"\n')).toContain("exactly one");
     expect(problem('[mcp.servers.a]\nurl = "http://127.0.0.1:1/"\nenv = { A = "b" }\n')).toContain("url server");
+    // A url server's bridge has the network whatever the table says: network = false is refused, not ignored.
+    expect(problem('[mcp.servers.a]\nurl = "https://mcp.example.test/"\nnetwork = false\n')).toContain(
+      "network = false cannot hold",
+    );
+    expect(problem('[mcp.servers.a]\nurl = "https://mcp.example.test/"\nnetwork = true\n')).toBe("accepted");
   });
 
   test("a literal secret, a relative command, an unknown key and a bad name are refused", () => {
