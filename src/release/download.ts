@@ -1,6 +1,7 @@
 /**
- * Fetches one release file into memory over https only (redirects included), with a size cap. fetch
- * honours https_proxy/HTTPS_PROXY and NO_PROXY; extra CAs come from NODE_EXTRA_CA_CERTS.
+ * Fetches one release file into memory over https only, with a size cap. Each redirect hop is checked
+ * before it is followed, so nothing is ever requested in the clear. fetch honours https_proxy/HTTPS_PROXY
+ * and NO_PROXY; extra CAs come from NODE_EXTRA_CA_CERTS.
  */
 import { ReleaseError } from "./errors.ts";
 
@@ -18,6 +19,33 @@ async function readBody(response: Response, onBytes: (received: number) => void)
   return new Uint8Array(Buffer.concat(chunks));
 }
 
+const MAX_REDIRECTS = 5;
+
+/** Follows redirects by hand so a hop to anything but https is refused before a request goes out. */
+async function fetchFollowingHttpsOnly(url: string): Promise<Response> {
+  let current = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(current, { redirect: "manual", signal: AbortSignal.timeout(300_000) });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ReleaseError(
+        `downloading ${url} failed (${reason})`,
+        "check the network, proxy variables and the base URL",
+      );
+    }
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status > 399 || location === null) return response;
+    const next = new URL(location, current).href;
+    if (!next.startsWith("https://")) {
+      throw new ReleaseError(`${url} redirected to ${next}, which is not https`, "use a mirror that serves https only");
+    }
+    current = next;
+  }
+  throw new ReleaseError(`${url} redirected more than ${MAX_REDIRECTS} times`, "check the base URL");
+}
+
 export async function fetchReleaseFile(
   url: string,
   maxBytes = MAX_ARTIFACT_BYTES,
@@ -26,22 +54,7 @@ export async function fetchReleaseFile(
   if (!url.startsWith("https://")) {
     throw new ReleaseError(`refusing to download ${url} over anything but https`, "use an https:// base URL");
   }
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: "follow", signal: AbortSignal.timeout(300_000) });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ReleaseError(
-      `downloading ${url} failed (${reason})`,
-      "check the network, proxy variables and the base URL",
-    );
-  }
-  if (response.url && !response.url.startsWith("https://")) {
-    throw new ReleaseError(
-      `${url} redirected to ${response.url}, which is not https`,
-      "use a mirror that serves https only",
-    );
-  }
+  const response = await fetchFollowingHttpsOnly(url);
   if (!response.ok) {
     throw new ReleaseError(
       `downloading ${url} failed with HTTP ${response.status}`,
