@@ -233,3 +233,12 @@ export async function startScriptedModel(o: {
     },
   };
 }
+
+/** config.toml for a home whose sessions talk to a scripted model at `modelUrl` on loopback. */
+export function scriptedModelConfig(modelUrl: string, engine: string, image: string): string {
+  const port = new URL(modelUrl).port;
+  return (
+    `[network]\nupstream_url = "${modelUrl}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n` +
+    `[runtime]\nengine = ${JSON.stringify(engine)}\nimage = ${JSON.stringify(image)}\n`
+  );
+}

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import type { TaskUpdate } from "../agent/manager.ts";
-import { type ScriptedTurn, startScriptedModel } from "../agent/scripted-model.ts";
+import { type ScriptedTurn, scriptedModelConfig, startScriptedModel } from "../agent/scripted-model.ts";
 import { writeCredential } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
@@ -142,13 +142,7 @@ export async function runDemo(userHome: string): Promise<number> {
   const core = Bun.spawn([bin, "start"], { env, stdout: "ignore", stderr: "pipe" });
   try {
     ensureHome(home);
-    const port = new URL(model.url).port;
-    writeFileSync(
-      join(home, "config.toml"),
-      `[network]\nupstream_url = "${model.url}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n` +
-        `[runtime]\nengine = ${JSON.stringify(engine)}\nimage = ${JSON.stringify(image)}\n`,
-      { mode: 0o600 },
-    );
+    writeFileSync(join(home, "config.toml"), scriptedModelConfig(model.url, engine, image), { mode: 0o600 });
     writeCredential(home, "anthropic_api_key", "sk-ant-demo-key-seen-only-by-the-host-proxy");
     installDemoPlugin(home);
     for (let i = 0; i < 200 && (await run(bin, ["status"], env)).code !== 0; i++) await Bun.sleep(50);

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ScriptedTurn, startScriptedModel } from "../../agent/scripted-model.ts";
+import { type ScriptedTurn, scriptedModelConfig, startScriptedModel } from "../../agent/scripted-model.ts";
 import { writeCredential } from "../../config/credentials.ts";
 import { ensureHome, homePath } from "../../config/home.ts";
 import { loadConfig } from "../../config/load.ts";
@@ -93,13 +93,7 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
   let core: TempCore | null = null;
   try {
     ensureHome(home);
-    const port = new URL(model.url).port;
-    writeFileSync(
-      join(home, "config.toml"),
-      `[network]\nupstream_url = "${model.url}"\nupstream_allowlist = ["127.0.0.1:${port}"]\n` +
-        `[runtime]\nengine = ${JSON.stringify(engine)}\nimage = ${JSON.stringify(image)}\n`,
-      { mode: 0o600 },
-    );
+    writeFileSync(join(home, "config.toml"), scriptedModelConfig(model.url, engine, image), { mode: 0o600 });
     writeCredential(home, "anthropic_api_key", canaries.credential);
     const planted = plant(root, home, canaries);
     const ctx: AttackContext = {
