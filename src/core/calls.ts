@@ -12,6 +12,7 @@ import type { CallContext } from "./pipeline/context.ts";
 import { readFrame, readValue } from "./pipeline/frame-limits.ts";
 import { requestHash } from "./reply-cache.ts";
 import type { AuditLog } from "./response/audit-log.ts";
+import type { AuditEntry } from "./response/audit-record.ts";
 import type { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import type { Session } from "./sessions.ts";
 
@@ -46,15 +47,7 @@ export class Calls {
     if (overflow || delimiter === undefined || delimiter.length !== 0 || body === undefined || extra.length > 0) {
       this.droppedFrames++;
       void this.deps.rejections
-        .record({
-          kind: "dropped",
-          outcome: "rejected",
-          group: session.identity.group,
-          session: session.id,
-          stage: 3,
-          code: "VALIDATION_FAILED",
-          detail: { reason: "frame without a usable delimiter" },
-        })
+        .record(droppedEntry(session, "frame without a usable delimiter"))
         .catch((error: unknown) => this.deps.audit.reportUnwritten(error));
       return;
     }
@@ -64,15 +57,7 @@ export class Calls {
   /** A session peer cut off at the transport (a limit passed, or its replies left unread): counted and audited. */
   onPeerCutOff(session: Session, reason: string): void {
     this.droppedFrames++;
-    void this.deps.audit.appendEvent({
-      kind: "dropped",
-      outcome: "rejected",
-      group: session.identity.group,
-      session: session.id,
-      stage: 3,
-      code: "VALIDATION_FAILED",
-      detail: { reason: `peer cut off: it ${reason}` },
-    });
+    void this.deps.audit.appendEvent(droppedEntry(session, `peer cut off: it ${reason}`));
   }
 
   /** `carapace call`: the operator runs a tool through the same six stages (source `cli`). */
@@ -199,16 +184,31 @@ export class Calls {
   }
 }
 
-/** Sends one frame to a peer of the session's socket; false when that peer is gone. */
-function send(session: Session, peer: Uint8Array, frame: ReplyFrame): boolean {
-  const outcome = session.router?.send(peer, ["", JSON.stringify(frame)]);
+/** The audit record of a frame or peer dropped at the transport, before any stage could read it. */
+function droppedEntry(session: Session, reason: string): AuditEntry {
+  return {
+    kind: "dropped",
+    outcome: "rejected",
+    group: session.identity.group,
+    session: session.id,
+    stage: 3,
+    code: "VALIDATION_FAILED",
+    detail: { reason },
+  };
+}
+
+/** Sends one frame (or its JSON text) to a peer of the session's socket; false when that peer is gone. */
+function send(session: Session, peer: Uint8Array, frame: ReplyFrame | string): boolean {
+  const text = typeof frame === "string" ? frame : JSON.stringify(frame);
+  const outcome = session.router?.send(peer, ["", text]);
   return outcome === "sent" || outcome === "again";
 }
 
-/** The final reply: kept in the reply cache, sent to the caller and to any connection that joined it. */
+/** The final reply: kept in the reply cache, serialized once, sent to the caller and to any connection that joined it. */
 function answer(session: Session, peer: Uint8Array, correlation: string | null, frame: ReplyFrame): void {
-  if (correlation) for (const waiter of session.replies.finish(correlation, frame)) send(session, waiter, frame);
-  send(session, peer, frame);
+  const text = JSON.stringify(frame);
+  if (correlation) for (const waiter of session.replies.finish(correlation, frame)) send(session, waiter, text);
+  send(session, peer, text);
 }
 
 /** Correlation and topic for the reply cache, read without trusting anything else (full checks follow). */
