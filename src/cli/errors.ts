@@ -1,4 +1,5 @@
 /** User-facing errors of the `carapace` CLI; the base and its format live in src/errors/user-error.ts. */
+import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
 import { ALREADY_FORMATTED, EXIT, type ExitCode, formatMessage, UserError } from "../errors/user-error.ts";
 
 export { EXIT, type ExitCode, formatMessage, UserError };
@@ -9,9 +10,15 @@ export class CliError extends UserError {
 
 /**
  * One line for the user. Errors of other layers that already follow the format (ContainerError,
- * StorageError, …) are passed through; anything else is wrapped without its stack.
+ * StorageError, …) are passed through; anything else is wrapped without its stack. Every CLI error is
+ * printed through here, and errors may repeat what was typed or what the core echoed back, so terminal
+ * escapes are removed here once rather than at each place that builds a message.
  */
 export function formatError(error: unknown): string {
+  return stripTerminalEscapes(formatted(error));
+}
+
+function formatted(error: unknown): string {
   if (error instanceof UserError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   if (ALREADY_FORMATTED.test(message)) return message;

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CliError, EXIT, exitCodeOf, formatError, formatMessage } from "../../src/cli/errors.ts";
 import { ContainerError } from "../../src/container/errors.ts";
+import { ensureBinaries } from "../harness/binaries.ts";
+import { runCommand } from "../harness/run.ts";
 
 describe("formatError", () => {
   test("formats a CliError as [COMPONENT] Error: what. Fix: how.", () => {
@@ -41,5 +46,22 @@ describe("an error carried up by another layer renders once", () => {
       "[AUTH] Error: the key was rejected. Fix: store another one.",
     );
     expect(formatMessage("AGENT", "plain words", "do this")).toBe("[AGENT] Error: plain words. Fix: do this.");
+  });
+});
+
+describe("the compiled CLI's error line", () => {
+  test("an error that repeats typed input carries none of its terminal escapes", async () => {
+    const { carapace } = ensureBinaries();
+    const home = mkdtempSync(join(tmpdir(), "carapace-errors-"));
+    try {
+      const r = await runCommand([carapace, "config", "get", "bad\u001b]0;pwned\u0007key\u001b[2J"], {
+        env: { PATH: process.env.PATH, HOME: home, CARAPACE_HOME: home, NO_COLOR: "1" },
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('[CONFIG] Error: unknown key "badkey"');
+      expect(r.stderr.includes("\u001b") || r.stderr.includes("\u0007")).toBe(false);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
