@@ -3,6 +3,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "no
 import { join } from "node:path";
 import { ToolError } from "@carapace/sdk";
 import type { PluginStatus } from "../../src/plugins/status.ts";
+import { DEFAULT_LIMITS } from "../../src/protocol/limits.ts";
 import { installMalicious, installPlugin } from "../fixtures/plugins/install.ts";
 import { MALICIOUS_VECTORS } from "../fixtures/plugins/malicious.ts";
 import { contextFor, type HostHarness, hostHarness, removeHomes, tempHome } from "./helpers.ts";
@@ -89,7 +90,9 @@ describe("loading plugins next to broken ones", () => {
     const h = harness(home, { settings: { builtins: false }, limits: { pluginInitTimeoutMs: 200 } });
     const t0 = performance.now();
     await h.host.load();
-    expect(performance.now() - t0).toBeLessThan(2_000);
+    // Sooner than the default limit could have fired: the configured 200 ms ended the wait, however slow
+    // the machine is at loading the other plugin.
+    expect(performance.now() - t0).toBeLessThan(DEFAULT_LIMITS.pluginInitTimeoutMs);
     expect(statusOf(h, "init-hangs")).toMatchObject({ state: "failed", category: "init_timeout" });
     expect(statusOf(h, "init-hangs").reason).toContain("200 ms");
     expect(statusOf(h, "tool-error").state).toBe("healthy");
