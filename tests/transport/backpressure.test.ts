@@ -17,7 +17,7 @@ const message = (i: number) => `${String(i).padStart(6, "0")}${padding}`;
  */
 async function readAll(peer: ZmqSocket, count: number, payloadIndex: number): Promise<string[]> {
   const got: string[] = [];
-  const deadline = performance.now() + 10_000;
+  const deadline = performance.now() + 30_000;
   while (got.length < count) {
     if (performance.now() > deadline) throw new Error(`only ${got.length} of ${count} messages arrived`);
     const msg = peer.tryRecv();

@@ -44,7 +44,8 @@ describe("BlockingDealer", () => {
     expect(dealer.receive(300)).toBeNull();
     const elapsed = performance.now() - start;
     expect(elapsed).toBeGreaterThanOrEqual(295);
-    expect(elapsed).toBeLessThan(800);
+    // Returned at its timeout instead of blocking on (the margin is for a loaded machine).
+    expect(elapsed).toBeLessThan(5_000);
   });
 
   test("receive with no server at all also times out instead of throwing", () => {

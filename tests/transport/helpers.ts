@@ -53,8 +53,8 @@ export function cleanUpAfterEach(): { track<T extends { close(): void }>(socket:
   };
 }
 
-/** Polls `condition` on the event loop until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/** Polls `condition` on the event loop until it holds; fails with `what` after `timeoutMs` (generous: load). */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

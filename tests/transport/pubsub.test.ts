@@ -10,7 +10,7 @@ let dir: SocketDir;
  * subscriber has seen it, so later messages are known to be filtered by the PUB, not lost in the join.
  */
 async function join(pub: PubSocket, seen: () => boolean, topic: string): Promise<void> {
-  const deadline = performance.now() + 5000;
+  const deadline = performance.now() + 20_000;
   while (!seen()) {
     if (performance.now() > deadline) throw new Error(`the subscriber never saw ${topic}`);
     pub.publish(topic, "sync");

@@ -13,12 +13,19 @@ afterEach(() => {
   dir?.cleanup();
 });
 
+const SAFETY_POLL_MS = 60_000;
 /**
- * A reactor whose safety poll is far away (60 s): anything these tests see within a second was woken by
- * the ZMQ_FD poll, not rescued by the periodic re-check. Counts ZMQ_EVENTS reads = reactor turns.
+ * A message seen within this long was woken by the ZMQ_FD poll, not rescued by the safety poll: far below
+ * SAFETY_POLL_MS, and far above what a loaded machine adds (how fast is for `bun run bench`, not here).
+ */
+const WOKEN_MS = 5_000;
+
+/**
+ * A reactor whose safety poll is far away (SAFETY_POLL_MS): anything these tests see within WOKEN_MS was
+ * woken by the ZMQ_FD poll, not rescued by the periodic re-check. Counts ZMQ_EVENTS reads = reactor turns.
  */
 function countingReactor(): { loop: Reactor; turns: () => number } {
-  const loop = new Reactor({ safetyPollMs: 60_000 });
+  const loop = new Reactor({ safetyPollMs: SAFETY_POLL_MS });
   let reads = 0;
   const add = loop.add.bind(loop);
   loop.add = (socket: ZmqSocket, onReadable, onWritable) => {
@@ -74,10 +81,10 @@ describe("Reactor", () => {
     const idleTurns = turns() - before;
     // Spinning would be thousands of turns per second; armed, the main thread does nothing.
     expect(idleTurns).toBeLessThan(5);
-    await waitFor(() => inbox.some((m) => m.body === "pong:1100"), "the late pong", 3000);
+    await waitFor(() => inbox.some((m) => m.body === "pong:1100"), "the late pong", 1100 + WOKEN_MS);
     const latency = (inbox.find((m) => m.body === "pong:1100")?.at ?? 0) - sentAt;
     expect(latency).toBeGreaterThanOrEqual(1100);
-    expect(latency).toBeLessThan(1100 + 300);
+    expect(latency).toBeLessThan(1100 + WOKEN_MS);
   });
 
   test("a reply to a send made while idle is seen promptly, whatever its delay", async () => {
@@ -88,27 +95,27 @@ describe("Reactor", () => {
       await Bun.sleep(60);
       const sentAt = performance.now();
       expect(command(`ping:${delay}`)).toBe("sent");
-      await waitFor(() => inbox.some((m) => m.body === `pong:${delay}`), `pong:${delay}`, 2000);
+      await waitFor(() => inbox.some((m) => m.body === `pong:${delay}`), `pong:${delay}`, delay + WOKEN_MS);
       const latency = (inbox.find((m) => m.body === `pong:${delay}`)?.at ?? 0) - sentAt;
-      expect(latency).toBeLessThan(delay + 250);
+      expect(latency).toBeLessThan(delay + WOKEN_MS);
     }
   });
 
   test("ZMQ_FD edge trap: periodic sends from the main thread (heartbeats) never strand an arriving message", async () => {
     // A send runs libzmq's command processing and can consume the edge of a message that is arriving at
     // that instant; libzmq then signals no more until the socket is read, so without the re-check after
-    // every send the message (and all after it) would wait for the safety poll, 60 s here. The collision
-    // is a race, so one run catches a missing re-check only sometimes; a correct reactor never fails.
+    // every send the message (and all after it) would wait for the safety poll, SAFETY_POLL_MS here. The
+    // collision is a race, so one run catches a missing re-check only sometimes; a correct reactor never fails.
     const { inbox, command } = await routerWithPeer();
     const heartbeat = setInterval(() => command("heartbeat"), 1);
     cleanups.push(() => clearInterval(heartbeat));
     command("ticks:60:15");
-    await waitFor(() => inbox.some((m) => m.body === "ticks-done"), "all 60 ticks", 5000);
+    await waitFor(() => inbox.some((m) => m.body === "ticks-done"), "all 60 ticks", 60 * 15 + WOKEN_MS);
     const latencies = inbox
       .filter((m) => m.body.startsWith("tick:"))
       .map((m) => performance.timeOrigin + m.at - Number(m.body.slice("tick:".length)));
     expect(latencies.length).toBe(60);
-    expect(Math.max(...latencies)).toBeLessThan(50);
+    expect(Math.max(...latencies)).toBeLessThan(WOKEN_MS);
   });
 
   test("light load: a lone message costs a few turns, not milliseconds of spinning", async () => {
@@ -139,7 +146,8 @@ describe("Reactor", () => {
       stdout: "pipe",
       stderr: "inherit",
     });
-    const exited = await Promise.race([child.exited, Bun.sleep(5000).then(() => "hung" as const)]);
+    // A hung process never exits; a slow machine may take seconds to start Bun and make the round trip.
+    const exited = await Promise.race([child.exited, Bun.sleep(30_000).then(() => "hung" as const)]);
     if (exited === "hung") child.kill();
     expect(exited).toBe(0);
     expect((await new Response(child.stdout).text()).trim()).toBe("round trip done");
