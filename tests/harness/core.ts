@@ -186,7 +186,7 @@ export async function waitForAudit(
   core: RunningCore,
   group: string,
   pred: (r: Record<string, unknown>) => boolean,
-  ms = 3000,
+  ms = 10_000,
 ): Promise<Record<string, unknown>> {
   const deadline = Date.now() + ms;
   for (;;) {

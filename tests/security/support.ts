@@ -24,7 +24,7 @@ export async function auditAfter(
   group: string,
   mark: number,
   pred: (r: AuditRecord) => boolean = () => true,
-  ms = 3000,
+  ms = 10_000,
 ): Promise<AuditRecord[]> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -41,7 +41,7 @@ export async function auditCount(
   mark: number,
   pred: (r: AuditRecord) => boolean,
   count: number,
-  ms = 3000,
+  ms = 10_000,
 ): Promise<AuditRecord[]> {
   const deadline = Date.now() + ms;
   for (;;) {
