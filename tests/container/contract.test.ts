@@ -390,7 +390,8 @@ for (const real of realRuntimes) {
         const started = Date.now();
         await rt.stop(name, 1);
         expect(await child.exited).not.toBe(0);
-        expect(Date.now() - started).toBeLessThan(8000);
+        // The 1 s timeout applied: the runtime's default (10 s) would take longer than this.
+        expect(Date.now() - started).toBeLessThan(10_000);
         await rt.kill(name);
       } finally {
         await rt.remove(name);

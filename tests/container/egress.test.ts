@@ -189,7 +189,8 @@ describe.skipIf(hostSkip !== null)("egress chain on the host (entrypoint.sh, rea
     const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
     expect(code).toBe(64);
     expect(err).toContain("[ENTRYPOINT] Error: the API forwarder (ipc forward) did not start");
-    expect(performance.now() - t0).toBeLessThan(4000);
+    // Sooner than the 5 s the entrypoint would wait for a forwarder that started but stayed silent.
+    expect(performance.now() - t0).toBeLessThan(5_000);
   }, 30_000);
 });
 

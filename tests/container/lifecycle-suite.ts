@@ -70,7 +70,8 @@ export function lifecycleSuite(target: LifecycleSuiteTarget): void {
 
     test("graceful stop ends a container that honours SIGTERM", async () => {
       const runtime = realRuntime();
-      const lifecycle = new ContainerLifecycle(runtime, { stopTimeoutMs: 5000 });
+      // A generous settle: on a loaded machine `podman run` may take seconds to exit after the stop.
+      const lifecycle = new ContainerLifecycle(runtime, { stopTimeoutMs: 5000, settleMs: 15_000 });
       const spec = baseSpec("lc-term", ["sh", "-c", "trap 'exit 0' TERM; echo up; while :; do sleep 0.1; done"]);
       let out = "";
       const c = lifecycle.spawn(spec, {
@@ -79,16 +80,16 @@ export function lifecycleSuite(target: LifecycleSuiteTarget): void {
         },
       });
       while (!out.includes("up")) await Bun.sleep(50);
-      const started = Date.now();
       const exit = await c.stop();
       expect(exit.reason).toBe("stopped");
-      expect(Date.now() - started).toBeLessThan(4000);
+      // Its TERM trap ran (exit 0): not the runtime's SIGKILL at the stop timeout (137).
+      expect(exit.code).toBe(0);
       expect(await runtime.inspect(spec.name)).toBeNull();
     });
 
     test("a container ignoring SIGTERM is killed after the stop timeout", async () => {
       const runtime = realRuntime();
-      const lifecycle = new ContainerLifecycle(runtime, { stopTimeoutMs: 1000, settleMs: 3000 });
+      const lifecycle = new ContainerLifecycle(runtime, { stopTimeoutMs: 1000, settleMs: 15_000 });
       // PID 1 ignores SIGTERM by default (no handler), so only the runtime's SIGKILL ends it.
       const spec = baseSpec("lc-kill", ["sh", "-c", "echo up; while :; do sleep 0.1; done"]);
       let out = "";
