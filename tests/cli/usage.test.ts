@@ -18,8 +18,11 @@ const egress = (group: string, detail: Record<string, unknown>) => ({
   detail: { method: "POST", path: "/v1/messages", requestBytes: 10, ...detail },
 });
 
+/** Every record is written at noon of one fixed day: no midnight between writing and reading them. */
+const DAY = "2026-03-04";
+
 async function writeRecords(): Promise<void> {
-  const audit = new AuditLog(home, { syncIntervalMs: 5 });
+  const audit = new AuditLog(home, { syncIntervalMs: 5, clock: () => new Date(`${DAY}T12:00:00.000Z`) });
   await audit.append(egress("work", { status: 200, outcome: "forwarded", inputTokens: 100, outputTokens: 20 }));
   await audit.append(egress("work", { status: 200, outcome: "forwarded", inputTokens: 50, outputTokens: 5 }));
   await audit.append(egress("work", { status: 429, outcome: "refused", reason: "budget", budget: "session_requests" }));
@@ -32,13 +35,12 @@ async function writeRecords(): Promise<void> {
 test("carapace usage sums tokens, calls and refusals per group and day from the audit log", async () => {
   await writeRecords();
   const env = { HOME: home, CARAPACE_HOME: home, PATH: "/usr/bin:/bin", NO_COLOR: "1" };
-  const today = new Date().toISOString().slice(0, 10);
   const json = await runCommand([ensureBinaries().carapace, "usage", "--json"], { env });
   expect(json.code).toBe(0);
   expect(JSON.parse(json.stdout)).toEqual([
     {
       group: "home",
-      day: today,
+      day: DAY,
       input_tokens: 7,
       output_tokens: 1,
       tokens: 8,
@@ -48,7 +50,7 @@ test("carapace usage sums tokens, calls and refusals per group and day from the 
     },
     {
       group: "work",
-      day: today,
+      day: DAY,
       input_tokens: 150,
       output_tokens: 25,
       tokens: 175,
@@ -58,12 +60,12 @@ test("carapace usage sums tokens, calls and refusals per group and day from the 
     },
   ]);
   expect(await summarizeUsage(home)).toEqual(JSON.parse(json.stdout));
-  expect((await summarizeUsage(home, { group: "work", day: today }))[0]?.budget_refusals).toBe(1);
+  expect((await summarizeUsage(home, { group: "work", day: DAY }))[0]?.budget_refusals).toBe(1);
   const one = await runCommand([ensureBinaries().carapace, "usage", "--group", "work"], { env });
   expect(one.code).toBe(0);
   expect(one.stdout).toContain("work");
   expect(one.stdout).not.toContain("home ");
-  expect(one.stdout.split("\n")[1]).toMatch(new RegExp(`^${today}\\s+work\\s+175\\s+150\\s+25\\s+2\\s+2\\s+1$`));
+  expect(one.stdout.split("\n")[1]).toMatch(new RegExp(`^${DAY}\\s+work\\s+175\\s+150\\s+25\\s+2\\s+2\\s+1$`));
   const bad = await runCommand([ensureBinaries().carapace, "usage", "--group", "Bad/Name"], { env });
   expect(bad.code).toBe(2);
   expect(await summarizeUsage(home, { group: "work", day: "1999-01-01" })).toEqual([]);
