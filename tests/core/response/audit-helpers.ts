@@ -34,7 +34,7 @@ export function writeLinesTo(file: string, lines: string[]): void {
 /** The real storage with switches to make appends, truncates or head writes fail, and call counters. */
 export function faultyStorage() {
   const faults = { append: false, truncate: false, head: false, partial: false, sync: false };
-  const calls = { append: 0, head: 0 };
+  const calls = { append: 0, head: 0, failedSyncs: 0 };
   const storage: AuditStorage = {
     ensureDir: (dir) => fileAuditStorage.ensureDir(dir),
     rename: (from, to) => fileAuditStorage.rename(from, to),
@@ -63,7 +63,10 @@ export function faultyStorage() {
           return real.write(data);
         },
         async sync() {
-          if (faults.sync) throw Object.assign(new Error("I/O error"), { code: "EIO" });
+          if (faults.sync) {
+            calls.failedSyncs++;
+            throw Object.assign(new Error("I/O error"), { code: "EIO" });
+          }
           return real.sync();
         },
         async truncate(size) {
