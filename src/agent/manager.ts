@@ -9,7 +9,8 @@ import { resolvePinnedImage } from "../container/image-pin.ts";
 import { type AgentContainer, ContainerLifecycle } from "../container/lifecycle.ts";
 import { assertLimitsEnforced } from "../container/limits.ts";
 import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
-import type { ContainerRuntime, RuntimeInfo } from "../container/runtime.ts";
+import type { ContainerRuntime, RunSpec, RuntimeInfo } from "../container/runtime.ts";
+import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
 import type { ArgumentField } from "../core/approval-request.ts";
 import type { AgentServices, OpenedSession } from "../core/core-services.ts";
 import { logLine } from "../core/response/log-stream.ts";
@@ -30,12 +31,14 @@ import { GroupLedger, sessionBudget } from "./egress-budget.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
 import { type AgentEvent, eventsFromLine } from "./stream-json.ts";
+import { type WarmContainer, WarmPool, type WarmView } from "./warm-pool.ts";
 import {
   claudeMd,
-  prepareSessionFiles,
   removeSessionFiles,
   removeStaleSessionFiles,
+  reserveSessionFiles,
   type SessionFiles,
+  writeSessionInputs,
 } from "./workspace.ts";
 
 export interface Task {
@@ -72,6 +75,8 @@ interface SessionRun {
 
 const TASK_TIMEOUT_MS = 30 * 60_000;
 const BRIEF_BUDGET_MS = 5_000;
+/** A pre-started container nobody claimed for this long is ended, and not replaced until its group runs again. */
+const WARM_IDLE_MS = 30 * 60_000;
 
 /**
  * Event-driven agent sessions: `task.triggered` and `message.inbound` for a configured group
@@ -96,6 +101,8 @@ export class AgentManager {
   });
 
   readonly conversations: Conversations;
+  /** Pre-started containers, one per active group, when `[runtime] prestart` is on. */
+  private readonly warm: WarmPool;
 
   constructor(
     private readonly home: string,
@@ -105,6 +112,12 @@ export class AgentManager {
     private readonly detectRuntime: () => Promise<DetectedRuntime>,
   ) {
     this.conversations = new Conversations(home, (group) => historyLimits(config, group));
+    this.warm = new WarmPool({
+      start: (group) => this.startWarm(group),
+      discard: (w) => this.discardWarm(w),
+      log: (m) => logLine(m, { level: "warn" }),
+      idleMs: WARM_IDLE_MS,
+    });
     this.unsubscribe = core.events.onEvent((envelope) => {
       if (envelope.topic === "task.triggered") this.accept(envelope.payload as Task);
       else if (envelope.topic === "message.inbound")
@@ -259,6 +272,74 @@ export class AgentManager {
     return this.runtime;
   }
 
+  /** The pre-started containers, for `carapace status`. */
+  warmContainers(): WarmView[] {
+    return this.warm.list();
+  }
+
+  /** `[runtime] prestart`: a warm container for each group configured by a [groups.<name>] table. */
+  prestartConfiguredGroups(): void {
+    if (!this.config.runtime.prestart || this.stopped) return;
+    for (const group of Object.keys(this.config.groups)) this.warm.refill(group);
+  }
+
+  /**
+   * A pre-started container locked down exactly as a cold session of `group` would be now, with no
+   * session: an empty socket directory, empty inputs, and stdin held with nothing written.
+   */
+  private async startWarm(group: string): Promise<WarmContainer> {
+    const { info, runtime, lifecycle } = await this.ensureRuntime();
+    const image = await this.agentImage(runtime, info);
+    const user = agentUser(info);
+    const sessionId = randomBytes(16).toString("hex");
+    this.liveSessions.add(sessionId);
+    try {
+      const { dir: sessionDir } = provisionSessionDir(this.home, sessionId, user);
+      const files = reserveSessionFiles(this.home, sessionId, group, user);
+      const spec = this.runSpec(group, sessionId, sessionDir, image, files, user);
+      const sink: WarmContainer["sink"] = {};
+      const container = lifecycle.spawn(spec, {
+        hold: true,
+        onStdout: (chunk) => sink.stdout?.(chunk),
+        onStderr: (chunk) =>
+          sink.stderr ? sink.stderr(chunk) : logLine(chunk, { component: `warm ${sessionId.slice(0, 8)}` }),
+      });
+      return { group, sessionId, sessionDir, files, user, spec, container, sink, startedAt: Date.now() };
+    } catch (e) {
+      this.removeReserved(sessionId);
+      throw e;
+    }
+  }
+
+  /**
+   * The group's warm container, if it is still exactly what a cold session would run now (the image, the
+   * limits and the mounts all compared through the whole run specification); otherwise it is ended.
+   */
+  private async claimWarm(group: string, image: { id: string }, user: string): Promise<WarmContainer | null> {
+    if (!this.config.runtime.prestart) return null;
+    const warm = await this.warm.take(group);
+    if (!warm) return null;
+    const now = this.runSpec(group, warm.sessionId, warm.sessionDir, image, warm.files, user);
+    if (warm.group === group && warm.user === user && Bun.deepEquals(now, warm.spec, true)) return warm;
+    logLine(`[AGENT] the pre-started container of group ${group} no longer matches its configuration; ending it`);
+    this.warm.end(warm);
+    return null;
+  }
+
+  private discardWarm(warm: WarmContainer): void {
+    this.removeReserved(warm.sessionId);
+  }
+
+  private removeReserved(sessionId: string): void {
+    try {
+      removeSessionDir(this.home, sessionId);
+      removeSessionFiles(this.home, sessionId);
+      this.liveSessions.delete(sessionId);
+    } catch (e) {
+      logLine(`[AGENT] Warning: pre-started container files ${sessionId} not removed: ${(e as Error).message}`);
+    }
+  }
+
   /** Removes containers and files a crashed host left behind (the containers first: they wrote the files). */
   async cleanupOrphans(): Promise<string[]> {
     try {
@@ -288,8 +369,12 @@ export class AgentManager {
       const { info, runtime, lifecycle } = await this.ensureRuntime();
       const image = await this.agentImage(runtime, info);
       const user = agentUser(info);
-      const session = this.openSession(run, user);
-      const files = await this.sessionFiles(run, session, user);
+      const warm = await this.claimWarm(task.group, image, user);
+      let claimed = false;
+      // Ended, never left waiting, if the run fails before the claim hands it the credential.
+      if (warm) run.releases.push(() => claimed || this.warm.end(warm));
+      const session = this.openSession(run, user, warm);
+      const files = await this.sessionFiles(run, session, user, warm);
       const credential = readAnthropicCredential(this.home);
       if (!credential) {
         throw new Error(
@@ -301,11 +386,23 @@ export class AgentManager {
       await this.startEgress(run, session, user, token);
       this.forwardConfirmations(run, session);
       const output = this.agentOutput(run, session);
-      const container = lifecycle.spawn(this.runSpec(task, session, image, files, user), {
-        stdin: `${credential.containerEnv}\n${token}\n`,
-        onStdout: (chunk) => output.push(chunk),
-        onStderr: (chunk) => logLine(chunk, { component: `agent ${session.id.slice(0, 8)}` }),
-      });
+      const io = {
+        onStdout: (chunk: string) => output.push(chunk),
+        onStderr: (chunk: string) => logLine(chunk, { component: `agent ${session.id.slice(0, 8)}` }),
+      };
+      const stdin = `${credential.containerEnv}\n${token}\n`;
+      let container: AgentContainer;
+      if (warm) {
+        // The claim: its output goes to this session, then the credential is the first thing it reads.
+        warm.sink.stdout = io.onStdout;
+        warm.sink.stderr = io.onStderr;
+        warm.container.release(stdin);
+        claimed = true;
+        container = warm.container;
+      } else {
+        const spec = this.runSpec(task.group, session.id, dirname(session.socketPath), image, files, user);
+        container = lifecycle.spawn(spec, { stdin, ...io });
+      }
       await this.awaitAgent(run, session, container, output);
     } catch (e) {
       run.failure = (e as Error).message;
@@ -338,8 +435,8 @@ export class AgentManager {
   }
 
   /** The session's socket, handed to the agent user; closed with its files when the run ends. */
-  private openSession(run: SessionRun, user: string): OpenedSession {
-    const session = this.core.sessions.open(run.task.group, "agent", user);
+  private openSession(run: SessionRun, user: string, warm: WarmContainer | null): OpenedSession {
+    const session = this.core.sessions.open(run.task.group, "agent", user, warm?.sessionId);
     run.session = session;
     this.liveSessions.add(session.id);
     run.releases.push(() => {
@@ -356,7 +453,12 @@ export class AgentManager {
   }
 
   /** The prompt, CLAUDE.md (with the brief and the tools) and skills, made before the container starts, read-only inside it. */
-  private async sessionFiles(run: SessionRun, session: OpenedSession, user: string): Promise<SessionFiles> {
+  private async sessionFiles(
+    run: SessionRun,
+    session: OpenedSession,
+    user: string,
+    warm: WarmContainer | null,
+  ): Promise<SessionFiles> {
     const task = run.task;
     // Asked of the plugins that offer one (the memory plugin), each within the budget.
     const brief = await this.core.briefing.brief(task.group, BRIEF_BUDGET_MS).catch(() => null);
@@ -365,11 +467,13 @@ export class AgentManager {
     run.turn = task.conversation
       ? this.conversations.begin(task.conversation.at, task.conversation.sender, task.prompt)
       : null;
-    return prepareSessionFiles(this.home, session.id, task.group, user, {
+    const files = warm?.files ?? reserveSessionFiles(this.home, session.id, task.group, user);
+    writeSessionInputs(files, {
       prompt: run.turn?.prompt ?? task.prompt,
       claudeMd: claudeMd(task.group, brief, tools),
       skills: this.core.briefing.skills(task.group),
     });
+    return files;
   }
 
   /** The session's only way to the model: a proxy on a socket in its directory that holds the real credential. */
@@ -428,14 +532,21 @@ export class AgentManager {
     });
   }
 
-  private runSpec(task: Task, session: OpenedSession, image: { id: string }, files: SessionFiles, user: string) {
+  private runSpec(
+    group: string,
+    sessionId: string,
+    sessionDir: string,
+    image: { id: string },
+    files: SessionFiles,
+    user: string,
+  ): RunSpec {
     return agentRunSpec({
-      name: `carapace-${session.id.slice(0, 16)}`,
+      name: `carapace-${sessionId.slice(0, 16)}`,
       image: image.id,
       instance: instanceId(this.home),
-      sessionId: session.id,
-      group: task.group,
-      sessionDir: dirname(session.socketPath),
+      sessionId,
+      group,
+      sessionDir,
       workspaceDir: files.workspaceDir,
       claudeStateDir: files.claudeStateDir,
       skillsDir: files.skillsDir,
@@ -483,6 +594,8 @@ export class AgentManager {
     const { task, failure } = run;
     this.recordAnswer(run.turn, !failure, run.answer);
     this.running.set(task.group, Math.max(0, (this.running.get(task.group) ?? 1) - 1));
+    // The group is active: its next session finds a fresh container started (this one is gone for good).
+    if (this.config.runtime.prestart && !this.stopped) this.warm.refill(task.group);
     this.finish(task, !failure, run.answer, (sanitize(failure ?? "").value as string) || undefined);
     this.next(task.group);
   }
@@ -508,6 +621,7 @@ export class AgentManager {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
+    await this.warm.stop();
     for (const [group, q] of this.queues)
       for (const t of q.splice(0)) this.finish(t, false, "", `the core stopped before group ${group} ran this task`);
     await this.lifecycle?.stopAll();

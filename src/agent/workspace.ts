@@ -23,8 +23,24 @@ export function prepareSessionFiles(
   sessionId: string,
   group: string,
   agentUser: string,
-  inputs: { prompt: string; claudeMd: string; skills: Record<string, string> },
+  inputs: SessionInputs,
 ): SessionFiles {
+  const files = reserveSessionFiles(home, sessionId, group, agentUser);
+  writeSessionInputs(files, inputs);
+  return files;
+}
+
+export interface SessionInputs {
+  prompt: string;
+  claudeMd: string;
+  skills: Record<string, string>;
+}
+
+/**
+ * The session's files with empty inputs (an empty prompt and CLAUDE.md, no skills): what a pre-started
+ * container is given before any session claims it. writeSessionInputs fills them in at the claim.
+ */
+export function reserveSessionFiles(home: string, sessionId: string, group: string, agentUser: string): SessionFiles {
   const dir = join(home, "run", "agents", sessionId);
   // A directory left by a crashed host may hold what its agent wrote: removed without following links.
   removeAgentTree(dir);
@@ -33,19 +49,12 @@ export function prepareSessionFiles(
   chmodSync(dir, 0o755);
   const promptFile = join(dir, "prompt.md");
   const claudeMdFile = join(dir, "CLAUDE.md");
-  writeFileSync(promptFile, inputs.prompt, { mode: 0o444 });
-  writeFileSync(claudeMdFile, inputs.claudeMd, { mode: 0o444 });
-  chmodSync(promptFile, 0o444);
-  chmodSync(claudeMdFile, 0o444);
-  const skillsDir = join(dir, "skills");
-  mkdirSync(skillsDir, { recursive: true, mode: 0o755 });
-  for (const [name, text] of Object.entries(inputs.skills)) {
-    const skillDir = join(skillsDir, name);
-    mkdirSync(skillDir, { recursive: true, mode: 0o755 });
-    writeFileSync(join(skillDir, "SKILL.md"), text, { mode: 0o444 });
-    chmodSync(join(skillDir, "SKILL.md"), 0o444);
-    chmodSync(skillDir, 0o555);
+  for (const file of [promptFile, claudeMdFile]) {
+    writeFileSync(file, "", { mode: 0o444 });
+    chmodSync(file, 0o444);
   }
+  const skillsDir = join(dir, "skills");
+  mkdirSync(skillsDir, { recursive: true, mode: 0o555 });
   chmodSync(skillsDir, 0o555);
   const claudeStateDir = join(dir, "claude-state");
   // Claude Code's TMPDIR inside the container (the root filesystem and /tmp are read-only), made while
@@ -58,6 +67,30 @@ export function prepareSessionFiles(
   const workspaceDir = join(workspaces, group);
   grantDirToAgent(workspaceDir, agentUser);
   return { dir, promptFile, claudeMdFile, skillsDir, workspaceDir, claudeStateDir };
+}
+
+/**
+ * Writes the prompt, CLAUDE.md and skills into reserved files in place: the container's read-only
+ * mounts hold these inodes, so a pre-started container sees them once the host wrote them.
+ */
+export function writeSessionInputs(files: SessionFiles, inputs: SessionInputs): void {
+  for (const [file, text] of [
+    [files.promptFile, inputs.prompt],
+    [files.claudeMdFile, inputs.claudeMd],
+  ] as const) {
+    chmodSync(file, 0o644);
+    writeFileSync(file, text);
+    chmodSync(file, 0o444);
+  }
+  chmodSync(files.skillsDir, 0o755);
+  for (const [name, text] of Object.entries(inputs.skills)) {
+    const skillDir = join(files.skillsDir, name);
+    mkdirSync(skillDir, { recursive: true, mode: 0o755 });
+    writeFileSync(join(skillDir, "SKILL.md"), text, { mode: 0o444 });
+    chmodSync(join(skillDir, "SKILL.md"), 0o444);
+    chmodSync(skillDir, 0o555);
+  }
+  chmodSync(files.skillsDir, 0o555);
 }
 
 /** Removes the session's files, the Claude state its agent wrote included, never following a link. */

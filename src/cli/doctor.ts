@@ -51,7 +51,7 @@ function liveCheck(home: string): CheckResult[] {
           detail: `session opened, tool call answered through all six stages in ${ms} ms`,
         },
         ...livePluginChecks(outcome.kind === "result" ? outcome.result : null),
-        ...liveAuditChecks(control(home, "status")),
+        ...liveStatusChecks(control(home, "status")),
       ];
     } finally {
       control(home, "session.close", { id: session.id });
@@ -124,6 +124,25 @@ function livePluginChecks(info: unknown): CheckResult[] {
 }
 
 /** Audit records the running core could not write (events nobody waited on), from its status. */
+function liveStatusChecks(status: unknown): CheckResult[] {
+  return [...liveAuditChecks(status), ...liveWarmChecks(status)];
+}
+
+/** The pre-started containers the running core holds (`[runtime] prestart`), none when it is off. */
+export function liveWarmChecks(status: unknown): CheckResult[] {
+  const warm = (status as { warm_containers?: unknown } | null)?.warm_containers;
+  if (!Array.isArray(warm)) return [];
+  const groups = warm.map((w) => `${(w as { group?: unknown }).group} (${(w as { state?: unknown }).state})`);
+  return [
+    {
+      id: "live.prestart",
+      title: "pre-started containers",
+      level: "pass",
+      detail: warm.length ? `${warm.length}: ${groups.join(", ")}` : "none",
+    },
+  ];
+}
+
 export function liveAuditChecks(status: unknown): CheckResult[] {
   const unwritten = (status as { unwritten_audit_records?: unknown } | null)?.unwritten_audit_records;
   if (typeof unwritten !== "number" || unwritten === 0) return [];

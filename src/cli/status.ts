@@ -10,6 +10,7 @@ interface Status {
   sessions: { id: string; group: string; source: string; inflight: number }[];
   pending_confirmations: number;
   tools: number;
+  warm_containers?: { group: string; container: string; state: string }[];
 }
 
 export const statusCommand = defineCommand({
@@ -39,6 +40,10 @@ export const statusCommand = defineCommand({
       process.stdout.write(
         `Carapace core: running (pid ${status.pid}, version ${status.version}, up ${status.uptime_s} s)\n` +
           `  tools: ${status.tools}, sessions: ${status.sessions.length}, pending confirmations: ${status.pending_confirmations}\n`,
+      );
+      const warm = status.warm_containers ?? [];
+      process.stdout.write(
+        `  pre-started containers: ${warm.length}${warm.length ? ` (${warm.map((w) => `${w.group}: ${w.state}`).join(", ")})` : ""}\n`,
       );
       for (const s of status.sessions)
         process.stdout.write(`  session ${s.id} group=${s.group} source=${s.source} inflight=${s.inflight}\n`);

@@ -125,6 +125,10 @@ export const SECTION_KEYS = {
       false,
       "run sessions under rootless Podman even where it cannot enforce memory and pids limits",
     ),
+    prestart: boolean(
+      false,
+      "keep one pre-started locked container per active group (one that ran a session, or has a [groups.<name>] table), with no session until its next session claims it",
+    ),
   },
   plugins: {
     dirs: list([], "extra directories to load plugins from"),

@@ -13,6 +13,11 @@ import type { ContainerRuntime, RunSpec } from "./runtime.ts";
 export interface SpawnIo {
   /** Written to the container's stdin, which is then closed (the entrypoint's token protocol). */
   stdin?: string | Uint8Array;
+  /**
+   * Keep stdin open and write nothing: the entrypoint blocks on its first read until `release` writes
+   * the payload (a pre-started container waiting for the session that claims it).
+   */
+  hold?: boolean;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
 }
@@ -32,6 +37,11 @@ export interface AgentContainer {
   readonly exited: Promise<ContainerExit>;
   /** Graceful stop, kill after the stop timeout, then removal. Idempotent. */
   stop(): Promise<ContainerExit>;
+  /**
+   * A held container (SpawnIo.hold): writes `stdin` and closes it, once; later calls are refused. With
+   * no payload the entrypoint reads end-of-file and exits, which is how an unclaimed container is ended.
+   */
+  release(stdin?: string | Uint8Array): void;
 }
 
 export interface LifecycleOptions {
@@ -74,8 +84,17 @@ export class ContainerLifecycle {
       stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
       io.onStderr?.(chunk);
     });
-    if (io.stdin !== undefined) child.write(io.stdin);
-    child.closeStdin();
+    let held = io.hold === true;
+    const release = (stdin?: string | Uint8Array) => {
+      if (!held) throw new Error(`container ${spec.name} is not held or was already released`);
+      held = false;
+      if (stdin !== undefined) child.write(stdin);
+      child.closeStdin();
+    };
+    if (!held) {
+      if (io.stdin !== undefined) child.write(io.stdin);
+      child.closeStdin();
+    }
 
     let requested: "stopped" | "killed" | null = null;
     const exited = child.exited.then(async (code): Promise<ContainerExit> => {
@@ -90,6 +109,7 @@ export class ContainerLifecycle {
     const container: AgentContainer = {
       name: spec.name,
       exited,
+      release,
       stop: () => {
         stopping ??= this.stopChild(spec.name, child, exited, (r) => {
           requested = r;

@@ -86,6 +86,28 @@ export function provisionSessionDir(home: string, sessionId: string, agentUser?:
   return { dir, requestSocketPath };
 }
 
+/**
+ * The directory a pre-started container was given at provisioning, taken over by the session that claims
+ * it: refused unless it is still a real, empty directory (nothing may have been put there before the claim).
+ */
+export function claimSessionDir(home: string, sessionId: string): SessionDir {
+  assertSessionId(sessionId);
+  const dir = join(socketsRoot(home), sessionId);
+  const requestSocketPath = join(dir, REQUEST_SOCKET_NAME);
+  assertSocketPathFits(requestSocketPath);
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    throw new ContainerError(`the reserved session directory ${dir} does not exist`, "start the session afresh");
+  }
+  if (st.isSymbolicLink() || !st.isDirectory())
+    throw new ContainerError(`the reserved session directory ${dir} is not a directory`, "start the session afresh");
+  if (readdirSync(dir).length > 0)
+    throw new ContainerError(`the reserved session directory ${dir} is not empty`, "start the session afresh");
+  return { dir, requestSocketPath };
+}
+
 /** Removes a session's directory and everything its agent put there (links are unlinked, never followed). */
 export function removeSessionDir(home: string, sessionId: string): void {
   assertSessionId(sessionId);

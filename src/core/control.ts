@@ -42,6 +42,8 @@ export interface TaskRunner {
     choice: { readonly id: string } | { readonly key: string; readonly fresh?: boolean },
     watch?: (update: { readonly kind: string }) => void,
   ): { task: string; conversation: string };
+  /** The pre-started containers waiting for a session, one per active group at most. */
+  warmContainers(): { group: string; container: string; state: string; since: number }[];
 }
 
 /** What the control socket needs of the channel router (agent layer): `carapace channel …`. */
@@ -163,7 +165,13 @@ export class ControlChannel {
     const s = this.core;
     switch (cmd) {
       case "status":
-        return { running: true, pid: process.pid, version: CARAPACE_VERSION, ...s.status() };
+        return {
+          running: true,
+          pid: process.pid,
+          version: CARAPACE_VERSION,
+          ...s.status(),
+          warm_containers: this.agents?.warmContainers() ?? [],
+        };
       case "stop":
         setTimeout(this.onStop, 10);
         return { stopping: true };

@@ -22,8 +22,11 @@ export interface OpenedSession {
 
 /** Opening and closing sessions: each audited and published. */
 export interface SessionDoor {
-  /** `agentUser` (uid:gid): the socket is handed to the container's unprivileged user. */
-  open(group: string, source: string, agentUser?: string): OpenedSession;
+  /**
+   * `agentUser` (uid:gid): the socket is handed to the container's unprivileged user. `reserved`: the id
+   * a pre-started container's directory was provisioned under, claimed by this session.
+   */
+  open(group: string, source: string, agentUser?: string, reserved?: string): OpenedSession;
   close(id: string): boolean;
 }
 

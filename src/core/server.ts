@@ -183,7 +183,7 @@ export class CoreServer {
   }
 
   private readonly sessionDoor: SessionDoor = {
-    open: (group, source, agentUser) => this.openSession(group, source, agentUser),
+    open: (group, source, agentUser, reserved) => this.openSession(group, source, agentUser, reserved),
     close: (id) => this.closeSession(id),
   };
 
@@ -235,7 +235,7 @@ export class CoreServer {
   }
 
   /** `agentUser` (uid:gid): the socket is handed to the container's unprivileged user. */
-  openSession(group: string, source: string, agentUser?: string): Session {
+  openSession(group: string, source: string, agentUser?: string, reserved?: string): Session {
     if (this.stopping) throw new Error("[CORE] Error: the core is stopping. Fix: start it again.");
     const max = this.options.limits(group).maxSessionsPerGroup;
     if (this.sessions.countForGroup(group) >= max) {
@@ -243,13 +243,13 @@ export class CoreServer {
         `[SESSION] Error: group ${group} already has ${max} sessions. Fix: close one, or raise max_sessions_per_group.`,
       );
     }
-    const session = this.sessions.open(group, source, agentUser);
+    const session = this.sessions.open(group, source, agentUser, reserved);
     void this.audit.appendEvent({
       kind: "session",
       outcome: "info",
       group,
       session: session.id,
-      detail: { event: "opened", source },
+      detail: { event: "opened", source, ...(reserved !== undefined ? { prestarted: true } : {}) },
     });
     this.publish(session.identity, "session.opened", { source });
     return session;

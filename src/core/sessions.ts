@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
-import { provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
+import { claimSessionDir, provisionSessionDir, removeSessionDir } from "../container/sockets.ts";
 import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { GROUP_NAME } from "../protocol/group-name.ts";
 import { GuardedRouter, type GuardLimits } from "../transport/guarded-router.ts";
@@ -58,15 +58,21 @@ export class SessionRegistry {
     private readonly onViolation: ViolationHandler = () => {},
   ) {}
 
-  open(group: string, source: string, agentUser?: string): Session {
+  /**
+   * `reserved`: the id whose directory was provisioned for a pre-started container; the session takes
+   * that directory over (it must still be empty) and its identity is bound only now.
+   */
+  open(group: string, source: string, agentUser?: string, reserved?: string): Session {
     if (!GROUP_NAME.test(group)) {
       throw new Error(
         `[SESSION] Error: invalid group name "${group}". Fix: use lowercase [a-z0-9_-], at most 32 characters.`,
       );
     }
     // Hex, never base64url: an id starting with "-" would read as a CLI flag.
-    const id = randomBytes(16).toString("hex");
-    const dir = provisionSessionDir(this.home, id, agentUser);
+    if (reserved !== undefined && this.sessions.has(reserved))
+      throw new Error(`[SESSION] Error: session ${reserved} is already open. Fix: start the session afresh.`);
+    const id = reserved ?? randomBytes(16).toString("hex");
+    const dir = reserved !== undefined ? claimSessionDir(this.home, id) : provisionSessionDir(this.home, id, agentUser);
     const session: Session = {
       id,
       identity: mintIdentity(id, group, source),

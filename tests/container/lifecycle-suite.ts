@@ -59,6 +59,36 @@ export function lifecycleSuite(target: LifecycleSuiteTarget): void {
       expect(await runtime.inspect(spec.name)).toBeNull();
     });
 
+    test("a held container runs with nothing on stdin until released, then gets the payload once", async () => {
+      const runtime = realRuntime();
+      const lifecycle = new ContainerLifecycle(runtime);
+      let out = "";
+      const spec = baseSpec("lc-held", ["sh", "-c", "echo started; cat; echo; echo eof-seen"]);
+      const c = lifecycle.spawn(spec, {
+        hold: true,
+        onStdout: (s) => {
+          out += s;
+        },
+      });
+      const deadline = Date.now() + 60_000;
+      while (!out.includes("started") && Date.now() < deadline) await Bun.sleep(50);
+      // Running and waiting on its first read: nothing was written, stdin is still open.
+      expect((await runtime.inspect(spec.name))?.running).toBe(true);
+      expect(out).toBe("started\n");
+      c.release("payload-line\n");
+      expect(() => c.release("again\n")).toThrow("already released");
+      expect(await c.exited).toMatchObject({ code: 0, reason: "exited" });
+      expect(out).toBe("started\npayload-line\n\neof-seen\n");
+      expect(await runtime.inspect(spec.name)).toBeNull();
+    }, 90_000);
+
+    test("a container that is not held cannot be released", async () => {
+      const lifecycle = new ContainerLifecycle(realRuntime());
+      const c = lifecycle.spawn(baseSpec("lc-not-held", ["true"]), { stdin: "" });
+      expect(() => c.release("late\n")).toThrow("not held");
+      await c.exited;
+    }, 60_000);
+
     test("a missing image is a spawn failure", async () => {
       const lifecycle = new ContainerLifecycle(realRuntime());
       const spec = baseSpec("lc-missing", ["true"]);

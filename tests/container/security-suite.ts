@@ -73,9 +73,15 @@ while [ ! -e /workspace/.release ]; do read -r -t 0.1 -u "$pause" _ || true; don
 
 const TOKEN = "carapace-session-token-SEC07-4f1d2c";
 
-export function agentContainerSecuritySuite(target: SecuritySuiteTarget): void {
+/**
+ * `prestarted`: the container is started as a pre-started one is (stdin held, an empty prompt), inspected
+ * while it waits, and only then given its prompt (written in place) and its token, as a claim does.
+ */
+export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options: { prestarted?: boolean } = {}): void {
   const image = { tag: target.image, skipReason: target.skipReason };
-  target.reportSkip(`agent container security (${target.runtimeName})`, image.skipReason);
+  const title = `agent container security (${target.runtimeName}${options.prestarted ? ", pre-started" : ""})`;
+  target.reportSkip(title, image.skipReason);
+  let waiting: { details: ContainerDetails | null; raw: string } = { details: null, raw: "" };
   let out = "";
   let details: ContainerDetails | null = null;
   let raw = "";
@@ -94,12 +100,22 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget): void {
       env: { CARAPACE_CLAUDE_BIN: "/bin/bash" },
       claudeArgs: ["-c", PROBE],
     });
-    const c = lifecycle.spawn(spec, {
-      stdin: `ANTHROPIC_API_KEY\n${TOKEN}\n`,
-      onStdout: (s) => {
-        out += s;
-      },
-    });
+    const stdin = `ANTHROPIC_API_KEY\n${TOKEN}\n`;
+    const onStdout = (s: string) => {
+      out += s;
+    };
+    let c: ReturnType<typeof lifecycle.spawn>;
+    if (options.prestarted) {
+      writeFileSync(session.promptFile, "");
+      c = lifecycle.spawn(spec, { hold: true, onStdout });
+      const until = Date.now() + 30_000;
+      while (!(await runtime.inspect(spec.name).catch(() => null))?.running && Date.now() < until) await Bun.sleep(100);
+      waiting = { details: await runtime.inspect(spec.name), raw: await target.rawInspect(spec.name) };
+      writeFileSync(session.promptFile, "hello\n");
+      c.release(stdin);
+    } else {
+      c = lifecycle.spawn(spec, { stdin, onStdout });
+    }
     const deadline = Date.now() + 30_000;
     while (!out.includes("PROBE-DONE") && Date.now() < deadline) {
       if (await Promise.race([c.exited.then(() => true), Bun.sleep(100).then(() => false)])) break;
@@ -121,7 +137,7 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget): void {
       .filter((l) => l.startsWith(`${prefix} `))
       .map((l) => l.slice(prefix.length + 1));
 
-  describe.skipIf(image.skipReason !== null)(`agent container security (${target.runtimeName})`, () => {
+  describe.skipIf(image.skipReason !== null)(title, () => {
     test("the probe ran to the end as the unprivileged user, exec'd by the entrypoint as PID 1", () => {
       expect(out).toContain("PROBE-DONE");
       expect(lines("UID")).toEqual(["65534:65534"]);
@@ -214,5 +230,31 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget): void {
       expect(details?.env.some((e) => e.startsWith("ANTHROPIC_API_KEY="))).toBe(false);
       expect(details?.argv[0]).toBe("/usr/local/bin/carapace-entrypoint");
     });
+
+    test.skipIf(!options.prestarted)(
+      "while it waited for its claim it ran, with the same lockdown and no secret",
+      () => {
+        expect(waiting.details?.running).toBe(true);
+        expect(waiting.raw).not.toContain(TOKEN);
+        expect(waiting.details?.env.some((e) => e.startsWith("ANTHROPIC_API_KEY="))).toBe(false);
+        // The same record as once it ran the session: the claim changes no setting of the container.
+        const settings = (raw: string) => {
+          const r = (JSON.parse(raw) as { HostConfig?: Record<string, unknown>; Mounts?: unknown }[])[0];
+          const h = r?.HostConfig ?? {};
+          return [
+            h.ReadonlyRootfs,
+            h.NetworkMode,
+            h.CapDrop,
+            h.SecurityOpt,
+            h.PidsLimit,
+            h.Memory,
+            h.Ulimits,
+            r?.Mounts,
+          ];
+        };
+        expect(settings(waiting.raw)).toEqual(settings(raw));
+        expect(settings(raw)[0]).toBe(true);
+      },
+    );
   });
 }

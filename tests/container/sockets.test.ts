@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   assertSocketPathFits,
+  claimSessionDir,
   cleanStaleSessionDirs,
   provisionSessionDir,
   removeSessionDir,
@@ -28,6 +29,18 @@ describe("session socket directories", () => {
     const { dir } = provisionSessionDir(home, "sess-own", "65534:65534");
     const expected = process.getuid?.() === 0 ? 65534 : process.getuid?.();
     expect(statSync(dir).uid).toBe(expected as number);
+  });
+
+  test("a pre-started container's directory is claimed as it is, and only while it is still empty", () => {
+    const { dir } = provisionSessionDir(home, "sess-warm");
+    expect(claimSessionDir(home, "sess-warm")).toEqual({ dir, requestSocketPath: join(dir, "request.sock") });
+    writeFileSync(join(dir, "request.sock"), "");
+    expect(() => claimSessionDir(home, "sess-warm")).toThrow("is not empty");
+    expect(() => claimSessionDir(home, "sess-none")).toThrow("does not exist");
+    mkdirSync(join(home, "elsewhere"));
+    symlinkSync(join(home, "elsewhere"), join(socketsRoot(home), "sess-link"));
+    expect(() => claimSessionDir(home, "sess-link")).toThrow("is not a directory");
+    expect(() => claimSessionDir(home, "../x")).toThrow("not a safe directory name");
   });
 
   test("a leftover directory of the same session is replaced by a fresh empty one", () => {

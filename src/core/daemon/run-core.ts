@@ -61,7 +61,8 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
     : null;
   watcher?.start();
   // Containers and files a crashed core left behind (found by label), off the critical path.
-  void agents.cleanupOrphans();
+  // Then the pre-started containers of the configured groups, when `[runtime] prestart` is on.
+  void agents.cleanupOrphans().then(() => agents.prestartConfiguredGroups());
   const tasks = startScheduler(home, server.forScheduler(), agents, config);
   writePidFile(home);
   const done = Promise.withResolvers<void>();

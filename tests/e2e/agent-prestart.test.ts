@@ -1,0 +1,185 @@
+/**
+ * Pre-started containers (`[runtime] prestart = true`) through the compiled core, real Podman, real
+ * Claude Code and the scripted model: after a group's session a fresh locked container waits for the
+ * group's next session with no secret in it; that session claims it; it is never handed out again and
+ * never to another group; the core's stop leaves nothing behind.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { instanceId } from "../../src/container/lockdown.ts";
+import { agentHome, agentSkipReason, REAL_KEY } from "../harness/agent-env.ts";
+import { type RunningCore, startCore } from "../harness/core.ts";
+
+const bash = (command: string) => ({
+  tool_use: { name: "Bash", input: { command, description: "run a Carapace tool" } },
+});
+
+interface Warm {
+  group: string;
+  container: string;
+  state: string;
+}
+
+async function warmContainers(core: RunningCore): Promise<Warm[]> {
+  const r = await core.carapace(["status", "--json"]);
+  expect(r.code).toBe(0);
+  return ((r.json as { warm_containers?: Warm[] }).warm_containers ?? []).filter(Boolean);
+}
+
+/** Waits (generously: the machine may be loaded) for the group's pre-started container to be running. */
+async function readyWarm(core: RunningCore, group: string): Promise<string> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const warm = (await warmContainers(core)).find((w) => w.group === group && w.state === "ready");
+    if (warm && podmanState(warm.container) === "running") return warm.container;
+    if (Date.now() > deadline) throw new Error(`no ready pre-started container for ${group}:\n${core.messages()}`);
+    await Bun.sleep(200);
+  }
+}
+
+function podmanState(name: string): string {
+  return Bun.spawnSync(["podman", "inspect", "--format", "{{.State.Status}}", name]).stdout.toString().trim();
+}
+
+function inspect(name: string): Record<string, unknown> {
+  const out = Bun.spawnSync(["podman", "container", "inspect", name]).stdout.toString();
+  return (JSON.parse(out) as Record<string, unknown>[])[0] ?? {};
+}
+
+function containersOf(home: string): string[] {
+  return Bun.spawnSync([
+    "podman",
+    "ps",
+    "-a",
+    "--filter",
+    `label=io.carapace.instance=${instanceId(home)}`,
+    "--format",
+    "{{.Names}}",
+  ])
+    .stdout.toString()
+    .split("\n")
+    .filter(Boolean);
+}
+
+/** The sessions the audit log says were opened in `group`, with whether each claimed a pre-started container. */
+function openedSessions(core: RunningCore, group: string): { session: string; prestarted: boolean }[] {
+  return core
+    .audit(group)
+    .filter((a) => a.kind === "session" && (a.detail as { event?: string }).event === "opened")
+    .map((a) => ({
+      session: String(a.session),
+      prestarted: (a.detail as { prestarted?: boolean }).prestarted === true,
+    }));
+}
+
+/** What the waiting container holds, seen from inside it: its socket directory, inputs and PID 1's env. */
+const LOOK_INSIDE = `
+shopt -s nullglob dotglob
+a=(/run/carapace/*); echo "SOCKDIR \${#a[@]}"
+p=$(</carapace/prompt.md); echo "PROMPT-BYTES \${#p}"
+c=$(</etc/claude-code/CLAUDE.md); echo "CLAUDEMD-BYTES \${#c}"
+s=(/etc/claude-code/.claude/skills/*); echo "SKILLS \${#s[@]}"
+for f in /proc/[0-9]*/environ; do
+  mapfile -d '' env < "$f" 2>/dev/null || continue
+  for e in "\${env[@]}"; do echo "ENV \${e%%=*}"; done
+done
+mapfile -d '' argv < /proc/1/cmdline; echo "ARGV \${argv[*]}"
+`;
+
+describe.skipIf(agentSkipReason !== null)(
+  "pre-started containers (real Podman, real Claude Code, scripted model)",
+  () => {
+    test("a group's next session claims its waiting container, which held no secret; never reused, never another group's", async () => {
+      const { home, model } = await agentHome(
+        [
+          { text: "first answer" },
+          { text: "other group answer" },
+          bash(`ipc hello.echo '{"message":"from the claimed container"}'`),
+          { text: "second answer: from the claimed container" },
+        ],
+        "prestart = true\n",
+      );
+      const core = await startCore({ home });
+      try {
+        // A cold session first: the group becomes active and a container is pre-started for it.
+        const first = await core.carapace(["prompt", "one", "--group", "alpha"]);
+        expect(first.code).toBe(0);
+        expect(first.stdout).toContain("first answer");
+        expect(openedSessions(core, "alpha")).toEqual([{ session: expect.any(String), prestarted: false }]);
+        const waiting = await readyWarm(core, "alpha");
+
+        // While it waits: no secret in what Podman records, and nothing of a session inside it.
+        const record = inspect(waiting);
+        const recorded = JSON.stringify(record);
+        expect(recorded).not.toContain(REAL_KEY);
+        const config = record.Config as { Env: string[]; Labels: Record<string, string> };
+        expect(
+          config.Env.some((e) => /^(ANTHROPIC_API_KEY|ANTHROPIC_AUTH_TOKEN|CLAUDE_CODE_OAUTH_TOKEN)=/.test(e)),
+        ).toBe(false);
+        expect(config.Labels["io.carapace.group"]).toBe("alpha");
+        const host = record.HostConfig as { ReadonlyRootfs: boolean; NetworkMode: string; CapDrop: string[] };
+        expect(host.ReadonlyRootfs).toBe(true);
+        expect(host.NetworkMode).toBe("none");
+        const mounts = (record.Mounts as { Source: string; Destination: string }[]).map((m) => m.Source);
+        expect(mounts).toContain(join(home, "data/workspaces/alpha"));
+        expect(mounts.some((m) => m.includes("/workspaces/") && !m.endsWith("/workspaces/alpha"))).toBe(false);
+        const inside = Bun.spawnSync(["podman", "exec", waiting, "/bin/bash", "-c", LOOK_INSIDE]).stdout.toString();
+        expect(inside).toContain("SOCKDIR 0");
+        expect(inside).toContain("PROMPT-BYTES 0");
+        expect(inside).toContain("CLAUDEMD-BYTES 0");
+        expect(inside).toContain("SKILLS 0");
+        expect(inside).toContain("ENV CARAPACE_SOCKET");
+        expect(inside).not.toMatch(/ENV (ANTHROPIC_API_KEY|ANTHROPIC_AUTH_TOKEN|CLAUDE_CODE_OAUTH_TOKEN)\n/);
+        expect(inside).toContain("ARGV /bin/bash /usr/local/bin/carapace-entrypoint");
+
+        // Another group's session never takes it: it runs cold, and alpha's container still waits.
+        const other = await core.carapace(["prompt", "three", "--group", "beta"]);
+        expect(other.code).toBe(0);
+        expect(openedSessions(core, "beta").map((s) => s.prestarted)).toEqual([false]);
+        expect(podmanState(waiting)).toBe("running");
+        expect((await warmContainers(core)).find((w) => w.group === "alpha")?.container).toBe(waiting);
+
+        // The group's next session claims it: the same container runs the session, tool call and all.
+        const second = await core.carapace(["prompt", "two", "--group", "alpha"]);
+        expect(second.stderr).not.toContain("Error");
+        expect(second.code).toBe(0);
+        expect(second.stdout).toContain("second answer: from the claimed container");
+        const claimed = openedSessions(core, "alpha")[1];
+        expect(claimed?.prestarted).toBe(true);
+        expect(config.Labels["io.carapace.session"]).toBe(claimed?.session ?? "none");
+        expect(core.audit("alpha").some((a) => a.kind === "routed" && a.session === claimed?.session)).toBe(true);
+
+        // Never reused: it is gone, and a fresh one (another name, another session id) waits instead.
+        const next = await readyWarm(core, "alpha");
+        expect(next).not.toBe(waiting);
+        expect(containersOf(home)).not.toContain(waiting);
+        expect((inspect(next).Config as { Labels: Record<string, string> }).Labels["io.carapace.session"]).not.toBe(
+          claimed?.session,
+        );
+        for (const req of model.requests) expect(req.headers["x-api-key"]).toBe(REAL_KEY);
+      } finally {
+        await core.stop();
+        await model.close();
+      }
+      // The stop ends the waiting containers too, and removes their files.
+      expect(containersOf(home)).toEqual([]);
+      expect(existsSync(join(home, "run/agents")) ? readdirSync(join(home, "run/agents")) : []).toEqual([]);
+      expect(existsSync(join(home, "run/sockets")) ? readdirSync(join(home, "run/sockets")) : []).toEqual([]);
+    }, 400_000);
+
+    test("off by default: no container waits after a session", async () => {
+      const { home, model } = await agentHome([{ text: "answer" }]);
+      const core = await startCore({ home });
+      try {
+        expect((await core.carapace(["prompt", "one", "--group", "alpha"])).code).toBe(0);
+        expect(await warmContainers(core)).toEqual([]);
+        expect(containersOf(home)).toEqual([]);
+        expect((await core.carapace(["status"])).stdout).toContain("pre-started containers: 0");
+      } finally {
+        await core.stop();
+        await model.close();
+      }
+    }, 200_000);
+  },
+);
