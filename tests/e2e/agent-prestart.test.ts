@@ -5,10 +5,12 @@
  * never to another group; the core's stop leaves nothing behind.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeImagePin } from "../../src/container/image-pin.ts";
 import { instanceId } from "../../src/container/lockdown.ts";
-import { agentHome, agentSkipReason, REAL_KEY } from "../harness/agent-env.ts";
+import { agentHome, agentImage, agentSkipReason, REAL_KEY } from "../harness/agent-env.ts";
 import { type RunningCore, startCore } from "../harness/core.ts";
 
 const bash = (command: string) => ({
@@ -166,6 +168,60 @@ describe.skipIf(agentSkipReason !== null)(
       expect(containersOf(home)).toEqual([]);
       expect(existsSync(join(home, "run/agents")) ? readdirSync(join(home, "run/agents")) : []).toEqual([]);
       expect(existsSync(join(home, "run/sockets")) ? readdirSync(join(home, "run/sockets")) : []).toEqual([]);
+    }, 400_000);
+
+    test("a new image ends the waiting container: the session runs cold on the new image, and the next one waits on it", async () => {
+      // A tag of this home's own, so nobody else's image is touched.
+      const tag = `localhost/carapace-prestart-test:${process.pid}-${Date.now()}`;
+      const podman = (...args: string[]) => {
+        const r = Bun.spawnSync(["podman", ...args]);
+        if (r.exitCode !== 0) throw new Error(`podman ${args.join(" ")}: ${r.stderr.toString()}`);
+        return r.stdout.toString().trim();
+      };
+      const imageId = (ref: string) => podman("image", "inspect", "--format", "{{.Id}}", ref);
+      podman("tag", agentImage.tag, tag);
+      const context = mkdtempSync(join(tmpdir(), "prestart-image-"));
+      const { home, model } = await agentHome(
+        [{ text: "on the first image" }, { text: "on the new image" }],
+        "prestart = true\n",
+        {
+          image: tag,
+        },
+      );
+      const core = await startCore({ home });
+      try {
+        expect((await core.carapace(["prompt", "one", "--group", "alpha"])).code).toBe(0);
+        const waiting = await readyWarm(core, "alpha");
+        const first = imageId(tag);
+        expect((inspect(waiting).Image as string).replace(/^sha256:/, "")).toBe(first.replace(/^sha256:/, ""));
+        // What `carapace image build` does: a new image under the tag, its digest pinned.
+        Bun.spawnSync(["podman", "build", "-q", "-t", tag, "-f", "-", context], {
+          stdin: new TextEncoder().encode(`FROM ${first}\nLABEL io.carapace.test.rebuilt=${Date.now()}\n`),
+        });
+        const rebuilt = imageId(tag);
+        expect(rebuilt).not.toBe(first);
+        writeImagePin(home, {
+          tag,
+          id: `sha256:${rebuilt.replace(/^sha256:/, "")}`,
+          pinnedAt: new Date().toISOString(),
+          how: "build",
+        });
+
+        const r = await core.carapace(["prompt", "two", "--group", "alpha"]);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain("on the new image");
+        expect(openedSessions(core, "alpha").map((o) => o.prestarted)).toEqual([false, false]);
+        expect(containersOf(home)).not.toContain(waiting);
+        const next = await readyWarm(core, "alpha");
+        expect((inspect(next).Image as string).replace(/^sha256:/, "")).toBe(rebuilt.replace(/^sha256:/, ""));
+      } finally {
+        await core.stop();
+        await model.close();
+        rmSync(context, { recursive: true, force: true });
+        Bun.spawnSync(["podman", "rmi", "-f", tag]);
+      }
+      expect(containersOf(home)).toEqual([]);
     }, 400_000);
 
     test("off by default: no container waits after a session", async () => {
