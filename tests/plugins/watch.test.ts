@@ -36,7 +36,12 @@ beforeAll(async () => {
   expect((await carapace(home, ["plugin", "create", "live", "--yes"])).code).toBe(0);
   installPlugin(home, "tool-error");
   handlerPath = join(home, "plugins/live/handler.ts");
-  core = await startCore({ home, args: ["--watch"] });
+  // The tests poll a tool until a reload shows: a rate limit would answer the polls instead of the tool.
+  core = await startCore({
+    home,
+    args: ["--watch"],
+    config: "[security]\nrate_limit_per_minute = 600000\nrate_limit_burst = 10000\n",
+  });
   socket = (await core.openSession("g")).socket;
 });
 
