@@ -250,7 +250,7 @@ describe("carapace uninstall through the compiled binary", () => {
     expect(r.code).toBe(0);
     expect(await core.proc.exited).toBe(0);
     expect(existsSync(home)).toBe(false);
-  }, 30_000);
+  }, 60_000);
 
   test("right after install.sh (bin/ and lib/ only, no version file) uninstall works", async () => {
     const user = tempHome();

@@ -170,6 +170,6 @@ export function lifecycleSuite(target: LifecycleSuiteTarget): void {
         if (name) await realRuntime().remove(name);
         rmSync(crashHome, { recursive: true, force: true });
       }
-    }, 30_000);
+    }, 60_000);
   });
 }

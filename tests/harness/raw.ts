@@ -1,10 +1,10 @@
 import { BlockingDealer } from "../../src/transport/blocking-dealer.ts";
 
-/** Sends raw bytes on a session socket (a hostile client) and returns the parsed reply, or null. */
+/** Sends raw bytes on a session socket (a hostile client) and returns the parsed reply, or null at the timeout. */
 export function rawRequest(
   socket: string,
   body: string | Uint8Array,
-  timeoutMs = 5000,
+  timeoutMs = 15_000,
 ): Record<string, unknown> | null {
   const dealer = new BlockingDealer(`ipc://${socket}`);
   try {

@@ -114,7 +114,7 @@ describe("approvals through the compiled core", () => {
     } finally {
       dealer.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   test("a denial is recorded with the approver, and the tool never runs", async () => {
     const s: Session = await core.openSession("denied");
@@ -137,7 +137,7 @@ describe("approvals through the compiled core", () => {
       dealer.close();
     }
     expect((await outbox(watcher.socket)).length).toBe(before);
-  }, 30_000);
+  }, 60_000);
 
   test("a caller that disconnected cannot be approved, even before its next heartbeat", async () => {
     const s: Session = await core.openSession("vanished");
@@ -156,7 +156,7 @@ describe("approvals through the compiled core", () => {
     await Bun.sleep(100);
     expect((await outbox(watcher.socket)).length).toBe(before);
     expect(core.audit(s.group).some((r) => r.kind === "routed" && r.correlation === correlation)).toBe(false);
-  }, 30_000);
+  }, 60_000);
 
   test("a `carapace call` killed while it waits leaves nothing approvable; the tool never runs", async () => {
     const before = (await outbox(watcher.socket)).length;
@@ -176,7 +176,7 @@ describe("approvals through the compiled core", () => {
     const decisions = core.audit("operator").filter((r) => r.kind === "confirmation");
     expect(decisions.map((r) => (r.detail as Json).decision)).toEqual(["cancelled"]);
     expect(core.audit("operator").some((r) => r.kind === "routed")).toBe(false);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("an approval that expires", () => {
@@ -202,5 +202,5 @@ describe("an approval that expires", () => {
     } finally {
       await core.stop();
     }
-  }, 30_000);
+  }, 60_000);
 });

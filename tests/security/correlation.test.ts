@@ -162,8 +162,8 @@ describe("reused correlations (one core)", () => {
       expect(await second.receive(200)).toBeNull(); // it waits for the running call, nothing runs twice
       expect((await core.carapace(["approve", id as string])).code).toBe(0);
       const expected = { kind: "result", correlation, result: { done: true, group: a.group } };
-      expect(await first.receive(5000)).toEqual(expected);
-      expect(await second.receive(5000)).toEqual(expected);
+      expect(await first.receive(15_000)).toEqual(expected);
+      expect(await second.receive(15_000)).toEqual(expected);
       await auditAfter(core, a.group, 0, (r) => r.correlation === correlation && r.kind === "routed");
       await Bun.sleep(50);
       expect(routedFor(a.group, correlation).length).toBe(1);
@@ -171,5 +171,5 @@ describe("reused correlations (one core)", () => {
       first.close();
       second.close();
     }
-  }, 15_000);
+  }, 60_000);
 });
