@@ -16,7 +16,14 @@ describe("the running server: every error code, reply and audit", () => {
 
   beforeAll(async () => {
     core = await inProcessCore({
-      limits: { handlerTimeoutMs: 100, confirmationTimeoutMs: 150, rateLimitBurst: 1000, rateLimitPerMinute: 60000 },
+      // Short enough for the timeout cases, long enough that a loaded machine answers the confirmations and
+      // runs the quick tools in time.
+      limits: {
+        handlerTimeoutMs: 1_000,
+        confirmationTimeoutMs: 2_000,
+        rateLimitBurst: 1000,
+        rateLimitPerMinute: 60000,
+      },
       tools: [
         tool({ name: "t.admin", allowed_groups: ["admins"] }),
         tool({ name: "t.danger", risk_level: "high" }),
@@ -57,7 +64,7 @@ describe("the running server: every error code, reply and audit", () => {
   });
 
   const auditFor = async (correlation: string, kind?: string) => {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 1000; i++) {
       const hit = core
         .audit("work")
         .find((r) => r.correlation === correlation && (kind ? r.kind === kind : r.kind !== "intent"));
@@ -105,7 +112,8 @@ describe("the running server: every error code, reply and audit", () => {
 
   test("CONFIRMATION_DENIED: a person says no through the gate", async () => {
     const { reply, correlation, heartbeats } = c.request("tool.invoke.t.danger", { message: "x" });
-    await Bun.sleep(20);
+    for (let i = 0; i < 1000 && (core.approvals.list().length === 0 || heartbeats.length === 0); i++)
+      await Bun.sleep(10);
     const pending = core.approvals.list();
     expect(pending).toHaveLength(1);
     expect(heartbeats[0]).toMatchObject({ kind: "heartbeat", state: "pending_confirmation" });
@@ -120,7 +128,7 @@ describe("the running server: every error code, reply and audit", () => {
 
   test("an approved high-risk call runs", async () => {
     const { reply } = c.request("tool.invoke.t.danger", { message: "go" });
-    await Bun.sleep(20);
+    for (let i = 0; i < 1000 && core.approvals.list().length === 0; i++) await Bun.sleep(10);
     core.approvals.answer(core.approvals.list()[0]?.id as string, true, TEST_APPROVER);
     expect(await reply).toMatchObject({ kind: "result", result: { echoed: "go" } });
   });
@@ -159,7 +167,7 @@ describe("the running server: every error code, reply and audit", () => {
   test("a frame without the empty delimiter is dropped and counted", async () => {
     const before = core.server.droppedFrames;
     c.raw(["extra-frame", "{}"]);
-    for (let i = 0; i < 50 && core.server.droppedFrames === before; i++) await Bun.sleep(10);
+    for (let i = 0; i < 1000 && core.server.droppedFrames === before; i++) await Bun.sleep(10);
     expect(core.server.droppedFrames).toBe(before + 1);
   });
 });
@@ -251,7 +259,7 @@ describe("sessions and identity", () => {
       const s = core.server.openSession("g", "test");
       const cl = core.client(s.socketPath);
       cl.request("tool.invoke.t.danger", { message: "x" });
-      for (let i = 0; i < 200 && core.approvals.list().length === 0; i++) await Bun.sleep(10);
+      for (let i = 0; i < 1000 && core.approvals.list().length === 0; i++) await Bun.sleep(10);
       const [pending] = core.approvals.list();
       expect(pending).toBeDefined();
       core.server.closeSession(s.id);

@@ -121,7 +121,7 @@ describe("stored secrets are scrubbed in every form", () => {
     let reply = leak("raw");
     // Until the core has reloaded the store (it checks every second) and the plugin answers with the new value.
     const settled = (r: Json) => r?.kind === "result" && !text(r).includes(LATER) && text(r).includes("[REDACTED:");
-    for (let i = 0; i < 50 && !settled(reply); i++) {
+    for (let i = 0; i < 300 && !settled(reply); i++) {
       await Bun.sleep(100);
       reply = leak("raw");
     }

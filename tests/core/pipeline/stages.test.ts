@@ -262,7 +262,7 @@ describe("stage 5: confirmation", () => {
       },
     });
     const done = chain(ctx);
-    await Bun.sleep(5);
+    for (let i = 0; i < 1000 && !pendingId; i++) await Bun.sleep(5);
     expect(gate.list().map((p) => p.id)).toEqual([pendingId]);
     expect(gate.list()[0]?.summary).toContain("hi");
     expect(gate.answer(pendingId, true, TEST_APPROVER).ok).toBe(true);
