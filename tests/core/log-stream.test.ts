@@ -5,8 +5,10 @@ import { type RunningCore, startCore, tempHome } from "../harness/core.ts";
 type Line = { level: string; time: string; msg: string; component?: string };
 
 function lines(core: RunningCore): Line[] {
-  return core
-    .output()
+  const out = core.output();
+  // Only whole lines: the one being written may have arrived in part.
+  return out
+    .slice(0, out.lastIndexOf("\n") + 1)
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((l) => {
@@ -19,7 +21,7 @@ function lines(core: RunningCore): Line[] {
 }
 
 async function until(core: RunningCore, pred: (l: Line) => boolean): Promise<Line> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 800; i++) {
     const hit = lines(core).find(pred);
     if (hit) return hit;
     await Bun.sleep(25);

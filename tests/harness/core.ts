@@ -120,10 +120,20 @@ export async function startCore(
   let out = "";
   const proc = Bun.spawn([bins.carapace, "start", ...(options.args ?? [])], { env, stdout: "pipe", stderr: "pipe" });
   const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) out += new TextDecoder().decode(chunk);
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true });
   };
-  void pump(proc.stdout as ReadableStream<Uint8Array>);
-  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  const pumps = Promise.all([
+    pump(proc.stdout as ReadableStream<Uint8Array>),
+    pump(proc.stderr as ReadableStream<Uint8Array>),
+  ]).catch(() => undefined);
+  // The process has exited, but its last lines may still be on their way through the pipes (bounded: a
+  // child that inherited them could keep them open).
+  const drained = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([pumps, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
+  };
 
   const run = async (
     cmd: string[],
@@ -156,7 +166,10 @@ export async function startCore(
     audit(group) {
       const file = join(home, "data/audit", `${group}.jsonl`);
       if (!existsSync(file)) return [];
-      return readFileSync(file, "utf8")
+      const text = readFileSync(file, "utf8");
+      // Only whole lines: a batch being written may be seen in part.
+      return text
+        .slice(0, text.lastIndexOf("\n") + 1)
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -165,10 +178,12 @@ export async function startCore(
       if (proc.exitCode !== null) return;
       await run([bins.carapace, "stop"]);
       await proc.exited;
+      await drained();
     },
     async kill() {
       proc.kill("SIGKILL");
       await proc.exited;
+      await drained();
     },
   };
   // About a second on a quiet machine; far longer on a loaded one (the test's own timeout still applies).
