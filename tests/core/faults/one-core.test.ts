@@ -92,8 +92,10 @@ describe("one core per home", () => {
 
   test("a pid file naming a zombie (a core just killed with -9, not yet reaped) does not block start", async () => {
     const home = tempHome();
-    // `sleep 0` exits at once and its parent never reaps it: a zombie for as long as the parent sleeps.
-    const parent = Bun.spawn(["bash", "-c", "sleep 0 & echo $!; exec sleep 30"], { stdout: "pipe" });
+    // The child exits once its parent has become `sleep`, which never reaps it: a zombie for as long as the
+    // parent sleeps. (A child that exits before the exec would be reaped by bash, and no zombie left.)
+    const script = 'p=$$; (while [ "$(cat /proc/$p/comm)" != sleep ]; do sleep 0.01; done) & echo $!; exec sleep 30';
+    const parent = Bun.spawn(["bash", "-c", script], { stdout: "pipe" });
     try {
       const reader = (parent.stdout as ReadableStream<Uint8Array>).getReader();
       const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
