@@ -11,6 +11,8 @@ import {
   isLogName,
   logNameOf,
   recordHash,
+  sealRecord,
+  type UnsealedRecord,
 } from "./audit-record.ts";
 import { type AppendHandle, type AuditStorage, fileAuditStorage } from "./audit-storage.ts";
 import { logLine } from "./log-stream.ts";
@@ -70,7 +72,11 @@ const MAX_FIELD_CHARS = 512;
 const MAX_DETAIL_CHARS = 8 * 1024;
 const encoder = new TextEncoder();
 
-type Prepared = Omit<AuditRecord, "seq" | "prev" | "hash">;
+/** A record's fields, sanitized and capped, with its detail's canonical JSON once computed (for the hash). */
+interface Prepared {
+  fields: UnsealedRecord;
+  detailCanonical?: string;
+}
 
 interface Pending {
   prepared: Prepared;
@@ -212,7 +218,7 @@ export class AuditLog {
 function prepare(entry: AuditEntry, now: Date): Prepared {
   const text = (s: string | null | undefined): string | null =>
     s === null || s === undefined ? null : capText(sanitize(s).value as string, MAX_FIELD_CHARS);
-  const prepared: Prepared = {
+  const prepared: UnsealedRecord = {
     ts: now.toISOString(),
     group: entry.group ?? null,
     session: text(entry.session),
@@ -226,9 +232,13 @@ function prepare(entry: AuditEntry, now: Date): Prepared {
   if (entry.detail !== undefined) {
     const detail = sanitize(entry.detail).value;
     const json = canonicalJson(detail);
-    prepared.detail = json.length <= MAX_DETAIL_CHARS ? detail : { truncated: true, preview: capText(json, 1024) };
+    if (json.length <= MAX_DETAIL_CHARS) {
+      prepared.detail = detail;
+      return { fields: prepared, detailCanonical: json };
+    }
+    prepared.detail = { truncated: true, preview: capText(json, 1024) };
   }
-  return prepared;
+  return { fields: prepared };
 }
 
 function capText(s: string, max: number): string {
@@ -365,12 +375,10 @@ class LogWriter {
     let text = "";
     for (const { prepared } of batch) {
       seq += 1;
-      const record = { seq, ...prepared, prev: hash, hash: "" } as AuditRecord;
-      hash = recordHash(record);
-      record.hash = hash;
-      const ordered = orderFields(record);
-      records.push(ordered);
-      text += `${JSON.stringify(ordered)}\n`;
+      const sealed = sealRecord(prepared.fields, seq, hash, prepared.detailCanonical);
+      hash = sealed.record.hash;
+      records.push(sealed.record);
+      text += `${sealed.line}\n`;
     }
     const bytes = encoder.encode(text);
     try {
@@ -691,26 +699,6 @@ class LogWriter {
       cause: "a write cut short by a crash (crash artefact, not tampering)",
     });
   }
-}
-
-/** Stable field order in the file (the hash does not depend on it), prev and hash last for readability. */
-function orderFields(r: AuditRecord): AuditRecord {
-  const out = {
-    seq: r.seq,
-    ts: r.ts,
-    group: r.group,
-    session: r.session,
-    kind: r.kind,
-    topic: r.topic,
-    correlation: r.correlation,
-    outcome: r.outcome,
-  } as AuditRecord;
-  if (r.stage !== undefined) out.stage = r.stage;
-  if (r.code !== undefined) out.code = r.code;
-  if (r.detail !== undefined) out.detail = r.detail;
-  out.prev = r.prev;
-  out.hash = r.hash;
-  return out;
 }
 
 function fileSize(path: string): number {

@@ -111,7 +111,101 @@ function canonical(value: unknown, skipKey: string | null): string {
 }
 
 export function recordHash(record: Omit<AuditRecord, "hash"> & { hash?: string }): string {
-  return new Bun.CryptoHasher("sha256").update(record.prev).update(canonical(record, "hash")).digest("hex");
+  return chainHash(record.prev, canonical(record, "hash"));
+}
+
+/** sha256(prev + canonical record), hex. One-shot: a fresh streaming hasher per record cost twice as much. */
+function chainHash(prev: string, canonicalText: string): string {
+  return Bun.SHA256.hash(prev + canonicalText, "hex") as string;
+}
+
+/** What a record holds before it joins the chain (the log adds seq, prev and hash). */
+export type UnsealedRecord = Omit<AuditRecord, "seq" | "prev" | "hash">;
+
+/**
+ * A record joined to the chain: its hash and its line, both built from one set of field texts. The
+ * canonical text is byte for byte what `canonicalJson` gives for the record without its hash (the fields
+ * written in sorted key order); the line is `JSON.stringify` of the record in file order (seq first,
+ * prev and hash last). `detailCanonical` is the detail's canonical JSON when the caller has it already.
+ */
+export function sealRecord(
+  fields: UnsealedRecord,
+  seq: number,
+  prev: string,
+  detailCanonical?: string,
+): { record: AuditRecord; line: string } {
+  const ts = jsonText(fields.ts);
+  const group = jsonText(fields.group);
+  const session = jsonText(fields.session);
+  const kind = jsonText(fields.kind);
+  const topic = jsonText(fields.topic);
+  const correlation = jsonText(fields.correlation);
+  const outcome = jsonText(fields.outcome);
+  const stage = jsonText(fields.stage);
+  const code = jsonText(fields.code);
+  const prevText = jsonText(prev);
+  const detail = fields.detail === undefined ? undefined : (detailCanonical ?? canonical(fields.detail, null));
+  const sorted =
+    member("code", code) +
+    member("correlation", correlation) +
+    member("detail", detail) +
+    member("group", group) +
+    member("kind", kind) +
+    member("outcome", outcome) +
+    member("prev", prevText) +
+    member("seq", jsonText(seq)) +
+    member("session", session) +
+    member("stage", stage) +
+    member("topic", topic) +
+    member("ts", ts);
+  const hash = chainHash(prev, `{${sorted.slice(1)}}`);
+  const record = {
+    seq,
+    ts: fields.ts,
+    group: fields.group,
+    session: fields.session,
+    kind: fields.kind,
+    topic: fields.topic,
+    correlation: fields.correlation,
+    outcome: fields.outcome,
+  } as AuditRecord;
+  if (fields.stage !== undefined) record.stage = fields.stage;
+  if (fields.code !== undefined) record.code = fields.code;
+  if (fields.detail !== undefined) record.detail = fields.detail;
+  record.prev = prev;
+  record.hash = hash;
+  const line =
+    member("seq", jsonText(seq)) +
+    member("ts", ts) +
+    member("group", group) +
+    member("session", session) +
+    member("kind", kind) +
+    member("topic", topic) +
+    member("correlation", correlation) +
+    member("outcome", outcome) +
+    member("stage", stage) +
+    member("code", code) +
+    member("detail", fields.detail === undefined ? undefined : JSON.stringify(fields.detail)) +
+    member("prev", prevText) +
+    member("hash", `"${hash}"`);
+  return { record, line: `{${line.slice(1)}}` };
+}
+
+/** `,"key":value`, or nothing for an absent value (JSON.stringify and canonicalJson both leave it out). */
+function member(key: string, value: string | undefined): string {
+  return value === undefined ? "" : `,"${key}":${value}`;
+}
+
+// What JSON.stringify escapes in a string: quote, backslash, control characters, lone surrogates.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON text of one field value, as JSON.stringify writes it; undefined stays undefined (the field is left out). */
+function jsonText(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+  if (typeof value === "number") return JSON.stringify(value);
+  return canonical(value, null);
 }
 
 /** Parses one log line; null when it is not a structurally valid record. */
