@@ -20,10 +20,21 @@ interface Peer {
   readonly id: Uint8Array;
   /** null once the peer is cut off but its connection cannot be closed yet (its reply queue is full). */
   intake: ZmtpIntake | null;
+  /**
+   * Replies held until the current microtasks have run, sent then as one raw chunk; null while no send to
+   * this peer happened in them (the first one goes out at once, with its real outcome).
+   */
+  held: Uint8Array[] | null;
+  heldBytes: number;
 }
 
 const EMPTY = new Uint8Array(0);
 const CUT_OFF_MEMORY = 1024;
+/**
+ * Most bytes of replies joined into one raw chunk. libzmq holds `replyHighWater` chunks for a peer that
+ * does not read, so this bounds what a stalled peer costs: replyHighWater × max(this, one reply).
+ */
+const MAX_JOINED_BYTES = 64 * 1024;
 
 /**
  * A ROUTER for DEALER peers whose inbound messages are bounded while they arrive. It is a libzmq
@@ -35,6 +46,9 @@ export class GuardedRouter extends LoopSocket {
   private readonly peers = new Map<string, Peer>();
   /** Peers we disconnected: libzmq may still report their disconnection, which must not read as a connect. */
   private readonly cutOff = new Set<string>();
+  /** Peers with replies held for the end of the current microtasks. */
+  private readonly holding = new Set<Peer>();
+  private releaseQueued = false;
 
   constructor(
     endpoint: string,
@@ -96,7 +110,7 @@ export class GuardedRouter extends LoopSocket {
       this.disconnect(key, id, `connected past the limit of ${this.limits.maxPeers} connections`);
       return;
     }
-    this.peers.set(key, { id, intake: new ZmtpIntake(this.limits) });
+    this.peers.set(key, { id, intake: new ZmtpIntake(this.limits), held: null, heldBytes: 0 });
     this.sendFrames([id, serverHandshake()]);
   }
 
@@ -107,7 +121,7 @@ export class GuardedRouter extends LoopSocket {
   private disconnect(key: string, id: Uint8Array, reason: string): void {
     this.onViolation(id, reason);
     if (!this.socket.closed && this.socket.trySend([id, EMPTY]) === "again") {
-      this.peers.set(key, { id, intake: null });
+      this.peers.set(key, { id, intake: null, held: null, heldBytes: 0 });
     } else {
       this.peers.delete(key);
       if (this.cutOff.size >= CUT_OFF_MEMORY) this.cutOff.clear();
@@ -125,10 +139,38 @@ export class GuardedRouter extends LoopSocket {
   /**
    * Sends one message, never queued behind others: a full reply queue means the peer stopped reading, and
    * it is cut off instead of the core holding its replies (or holding back everybody else's).
+   *
+   * Replies finished together (a batch of calls whose audit records were written at once) reach their
+   * peer in as few sends as possible: each send hands libzmq's I/O thread work and may wake it, which
+   * cost more than the rest of the reply. The first reply to a peer goes out at once; more to the same
+   * peer before the current microtasks have run are held and sent after them as one raw chunk (ZMTP
+   * frames back to back, which is what the peer reads anyway).
    */
   send(identity: Uint8Array, frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
     if (this.socket.closed) return "closed";
-    const outcome = this.socket.trySend([identity, encodeMessage(frames)]);
+    const peer = this.peers.get(keyOf(identity));
+    if (peer?.held && peer.intake) {
+      const message = encodeMessage(frames);
+      if (peer.heldBytes + message.length > MAX_JOINED_BYTES) this.release(peer);
+      peer.held.push(message);
+      peer.heldBytes += message.length;
+      return "sent";
+    }
+    const outcome = this.sendNow(identity, encodeMessage(frames));
+    if (outcome === "sent" && peer?.intake) {
+      peer.held = [];
+      peer.heldBytes = 0;
+      this.holding.add(peer);
+      if (!this.releaseQueued) {
+        this.releaseQueued = true;
+        queueMicrotask(() => this.releaseAll());
+      }
+    }
+    return outcome;
+  }
+
+  private sendNow(identity: Uint8Array, chunk: Uint8Array): SendOutcome {
+    const outcome = this.socket.trySend([identity, chunk]);
     this.loop.touch(this.socket);
     if (outcome === "again") {
       const key = keyOf(identity);
@@ -140,6 +182,41 @@ export class GuardedRouter extends LoopSocket {
     }
     return outcome;
   }
+
+  override close(): void {
+    if (!this.socket.closed) this.releaseAll();
+    super.close();
+  }
+
+  private releaseAll(): void {
+    this.releaseQueued = false;
+    for (const peer of this.holding) {
+      this.release(peer);
+      peer.held = null;
+    }
+    this.holding.clear();
+  }
+
+  /** Sends what is held for a peer, as one chunk; nothing once the socket closed or the peer was cut off. */
+  private release(peer: Peer): void {
+    const held = peer.held;
+    if (!held || held.length === 0) return;
+    peer.held = [];
+    const bytes = peer.heldBytes;
+    peer.heldBytes = 0;
+    if (this.socket.closed || !peer.intake || this.peers.get(keyOf(peer.id)) !== peer) return;
+    this.sendNow(peer.id, held.length === 1 ? (held[0] as Uint8Array) : joined(held, bytes));
+  }
+}
+
+function joined(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function keyOf(id: Uint8Array): string {

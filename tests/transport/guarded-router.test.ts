@@ -57,6 +57,38 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     expect(text(replies[2]?.[0])).toBe(long);
   });
 
+  test("replies finished together reach each peer whole and in order, joined or not", async () => {
+    const dir = newDir();
+    const cut: string[] = [];
+    const router: GuardedRouter = track(
+      new GuardedRouter(
+        dir.endpoint("j.sock"),
+        (identity, frames) => {
+          // One request, many replies in the same microtasks: small ones, one past the joining bound, more.
+          const n = Number(text(frames[1]));
+          for (let i = 0; i < n; i++) router.send(identity, ["", i === 5 ? "L".repeat(70_000) : `reply ${i}`]);
+          queueMicrotask(() => router.send(identity, ["", "after a microtask"]));
+        },
+        (_identity, reason) => cut.push(reason),
+        LIMITS,
+      ),
+    );
+    const a: Frames[] = [];
+    const b: Frames[] = [];
+    const dealerA = track(new DealerSocket(dir.endpoint("j.sock"), (f) => a.push(f)));
+    const dealerB = track(new DealerSocket(dir.endpoint("j.sock"), (f) => b.push(f)));
+    dealerA.send(["20"]);
+    dealerB.send(["3"]);
+    await waitFor(() => a.length === 21 && b.length === 4, "every reply");
+    const want = (n: number) => [
+      ...Array.from({ length: n }, (_, i) => (i === 5 ? "L".repeat(70_000) : `reply ${i}`)),
+      "after a microtask",
+    ];
+    expect(a.map((f) => text(f[0]))).toEqual(want(20));
+    expect(b.map((f) => text(f[0]))).toEqual(want(3));
+    expect(cut).toEqual([]);
+  });
+
   test("a raw chunk longer than the read buffer is never parsed cut short: its peer is cut off", async () => {
     const dir = newDir();
     const { cut, seen } = echoRouter(dir.endpoint("k.sock"), { ...LIMITS, chunkBufferBytes: 1024 });
