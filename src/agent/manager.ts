@@ -118,11 +118,14 @@ export class AgentManager {
       log: (m) => logLine(m, { level: "warn" }),
       idleMs: WARM_IDLE_MS,
     });
-    this.unsubscribe = core.events.onEvent((envelope) => {
-      if (envelope.topic === "task.triggered") this.accept(envelope.payload as Task);
-      else if (envelope.topic === "message.inbound")
-        this.acceptInbound(envelope.group, envelope.source, envelope.payload);
-    });
+    this.unsubscribe = core.events.onEvent(
+      (envelope) => {
+        if (envelope.topic === "task.triggered") this.accept(envelope.payload as Task);
+        else if (envelope.topic === "message.inbound")
+          this.acceptInbound(envelope.group, envelope.source, envelope.payload);
+      },
+      (topic) => topic === "task.triggered" || topic === "message.inbound",
+    );
   }
 
   /** `carapace prompt`: publishes task.triggered (the manager is its consumer) and returns the task id. */

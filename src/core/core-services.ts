@@ -32,7 +32,8 @@ export interface SessionDoor {
 
 export interface EventsPort {
   publish: Publish;
-  onEvent(listener: (envelope: Envelope) => void): () => void;
+  /** `wants` narrows the listener to some topics: an event nobody takes is never built. */
+  onEvent(listener: (envelope: Envelope) => void, wants?: (topic: string) => boolean): () => void;
 }
 
 export type AuditWriter = Pick<AuditLog, "append" | "appendEvent">;

@@ -12,12 +12,23 @@ export function eventsSocketPath(home: string): string {
   return join(homePath(home, "run/sockets"), "events.sock");
 }
 
+/** Which topics an in-process listener takes; the default takes every topic. */
+export type TopicFilter = (topic: string) => boolean;
+const EVERY_TOPIC: TopicFilter = () => true;
+
+interface Listener {
+  readonly take: (envelope: Envelope) => void;
+  readonly wants: TopicFilter;
+}
+
 /**
  * Published events: each becomes an envelope on the PUB socket (`carapace events`, subscribers outside
- * the core) and is handed to the in-process listeners (plugins' handleEvent, the agent manager).
+ * the core) and is handed to the in-process listeners (plugins' handleEvent, the agent manager). An
+ * event that no subscriber's prefix and no listener's filter takes is not built at all (most calls'
+ * `call.completed` while nobody follows the feed).
  */
 export class EventBus {
-  private readonly listeners = new Set<(envelope: Envelope) => void>();
+  private readonly listeners = new Set<Listener>();
   private socket: PubSocket | null = null;
 
   constructor(readonly path: string) {}
@@ -27,25 +38,39 @@ export class EventBus {
   }
 
   publish(identity: SessionIdentity, topic: string, payload: unknown, correlation: string | null = null): void {
+    const remote = this.socket?.hasSubscriber(topic) === true;
+    if (!remote && !this.wantedInProcess(topic)) return;
     const envelope = buildEventEnvelope(identity, topic, payload, correlation);
-    this.socket?.publish(topic, JSON.stringify(envelope));
+    if (remote) this.socket?.publish(topic, JSON.stringify(envelope));
     for (const listener of this.listeners) {
+      if (!listener.wants(topic)) continue;
       try {
-        listener(envelope);
+        listener.take(envelope);
       } catch (error) {
         logLine(`[CORE] Error: an event listener failed on ${topic}: ${sanitizeText(String(error))}`);
       }
     }
   }
 
-  /** In-process consumers of published events; returns an unsubscribe. */
-  onEvent(listener: (envelope: Envelope) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Whether an event on `topic` would reach anyone: a subscriber of the PUB socket or a listener. */
+  wants(topic: string): boolean {
+    return this.socket?.hasSubscriber(topic) === true || this.wantedInProcess(topic);
+  }
+
+  /** In-process consumers of published events, optionally only of some topics; returns an unsubscribe. */
+  onEvent(listener: (envelope: Envelope) => void, wants: TopicFilter = EVERY_TOPIC): () => void {
+    const entry = { take: listener, wants };
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
   }
 
   close(): void {
     this.socket?.close();
     this.socket = null;
+  }
+
+  private wantedInProcess(topic: string): boolean {
+    for (const listener of this.listeners) if (listener.wants(topic)) return true;
+    return false;
   }
 }

@@ -15,7 +15,7 @@ import type { ChannelServices } from "./channel-services.ts";
 import { ConfirmationGate } from "./confirmations.ts";
 import type { AgentServices, ControlServices, CoreStatus, SchedulerServices, SessionDoor } from "./core-services.ts";
 import { decisionAuditEntry } from "./decision-audit.ts";
-import { EventBus, eventsSocketPath } from "./events.ts";
+import { EventBus, eventsSocketPath, type TopicFilter } from "./events.ts";
 import { coreTools } from "./intrinsic/core-tools.ts";
 import { helloTools } from "./intrinsic/hello.ts";
 import { MemoryReturn } from "./memory-return.ts";
@@ -119,7 +119,10 @@ export class CoreServer {
       ...(options.pluginConfig ? { configFor: options.pluginConfig } : {}),
       ...(options.mcpServers ? { mcpServers: options.mcpServers } : {}),
     });
-    this.onEvent((envelope) => this.plugins.deliver(envelope));
+    this.onEvent(
+      (envelope) => this.plugins.deliver(envelope),
+      (topic) => this.plugins.takesEvent(topic),
+    );
     const intrinsic = { catalog: this.catalog, audit: this.audit, pluginStatuses: () => this.plugins.statuses() };
     for (const t of coreTools(intrinsic)) this.catalog.register(t);
   }
@@ -230,8 +233,8 @@ export class CoreServer {
   }
 
   /** In-process consumers of published events (e.g. plugins' handleEvent); returns an unsubscribe. */
-  onEvent(listener: (envelope: Envelope) => void): () => void {
-    return this.events.onEvent(listener);
+  onEvent(listener: (envelope: Envelope) => void, wants?: TopicFilter): () => void {
+    return this.events.onEvent(listener, wants);
   }
 
   /** `agentUser` (uid:gid): the socket is handed to the container's unprivileged user. */

@@ -93,6 +93,12 @@ function topicMatches(pattern: string, topic: string): boolean {
   return pattern.endsWith(".*") ? topic.startsWith(pattern.slice(0, -1)) : pattern === topic;
 }
 
+/** A healthy plugin with a handleEvent hook whose manifest subscribes to the topic. */
+function takesTopic(entry: Running, topic: string): boolean {
+  if (entry.status.state !== "healthy" || !entry.hooks.includes("handleEvent")) return false;
+  return (entry.manifest.subscribes ?? []).some((p) => topicMatches(p, topic));
+}
+
 function allowsGroup(manifest: Manifest, group: string): boolean {
   const allowed = manifest.allowed_groups ?? ["*"];
   return allowed.includes("*") || allowed.includes(group);
@@ -658,8 +664,7 @@ export class PluginHost {
   deliver(envelope: Envelope): void {
     for (const entry of this.running.values()) {
       const { status, manifest } = entry;
-      if (status.state !== "healthy" || !entry.hooks.includes("handleEvent")) continue;
-      if (!(manifest.subscribes ?? []).some((p) => topicMatches(p, envelope.topic))) continue;
+      if (!takesTopic(entry, envelope.topic)) continue;
       if (envelope.source === `plugin:${status.name}`) continue;
       const group = envelope.group === CORE_EVENT_GROUP ? null : envelope.group;
       if (group && !allowsGroup(manifest, group)) continue;
@@ -671,6 +676,12 @@ export class PluginHost {
         },
       );
     }
+  }
+
+  /** Whether some running plugin's handleEvent would be given an event on `topic` (before its group checks). */
+  takesEvent(topic: string): boolean {
+    for (const entry of this.running.values()) if (takesTopic(entry, topic)) return true;
+    return false;
   }
 
   /**

@@ -7,6 +7,7 @@ export const ZMQ = {
   SUB: 2,
   DEALER: 5,
   ROUTER: 6,
+  XPUB: 9,
   STREAM: 11,
   DONTWAIT: 1,
   SNDMORE: 2,

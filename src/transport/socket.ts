@@ -4,13 +4,14 @@ import { dirname } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { copyOut, lastError, lastErrorText, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
 
-export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB" | "STREAM";
+export type SocketType = "ROUTER" | "DEALER" | "PUB" | "XPUB" | "SUB" | "STREAM";
 export type SendOutcome = "sent" | "again" | "unroutable";
 
 const TYPE_CODES: Record<SocketType, number> = {
   ROUTER: ZMQ.ROUTER,
   DEALER: ZMQ.DEALER,
   PUB: ZMQ.PUB,
+  XPUB: ZMQ.XPUB,
   SUB: ZMQ.SUB,
   STREAM: ZMQ.STREAM,
 };

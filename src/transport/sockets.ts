@@ -146,17 +146,50 @@ export class DealerSocket extends LoopSocket {
   }
 }
 
-/** PUB: frames [topic, body]. */
+/**
+ * PUB: frames [topic, body]. A libzmq XPUB, so it also hears its subscribers' (un)subscriptions and can
+ * say whether a topic has a subscriber at all: an event nobody would receive need not be built.
+ */
 export class PubSocket extends LoopSocket {
+  /**
+   * Prefixes at least one subscriber holds. libzmq passes a prefix's subscription on when its first
+   * subscriber takes it and its unsubscription when the last one drops it (or disconnects).
+   */
+  private readonly prefixes = new Set<string>();
+  /** A subscription whose bytes are not plain text: matched conservatively, as if it were everything. */
+  private opaque = 0;
+
   constructor(endpoint: string, options: SocketOptions = {}, loop?: Reactor) {
-    super("PUB", options, loop);
+    super("XPUB", options, loop);
     this.attach(() => this.socket.bind(endpoint));
   }
-  protected receive(): void {}
+
+  /** Messages on an XPUB are subscriptions: [1, prefix…] to subscribe, [0, prefix…] to unsubscribe. */
+  protected receive(frames: Frames): void {
+    const [message] = frames;
+    if (!message || message.length === 0 || (message[0] !== 0 && message[0] !== 1)) return;
+    const bytes = message.subarray(1);
+    const prefix = subscriptionDecoder.decode(bytes);
+    const exact = subscriptionEncoder.encode(prefix).length === bytes.length && !prefix.includes("\uFFFD");
+    if (!exact) this.opaque = Math.max(0, this.opaque + (message[0] === 1 ? 1 : -1));
+    else if (message[0] === 1) this.prefixes.add(prefix);
+    else this.prefixes.delete(prefix);
+  }
+
+  /** Whether a message on `topic` would reach anyone: some subscriber's prefix starts it. */
+  hasSubscriber(topic: string): boolean {
+    if (this.opaque > 0) return true;
+    for (const prefix of this.prefixes) if (topic.startsWith(prefix)) return true;
+    return false;
+  }
+
   publish(topic: string, body: string | Uint8Array): void {
     this.sendFrames([topic, body]);
   }
 }
+
+const subscriptionDecoder = new TextDecoder();
+const subscriptionEncoder = new TextEncoder();
 
 /** SUB: prefix-filtered subscription; delivers [topic, body]. */
 export class SubSocket extends LoopSocket {

@@ -110,3 +110,53 @@ describe("PUB/SUB over ipc", () => {
     for (const inbox of inboxes) expect(inbox.filter((m) => m.startsWith("e.n:"))).toEqual(want);
   });
 });
+
+describe("PUB knows which topics have a subscriber", () => {
+  test("none at first; a prefix once subscribed; gone once the last holder unsubscribes or disconnects", async () => {
+    dir = newDir();
+    const pub = track(new PubSocket(dir.endpoint("events.sock")));
+    expect(pub.hasSubscriber("call.completed")).toBe(false);
+
+    const first = track(new SubSocket(dir.endpoint("events.sock"), () => {}));
+    first.subscribe("call.");
+    await waitFor(() => pub.hasSubscriber("call.completed"), "the subscription to arrive");
+    expect(pub.hasSubscriber("call")).toBe(false);
+    expect(pub.hasSubscriber("session.opened")).toBe(false);
+
+    // A second holder of the same prefix, and one of everything.
+    const second = track(new SubSocket(dir.endpoint("events.sock"), () => {}));
+    second.subscribe("call.");
+    const all = track(new SubSocket(dir.endpoint("events.sock"), () => {}));
+    all.subscribe("");
+    await waitFor(() => pub.hasSubscriber("session.opened"), "the subscription to everything");
+
+    all.unsubscribe("");
+    await waitFor(() => !pub.hasSubscriber("session.opened"), "the unsubscription");
+    expect(pub.hasSubscriber("call.completed")).toBe(true);
+
+    first.close(); // one holder of "call." left
+    // Known once a marker prefix of the second subscriber shows up after the close has been seen.
+    second.subscribe("marker.");
+    await waitFor(() => pub.hasSubscriber("marker.x"), "the marker subscription");
+    await Bun.sleep(50);
+    expect(pub.hasSubscriber("call.completed")).toBe(true);
+
+    second.close(); // the last holder disconnects without unsubscribing
+    await waitFor(() => !pub.hasSubscriber("call.completed"), "the disconnection to drop the prefix");
+    expect(pub.hasSubscriber("marker.x")).toBe(false);
+  });
+
+  test("what a subscriber gets is unchanged: every matching message once it has joined", async () => {
+    dir = newDir();
+    const pub = track(new PubSocket(dir.endpoint("events.sock")));
+    const got: string[] = [];
+    const sub = track(new SubSocket(dir.endpoint("events.sock"), (topic, body) => got.push(`${topic}:${text(body)}`)));
+    sub.subscribe("e.");
+    await join(pub, () => got.includes("e.sync:sync"), "e.sync");
+    for (let i = 0; i < 50; i++) pub.publish(i % 2 ? "e.n" : "f.n", String(i));
+    pub.publish("e.end", "");
+    await waitFor(() => got.includes("e.end:"), "the end marker");
+    const odd = Array.from({ length: 25 }, (_, i) => `e.n:${2 * i + 1}`);
+    expect(got.filter((m) => m.startsWith("e.n:"))).toEqual(odd);
+  });
+});
