@@ -21,7 +21,8 @@ test("message.inbound for a group that is not configured is dropped with an audi
   );
   try {
     core.server.publish(mintIdentity("channel", "strangers", "channel"), "message.inbound", { text: "hello?" });
-    for (let i = 0; i < 50 && !core.audit("_core").some((r) => r.topic === "message.inbound"); i++) await Bun.sleep(10);
+    for (let i = 0; i < 2000 && !core.audit("_core").some((r) => r.topic === "message.inbound"); i++)
+      await Bun.sleep(10);
     const record = core.audit("_core").find((r) => r.topic === "message.inbound");
     expect(record).toMatchObject({
       kind: "event",
@@ -68,7 +69,7 @@ test("policy reject: a second task for a busy group is refused at once", async (
     // The first task holds the group while it looks for a runtime; the second arrives meanwhile.
     manager.trigger("busy", "first", () => {});
     manager.trigger("busy", "second", (u) => updates.push(u));
-    for (let i = 0; i < 100 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
+    for (let i = 0; i < 2000 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
     expect(updates.find((u) => u.kind === "done")).toMatchObject({
       kind: "done",
       ok: false,
@@ -101,11 +102,12 @@ test("message.inbound with a chat joins that chat's conversation; the end event 
       reply_to: 9,
     });
     core.server.publish(from, "message.inbound", { text: "bad chat", chat: "has space" });
-    for (let i = 0; i < 200 && ends.length === 0; i++) await Bun.sleep(10);
+    for (let i = 0; i < 2000 && ends.length === 0; i++) await Bun.sleep(10);
     const conversation = manager.conversations.store("team").current("telegram:555");
     expect(conversation).not.toBeNull();
     expect(ends[0]).toMatchObject({ reply_to: 9, chat: "555", conversation: conversation?.id });
-    for (let i = 0; i < 50 && !core.audit("team").some((r) => r.topic === "message.inbound"); i++) await Bun.sleep(10);
+    for (let i = 0; i < 2000 && !core.audit("team").some((r) => r.topic === "message.inbound"); i++)
+      await Bun.sleep(10);
     expect(core.audit("team").find((r) => r.topic === "message.inbound")).toMatchObject({
       outcome: "rejected",
       detail: { reason: expect.stringContaining("invalid chat") },
@@ -150,7 +152,7 @@ test("a spawn that throws releases what the run set up: confirmation subscriptio
   try {
     const updates: TaskUpdate[] = [];
     manager.trigger("default", "hello", (u) => updates.push(u));
-    for (let i = 0; i < 300 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
+    for (let i = 0; i < 2000 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
     expect(runtime.calls.filter((c) => c.startsWith("spawn"))).toHaveLength(1);
     expect(updates.find((u) => u.kind === "done")).toMatchObject({
       kind: "done",
@@ -161,7 +163,7 @@ test("a spawn that throws releases what the run set up: confirmation subscriptio
     expect(core.server.forControl().status().sessions).toEqual([]);
     // The group's slot is free again: the next task reaches the runtime too.
     manager.trigger("default", "again", (u) => updates.push(u));
-    for (let i = 0; i < 300 && updates.filter((u) => u.kind === "done").length < 2; i++) await Bun.sleep(10);
+    for (let i = 0; i < 2000 && updates.filter((u) => u.kind === "done").length < 2; i++) await Bun.sleep(10);
     expect(runtime.calls.filter((c) => c.startsWith("spawn"))).toHaveLength(2);
     expect(subscribed).toBe(0);
   } finally {
@@ -194,7 +196,7 @@ test("the agent container's stderr joins the core's log stream: one JSON line pe
   try {
     const updates: TaskUpdate[] = [];
     manager.trigger("default", "hello", (u) => updates.push(u));
-    for (let i = 0; i < 300 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
+    for (let i = 0; i < 2000 && !updates.some((u) => u.kind === "done"); i++) await Bun.sleep(10);
     const session = runtime.calls.find((c) => c.startsWith("spawn"));
     expect(session).toBeDefined();
     const agentLines = logged

@@ -58,7 +58,10 @@ export async function inProcessCore(options: { limits?: Partial<Limits>; tools?:
     audit(group: string): Record<string, unknown>[] {
       const file = join(home, "data/audit", `${group}.jsonl`);
       if (!existsSync(file)) return [];
-      return readFileSync(file, "utf8")
+      const text = readFileSync(file, "utf8");
+      // Only whole lines: a batch being written may be seen in part.
+      return text
+        .slice(0, text.lastIndexOf("\n") + 1)
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l));
