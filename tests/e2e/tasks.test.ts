@@ -87,9 +87,9 @@ describe.skipIf(agentSkipReason !== null)("scheduled tasks (real Podman, real Cl
       ).toBe(0);
       await until("message.inbound", () => feed.seen("message.inbound", (e) => e.group === "lobby"), 30_000);
 
-      // A one-shot eight seconds ahead.
+      // A one-shot a few seconds ahead (room for a slow `task add`: a time already past is refused).
       model.script([{ text: "Good morning: three meetings today." }]);
-      const at = new Date(Date.now() + 8_000).toISOString();
+      const at = new Date(Date.now() + 15_000).toISOString();
       const added = await core.carapace([
         "task",
         "add",
@@ -136,7 +136,7 @@ describe.skipIf(agentSkipReason !== null)("scheduled tasks (real Podman, real Cl
         "add",
         "What is on tonight?",
         "--at",
-        new Date(Date.now() + 5_000).toISOString(),
+        new Date(Date.now() + 15_000).toISOString(),
         "--group",
         "home",
         "--deliver",
