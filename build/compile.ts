@@ -1,6 +1,6 @@
 /**
  * `bun run build`: compiles the two self-contained executables into dist/ (git-ignored).
- * The poller Worker must be an extra entry point or the binary hangs.
+ * The Workers (the poller, the audit's commit thread) must be extra entry points or the binary hangs.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { writeSdkArtifacts } from "./sdk-dts.ts";
 
 const root = join(import.meta.dir, "..");
 const worker = join(root, "src/transport/poller-worker.ts");
+const auditWorker = join(root, "src/core/response/audit-syncer-worker.ts");
 
 /**
  * The executables run only the code compiled into them: no bunfig.toml (its `preload` runs scripts), .env,
@@ -42,11 +43,11 @@ export async function compileBinaries(options: CompileOptions = {}): Promise<{ c
     carapace: join(outDir, `carapace${suffix}`),
     ipc: join(outDir, `ipc${suffix}`),
   };
-  const builds: [string, string][] = [
-    [join(root, "src/main.ts"), outputs.carapace],
-    [join(root, "src/ipc/main.ts"), outputs.ipc],
+  const builds: [string, string, string[]][] = [
+    [join(root, "src/main.ts"), outputs.carapace, [worker, auditWorker]],
+    [join(root, "src/ipc/main.ts"), outputs.ipc, [worker]],
   ];
-  for (const [entry, outfile] of builds) {
+  for (const [entry, outfile, workers] of builds) {
     const args = [
       "build",
       "--compile",
@@ -55,7 +56,7 @@ export async function compileBinaries(options: CompileOptions = {}): Promise<{ c
       "--bytecode",
       "--format=esm",
       entry,
-      worker,
+      ...workers,
       "--outfile",
       outfile,
     ];

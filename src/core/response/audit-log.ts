@@ -428,6 +428,8 @@ class LogWriter {
     const fault = this.fault;
     if (!fault) return true;
     fault.lastAttempt = Date.now();
+    // A commit still in flight uses the live file's descriptor: it must end before the file is reopened.
+    while (this.syncing) await this.syncing;
     try {
       if (!this.resumed) {
         await this.resume();
@@ -487,10 +489,22 @@ class LogWriter {
 
   /** The head names only records already durable: the state captured before their fsync. */
   private async writeHead(at: { seq: number; hash: string }): Promise<void> {
-    await this.storage.replaceAtomically(
-      headFile(this.dir, this.log),
-      `${JSON.stringify({ seq: at.seq, hash: at.hash, file: basename(liveFile(this.dir, this.log)) })}\n`,
-    );
+    await this.storage.replaceAtomically(headFile(this.dir, this.log), this.headText(at));
+    this.durableHead = { seq: at.seq, hash: at.hash };
+  }
+
+  private headText(at: { seq: number; hash: string }): string {
+    return `${JSON.stringify({ seq: at.seq, hash: at.hash, file: basename(liveFile(this.dir, this.log)) })}\n`;
+  }
+
+  /** Makes everything written durable, then names its last record in the head (in that order). */
+  private async commit(handle: AppendHandle, at: { seq: number; hash: string }): Promise<void> {
+    if (!handle.commit) {
+      await handle.sync();
+      await this.writeHead(at);
+      return;
+    }
+    await handle.commit(headFile(this.dir, this.log), this.headText(at));
     this.durableHead = { seq: at.seq, hash: at.hash };
   }
 
@@ -515,8 +529,7 @@ class LogWriter {
     const durable = { seq: this.state.seq, hash: this.state.hash };
     this.syncing = (async () => {
       try {
-        await handle.sync();
-        await this.writeHead(durable);
+        await this.commit(handle, durable);
       } catch (error) {
         this.dirty = true;
         this.failed(error, "could not make durable");

@@ -1,6 +1,7 @@
 import { writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
+import { auditSyncer } from "./audit-syncer.ts";
 
 /**
  * The file operations the audit log needs, behind an interface so tests can inject failures
@@ -14,6 +15,11 @@ export interface AppendHandle {
   /** Appends all of `data` to the file (page cache); `sync` makes it durable later. */
   write(data: Uint8Array): Promise<void>;
   sync(): Promise<void>;
+  /**
+   * `sync`, then `head` replaced by `text` atomically and durably, as one operation. Without it the log
+   * calls `sync` and `AuditStorage.replaceAtomically` in turn.
+   */
+  commit?(head: string, text: string): Promise<void>;
   /** Cuts the file back to `size` bytes (used to undo a partial append). */
   truncate(size: number): Promise<void>;
   close(): Promise<void>;
@@ -40,6 +46,11 @@ class FileAppendHandle implements AppendHandle {
 
   sync(): Promise<void> {
     return this.handle.datasync();
+  }
+
+  // One wake-up of the commit thread instead of three thread-pool round trips (datasync, head, rename).
+  commit(head: string, text: string): Promise<void> {
+    return auditSyncer().commit(this.handle.fd, head, text);
   }
 
   // A write to the page cache takes microseconds; the async API's thread-pool round trip would cost more

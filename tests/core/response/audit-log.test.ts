@@ -460,6 +460,23 @@ describe("AuditLog: grouped commits (syncIntervalMs)", () => {
   });
 });
 
+test("grouped commits on the real storage: a commit that fails refuses later records, with its cause", async () => {
+  const log = new AuditLog(t.home, { syncIntervalMs: 5, retryAfterMs: 60_000 });
+  await log.append(entry(1));
+  // The live file stays open (and writable); the head's directory is gone, so the next commit fails.
+  rmSync(t.dir, { recursive: true, force: true });
+  let refused: unknown = null;
+  for (let i = 2, deadline = Date.now() + 20_000; refused === null && Date.now() < deadline; i++) {
+    await log.append(entry(i)).catch((error: unknown) => {
+      refused = error;
+    });
+    await Bun.sleep(10);
+  }
+  expect(refused).toBeInstanceOf(AuditWriteError);
+  expect(String((refused as Error).message)).toContain("ENOENT");
+  await log.close();
+});
+
 describe("AuditLog: what opening a log finds", () => {
   async function written(n: number): Promise<string[]> {
     const log = new AuditLog(t.home);

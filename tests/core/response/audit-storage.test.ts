@@ -36,3 +36,36 @@ test("write then sync appends durably", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("commit makes the writes durable, then replaces the head (on the commit thread)", async () => {
+  const dir = mkdtempSync("/tmp/cpas-");
+  try {
+    const h = await fileAuditStorage.openAppend(join(dir, "log"));
+    await h.write(new TextEncoder().encode("a\n"));
+    await h.commit?.(join(dir, "head"), '{"seq":1}\n');
+    await h.write(new TextEncoder().encode("b\n"));
+    await h.commit?.(join(dir, "head"), '{"seq":2}\n');
+    await h.close();
+    expect(await Bun.file(join(dir, "log")).text()).toBe("a\nb\n");
+    expect(await Bun.file(join(dir, "head")).text()).toBe('{"seq":2}\n');
+    expect(existsSync(join(dir, "head.tmp"))).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a commit whose head cannot be written fails with the errno code and leaves no temporary file", async () => {
+  const dir = mkdtempSync("/tmp/cpas-");
+  try {
+    const h = await fileAuditStorage.openAppend(join(dir, "log"));
+    await h.write(new TextEncoder().encode("a\n"));
+    await expect(h.commit?.(join(dir, "missing", "head"), "x")).rejects.toMatchObject({ code: "ENOENT" });
+    const target = join(dir, "occupied");
+    mkdirSync(join(target, "child"), { recursive: true });
+    await expect(h.commit?.(target, "x")).rejects.toThrow();
+    expect(existsSync(`${target}.tmp`)).toBe(false);
+    await h.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
