@@ -475,7 +475,7 @@ test("grouped commits on the real storage: a commit that fails refuses later rec
   expect(refused).toBeInstanceOf(AuditWriteError);
   expect(String((refused as Error).message)).toContain("ENOENT");
   await log.close();
-});
+}, 30_000);
 
 describe("AuditLog: what opening a log finds", () => {
   async function written(n: number): Promise<string[]> {
