@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startScriptedModel } from "../../src/agent/scripted-model.ts";
+import { DEMO_TURNS } from "../../src/cli/demo.ts";
 import { CLAUDE_CODE_VERSION } from "../../src/container/image.ts";
 import { agentHome, agentImage, agentSkipReason } from "../harness/agent-env.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
-import { startCore } from "../harness/core.ts";
-import { type BenchFigure, median } from "./figure.ts";
+import { startCore, tempHome } from "../harness/core.ts";
+import { type BenchFigure, median, spreadFigure } from "./figure.ts";
 
 const CLAUDE = join(import.meta.dir, "../../build/.generated/claude-code", CLAUDE_CODE_VERSION, process.arch, "claude");
 
@@ -145,5 +146,135 @@ export async function runAgentBench(opts: { quick: boolean }): Promise<BenchFigu
     baseline: { name: "podman run --rm <image> true", value: Math.round(b), unit: "ms" },
     goal: `<= 1.5 (${answered}/${runs} calls answered)`,
   });
+  figures.push(...(await demoAgainstDirect(opts)));
   return figures;
+}
+
+/** The demo's high-risk tool, installed low-risk: the direct run has nobody to approve it. */
+function installLowRiskOutbox(home: string): void {
+  const dir = join(home, "plugins", "demo_outbox");
+  mkdirSync(join(dir, "skills"), { recursive: true, mode: 0o755 });
+  const tool = {
+    name: "demo_outbox.send",
+    description: "Send a message (demo).",
+    risk_level: "low",
+    arguments_schema: {
+      type: "object",
+      properties: { to: { type: "string", maxLength: 100 }, text: { type: "string", maxLength: 1000 } },
+      required: ["to", "text"],
+      additionalProperties: false,
+    },
+  };
+  const manifest = { description: "Bench copy of the demo outbox.", version: "1.0.0", author: "bench" };
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...manifest, provides: { tools: [tool] } }), {
+    mode: 0o644,
+  });
+  writeFileSync(
+    join(dir, "handler.ts"),
+    "export default { initialize() {}, handleToolInvocation(_t: string, args: Record<string, unknown>) { return { sent: true, to: args.to }; } };\n",
+    { mode: 0o644 },
+  );
+}
+
+/**
+ * `carapace demo` (start a core in a fresh home, a session in the locked container through the egress
+ * proxy, the approval, the audit trail, stop) against its script run directly: the same image, its
+ * entrypoint and Claude Code, the same scripted turns, `podman run` with the host's network straight to
+ * the scripted model, and the same five ipc calls answered by an already running core (its start is not
+ * counted; the high-risk tool is installed low-risk there, since nobody approves). Interleaved.
+ */
+async function demoAgainstDirect(opts: { quick: boolean }): Promise<BenchFigure[]> {
+  const reps = opts.quick ? 1 : 5;
+  const { carapace: bin } = ensureBinaries();
+  const userHome = tempHome();
+  writeFileSync(join(userHome, "config.toml"), `[runtime]\nimage = "${agentImage.tag}"\n`, { mode: 0o600 });
+  const coreHome = tempHome();
+  installLowRiskOutbox(coreHome);
+  const core = await startCore({ home: coreHome });
+  const demo: number[] = [];
+  const direct: number[] = [];
+  const ratios: number[] = [];
+  let failed = 0;
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const session = await core.openSession("demo");
+      // Bench only: let the container's unprivileged user reach this session's socket.
+      chmodSync(dirname(session.socket), 0o777);
+      chmodSync(session.socket, 0o666);
+      const model = await startScriptedModel({ turns: DEMO_TURNS });
+      const state = mkdtempSync("/tmp/cpdemo-");
+      chmodSync(state, 0o777);
+      const prompt = join(state, "prompt.md");
+      writeFileSync(prompt, "Show me what you can do", { mode: 0o644 });
+      let t0 = performance.now();
+      const p = Bun.spawn(
+        [
+          "podman",
+          "run",
+          "--rm",
+          "-i",
+          "--runtime",
+          "runc",
+          "--network=host",
+          "--read-only",
+          "--cap-drop=ALL",
+          "--security-opt=no-new-privileges",
+          "--user",
+          "65534:65534",
+          "--mount",
+          `type=bind,source=${dirname(session.socket)},target=/run/carapace`,
+          "--mount",
+          `type=bind,source=${state},target=/home/agent/.claude`,
+          "--mount",
+          `type=bind,source=${prompt},target=/carapace/prompt.md,readonly`,
+          "-e",
+          `ANTHROPIC_BASE_URL=${model.url}`,
+          agentImage.tag,
+          "-p",
+          "--output-format",
+          "stream-json",
+          "--verbose",
+          "--setting-sources",
+          "",
+          "--strict-mcp-config",
+        ],
+        // The entrypoint's stdin protocol: a credential name, then its value.
+        { stdin: new TextEncoder().encode("ANTHROPIC_API_KEY\nbench\n"), stdout: "ignore", stderr: "ignore" },
+      );
+      const directOk = (await p.exited) === 0 && model.requests.length === DEMO_TURNS.length;
+      const d = performance.now() - t0;
+      await model.close();
+      await core.closeSession(session.id);
+      rmSync(state, { recursive: true, force: true });
+
+      t0 = performance.now();
+      const r = Bun.spawn([bin, "demo"], {
+        env: { PATH: "/usr/bin:/bin", HOME: userHome, CARAPACE_HOME: userHome, NO_COLOR: "1" },
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+      const demoOk = (await r.exited) === 0;
+      const m = performance.now() - t0;
+      if (!directOk || !demoOk) {
+        failed++;
+        continue;
+      }
+      direct.push(d);
+      demo.push(m);
+      ratios.push(m / d);
+    }
+  } finally {
+    await core.stop();
+    rmSync(userHome, { recursive: true, force: true });
+  }
+  if (ratios.length === 0) return [{ name: `demo bench: every run failed (${failed})`, value: 0, unit: "n/a" }];
+  const d = median(direct);
+  return [
+    spreadFigure("carapace demo", demo, "ms"),
+    spreadFigure("demo script run directly (podman run, scripted model, running core)", direct, "ms"),
+    spreadFigure(`carapace demo / its script run directly${opts.quick ? " (quick: 1 run)" : ""}`, ratios, "ratio", 2, {
+      baseline: { name: "podman run of the image with the demo's scripted turns", value: Math.round(d), unit: "ms" },
+      goal: `<= 1.5${failed > 0 ? ` (${failed} runs failed)` : ""}`,
+    }),
+  ];
 }

@@ -5,6 +5,27 @@ export interface BenchFigure {
   unit: string;
   baseline?: { name: string; value: number; unit: string };
   goal?: string;
+  /** When `value` is the median of interleaved repetitions: their smallest and largest, and how many. */
+  spread?: { min: number; max: number; n: number };
+}
+
+/** The median of repeated measurements, with their min and max; `digits` decimals (0: whole numbers). */
+export function spreadFigure(
+  name: string,
+  values: readonly number[],
+  unit: string,
+  digits = 0,
+  extra: Pick<BenchFigure, "baseline" | "goal"> = {},
+): BenchFigure {
+  const round = (v: number) => Number(v.toFixed(digits));
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    name,
+    value: round(median(sorted)),
+    unit,
+    ...extra,
+    spread: { min: round(sorted[0] ?? 0), max: round(sorted.at(-1) ?? 0), n: sorted.length },
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -39,7 +39,10 @@ for (const [suite, figures] of Object.entries(results)) {
   for (const f of figures) {
     const base = f.baseline ? `  (baseline ${f.baseline.name}: ${f.baseline.value} ${f.baseline.unit})` : "";
     const goal = f.goal ? `  goal ${f.goal}` : "";
-    rows.push(`${suite.padEnd(10)} ${f.name.padEnd(72)} ${String(f.value).padStart(12)} ${f.unit}${base}${goal}`);
+    const range = f.spread ? `  [min ${f.spread.min}, max ${f.spread.max}, n=${f.spread.n}]` : "";
+    rows.push(
+      `${suite.padEnd(10)} ${f.name.padEnd(72)} ${String(f.value).padStart(12)} ${f.unit}${range}${base}${goal}`,
+    );
   }
 }
 console.log(rows.join("\n"));
