@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type AuditRecord, GENESIS_HASH, recordHash } from "../../src/core/response/audit-record.ts";
 import { CARAPACE_BIN, ensureBinaries } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
-import type { BenchFigure } from "./figure.ts";
+import { type BenchFigure, median, spreadFigure } from "./figure.ts";
 
 /**
  * `audit verify` over logs of 100k and 1M records (time, and peak memory of the process: it streams,
@@ -122,22 +122,46 @@ async function coreRssUnderLoad(seconds: number): Promise<{ rssMiB: number; call
 export async function runReliabilityBench(opts: { quick: boolean }): Promise<BenchFigure[]> {
   ensureBinaries();
   const figures: BenchFigure[] = [];
-  for (const n of opts.quick ? [100_000] : [100_000, 1_000_000]) {
+  const sizes = opts.quick ? [100_000] : [100_000, 1_000_000];
+  const reps = opts.quick ? 2 : 5;
+  const homes = sizes.map((n) => {
     const home = tempHome();
-    try {
-      writeLog(home, n);
-      const r = await timeVerify(home);
-      if (!r.ok) throw new Error(`audit verify did not pass on the generated ${n}-record log`);
-      figures.push({ name: `audit verify, ${n} records: time`, value: Number(r.seconds.toFixed(2)), unit: "s" });
-      figures.push({
-        name: `audit verify, ${n} records: peak memory (VmHWM)`,
-        value: r.peakMiB,
-        unit: "MiB",
-        goal: "flat in the record count",
-      });
-    } finally {
-      rmSync(home, { recursive: true, force: true });
+    writeLog(home, n);
+    return home;
+  });
+  const seconds = new Map<number, number[]>();
+  const peaks = new Map<number, number[]>();
+  const add = (m: Map<number, number[]>, n: number, v: number) => m.set(n, [...(m.get(n) ?? []), v]);
+  try {
+    // Interleaved: every size once per repetition.
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [i, n] of sizes.entries()) {
+        const r = await timeVerify(homes[i] as string);
+        if (!r.ok) throw new Error(`audit verify did not pass on the generated ${n}-record log`);
+        add(seconds, n, r.seconds);
+        add(peaks, n, r.peakMiB);
+      }
     }
+  } finally {
+    for (const home of homes) rmSync(home, { recursive: true, force: true });
+  }
+  for (const n of sizes) {
+    figures.push(spreadFigure(`audit verify, ${n} records: time`, seconds.get(n) ?? [], "s", 2));
+    figures.push(
+      spreadFigure(`audit verify, ${n} records: peak memory (VmHWM)`, peaks.get(n) ?? [], "MiB", 0, {
+        goal: n === 1_000_000 ? "< 100 MB (95 MiB), flat in the record count" : "flat in the record count",
+      }),
+    );
+  }
+  if (sizes.length === 2) {
+    const small = seconds.get(100_000) ?? [];
+    const ratios = (seconds.get(1_000_000) ?? []).map((t, i) => t / (small[i] ?? Number.NaN));
+    figures.push(
+      spreadFigure("audit verify time, 1M / 100k records", ratios.filter(Number.isFinite), "ratio", 2, {
+        baseline: { name: "audit verify, 100k records", value: Number(median(small).toFixed(2)), unit: "s" },
+        goal: "~10 (linear)",
+      }),
+    );
   }
   const load = await coreRssUnderLoad(opts.quick ? 5 : 20);
   figures.push({ name: "core peak RSS, 20 sessions calling in a loop", value: load.rssMiB, unit: "MiB" });

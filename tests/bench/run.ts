@@ -45,6 +45,7 @@ for (const [suite, figures] of Object.entries(results)) {
     );
   }
 }
+if (quick) rows.unshift("quick mode: fewer repetitions and shorter windows than a full run (n= on each figure)");
 console.log(rows.join("\n"));
 const out = join(import.meta.dir, "../../bench-results");
 mkdirSync(out, { recursive: true });
