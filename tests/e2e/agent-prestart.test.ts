@@ -224,6 +224,35 @@ describe.skipIf(agentSkipReason !== null)(
       expect(containersOf(home)).toEqual([]);
     }, 400_000);
 
+    test("a configured group has one waiting from the start; of two sessions at once only one claims it", async () => {
+      const { home, model } = await agentHome(
+        [{ text: "concurrent answer" }, { text: "concurrent answer" }],
+        'prestart = true\n[groups.gamma]\npolicy = "concurrent"\n',
+      );
+      const core = await startCore({ home });
+      try {
+        const waiting = await readyWarm(core, "gamma");
+        const both = await Promise.all([
+          core.carapace(["prompt", "one", "--group", "gamma"]),
+          core.carapace(["prompt", "two", "--group", "gamma"]),
+        ]);
+        for (const r of both) {
+          expect(r.stderr).toBe("");
+          expect(r.stdout).toContain("concurrent answer");
+        }
+        expect(
+          openedSessions(core, "gamma")
+            .map((o) => o.prestarted)
+            .sort(),
+        ).toEqual([false, true]);
+        expect(await readyWarm(core, "gamma")).not.toBe(waiting);
+      } finally {
+        await core.stop();
+        await model.close();
+      }
+      expect(containersOf(home)).toEqual([]);
+    }, 400_000);
+
     test("off by default: no container waits after a session", async () => {
       const { home, model } = await agentHome([{ text: "answer" }]);
       const core = await startCore({ home });
