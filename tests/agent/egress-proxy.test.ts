@@ -91,7 +91,7 @@ function call(path: string, init: RequestInit & { token?: string | null; bearer?
 
 /** Waits until the audit event of a streamed call arrives (it is written when the body ends). */
 async function auditCount(audits: EgressAuditEvent[], n: number): Promise<void> {
-  for (let i = 0; i < 200 && audits.length < n; i++) await Bun.sleep(5);
+  for (let i = 0; i < 4000 && audits.length < n; i++) await Bun.sleep(5);
 }
 
 describe("egress proxy: start-up", () => {

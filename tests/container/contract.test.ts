@@ -382,7 +382,7 @@ for (const real of realRuntimes) {
       const child = rt.spawn(runSpec(name, ["sleep", "60"]));
       child.closeStdin();
       try {
-        for (let i = 0; i < 50 && !(await rt.listByLabel("io.carapace.contract", name))[0]?.running; i++)
+        for (let i = 0; i < 300 && !(await rt.listByLabel("io.carapace.contract", name))[0]?.running; i++)
           await Bun.sleep(100);
         const listed = await rt.listByLabel("io.carapace.contract", name);
         expect(listed.map((c) => c.name)).toEqual([name]);

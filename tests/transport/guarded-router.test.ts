@@ -104,7 +104,7 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     const { router, cut } = echoRouter(dir.endpoint("c.sock"));
     const peer = await ZmtpPeer.connect(dir.path("c.sock"));
     await peer.streamMessage(100, 1024);
-    await Promise.race([peer.whenClosed, Bun.sleep(5000)]);
+    await Promise.race([peer.whenClosed, Bun.sleep(20_000)]);
     expect(peer.closed).toBe(true);
     expect(cut).toEqual(["sent a message of more than 4 frames"]);
     await waitFor(() => router.peerCount === 0, "the peer forgotten");

@@ -86,7 +86,7 @@ describe("stored secrets", () => {
       try {
         await Bun.sleep(30);
         writeCredential(home, "two", "Mw3Rj8Kd5Tn1Vb6Qx0Hs");
-        for (let i = 0; i < 100 && scrubKnownSecrets("Mw3Rj8Kd5Tn1Vb6Qx0Hs") !== "[REDACTED:stored_secret]"; i++)
+        for (let i = 0; i < 1000 && scrubKnownSecrets("Mw3Rj8Kd5Tn1Vb6Qx0Hs") !== "[REDACTED:stored_secret]"; i++)
           await Bun.sleep(20);
         expect(scrubKnownSecrets("Mw3Rj8Kd5Tn1Vb6Qx0Hs")).toBe("[REDACTED:stored_secret]");
       } finally {

@@ -73,13 +73,13 @@ describe("the bridge's MCP client", () => {
 
   test("tools/list_changed sends the whole new list", async () => {
     await bridge.handleToolInvocation("add_tools", {});
-    for (let i = 0; i < 100 && changed.length === 0; i++) await Bun.sleep(50);
+    for (let i = 0; i < 400 && changed.length === 0; i++) await Bun.sleep(50);
     expect((changed[0] as { name: string }[]).map((t) => t.name)).toContain("extra_open");
   });
 
   test("a server that ends is reported, and calls after it are unreachable", async () => {
     await bridge.handleToolInvocation("crash", {}).catch(() => null);
-    for (let i = 0; i < 100 && ended.length === 0; i++) await Bun.sleep(50);
+    for (let i = 0; i < 400 && ended.length === 0; i++) await Bun.sleep(50);
     expect(ended).toEqual(["the MCP server closed the connection"]);
     expect(await bridge.handleToolInvocation("read_note", { title: "x" }).catch((e: unknown) => e)).toBeInstanceOf(
       McpUnreachable,

@@ -249,10 +249,10 @@ describe("an MCP server over stdio, through the compiled core", () => {
         (x) => x.name === "crashy",
       )?.live ?? {}) as Json;
     for (let crash = 0; crash < 3; crash++) {
-      for (let i = 0; i < 100 && (await state()).state !== "healthy"; i++) await Bun.sleep(100);
+      for (let i = 0; i < 300 && (await state()).state !== "healthy"; i++) await Bun.sleep(100);
       expect(call(s, "crashy.crash").error).toMatchObject({ code: "PLUGIN_UNAVAILABLE" });
     }
-    for (let i = 0; i < 50 && (await state()).state !== "failed"; i++) await Bun.sleep(100);
+    for (let i = 0; i < 300 && (await state()).state !== "failed"; i++) await Bun.sleep(100);
     expect(await state()).toMatchObject({ state: "failed", category: "crashed" });
     expect(call(s, "crashy.read_note", { title: "x" }).error).toMatchObject({ code: "PLUGIN_UNAVAILABLE" });
     const doctor = JSON.parse((await core.carapace(["doctor", "--json"])).stdout) as { checks: Json[] };
