@@ -107,6 +107,8 @@ export class WarmPool {
 
   /** Ends an unclaimed (or refused) warm container: stdin closed, the entrypoint exits, it is removed. */
   end(warm: WarmContainer): void {
+    // The entrypoint's "stdin ended" is how it is meant to end here, not an error worth a log line.
+    if (!warm.sink.stdout) warm.sink.stderr = () => {};
     try {
       warm.container.release();
     } catch {

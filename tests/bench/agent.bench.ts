@@ -278,3 +278,189 @@ async function demoAgainstDirect(opts: { quick: boolean }): Promise<BenchFigure[
     }),
   ];
 }
+
+/** min/median/max of ms figures, rounded. */
+function spread(values: number[]): string {
+  const s = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return `${Math.round(s[0] ?? 0)}/${Math.round(median(s))}/${Math.round(s.at(-1) ?? 0)} ms`;
+}
+
+/** Waits until the group's pre-started container is running (in use the next prompt comes much later). */
+async function warmRunning(bin: string, env: Record<string, string>, group: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const r = Bun.spawnSync([bin, "status", "--json"], { env });
+    const warm = (
+      JSON.parse(r.stdout.toString() || "{}") as { warm_containers?: { group: string; container: string }[] }
+    ).warm_containers?.find((w) => w.group === group && w.container);
+    if (warm) {
+      const state = Bun.spawnSync(["podman", "inspect", "--format", "{{.State.Status}}", warm.container]);
+      if (state.stdout.toString().trim() === "running") return;
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`no pre-started container for ${group} became ready`);
+}
+
+/**
+ * Pre-started containers (`[runtime] prestart`): prompt → first token and prompt → first answered tool
+ * call through a running core whose group has a container waiting, against, in the same interleaved
+ * repetitions: the same Claude Code run directly on the host, the same Claude Code in a fresh
+ * `podman run` of the agent image (the cold direct run in a container), and the same core without
+ * prestart (cold sessions).
+ */
+export async function runPrestartBench(opts: { quick: boolean }): Promise<BenchFigure[]> {
+  if (agentSkipReason || !existsSync(CLAUDE)) {
+    return [{ name: `prestart bench skipped: ${agentSkipReason ?? "Claude Code not fetched"}`, value: 0, unit: "n/a" }];
+  }
+  const runs = opts.quick ? 2 : 5;
+  const text = { text: "benchmark answer" };
+  const tool = (command: string) => ({ tool_use: { name: "Bash", input: { command, description: "bench tool" } } });
+  const isToken = (l: string) => l.includes('"response.chunk"');
+  const isAnswered = (l: string) => l.includes('"response.tool_result"');
+  const directToken = (l: string) => l.includes('"type":"assistant"');
+  const directAnswered = (l: string) => l.includes('"tool_result"');
+  // Each request answered by what it asks, not by its place in a sequence: a retried request cannot shift the script.
+  const script = (command: string) =>
+    Array.from({ length: 20 * runs + 10 }, () => ({
+      respond: (req: unknown) => {
+        const messages = (req as { messages?: { role: string; content: unknown }[] }).messages ?? [];
+        const last = JSON.stringify(messages.filter((x) => x.role === "user").at(-1)?.content ?? "");
+        if (last.includes("tool_result")) return { text: "tool answered" };
+        return last.includes("use the tool") ? tool(command) : text;
+      },
+    }));
+  const { carapace: bin } = ensureBinaries();
+  const homes = await Promise.all(
+    [true, false].map((prestart) => agentHome(script(`ipc hello.time '{}'`), prestart ? "prestart = true\n" : "")),
+  );
+  const [warmCore, coldCore] = await Promise.all(homes.map(({ home }) => startCore({ home })));
+  if (!warmCore || !coldCore) throw new Error("cores did not start");
+  const prompt = (core: typeof warmCore, line: (l: string) => boolean, text = "hi") =>
+    timed([bin, "prompt", text, "--json", "--group", "bench"], core.env, line);
+  // The first prompt of each core detects the runtime and makes the group active.
+  await prompt(warmCore, isToken);
+  await prompt(coldCore, isToken);
+
+  const m = {
+    warmFirst: [],
+    coldFirst: [],
+    hostFirst: [],
+    podmanFirst: [],
+    warmTool: [],
+    coldTool: [],
+    hostTool: [],
+  } as Record<string, number[]>;
+  const push = (k: string, v: number) => m[k]?.push(v);
+  for (let i = 0; i < runs; i++) {
+    const model = await startScriptedModel({ turns: script("echo ok") });
+    const home = mkdtempSync("/tmp/cpab-");
+    const env = {
+      PATH: "/usr/bin:/bin",
+      HOME: home,
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: "bench",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    };
+    const args = ["-p", "hi", "--output-format", "stream-json", "--verbose"];
+    await warmRunning(bin, warmCore.env, "bench");
+    push("warmFirst", (await prompt(warmCore, isToken)).first);
+    push("coldFirst", (await prompt(coldCore, isToken)).first);
+    push("hostFirst", (await timed([CLAUDE, ...args], env, directToken)).first);
+    push(
+      "podmanFirst",
+      (
+        await timed(
+          [
+            "podman",
+            "run",
+            "--rm",
+            "--network=host",
+            ...Object.entries({
+              ...env,
+              HOME: "/tmp",
+              CLAUDE_CONFIG_DIR: "/tmp/.claude",
+              TMPDIR: "/tmp",
+              PATH: "/usr/local/bin:/usr/bin:/bin",
+            }).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+            "--entrypoint",
+            "/usr/local/bin/claude",
+            agentImage.tag,
+            ...args,
+          ],
+          { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root" },
+          directToken,
+        )
+      ).first,
+    );
+    await warmRunning(bin, warmCore.env, "bench");
+    push("warmTool", (await prompt(warmCore, isAnswered, "use the tool")).first);
+    push("coldTool", (await prompt(coldCore, isAnswered, "use the tool")).first);
+    const toolArgs = ["-p", "use the tool", ...args.slice(2), "--allowedTools", "Bash(echo:*)"];
+    push("hostTool", (await timed([CLAUDE, ...toolArgs], env, directAnswered)).first);
+    await model.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+  await Promise.all([warmCore.stop(), coldCore.stop()]);
+  await Promise.all(homes.map(({ model }) => model.close()));
+
+  const med = (k: string) => median((m[k] ?? []).filter((x) => !Number.isNaN(x)));
+  const ratio = (a: string, b: string) => Number((med(a) / med(b)).toFixed(2));
+  for (const [k, v] of Object.entries(m)) {
+    const failed = v.filter((x) => Number.isNaN(x)).length;
+    process.stderr.write(
+      `[BENCH] prestart ${k}: min/median/max ${spread(v)}${failed ? `, ${failed} without the line` : ""}\n`,
+    );
+  }
+  return [
+    {
+      name: `prompt → first token, pre-started / cold direct claude -p in podman run (${spread(m.warmFirst ?? [])})`,
+      value: ratio("warmFirst", "podmanFirst"),
+      unit: "ratio",
+      baseline: {
+        name: `podman run <image> claude -p, first assistant line (${spread(m.podmanFirst ?? [])})`,
+        value: Math.round(med("podmanFirst")),
+        unit: "ms",
+      },
+      goal: "<= 0.5",
+    },
+    {
+      name: "prompt → first token, pre-started / direct claude -p on the host",
+      value: ratio("warmFirst", "hostFirst"),
+      unit: "ratio",
+      baseline: {
+        name: `claude -p on the host, first assistant line (${spread(m.hostFirst ?? [])})`,
+        value: Math.round(med("hostFirst")),
+        unit: "ms",
+      },
+    },
+    {
+      name: "prompt → first token, pre-started / cold Carapace session",
+      value: ratio("warmFirst", "coldFirst"),
+      unit: "ratio",
+      baseline: {
+        name: `cold session, first response.chunk (${spread(m.coldFirst ?? [])})`,
+        value: Math.round(med("coldFirst")),
+        unit: "ms",
+      },
+    },
+    {
+      name: `prompt → first answered tool call, pre-started / direct claude -p on the host (${spread(m.warmTool ?? [])})`,
+      value: ratio("warmTool", "hostTool"),
+      unit: "ratio",
+      baseline: {
+        name: `claude -p on the host, first tool_result (${spread(m.hostTool ?? [])})`,
+        value: Math.round(med("hostTool")),
+        unit: "ms",
+      },
+      goal: "<= 1.1",
+    },
+    {
+      name: "prompt → first answered tool call, cold Carapace session / direct claude -p on the host",
+      value: ratio("coldTool", "hostTool"),
+      unit: "ratio",
+      baseline: { name: `claude -p on the host, first tool_result`, value: Math.round(med("hostTool")), unit: "ms" },
+      goal: "<= 1.1",
+    },
+  ];
+}

@@ -17,6 +17,7 @@ const suites: [string, () => Promise<BenchFigure[]>][] = [
   ["audit", async () => (await import("./audit.bench.ts")).runAuditBench({ quick })],
   ["reliability", async () => (await import("./reliability.bench.ts")).runReliabilityBench({ quick })],
   ["agent", async () => (await import("./agent.bench.ts")).runAgentBench({ quick })],
+  ["prestart", async () => (await import("./agent.bench.ts")).runPrestartBench({ quick })],
   ["memory", async () => (await import("./memory.bench.ts")).runMemoryBench({ quick })],
 ];
 
