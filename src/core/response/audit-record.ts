@@ -134,6 +134,7 @@ export function sealRecord(
   prev: string,
   detailCanonical?: string,
 ): { record: AuditRecord; line: string } {
+  if (fields.detail === undefined && plainFields(fields)) return sealPlain(fields, seq, prev);
   const ts = jsonText(fields.ts);
   const group = jsonText(fields.group);
   const session = jsonText(fields.session);
@@ -189,6 +190,57 @@ export function sealRecord(
     member("prev", prevText) +
     member("hash", `"${hash}"`);
   return { record, line: `{${line.slice(1)}}` };
+}
+
+/** No detail and only primitive values: JSON.stringify of objects built in each order is the whole work. */
+function sealPlain(fields: UnsealedRecord, seq: number, prev: string): { record: AuditRecord; line: string } {
+  const sorted = JSON.stringify({
+    code: fields.code,
+    correlation: fields.correlation,
+    group: fields.group,
+    kind: fields.kind,
+    outcome: fields.outcome,
+    prev,
+    seq,
+    session: fields.session,
+    stage: fields.stage,
+    topic: fields.topic,
+    ts: fields.ts,
+  });
+  const record = {
+    seq,
+    ts: fields.ts,
+    group: fields.group,
+    session: fields.session,
+    kind: fields.kind,
+    topic: fields.topic,
+    correlation: fields.correlation,
+    outcome: fields.outcome,
+  } as AuditRecord;
+  if (fields.stage !== undefined) record.stage = fields.stage;
+  if (fields.code !== undefined) record.code = fields.code;
+  record.prev = prev;
+  record.hash = chainHash(prev, sorted);
+  return { record, line: JSON.stringify(record) };
+}
+
+/** Whether every field is a primitive (its JSON text the same in any key order). */
+function plainFields(fields: UnsealedRecord): boolean {
+  return (
+    primitive(fields.ts) &&
+    primitive(fields.group) &&
+    primitive(fields.session) &&
+    primitive(fields.kind) &&
+    primitive(fields.topic) &&
+    primitive(fields.correlation) &&
+    primitive(fields.outcome) &&
+    primitive(fields.stage) &&
+    primitive(fields.code)
+  );
+}
+
+function primitive(value: unknown): boolean {
+  return value === null || value === undefined || typeof value === "string" || typeof value === "number";
 }
 
 /** `,"key":value`, or nothing for an absent value (JSON.stringify and canonicalJson both leave it out). */

@@ -73,6 +73,10 @@ const cases: [string, UnsealedRecord][] = [
     `awkward text ${i}`,
     { ...base, session: text, topic: text, correlation: text, code: text, detail: { [text]: text } },
   ]),
+  ...awkward.map((text, i): [string, UnsealedRecord] => [
+    `awkward text ${i} without a detail`,
+    { ...base, session: text, topic: text, correlation: text, code: text, stage: 3 },
+  ]),
 ];
 
 describe("sealRecord", () => {
@@ -101,8 +105,11 @@ describe("sealRecord", () => {
     expect(given.record.hash).toBe(recordHash(given.record));
   });
 
-  test("every field is covered: changing any one changes the hash", () => {
-    const full: UnsealedRecord = { ...base, stage: 6, code: "HANDLER_ERROR", detail: { reason: "r" } };
+  test.each([
+    ["with a detail", { detail: { reason: "r" } }],
+    ["without", {}],
+  ])("every field is covered, %s: changing any one changes the hash", (_name, extra) => {
+    const full: UnsealedRecord = { ...base, stage: 6, code: "HANDLER_ERROR", ...extra };
     const sealed = sealRecord(full, 7, GENESIS_HASH).record.hash;
     const changed: UnsealedRecord[] = [
       { ...full, ts: "2026-12-02T03:04:05.679Z" },
@@ -115,6 +122,8 @@ describe("sealRecord", () => {
       { ...full, stage: 5 },
       { ...full, code: "OTHER" },
       { ...full, detail: { reason: "s" } },
+      { ...full, stage: undefined },
+      { ...full, code: undefined },
     ];
     for (const c of changed) expect(sealRecord(c, 7, GENESIS_HASH).record.hash).not.toBe(sealed);
     expect(sealRecord(full, 8, GENESIS_HASH).record.hash).not.toBe(sealed);
