@@ -113,9 +113,8 @@ export class Calls {
     }
     const controller = new AbortController();
     const inflightKey = correlation ?? crypto.randomUUID();
+    // Ending the session aborts every controller in `inflight` (SessionRegistry.close).
     session.inflight.set(inflightKey, controller);
-    const onEnd = () => controller.abort();
-    session.ended.signal.addEventListener("abort", onEnd, { once: true });
     const keepalive = new CallerKeepalive(
       correlation,
       receivedAt,
@@ -155,7 +154,6 @@ export class Calls {
     } finally {
       keepalive.stop();
       session.inflight.delete(inflightKey);
-      session.ended.signal.removeEventListener("abort", onEnd);
       this.deps.callEnded?.();
     }
   }

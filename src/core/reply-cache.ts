@@ -1,7 +1,7 @@
 import type { ReplyFrame } from "../protocol/reply.ts";
 
 /** `owner` is the connection that sent the call first; `waiters` joined it later from other connections. */
-type Slot = { hash: string; reply: ReplyFrame | null; owner: Uint8Array; waiters: Map<string, Uint8Array> };
+type Slot = { hash: string; reply: ReplyFrame | null; owner: Uint8Array; waiters: Map<string, Uint8Array> | null };
 
 /** Bounds what one session can make the core remember for a single running call. */
 const MAX_WAITERS = 8;
@@ -28,7 +28,7 @@ export class ReplyCache {
   }
 
   begin(correlation: string, hash: string, peer: Uint8Array): void {
-    this.slots.set(correlation.toLowerCase(), { hash, reply: null, owner: peer, waiters: new Map() });
+    this.slots.set(correlation.toLowerCase(), { hash, reply: null, owner: peer, waiters: null });
     while (this.slots.size > this.capacity) {
       const oldest = this.slots.keys().next().value as string;
       this.slots.delete(oldest);
@@ -38,7 +38,9 @@ export class ReplyCache {
   /** A repeat of a running call; true when it came from another connection and now waits for the reply. */
   join(correlation: string, peer: Uint8Array): boolean {
     const slot = this.slots.get(correlation.toLowerCase());
-    if (!slot || slot.reply || Buffer.compare(peer, slot.owner) === 0 || slot.waiters.size >= MAX_WAITERS) return false;
+    if (!slot || slot.reply || Buffer.compare(peer, slot.owner) === 0 || (slot.waiters?.size ?? 0) >= MAX_WAITERS)
+      return false;
+    slot.waiters ??= new Map();
     slot.waiters.set(Buffer.from(peer).toString("hex"), peer);
     return true;
   }
@@ -48,8 +50,9 @@ export class ReplyCache {
     const slot = this.slots.get(correlation.toLowerCase());
     if (!slot) return [];
     slot.reply = reply;
+    if (!slot.waiters) return [];
     const waiters = [...slot.waiters.values()];
-    slot.waiters.clear();
+    slot.waiters = null;
     return waiters;
   }
 }

@@ -52,16 +52,24 @@ export function serverHandshake(): Uint8Array {
 
 /** The frames of one message in ZMTP framing, as one buffer (a STREAM socket sends one data frame). */
 export function encodeMessage(frames: readonly (Uint8Array | string)[]): Uint8Array {
-  const bodies = frames.map((f) => (typeof f === "string" ? encoder.encode(f) : f));
+  const bodies: Uint8Array[] = new Array(frames.length);
   let total = 0;
-  for (const b of bodies) total += (b.length > 255 ? 9 : 2) + b.length;
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i] as Uint8Array | string;
+    const b = typeof f === "string" ? encoder.encode(f) : f;
+    bodies[i] = b;
+    total += (b.length > 255 ? 9 : 2) + b.length;
+  }
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
+  // Taking `out.buffer` costs an allocation of its own in JavaScriptCore: only long frames need the view.
+  let view: DataView | null = null;
   let at = 0;
-  bodies.forEach((b, i) => {
+  for (let i = 0; i < bodies.length; i++) {
+    const b = bodies[i] as Uint8Array;
     const more = i < bodies.length - 1 ? FLAG_MORE : 0;
     if (b.length > 255) {
       out[at] = more | FLAG_LONG;
+      view ??= new DataView(out.buffer);
       view.setBigUint64(at + 1, BigInt(b.length));
       at += 9;
     } else {
@@ -71,7 +79,7 @@ export function encodeMessage(frames: readonly (Uint8Array | string)[]): Uint8Ar
     }
     out.set(b, at);
     at += b.length;
-  });
+  }
   return out;
 }
 

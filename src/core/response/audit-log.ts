@@ -219,7 +219,7 @@ function prepare(entry: AuditEntry, now: Date): Prepared {
   const text = (s: string | null | undefined): string | null =>
     s === null || s === undefined ? null : capText(sanitize(s).value as string, MAX_FIELD_CHARS);
   const prepared: UnsealedRecord = {
-    ts: now.toISOString(),
+    ts: isoTime(now),
     group: entry.group ?? null,
     session: text(entry.session),
     kind: entry.kind,
@@ -239,6 +239,18 @@ function prepare(entry: AuditEntry, now: Date): Prepared {
     prepared.detail = { truncated: true, preview: capText(json, 1024) };
   }
   return { fields: prepared };
+}
+
+// Records come in bursts within one millisecond: its text is kept for the next record of the same one.
+let lastTimeMs = Number.NaN;
+let lastTimeText = "";
+function isoTime(now: Date): string {
+  const ms = now.getTime();
+  if (ms !== lastTimeMs) {
+    lastTimeText = now.toISOString();
+    lastTimeMs = ms;
+  }
+  return lastTimeText;
 }
 
 function capText(s: string, max: number): string {
