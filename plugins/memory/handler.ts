@@ -12,6 +12,15 @@ import { type QuotaKind, SessionQuotas } from "./quotas.ts";
 import { type MemorySettings, readSettings } from "./settings.ts";
 import { deleteEntry, insertEntry, purgeSuperseded, searchEntries } from "./store.ts";
 
+/**
+ * Reads of a group's database go through a memory map of up to this many bytes. A ranked search looks
+ * up each of its 500 candidates in the entries table and the index's row sizes, pages scattered over
+ * the file: through the page cache each is a pread, mapped they are memory reads. At 1M entries that
+ * halved the CPU time of a selective search (3.5 to 1.6 ms). Address space only; the kernel keeps the
+ * pages, shared and reclaimable.
+ */
+const MMAP_BYTES = 1024 * 1024 * 1024;
+
 export interface MemoryPluginOptions {
   /** Clock for provenance fallbacks and purging; tests pin it. */
   now?: () => Date;
@@ -70,6 +79,7 @@ export class MemoryPlugin implements PluginHandler {
     }
     if (!this.purged.has(db)) {
       this.purged.add(db);
+      db.exec(`PRAGMA mmap_size = ${MMAP_BYTES}`);
       const removed = purgeSuperseded(db, this.settings.purgeSupersededAfterDays, this.now());
       if (removed > 0) this.services.log("info", `memory: purged ${removed} superseded entries of group ${group}`);
     }

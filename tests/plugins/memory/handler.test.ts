@@ -2,7 +2,8 @@ import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { closeAll } from "../../../src/storage/group-db.ts";
+import { MEMORY_MIGRATIONS } from "../../../plugins/memory/migrations.ts";
+import { closeAll, openGroupDb } from "../../../src/storage/group-db.ts";
 import { contextFor, entriesOf, type MemoryHarness, memoryHarness } from "./helpers.ts";
 
 let harness: MemoryHarness | undefined;
@@ -364,5 +365,14 @@ describe("loading", () => {
     } finally {
       later.cleanup();
     }
+  });
+});
+
+describe("reading", () => {
+  test("a group's database is read through a memory map", async () => {
+    const h = await setup();
+    await h.call("memory_search", { query: "anything" }, contextFor("main", "s", "2026-11-05T10:00:00.000Z"));
+    const db = openGroupDb({ dataRoot: h.dataRoot, feature: "memory", group: "main", migrations: MEMORY_MIGRATIONS });
+    expect(db.query<{ mmap_size: number }, []>("PRAGMA mmap_size").get()?.mmap_size).toBeGreaterThan(0);
   });
 });
