@@ -108,7 +108,7 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
     if (options.prestarted) {
       writeFileSync(session.promptFile, "");
       c = lifecycle.spawn(spec, { hold: true, onStdout });
-      const until = Date.now() + 30_000;
+      const until = Date.now() + 90_000;
       while (!(await runtime.inspect(spec.name).catch(() => null))?.running && Date.now() < until) await Bun.sleep(100);
       waiting = { details: await runtime.inspect(spec.name), raw: await target.rawInspect(spec.name) };
       writeFileSync(session.promptFile, "hello\n");
@@ -124,7 +124,7 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
     raw = await target.rawInspect(spec.name);
     writeFileSync(join(session.workspaceDir, ".release"), "");
     await Promise.race([c.exited, Bun.sleep(10_000).then(() => c.stop())]);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(() => {
     if (home) rmSync(home, { recursive: true, force: true });

@@ -64,6 +64,16 @@ function containersOf(home: string): string[] {
     .filter(Boolean);
 }
 
+/** Waits until Podman no longer lists the container (an ended one is removed in the background). */
+async function gone(home: string, name: string): Promise<boolean> {
+  const deadline = Date.now() + 60_000;
+  while (containersOf(home).includes(name)) {
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(200);
+  }
+  return true;
+}
+
 /** The sessions the audit log says were opened in `group`, with whether each claimed a pre-started container. */
 function openedSessions(core: RunningCore, group: string): { session: string; prestarted: boolean }[] {
   return core
@@ -155,7 +165,7 @@ describe.skipIf(agentSkipReason !== null)(
         // Never reused: it is gone, and a fresh one (another name, another session id) waits instead.
         const next = await readyWarm(core, "alpha");
         expect(next).not.toBe(waiting);
-        expect(containersOf(home)).not.toContain(waiting);
+        expect(await gone(home, waiting)).toBe(true);
         expect((inspect(next).Config as { Labels: Record<string, string> }).Labels["io.carapace.session"]).not.toBe(
           claimed?.session,
         );
@@ -212,7 +222,7 @@ describe.skipIf(agentSkipReason !== null)(
         expect(r.code).toBe(0);
         expect(r.stdout).toContain("on the new image");
         expect(openedSessions(core, "alpha").map((o) => o.prestarted)).toEqual([false, false]);
-        expect(containersOf(home)).not.toContain(waiting);
+        expect(await gone(home, waiting)).toBe(true);
         const next = await readyWarm(core, "alpha");
         expect((inspect(next).Image as string).replace(/^sha256:/, "")).toBe(rebuilt.replace(/^sha256:/, ""));
       } finally {
