@@ -183,7 +183,8 @@ describe("an approval that expires", () => {
   test("is refused after confirmation_timeout_ms, recorded as timeout, and the tool never runs", async () => {
     const home = tempHome();
     installPlugin(home, "mailer");
-    const core = await startCore({ home, config: "[security]\nconfirmation_timeout_ms = 1000\n" });
+    // Long enough that a slow `carapace approvals` still sees the confirmation pending before it expires.
+    const core = await startCore({ home, config: "[security]\nconfirmation_timeout_ms = 5000\n" });
     try {
       const s: Session = await core.openSession("slow");
       const dealer = new FrameDealer(s.socket);
@@ -191,7 +192,7 @@ describe("an approval that expires", () => {
       try {
         dealer.send(wire("tool.invoke.mailer.send", { to: ATTACKER, body: "too late" }, correlation));
         const p = await waitPending(core, (x) => x.correlation === correlation);
-        expect((await dealer.receive(5000))?.error).toMatchObject({ code: "CONFIRMATION_TIMEOUT", stage: 5 });
+        expect((await dealer.receive(20_000))?.error).toMatchObject({ code: "CONFIRMATION_TIMEOUT", stage: 5 });
         expect((await core.carapace(["approve", p.id as string])).code).toBe(1);
         const [decision] = await auditAfter(core, s.group, 0, (r) => r.kind === "confirmation");
         expect(decision?.detail).toMatchObject({ decision: "timeout", approver: null });
