@@ -7,7 +7,8 @@ test("start --debug prints every hop, redacted, and --trace-filter narrows it", 
     const s = await core.openSession("trace");
     await core.ipc(s.socket, "hello.echo", { message: "Bearer abcdefghijklmnopqrstuvwxyz0123456789" });
     await core.ipc(s.socket, "hello.time", {});
-    await Bun.sleep(100);
+    // The last hop is traced just after the reply went out; the lines reach this process through a pipe.
+    for (let i = 0; i < 100 && !core.output().includes("reply sent"); i++) await Bun.sleep(100);
     const out = core.output();
     for (const hop of [
       "wire received",
@@ -32,7 +33,7 @@ test("a rejected call is traced with its stage", async () => {
   try {
     const s = await core.openSession("trace");
     await core.ipc(s.socket, "hello.echo", { nope: 1 });
-    await Bun.sleep(100);
+    for (let i = 0; i < 100 && !core.output().includes("stage 3 payload validation"); i++) await Bun.sleep(100);
     expect(core.output()).toContain("stage 3 payload validation: rejected");
   } finally {
     await core.stop();
