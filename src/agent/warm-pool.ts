@@ -47,6 +47,8 @@ interface Slot {
   readonly ready: Promise<WarmContainer | null>;
   warm: WarmContainer | null;
   readonly since: number;
+  /** A session took it (maybe while it was still starting): it is that session's alone. */
+  taken: boolean;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -63,12 +65,14 @@ export class WarmPool {
     const slot: Slot = {
       since: Date.now(),
       warm: null,
+      taken: false,
       ready: this.deps.start(group).then(
         (warm) => {
-          if (this.slots.get(group) !== slot || this.stopped) {
+          if (this.stopped) {
             this.end(warm);
             return null;
           }
+          if (slot.taken) return warm;
           slot.warm = warm;
           slot.timer = setTimeout(() => this.expire(group, slot), this.deps.idleMs);
           slot.timer.unref?.();
@@ -96,6 +100,7 @@ export class WarmPool {
   async take(group: string): Promise<WarmContainer | null> {
     const slot = this.slots.get(group);
     if (!slot) return null;
+    slot.taken = true;
     this.slots.delete(group);
     if (slot.timer) clearTimeout(slot.timer);
     const warm = await slot.ready;
