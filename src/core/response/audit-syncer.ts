@@ -5,10 +5,12 @@ import type { CommitAnswer, CommitRequest } from "./audit-syncer-worker.ts";
  * The audit log's grouped commits on one Worker thread of the process (see audit-syncer-worker.ts). The
  * Worker holds the process open only while a commit is in flight.
  */
-class AuditSyncer {
+export class AuditSyncer {
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private serial = 0;
+
+  constructor(private readonly specifier: string = workerSpecifier()) {}
 
   /** fdatasync of `fd`, then `head` replaced by `text` durably; rejects with the failing call's errno code. */
   commit(fd: number, head: string, text: string): Promise<void> {
@@ -23,7 +25,7 @@ class AuditSyncer {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(workerSpecifier());
+    const worker = new Worker(this.specifier);
     worker.onmessage = (event: MessageEvent<CommitAnswer>) => {
       const answer = event.data;
       const waiter = this.waiting.get(answer.id);
@@ -33,17 +35,22 @@ class AuditSyncer {
       if (answer.ok) waiter.resolve();
       else waiter.reject(Object.assign(new Error(answer.message), answer.code ? { code: answer.code } : {}));
     };
-    worker.onerror = (event) => {
-      // The Worker itself failed (not a file operation): every waiting commit fails, a new Worker takes the next.
-      const error = new Error(`the audit commit thread failed: ${event.message}`);
-      for (const waiter of this.waiting.values()) waiter.reject(error);
-      this.waiting.clear();
-      worker.terminate();
-      this.worker = null;
-    };
+    worker.onerror = (event) => this.lost(worker, `failed: ${event.message}`);
+    // A thread that ended without an answer would leave its commits (and the log's close) waiting forever.
+    worker.addEventListener("close", () => this.lost(worker, "ended"));
     worker.unref();
     this.worker = worker;
     return worker;
+  }
+
+  /** The Worker itself failed or ended (not a file operation): every waiting commit fails, a new Worker takes the next. */
+  private lost(worker: Worker, what: string): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    const error = new Error(`the audit commit thread ${what}`);
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+    worker.terminate();
   }
 }
 
