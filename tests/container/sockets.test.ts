@@ -13,7 +13,8 @@ import {
 
 let home: string;
 beforeEach(() => {
-  home = mkdtempSync(join(tmpdir(), "cs-"));
+  // Under /tmp whatever TMPDIR says: the session socket path under it must fit sun_path.
+  home = mkdtempSync("/tmp/cs-");
 });
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 

@@ -1,6 +1,5 @@
 import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const decoder = new TextDecoder();
@@ -18,8 +17,8 @@ export interface SocketDir {
 }
 
 export function socketDir(): SocketDir {
-  // Short prefix: an ipc path must fit sun_path (107 bytes).
-  const root = mkdtempSync(join(tmpdir(), "cpt-"));
+  // Under /tmp with a short prefix, whatever TMPDIR says: an ipc path must fit sun_path (107 bytes).
+  const root = mkdtempSync("/tmp/cpt-");
   const path = (name: string) => join(root, "sockets", name);
   return {
     root,
