@@ -137,14 +137,25 @@ export interface BucketClaim {
  * otherwise nothing is taken and `retryAfterSec` covers the slowest bucket.
  */
 export function takeAll(claims: readonly BucketClaim[], now: number): TakeResult {
-  const byLimiter = new Map<TokenBucketLimiter, string[]>();
-  for (const c of claims) byLimiter.set(c.limiter, [...(byLimiter.get(c.limiter) ?? []), c.key]);
+  // Each limiter prepares its keys once, in the order the limiters first appear. Plain loops: this runs
+  // on every call, with two claims.
   const buckets: Bucket[] = [];
-  for (const [limiter, keys] of byLimiter) buckets.push(...limiter.prepare(keys, now));
+  const limiters: TokenBucketLimiter[] = [];
+  for (const claim of claims) {
+    if (limiters.includes(claim.limiter)) continue;
+    limiters.push(claim.limiter);
+    const keys: string[] = [];
+    for (const c of claims) if (c.limiter === claim.limiter) keys.push(c.key);
+    for (const b of claim.limiter.prepare(keys, now)) buckets.push(b);
+  }
   let waitMs = 0;
-  for (const b of new Set(buckets)) {
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i] as Bucket;
+    if (buckets.indexOf(b) !== i) continue;
     // The same bucket named twice must hold one token per claim.
-    const needed = buckets.filter((x) => x === b).length * UNITS_PER_TOKEN;
+    let claimsOnIt = 0;
+    for (const x of buckets) if (x === b) claimsOnIt++;
+    const needed = claimsOnIt * UNITS_PER_TOKEN;
     if (b.units < needed) waitMs = Math.max(waitMs, (needed - b.units) / b.rate);
   }
   if (waitMs > 0) return { ok: false, retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)) };
