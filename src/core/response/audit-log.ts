@@ -16,7 +16,7 @@ import {
 } from "./audit-record.ts";
 import { type AppendHandle, type AuditStorage, fileAuditStorage } from "./audit-storage.ts";
 import { logLine } from "./log-stream.ts";
-import { sanitize } from "./sanitize.ts";
+import { sanitize, sanitizeText } from "./sanitize.ts";
 
 export interface AuditLogOptions {
   /**
@@ -217,7 +217,7 @@ export class AuditLog {
 /** Sanitized, size-capped copy of an entry with its timestamp. */
 function prepare(entry: AuditEntry, now: Date): Prepared {
   const text = (s: string | null | undefined): string | null =>
-    s === null || s === undefined ? null : capText(sanitize(s).value as string, MAX_FIELD_CHARS);
+    s === null || s === undefined ? null : capText(sanitizeText(String(s)), MAX_FIELD_CHARS);
   const prepared: UnsealedRecord = {
     ts: isoTime(now),
     group: entry.group ?? null,
