@@ -15,8 +15,12 @@ import type {
 } from "../runtime.ts";
 import { labelMap, obj, parseJsonRecords, str, strList } from "./parse.ts";
 
-/** Commands that only query the engine must answer quickly, or detection would stall start-up. */
-export const QUERY_TIMEOUT_MS = 1500;
+/**
+ * Commands that only query the engine must answer in bounded time, or a hung engine would stall start-up.
+ * Not tighter: on a busy 2-core host `podman version` alone has taken over 1.5 s, and a healthy runtime
+ * reported as missing is worse than a slow answer.
+ */
+export const QUERY_TIMEOUT_MS = 10_000;
 const CONTROL_TIMEOUT_MS = 60_000;
 
 export abstract class OciCliRuntime implements ContainerRuntime {
