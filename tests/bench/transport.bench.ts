@@ -1,6 +1,7 @@
 /**
- * Transport figures: raw libzmq ROUTER/DEALER round trips (the baseline every higher layer is compared to),
- * the same through the reactor-driven sockets, and the idle CPU of a process holding sockets open.
+ * Transport figures, all in one process: libzmq ROUTER/DEALER over FFI with client and server on one thread
+ * (the separate-process baselines are in baselines.bench.ts), the same through the reactor-driven sockets, and
+ * the idle CPU of a process holding sockets open.
  */
 
 import { ptr } from "bun:ffi";
@@ -137,12 +138,12 @@ export async function runTransportBench(opts: { quick: boolean }): Promise<Bench
     const idleBare = await idleCpuMsPerSecond(dir, idleMs, true);
     const idle = await idleCpuMsPerSecond(dir, idleMs, false);
     const rawSeqFigure = {
-      name: "raw libzmq ROUTER/DEALER, sequential (zmq_poll)",
+      name: "in-process libzmq over FFI, client and server on one thread, sequential (zmq_poll)",
       value: rawSeq,
       unit: "round trips/s",
     };
     const rawParFigure = {
-      name: "raw libzmq ROUTER/DEALER, 8 concurrent dealers (zmq_poll)",
+      name: "in-process libzmq over FFI, client and server on one thread, 8 concurrent dealers (zmq_poll)",
       value: rawPar,
       unit: "round trips/s",
     };
@@ -155,19 +156,19 @@ export async function runTransportBench(opts: { quick: boolean }): Promise<Bench
       rawSeqFigure,
       rawParFigure,
       {
-        name: "raw libzmq ROUTER/DEALER, sequential (busy-poll)",
+        name: "in-process libzmq over FFI, client and server on one thread, sequential (busy-poll)",
         value: spinSeq,
         unit: "round trips/s",
         baseline: rawSeqFigure,
       },
       {
-        name: "transport (reactor) ROUTER/DEALER, sequential",
+        name: "in-process transport (reactor) ROUTER/DEALER, sequential",
         value: loopSeq,
         unit: "round trips/s",
         baseline: rawSeqFigure,
       },
       {
-        name: "transport (reactor) ROUTER/DEALER, 8 concurrent dealers",
+        name: "in-process transport (reactor) ROUTER/DEALER, 8 concurrent dealers",
         value: loopPar,
         unit: "round trips/s",
         baseline: rawParFigure,
