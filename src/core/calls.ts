@@ -112,7 +112,9 @@ export class Calls {
       return answer(session, peer, correlation, replyFrame({ correlation, error }, null));
     }
     const controller = new AbortController();
-    const inflightKey = correlation ?? crypto.randomUUID();
+    // Never the correlation: once its reply-cache slot is evicted, a reissued correlation would overwrite
+    // the running call's entry, escaping both the in-flight limit and the abort when the session ends.
+    const inflightKey = crypto.randomUUID();
     // Ending the session aborts every controller in `inflight` (SessionRegistry.close).
     session.inflight.set(inflightKey, controller);
     const keepalive = new CallerKeepalive(
