@@ -322,9 +322,17 @@ export class AgentManager {
     if (!this.config.runtime.prestart) return null;
     const warm = await this.warm.take(group);
     if (!warm) return null;
-    const now = this.runSpec(group, warm.sessionId, warm.sessionDir, image, warm.files, user);
-    if (warm.group === group && warm.user === user && Bun.deepEquals(now, warm.spec, true)) return warm;
-    logLine(`[AGENT] the pre-started container of group ${group} no longer matches its configuration; ending it`);
+    // Taken out of the pool, it is this session's: whatever refuses it below ends it, never leaves it waiting.
+    let refusal: string;
+    try {
+      const now = this.runSpec(group, warm.sessionId, warm.sessionDir, image, warm.files, user);
+      if (!warm.container.alive()) refusal = "has exited";
+      else if (warm.group === group && warm.user === user && Bun.deepEquals(now, warm.spec, true)) return warm;
+      else refusal = "no longer matches its configuration";
+    } catch (e) {
+      refusal = `cannot be claimed (${(e as Error).message})`;
+    }
+    logLine(`[AGENT] the pre-started container of group ${group} ${refusal}; ending it, the session runs cold`);
     this.warm.end(warm);
     return null;
   }

@@ -42,6 +42,11 @@ export interface AgentContainer {
    * no payload the entrypoint reads end-of-file and exits, which is how an unclaimed container is ended.
    */
   release(stdin?: string | Uint8Array): void;
+  /**
+   * False from the moment its process ended, before `exited` resolves (that waits for the removal): a
+   * pre-started container that died must not be claimed while its removal is still under way.
+   */
+  alive(): boolean;
 }
 
 export interface LifecycleOptions {
@@ -96,6 +101,10 @@ export class ContainerLifecycle {
       child.closeStdin();
     }
 
+    let alive = true;
+    void child.exited.then(() => {
+      alive = false;
+    });
     let requested: "stopped" | "killed" | null = null;
     const exited = child.exited.then(async (code): Promise<ContainerExit> => {
       await this.removeQuietly(spec.name);
@@ -110,6 +119,7 @@ export class ContainerLifecycle {
       name: spec.name,
       exited,
       release,
+      alive: () => alive,
       stop: () => {
         stopping ??= this.stopChild(spec.name, child, exited, (r) => {
           requested = r;

@@ -23,6 +23,7 @@ function fakeWarm(group: string, n: number) {
         exit.resolve({ name, code: 0, reason: "stopped", stderrTail: "" });
         return await exit.promise;
       },
+      alive: () => true,
       release: (stdin) => {
         if (released.length) throw new Error("already released");
         released.push(typeof stdin === "string" ? stdin : undefined);

@@ -1,0 +1,157 @@
+/**
+ * The claim of a pre-started container by the agent manager, with a runtime whose containers behave as
+ * the entrypoint does (wait on stdin; run once it brings the credential, exit at once on an empty one):
+ * a waiting container that cannot be claimed is ended, never left waiting, and the session runs cold.
+ */
+import { expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { API_KEY_CREDENTIAL } from "../../src/agent/egress-credential.ts";
+import { AgentManager, type TaskUpdate } from "../../src/agent/manager.ts";
+import { writeCredential } from "../../src/config/credentials.ts";
+import { cloneDefaults } from "../../src/config/schema.ts";
+import { CARAPACE_VERSION } from "../../src/config/version.ts";
+import { MockRuntime } from "../../src/container/adapters/mock.ts";
+import type { ChildProcess } from "../../src/container/exec.ts";
+import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
+import { LABELS } from "../../src/container/paths.ts";
+import type { RunSpec } from "../../src/container/runtime.ts";
+import { inProcessCore } from "../harness/in-process.ts";
+
+interface Child {
+  spec: RunSpec;
+  stdin: string;
+  code: number | null;
+  end(code: number): void;
+}
+
+/** Containers that read stdin to its end: with the credential they run (exit 0), without it they exit 64. */
+class EntrypointRuntime extends MockRuntime {
+  readonly children: Child[] = [];
+  /** While set, the removal of that container waits for it: the window in which a dead one is still being removed. */
+  removal: { name: string; done: Promise<void> } | null = null;
+
+  override spawn(spec: RunSpec): ChildProcess {
+    const done = Promise.withResolvers<number>();
+    const child: Child = {
+      spec,
+      stdin: "",
+      code: null,
+      end: (code) => {
+        if (child.code !== null) return;
+        child.code = code;
+        done.resolve(code);
+      },
+    };
+    this.children.push(child);
+    let open = true;
+    return {
+      pid: undefined,
+      write: (data) => {
+        if (open) child.stdin += typeof data === "string" ? data : new TextDecoder().decode(data);
+      },
+      closeStdin: () => {
+        if (!open) return;
+        open = false;
+        setTimeout(() => child.end(child.stdin ? 0 : 64), 0);
+      },
+      onStdout: () => {},
+      onStderr: () => {},
+      exited: done.promise,
+      kill: () => child.end(137),
+    };
+  }
+
+  private named(name: string): Child | undefined {
+    return this.children.find((c) => c.spec.name === name);
+  }
+
+  override async stop(name: string): Promise<void> {
+    this.named(name)?.end(143);
+  }
+
+  override async kill(name: string): Promise<void> {
+    this.named(name)?.end(137);
+  }
+
+  override async remove(name: string): Promise<void> {
+    this.named(name)?.end(137);
+    if (this.removal?.name === name) await this.removal.done;
+  }
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    if (condition()) return;
+    await Bun.sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function prestartSetup() {
+  const core = await inProcessCore();
+  const config = cloneDefaults();
+  config.runtime.prestart = true;
+  writeCredential(core.home, API_KEY_CREDENTIAL, "a stored key that never leaves the host");
+  const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
+  const runtime = new EntrypointRuntime({ images: { [config.runtime.image]: labels } });
+  const manager = new AgentManager(core.home, core.server.forAgents(), config, async () => ({
+    runtime,
+    info: await runtime.info(),
+  }));
+  const run = async (prompt: string) => {
+    const updates: TaskUpdate[] = [];
+    manager.trigger("default", prompt, (u) => updates.push(u));
+    await until(`task "${prompt}" to finish`, () => updates.some((u) => u.kind === "done"));
+    return updates.find((u) => u.kind === "done");
+  };
+  // A first (cold) session makes the group active: a container is pre-started for its next one.
+  expect(await run("first")).toMatchObject({ ok: true });
+  await until("a ready pre-started container", () => manager.warmContainers().some((w) => w.state === "ready"));
+  const warm = runtime.children[1] as Child;
+  expect(warm.stdin).toBe("");
+  const opened = () =>
+    core
+      .audit("default")
+      .filter((a) => a.kind === "session" && (a.detail as { event?: string }).event === "opened")
+      .map((a) => (a.detail as { prestarted?: boolean }).prestarted === true);
+  return { core, manager, runtime, warm, run, opened };
+}
+
+test("a waiting container whose files are gone is ended, not left waiting, and the session runs cold", async () => {
+  const { core, manager, runtime, warm, run, opened } = await prestartSetup();
+  try {
+    // A careless clean-up of run/agents while the container waits.
+    rmSync(join(core.home, "run", "agents", String(warm.spec.labels[LABELS.session]), "prompt.md"));
+    expect(await run("second")).toMatchObject({ ok: true });
+    expect(opened()).toEqual([false, false]);
+    // Ended by closing its stdin with nothing written: no credential ever reached it.
+    await until("the refused container to end", () => warm.code !== null);
+    expect(warm.code).toBe(64);
+    expect(warm.stdin).toBe("");
+    // The session's own (cold) container got it instead.
+    expect(runtime.children[2]?.stdin.startsWith("ANTHROPIC_API_KEY\n")).toBe(true);
+  } finally {
+    await manager.stop();
+    await core.close();
+  }
+}, 60_000);
+
+test("a waiting container that died is not claimed while its removal is under way; the session runs cold", async () => {
+  const { core, manager, runtime, warm, run, opened } = await prestartSetup();
+  const removal = Promise.withResolvers<void>();
+  runtime.removal = { name: warm.spec.name, done: removal.promise };
+  try {
+    warm.end(137);
+    const done = await run("second").catch((e: Error) => ({ ok: false, error: e.message }));
+    removal.resolve();
+    expect(done).toMatchObject({ ok: true });
+    expect(opened()).toEqual([false, false]);
+    expect(warm.stdin).toBe("");
+  } finally {
+    removal.resolve();
+    runtime.removal = null;
+    await manager.stop();
+    await core.close();
+  }
+}, 60_000);
