@@ -297,6 +297,7 @@ export class AgentManager {
     const sessionId = randomBytes(16).toString("hex");
     this.liveSessions.add(sessionId);
     try {
+      if (this.stopped) throw new Error("the core is stopping");
       const { dir: sessionDir } = provisionSessionDir(this.home, sessionId, user);
       const files = reserveSessionFiles(this.home, sessionId, group, user);
       const spec = this.runSpec(group, sessionId, sessionDir, image, files, user);
@@ -402,6 +403,11 @@ export class AgentManager {
         onStderr: (chunk: string) => logLine(chunk, { component: `agent ${session.id.slice(0, 8)}` }),
       };
       const stdin = `${credential.containerEnv}\n${token}\n`;
+      // Checked and spawned in one step: a container started after the stop's stopAll would outlive the core.
+      if (this.stopped)
+        throw new Error(
+          "[AGENT] Error: the core stopped before this session's container started. Fix: run the task again once the core is running.",
+        );
       let container: AgentContainer;
       if (warm) {
         // The claim: its output goes to this session, then the credential is the first thing it reads.

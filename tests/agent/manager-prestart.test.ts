@@ -30,8 +30,21 @@ class EntrypointRuntime extends MockRuntime {
   readonly children: Child[] = [];
   /** While set, the removal of that container waits for it: the window in which a dead one is still being removed. */
   removal: { name: string; done: Promise<void> } | null = null;
+  /** While set, the next image lookup waits for it (a pre-started container's start still under way). */
+  lookup: Promise<void> | null = null;
+  /** Containers spawned once `stopped` was set. */
+  stopped = false;
+  readonly spawnedAfterStop: string[] = [];
+
+  override async imageId(ref: string): Promise<string | null> {
+    const gate = this.lookup;
+    this.lookup = null;
+    if (gate) await gate;
+    return await super.imageId(ref);
+  }
 
   override spawn(spec: RunSpec): ChildProcess {
+    if (this.stopped) this.spawnedAfterStop.push(spec.name);
     const done = Promise.withResolvers<number>();
     const child: Child = {
       spec,
@@ -99,12 +112,15 @@ async function prestartSetup() {
     runtime,
     info: await runtime.info(),
   }));
-  const run = async (prompt: string) => {
+  const start = (prompt: string) => {
     const updates: TaskUpdate[] = [];
     manager.trigger("default", prompt, (u) => updates.push(u));
-    await until(`task "${prompt}" to finish`, () => updates.some((u) => u.kind === "done"));
-    return updates.find((u) => u.kind === "done");
+    return async () => {
+      await until(`task "${prompt}" to finish`, () => updates.some((u) => u.kind === "done"));
+      return updates.find((u) => u.kind === "done");
+    };
   };
+  const run = async (prompt: string) => await start(prompt)();
   // A first (cold) session makes the group active: a container is pre-started for its next one.
   expect(await run("first")).toMatchObject({ ok: true });
   await until("a ready pre-started container", () => manager.warmContainers().some((w) => w.state === "ready"));
@@ -115,7 +131,7 @@ async function prestartSetup() {
       .audit("default")
       .filter((a) => a.kind === "session" && (a.detail as { event?: string }).event === "opened")
       .map((a) => (a.detail as { prestarted?: boolean }).prestarted === true);
-  return { core, manager, runtime, warm, run, opened };
+  return { core, manager, runtime, warm, run, start, opened };
 }
 
 test("a waiting container whose files are gone is ended, not left waiting, and the session runs cold", async () => {
@@ -151,6 +167,55 @@ test("a waiting container that died is not claimed while its removal is under wa
   } finally {
     removal.resolve();
     runtime.removal = null;
+    await manager.stop();
+    await core.close();
+  }
+}, 60_000);
+
+test("a session still being set up when the core stops starts no container, cold or pre-started", async () => {
+  const { core, manager, runtime, start } = await prestartSetup();
+  try {
+    // The session is held at its image lookup while the core stops (which ends the waiting container).
+    const lookup = Promise.withResolvers<void>();
+    runtime.lookup = lookup.promise;
+    const second = start("second");
+    await manager.stop();
+    expect(manager.warmContainers()).toEqual([]);
+    runtime.stopped = true;
+    lookup.resolve();
+    expect(await second()).toMatchObject({ ok: false, error: expect.stringContaining("the core stopped") });
+    expect(runtime.spawnedAfterStop).toEqual([]);
+    expect(runtime.children.filter((c) => c.code === null).map((c) => c.spec.name)).toEqual([]);
+  } finally {
+    await manager.stop();
+    await core.close();
+  }
+}, 60_000);
+
+test("a pre-started container whose start is in flight when the core stops is never spawned", async () => {
+  const core = await inProcessCore();
+  const config = cloneDefaults();
+  config.runtime.prestart = true;
+  config.groups.team = {};
+  const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
+  const runtime = new EntrypointRuntime({ images: { [config.runtime.image]: labels } });
+  const manager = new AgentManager(core.home, core.server.forAgents(), config, async () => ({
+    runtime,
+    info: await runtime.info(),
+  }));
+  try {
+    const lookup = Promise.withResolvers<void>();
+    runtime.lookup = lookup.promise;
+    manager.prestartConfiguredGroups();
+    await until("the start to reach its image lookup", () => runtime.lookup === null);
+    expect(manager.warmContainers()).toMatchObject([{ group: "team", state: "starting" }]);
+    const stopping = manager.stop();
+    runtime.stopped = true;
+    lookup.resolve();
+    await stopping;
+    expect(runtime.spawnedAfterStop).toEqual([]);
+    expect(runtime.children).toEqual([]);
+  } finally {
     await manager.stop();
     await core.close();
   }
