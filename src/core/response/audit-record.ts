@@ -160,18 +160,7 @@ export function sealRecord(
     member("topic", topic) +
     member("ts", ts);
   const hash = chainHash(prev, `{${sorted.slice(1)}}`);
-  const record = {
-    seq,
-    ts: fields.ts,
-    group: fields.group,
-    session: fields.session,
-    kind: fields.kind,
-    topic: fields.topic,
-    correlation: fields.correlation,
-    outcome: fields.outcome,
-  } as AuditRecord;
-  if (fields.stage !== undefined) record.stage = fields.stage;
-  if (fields.code !== undefined) record.code = fields.code;
+  const record = recordFields(fields, seq);
   if (fields.detail !== undefined) record.detail = fields.detail;
   record.prev = prev;
   record.hash = hash;
@@ -207,6 +196,14 @@ function sealPlain(fields: UnsealedRecord, seq: number, prev: string): { record:
     topic: fields.topic,
     ts: fields.ts,
   });
+  const record = recordFields(fields, seq);
+  record.prev = prev;
+  record.hash = chainHash(prev, sorted);
+  return { record, line: JSON.stringify(record) };
+}
+
+/** The record's fields up to `code`, in the order its line is written (detail, prev and hash follow). */
+function recordFields(fields: UnsealedRecord, seq: number): AuditRecord {
   const record = {
     seq,
     ts: fields.ts,
@@ -219,9 +216,7 @@ function sealPlain(fields: UnsealedRecord, seq: number, prev: string): { record:
   } as AuditRecord;
   if (fields.stage !== undefined) record.stage = fields.stage;
   if (fields.code !== undefined) record.code = fields.code;
-  record.prev = prev;
-  record.hash = chainHash(prev, sorted);
-  return { record, line: JSON.stringify(record) };
+  return record;
 }
 
 /** Whether every field is a primitive (its JSON text the same in any key order). */
