@@ -85,7 +85,8 @@ export class WarmPool {
         },
         (e: Error) => {
           if (this.slots.get(group) === slot) this.slots.delete(group);
-          if (!this.stopped) this.deps.log(`[AGENT] Warning: no pre-started container for group ${group}: ${e.message}`);
+          if (!this.stopped)
+            this.deps.log(`[AGENT] Warning: no pre-started container for group ${group}: ${e.message}`);
           return null;
         },
       ),
