@@ -70,7 +70,9 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
           queueMicrotask(() => router.send(identity, ["", "after a microtask"]));
         },
         (_identity, reason) => cut.push(reason),
-        LIMITS,
+        // Peer A gets five sends in one burst; with the suite's 4 a loaded machine whose libzmq I/O thread
+        // has not run yet cuts A off as a peer that stopped reading (that limit has its own tests).
+        { ...LIMITS, replyHighWater: 64 },
       ),
     );
     const a: Frames[] = [];
@@ -79,7 +81,8 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     const dealerB = track(new DealerSocket(dir.endpoint("j.sock"), (f) => b.push(f)));
     dealerA.send(["20"]);
     dealerB.send(["3"]);
-    await waitFor(() => a.length === 21 && b.length === 4, "every reply");
+    await waitFor(() => (a.length === 21 && b.length === 4) || cut.length > 0, "every reply");
+    expect(cut).toEqual([]);
     const want = (n: number) => [
       ...Array.from({ length: n }, (_, i) => (i === 5 ? "L".repeat(70_000) : `reply ${i}`)),
       "after a microtask",
