@@ -15,7 +15,8 @@ PROMPT_FILE="${CARAPACE_PROMPT_FILE:-/carapace/prompt.md}"
 MAX_VALUE_BYTES=4096
 EGRESS_SOCKET="${CARAPACE_EGRESS_SOCKET:-/run/carapace/egress.sock}"
 FORWARD_PORT="${CARAPACE_FORWARD_PORT:-8787}"
-FORWARD_WAIT_SECONDS=5
+# Returns at the "listening" line; the bound is for a first start from a cold page cache on a slow disk.
+FORWARD_WAIT_SECONDS=20
 
 fail() {
   printf '[ENTRYPOINT] Error: %s. Fix: %s.\n' "$1" "$2" >&2

@@ -60,6 +60,17 @@ async function runOne(scenario: Scenario, options: RunnerOptions, cap: number): 
       outcome.approved = (await approving) || outcome.approved;
       outcome.exits.push(r.code);
       output += r.stdout + r.stderr;
+      // The checks name only the exit code; why it failed belongs in the run's output.
+      if (r.code !== 0) {
+        const agentLines = core
+          .output()
+          .split("\n")
+          .filter((l) => l.includes("agent") || l.includes("ENTRYPOINT"))
+          .slice(-20);
+        console.error(
+          `[SCENARIO] ${scenario.name}: the prompt exited ${r.code}:\n${r.stderr.trim()}\n${agentLines.join("\n")}`,
+        );
+      }
     }
     const usage = await core.carapace(["usage", "--json", "--group", scenario.group]);
     const tokens = (JSON.parse(usage.stdout || "[]") as { tokens: number }[]).reduce((n, row) => n + row.tokens, 0);
