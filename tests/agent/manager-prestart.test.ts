@@ -140,6 +140,8 @@ test("a waiting container whose files are gone is ended, not left waiting, and t
     // A careless clean-up of run/agents while the container waits.
     rmSync(join(core.home, "run", "agents", String(warm.spec.labels[LABELS.session]), "prompt.md"));
     expect(await run("second")).toMatchObject({ ok: true });
+    // Audit records reach the file on their own schedule (the log opens and commits asynchronously).
+    await until("both sessions' opened records", () => opened().length >= 2);
     expect(opened()).toEqual([false, false]);
     // Ended by closing its stdin with nothing written: no credential ever reached it.
     await until("the refused container to end", () => warm.code !== null);
@@ -162,6 +164,8 @@ test("a waiting container that died is not claimed while its removal is under wa
     const done = await run("second").catch((e: Error) => ({ ok: false, error: e.message }));
     removal.resolve();
     expect(done).toMatchObject({ ok: true });
+    // Audit records reach the file on their own schedule (the log opens and commits asynchronously).
+    await until("both sessions' opened records", () => opened().length >= 2);
     expect(opened()).toEqual([false, false]);
     expect(warm.stdin).toBe("");
   } finally {
