@@ -112,11 +112,8 @@ export class Calls {
       return answer(session, peer, correlation, replyFrame({ correlation, error }, null));
     }
     const controller = new AbortController();
-    // Never the correlation: once its reply-cache slot is evicted, a reissued correlation would overwrite
-    // the running call's entry, escaping both the in-flight limit and the abort when the session ends.
-    const inflightKey = crypto.randomUUID();
     // Ending the session aborts every controller in `inflight` (SessionRegistry.close).
-    session.inflight.set(inflightKey, controller);
+    session.inflight.add(controller);
     const keepalive = new CallerKeepalive(
       correlation,
       receivedAt,
@@ -155,7 +152,7 @@ export class Calls {
       trace("reply sent", { kind: frame.kind });
     } finally {
       keepalive.stop();
-      session.inflight.delete(inflightKey);
+      session.inflight.delete(controller);
       this.deps.callEnded?.();
     }
   }

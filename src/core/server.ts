@@ -302,7 +302,7 @@ export class CoreServer {
     while (this.sessions.list().some((s) => s.inflight.size > 0) && Date.now() < deadline) await Bun.sleep(10);
     // Cancel what is still running while the sockets are open, so each caller gets PLUGIN_UNAVAILABLE
     // and each call its audit record, instead of a silent socket close.
-    for (const s of this.sessions.list()) for (const c of s.inflight.values()) c.abort();
+    for (const s of this.sessions.list()) for (const c of s.inflight) c.abort();
     const drain = Date.now() + 500;
     while (this.sessions.list().some((s) => s.inflight.size > 0) && Date.now() < drain) await Bun.sleep(5);
     for (const s of this.sessions.list()) this.closeSession(s.id);

@@ -12,7 +12,8 @@ export interface Session {
   readonly socketPath: string;
   readonly openedAt: number;
   readonly replies: ReplyCache;
-  readonly inflight: Map<string, AbortController>;
+  /** One controller per running call (never keyed by correlation: a reissued one would replace a running call). */
+  readonly inflight: Set<AbortController>;
   readonly ended: AbortController;
   router: GuardedRouter | null;
 }
@@ -79,7 +80,7 @@ export class SessionRegistry {
       socketPath: dir.requestSocketPath,
       openedAt: Date.now(),
       replies: new ReplyCache(this.socketOptions.replyCacheSize),
-      inflight: new Map(),
+      inflight: new Set(),
       ended: new AbortController(),
       router: null,
     };
@@ -112,7 +113,7 @@ export class SessionRegistry {
     if (!session) return undefined;
     this.sessions.delete(id);
     session.ended.abort();
-    for (const c of session.inflight.values()) c.abort();
+    for (const c of session.inflight) c.abort();
     session.router?.close();
     session.router = null;
     removeSessionDir(this.home, id);

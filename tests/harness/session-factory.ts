@@ -16,7 +16,7 @@ export function session(options: { group?: string; id?: string; source?: string 
     socketPath: `/nonexistent/sockets/${id}/request.sock`,
     openedAt: Date.now(),
     replies: new ReplyCache(DEFAULT_LIMITS.replyCacheSize),
-    inflight: new Map(),
+    inflight: new Set(),
     ended: new AbortController(),
     router: null,
     ...rest,
