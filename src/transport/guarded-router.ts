@@ -205,18 +205,8 @@ export class GuardedRouter extends LoopSocket {
     const bytes = peer.heldBytes;
     peer.heldBytes = 0;
     if (this.socket.closed || !peer.intake || this.peers.get(keyOf(peer.id)) !== peer) return;
-    this.sendNow(peer.id, held.length === 1 ? (held[0] as Uint8Array) : joined(held, bytes));
+    this.sendNow(peer.id, held.length === 1 ? (held[0] as Uint8Array) : Buffer.concat(held, bytes));
   }
-}
-
-function joined(parts: Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function keyOf(id: Uint8Array): string {
