@@ -123,7 +123,7 @@ function livePluginChecks(info: unknown): CheckResult[] {
     }));
 }
 
-/** Audit records the running core could not write (events nobody waited on), from its status. */
+/** What the running core's status reports beyond the round trip: unwritten audit records, pre-started containers. */
 function liveStatusChecks(status: unknown): CheckResult[] {
   return [...liveAuditChecks(status), ...liveWarmChecks(status)];
 }
@@ -143,6 +143,7 @@ export function liveWarmChecks(status: unknown): CheckResult[] {
   ];
 }
 
+/** Audit records the running core could not write (events nobody waited on), from its status. */
 export function liveAuditChecks(status: unknown): CheckResult[] {
   const unwritten = (status as { unwritten_audit_records?: unknown } | null)?.unwritten_audit_records;
   if (typeof unwritten !== "number" || unwritten === 0) return [];
