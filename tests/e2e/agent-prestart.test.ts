@@ -9,8 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeImagePin } from "../../src/container/image-pin.ts";
-import { instanceId } from "../../src/container/lockdown.ts";
-import { agentHome, agentImage, agentSkipReason, REAL_KEY } from "../harness/agent-env.ts";
+import { agentHome, agentImage, agentSkipReason, homeContainers, REAL_KEY } from "../harness/agent-env.ts";
 import { type RunningCore, startCore } from "../harness/core.ts";
 
 const bash = (command: string) => ({
@@ -49,25 +48,10 @@ function inspect(name: string): Record<string, unknown> {
   return (JSON.parse(out) as Record<string, unknown>[])[0] ?? {};
 }
 
-function containersOf(home: string): string[] {
-  return Bun.spawnSync([
-    "podman",
-    "ps",
-    "-a",
-    "--filter",
-    `label=io.carapace.instance=${instanceId(home)}`,
-    "--format",
-    "{{.Names}}",
-  ])
-    .stdout.toString()
-    .split("\n")
-    .filter(Boolean);
-}
-
 /** Waits until Podman no longer lists the container (an ended one is removed in the background). */
 async function gone(home: string, name: string): Promise<boolean> {
   const deadline = Date.now() + 60_000;
-  while (containersOf(home).includes(name)) {
+  while (homeContainers(home).includes(name)) {
     if (Date.now() > deadline) return false;
     await Bun.sleep(200);
   }
@@ -175,7 +159,7 @@ describe.skipIf(agentSkipReason !== null)(
         await model.close();
       }
       // The stop ends the waiting containers too, and removes their files.
-      expect(containersOf(home)).toEqual([]);
+      expect(homeContainers(home)).toEqual([]);
       expect(existsSync(join(home, "run/agents")) ? readdirSync(join(home, "run/agents")) : []).toEqual([]);
       expect(existsSync(join(home, "run/sockets")) ? readdirSync(join(home, "run/sockets")) : []).toEqual([]);
     }, 400_000);
@@ -231,7 +215,7 @@ describe.skipIf(agentSkipReason !== null)(
         rmSync(context, { recursive: true, force: true });
         Bun.spawnSync(["podman", "rmi", "-f", tag]);
       }
-      expect(containersOf(home)).toEqual([]);
+      expect(homeContainers(home)).toEqual([]);
     }, 400_000);
 
     test("a configured group has one waiting from the start; of two sessions at once only one claims it", async () => {
@@ -260,7 +244,7 @@ describe.skipIf(agentSkipReason !== null)(
         await core.stop();
         await model.close();
       }
-      expect(containersOf(home)).toEqual([]);
+      expect(homeContainers(home)).toEqual([]);
     }, 400_000);
 
     test("off by default: no container waits after a session", async () => {
@@ -269,7 +253,7 @@ describe.skipIf(agentSkipReason !== null)(
       try {
         expect((await core.carapace(["prompt", "one", "--group", "alpha"])).code).toBe(0);
         expect(await warmContainers(core)).toEqual([]);
-        expect(containersOf(home)).toEqual([]);
+        expect(homeContainers(home)).toEqual([]);
         expect((await core.carapace(["status"])).stdout).toContain("pre-started containers: 0");
       } finally {
         await core.stop();

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { instanceId } from "../../src/container/lockdown.ts";
-import { agentHome, agentSkipReason, REAL_KEY } from "../harness/agent-env.ts";
+import { agentHome, agentSkipReason, homeContainers, REAL_KEY } from "../harness/agent-env.ts";
 import { startCore } from "../harness/core.ts";
 
 const bash = (command: string) => ({
@@ -36,19 +35,7 @@ describe.skipIf(agentSkipReason !== null)(
         await core.stop();
         await model.close();
       }
-      const left = Bun.spawnSync([
-        "podman",
-        "ps",
-        "-a",
-        "--filter",
-        // Only this home's containers: other suites on the machine may have theirs running.
-        `label=io.carapace.instance=${instanceId(home)}`,
-        "--format",
-        "{{.Names}}",
-      ])
-        .stdout.toString()
-        .trim();
-      expect(left.split("\n").filter((n) => n.startsWith("carapace-"))).toEqual([]);
+      expect(homeContainers(home).filter((n) => n.startsWith("carapace-"))).toEqual([]);
       expect(existsSync(join(home, "run/agents")) ? readdirSync(join(home, "run/agents")) : []).toEqual([]);
     }, 120_000);
 

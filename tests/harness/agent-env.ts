@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type ScriptedTurn, startScriptedModel } from "../../src/agent/scripted-model.ts";
 import { writeCredential } from "../../src/config/credentials.ts";
 import { ensureHome } from "../../src/config/home.ts";
+import { instanceId } from "../../src/container/lockdown.ts";
 import { testAgentImage } from "../container/agent-image.ts";
 import { tempHome } from "./core.ts";
 import { reportRuntimeSkip } from "./runtime-required.ts";
@@ -32,4 +33,20 @@ export async function agentHome(turns: ScriptedTurn[], extraConfig = "", options
   );
   writeCredential(home, "anthropic_api_key", REAL_KEY);
   return { home, model };
+}
+
+/** Names of this home's Podman containers, running or not (other suites on the machine run their own). */
+export function homeContainers(home: string): string[] {
+  return Bun.spawnSync([
+    "podman",
+    "ps",
+    "-a",
+    "--filter",
+    `label=io.carapace.instance=${instanceId(home)}`,
+    "--format",
+    "{{.Names}}",
+  ])
+    .stdout.toString()
+    .split("\n")
+    .filter(Boolean);
 }
