@@ -103,6 +103,7 @@ export class AgentManager {
   readonly conversations: Conversations;
   /** Pre-started containers, one per active group, when `[runtime] prestart` is on. */
   private readonly warm: WarmPool;
+  private swept = false;
 
   constructor(
     private readonly home: string,
@@ -352,8 +353,21 @@ export class AgentManager {
     }
   }
 
+  /** See `cleanupOrphans`: until it has run, a container started outside this core would be taken for an orphan. */
+  orphansSwept(): boolean {
+    return this.swept;
+  }
+
   /** Removes containers and files a crashed host left behind (the containers first: they wrote the files). */
   async cleanupOrphans(): Promise<string[]> {
+    try {
+      return await this.sweepOrphans();
+    } finally {
+      this.swept = true;
+    }
+  }
+
+  private async sweepOrphans(): Promise<string[]> {
     try {
       this.conversations.abandonRunning();
     } catch (e) {

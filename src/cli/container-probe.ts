@@ -79,6 +79,9 @@ async function probeSession(
   user: string,
   image: string,
 ): Promise<CheckResult[]> {
+  // A core that has just started removes every container and session file of this home that it did not
+  // make itself: the probe (made here, not by the core) waits until that sweep is over.
+  await orphanSweepDone(home);
   const session = control(home, "session.open", { group: PROBE_GROUP, agent_user: user }) as {
     id: string;
     socket: string;
@@ -135,5 +138,20 @@ async function probeSession(
     await listener.close();
     control(home, "session.close", { id: session.id });
     removeSessionFiles(home, session.id);
+  }
+}
+
+const SWEEP_WAIT_MS = 30_000;
+
+async function orphanSweepDone(home: string): Promise<void> {
+  const deadline = Date.now() + SWEEP_WAIT_MS;
+  while ((control(home, "status") as { orphans_swept?: boolean }).orphans_swept === false) {
+    if (Date.now() > deadline)
+      throw new UserError(
+        "DOCTOR",
+        `the core's start-up sweep of orphaned containers did not finish within ${SWEEP_WAIT_MS / 1000} s`,
+        "run `carapace doctor` and check that the container runtime answers",
+      );
+    await Bun.sleep(50);
   }
 }

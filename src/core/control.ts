@@ -44,6 +44,8 @@ export interface TaskRunner {
   ): { task: string; conversation: string };
   /** The pre-started containers waiting for a session, one per active group at most. */
   warmContainers(): { group: string; container: string; state: string; since: number }[];
+  /** Whether the start-up sweep of orphaned containers and session files has run (it removes what it does not know). */
+  orphansSwept(): boolean;
 }
 
 /** What the control socket needs of the channel router (agent layer): `carapace channel …`. */
@@ -171,6 +173,7 @@ export class ControlChannel {
           version: CARAPACE_VERSION,
           ...s.status(),
           warm_containers: this.agents?.warmContainers() ?? [],
+          orphans_swept: this.agents?.orphansSwept() ?? true,
         };
       case "stop":
         setTimeout(this.onStop, 10);
