@@ -19,8 +19,17 @@ export function queryTokens(raw: string): string[] {
   return [...seen];
 }
 
+/** Each token as its own one-token FTS5 phrase, in query order. */
+export function ftsPhrases(tokens: readonly string[]): string[] {
+  return tokens.map((token) => `"${token}"`);
+}
+
+export function joinPhrases(phrases: readonly string[], mode: MatchMode): string {
+  return phrases.join(mode === "all" ? " " : " OR ");
+}
+
 export function toFtsQuery(raw: string, mode: MatchMode = "all"): string | null {
   const tokens = queryTokens(raw);
   if (tokens.length === 0) return null;
-  return tokens.map((token) => `"${token}"`).join(mode === "all" ? " " : " OR ");
+  return joinPhrases(ftsPhrases(tokens), mode);
 }

@@ -1,7 +1,8 @@
 import type { Database } from "bun:sqlite";
 import { ToolError } from "@carapace/sdk";
 import { ENTRY_LIMITS, type EntryType, isBehavioral } from "./entry-types.ts";
-import { type MatchMode, toFtsQuery } from "./fts.ts";
+import { type MatchMode, queryTokens } from "./fts.ts";
+import { type MatchFilter, planRanking, type Scored, scoreMatches } from "./ranking.ts";
 
 /** Who wrote an entry and when; copied from the request's ToolContext, never from arguments. */
 export interface Provenance {
@@ -165,10 +166,14 @@ function placeholders(count: number): string {
   return Array.from({ length: count }, () => "?").join(", ");
 }
 
+/** How many of the newest matches are scored. Older matches are reached only when filters need them. */
+export const RANK_WINDOW = 500;
+
 /**
  * Current (not superseded) entries of the group, filtered by type and tags in SQL before LIMIT;
- * with a query, matched through FTS5 and ranked by bm25 among the newest RANK_WINDOW matches (so a
- * word in a third of a million rows costs the same as a rare one). Without one, newest first.
+ * with a query, matched through FTS5 and ranked by bm25 among the newest RANK_WINDOW matches, with
+ * each term's document count exact up to a budget and sampled beyond it (ranking.ts), so a word in a
+ * third of a million rows costs about what a rare one does. Without one, newest first.
  */
 export function searchEntries(db: Database, group: string, options: SearchOptions): SearchResult {
   const filters = ["e.group_name = ?", "e.superseded_by IS NULL"];
@@ -183,64 +188,68 @@ export function searchEntries(db: Database, group: string, options: SearchOption
     );
     params.push(...options.tags, options.tags.length);
   }
+  const filter: MatchFilter = { sql: filters.join(" AND "), params };
   if (options.query === undefined) {
     // ast-grep-ignore: no-string-built-sql -- only constant column lists and filter fragments with ? placeholders are joined; all values are bound
     const rows = db
       .query<EntryRow, (string | number)[]>(
-        `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE ${filters.join(" AND ")} ORDER BY e.id DESC LIMIT ?`,
+        `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE ${filter.sql} ORDER BY e.id DESC LIMIT ?`,
       )
       .all(...params, options.limit);
     return { entries: rows.map((row) => ({ ...toEntry(row), score: null })) };
   }
-  const fts = toFtsQuery(options.query, options.match ?? "all");
-  if (fts === null) return { entries: [], note: "The query has no searchable words (only punctuation or symbols)." };
-  const rank = (candidates: number | null) =>
-    rankedMatches(db, fts, filters.join(" AND "), params, options.limit, candidates);
-  const candidates = Math.max(options.limit * 10, RANK_WINDOW);
-  let rows = rank(candidates);
-  if (rows.length < options.limit && matchesMoreThan(db, fts, candidates)) rows = rank(null);
-  return { entries: rows.map((row) => ({ ...toEntry(row), score: row.score })) };
+  const tokens = queryTokens(options.query);
+  if (tokens.length === 0)
+    return { entries: [], note: "The query has no searchable words (only punctuation or symbols)." };
+  const plan = planRanking(db, tokens, options.match ?? "all");
+  const window = windowStart(db, plan.fts, Math.max(options.limit * 10, RANK_WINDOW));
+  // FTS5's bm25() reads the window's term frequencies from the index, so the filters can wait for the
+  // best-scored rows; the plugin's scoring reads each row anyway and filters as it goes.
+  let rows = pickRows(db, scoreMatches(db, plan, window.from, plan.delegate ? null : filter), filter, options.limit);
+  if (rows.length < options.limit && window.more) {
+    rows = pickRows(db, scoreMatches(db, plan, 0, filter), filter, options.limit);
+  }
+  return { entries: rows };
 }
-
-/** How many of the newest matches are scored. Older matches are reached only when filters need them. */
-export const RANK_WINDOW = 500;
 
 /**
- * Ranks matches by bm25 (content weighs twice the tags) and applies the filters in SQL before LIMIT.
- * With `candidates`, only the newest N matches are scored, joined and filtered: FTS5 walks its index
- * in rowid order and stops after N, so neither bm25 nor a table lookup runs for every match of a
- * common word. When that window yields fewer than `limit` rows the caller reruns it over all
- * matches, so a filter never loses results.
+ * The rowid of the `candidates`-th newest match (0 when there are fewer: every match is in the
+ * window), and whether older matches exist. FTS5 walks its index newest first and stops there.
  */
-function rankedMatches(
-  db: Database,
-  fts: string,
-  filters: string,
-  params: readonly (string | number)[],
-  limit: number,
-  candidates: number | null,
-): (EntryRow & { score: number })[] {
-  const source =
-    candidates === null
-      ? "SELECT rowid AS id, bm25(entries_fts, 2.0, 1.0) AS score FROM entries_fts WHERE entries_fts MATCH ?"
-      : "SELECT rowid AS id, bm25(entries_fts, 2.0, 1.0) AS score FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC LIMIT ?";
-  const head: (string | number)[] = candidates === null ? [fts] : [fts, candidates];
-  // ast-grep-ignore: no-string-built-sql -- `source` is one of two constant statements; all values are bound
-  const statement = db.query<EntryRow & { score: number }, (string | number)[]>(
-    `WITH hits AS (${source})
-       SELECT ${ENTRY_COLUMNS}, hits.score AS score FROM hits JOIN entries e ON e.id = hits.id
-       WHERE ${filters} ORDER BY hits.score LIMIT ?`,
-  );
-  return statement.all(...head, ...params, limit);
+function windowStart(db: Database, fts: string, candidates: number): { from: number; more: boolean } {
+  const rows = db
+    .query<{ id: number }, [string, number]>(
+      "SELECT rowid AS id FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC LIMIT 2 OFFSET ?",
+    )
+    .all(fts, candidates - 1);
+  return { from: rows[0]?.id ?? 0, more: rows.length > 1 };
 }
 
-function matchesMoreThan(db: Database, fts: string, count: number): boolean {
-  const row = db
-    .query<{ n: number }, [string, number]>(
-      "SELECT count(*) AS n FROM (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? LIMIT ?)",
-    )
-    .get(fts, count + 1);
-  return (row?.n ?? 0) > count;
+/**
+ * The first `limit` scored matches that pass the filters, in score order, read from the entries
+ * table in growing batches (most searches need only the first).
+ */
+function pickRows(
+  db: Database,
+  scored: readonly Scored[],
+  filter: MatchFilter,
+  limit: number,
+): (MemoryEntry & { score: number })[] {
+  // ast-grep-ignore: no-string-built-sql -- only constant column lists and filter fragments with ? placeholders are joined; all values are bound
+  const statement = db.query<EntryRow, (string | number)[]>(
+    `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id IN (SELECT value FROM json_each(?)) AND ${filter.sql}`,
+  );
+  const picked: (MemoryEntry & { score: number })[] = [];
+  let batch = Math.max(limit * 2, 20);
+  for (let at = 0; at < scored.length && picked.length < limit; at += batch, batch *= 4) {
+    const slice = scored.slice(at, at + batch);
+    const byId = new Map(statement.all(JSON.stringify(slice.map((s) => s.id)), ...filter.params).map((r) => [r.id, r]));
+    for (const { id, score } of slice) {
+      const row = byId.get(id);
+      if (row && picked.length < limit) picked.push({ ...toEntry(row), score });
+    }
+  }
+  return picked;
 }
 
 /** Deletes one entry of the group (its tags and index rows follow). False when there is none. */

@@ -1,0 +1,208 @@
+import type { Database } from "bun:sqlite";
+import { ftsPhrases, joinPhrases, type MatchMode } from "./fts.ts";
+
+/**
+ * bm25 over a bounded window of matches, scored by the plugin. FTS5's bm25() counts the rows holding
+ * each term by walking the term's whole index (300k rows for a word in a third of a million entries),
+ * whatever the window. Here the count is exact while it is cheap: up to EXACT_COUNT_BUDGET matches over
+ * the query's terms. A term past that is counted among the newest SAMPLE_ROWS rows of the index and the
+ * count scaled to the whole. With every count exact, FTS5's bm25() gives the same score and is used
+ * (it reads term frequencies from the index, no row lookup); otherwise the plugin computes bm25 itself
+ * from `highlight()` marks (term frequency per column) and the index's row sizes. Counts always come
+ * from the live index, so deletes and supersedes are reflected on the next search.
+ */
+export const EXACT_COUNT_BUDGET = 10_000;
+export const SAMPLE_ROWS = 10_000;
+
+/** FTS5 bm25()'s constants; content weighs twice the tags. */
+const K1 = 1.2;
+const B = 0.75;
+const CONTENT_WEIGHT = 2.0;
+const TAGS_WEIGHT = 1.0;
+const COLUMNS = 2;
+
+/** highlight() marks: bytes that never occur in UTF-8 text, so stored content cannot forge one. */
+const OPEN = 0xfe;
+const CLOSE = 0xff;
+
+export interface RankPlan {
+  readonly fts: string;
+  /** FTS5's own bm25() (every term's count exact) or the plugin's scoring (some count sampled). */
+  readonly delegate: boolean;
+  /** Per term: a key that a highlighted match folds to, and the term's IDF. */
+  readonly keys: readonly string[];
+  readonly idf: readonly number[];
+  readonly avgLength: number;
+}
+
+export interface Scored {
+  id: number;
+  score: number;
+}
+
+/** SQLite's varint (FTS5 uses it in its averages record and row sizes): 7 bits a byte, big-endian. */
+function readVarint(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const byte = bytes[at + i] ?? 0;
+    value = value * 128 + (byte & 0x7f);
+    if ((byte & 0x80) === 0) return [value, at + i + 1];
+  }
+  return [value * 256 + (bytes[at + 8] ?? 0), at + 9];
+}
+
+function sumVarints(bytes: Uint8Array, from: number, count: number): number {
+  let total = 0;
+  let at = from;
+  for (let i = 0; i < count; i++) {
+    const [value, next] = readVarint(bytes, at);
+    total += value;
+    at = next;
+  }
+  return total;
+}
+
+/** Rows in the index and their average length in tokens, from FTS5's averages record. */
+function indexStats(db: Database): { rows: number; avgLength: number } {
+  const row = db.query<{ block: Uint8Array }, []>("SELECT block FROM entries_fts_data WHERE id = 1").get();
+  if (!row) return { rows: 0, avgLength: 0 };
+  const [rows, at] = readVarint(row.block, 0);
+  return { rows, avgLength: rows > 0 ? sumVarints(row.block, at, COLUMNS) / rows : 0 };
+}
+
+/**
+ * How many rows hold each phrase: exact within the budget, else estimated from the newest
+ * SAMPLE_ROWS rows (FTS5 seeks to the first of them in the term's index and walks only those).
+ */
+function documentCounts(db: Database, phrases: readonly string[], rows: number): { counts: number[]; exact: boolean } {
+  const sampleStart =
+    rows > SAMPLE_ROWS
+      ? db
+          .query<{ id: number }, [number]>("SELECT id FROM entries_fts_docsize ORDER BY id DESC LIMIT 1 OFFSET ?")
+          .get(SAMPLE_ROWS - 1)?.id
+      : undefined;
+  const inSample = db.query<{ n: number }, [string, number]>(
+    "SELECT count(*) AS n FROM entries_fts WHERE entries_fts MATCH ? AND rowid >= ?",
+  );
+  const bounded = db.query<{ n: number }, [string, number]>(
+    "SELECT count(*) AS n FROM (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? LIMIT ?)",
+  );
+  let budget = EXACT_COUNT_BUDGET;
+  let exact = true;
+  const counts = phrases.map((phrase) => {
+    const sampled = inSample.get(phrase, sampleStart ?? 0)?.n ?? 0;
+    if (sampleStart === undefined) {
+      budget -= sampled;
+      return sampled;
+    }
+    const estimate = (sampled * rows) / SAMPLE_ROWS;
+    if (estimate <= budget) {
+      const n = bounded.get(phrase, budget + 1)?.n ?? 0;
+      if (n <= budget) {
+        budget -= n;
+        return n;
+      }
+    }
+    exact = false;
+    return Math.round(estimate);
+  });
+  return { counts, exact: exact && budget >= 0 };
+}
+
+/** What a matched token folds to, near enough to tell the query's terms apart (FTS5 folds case and diacritics). */
+function phraseKey(text: string): string {
+  return text
+    .normalize("NFKD")
+    .replace(/[^\p{L}\p{N}]/gu, "")
+    .toLowerCase();
+}
+
+export function planRanking(db: Database, tokens: readonly string[], mode: MatchMode): RankPlan {
+  const phrases = ftsPhrases(tokens);
+  const { rows, avgLength } = indexStats(db);
+  const { counts, exact } = documentCounts(db, phrases, rows);
+  const idf = counts.map((n) => {
+    const value = Math.log((rows - n + 0.5) / (n + 0.5));
+    return value > 0 ? value : 1e-6;
+  });
+  return { fts: joinPhrases(phrases, mode), delegate: exact, keys: tokens.map(phraseKey), idf, avgLength };
+}
+
+const decoder = new TextDecoder();
+
+/** Adds `weight` to a term's frequency for every highlighted match of it in one column's marked text. */
+function countMarks(marks: Uint8Array, weight: number, keys: readonly string[], frequencies: number[]): void {
+  let open = marks.indexOf(OPEN);
+  while (open !== -1) {
+    const close = marks.indexOf(CLOSE, open + 1);
+    if (close === -1) return;
+    if (keys.length === 1) frequencies[0] = (frequencies[0] ?? 0) + weight;
+    else {
+      const key = phraseKey(decoder.decode(marks.subarray(open + 1, close)));
+      keys.forEach((k, i) => {
+        if (k === key) frequencies[i] = (frequencies[i] ?? 0) + weight;
+      });
+    }
+    open = marks.indexOf(OPEN, close + 1);
+  }
+}
+
+interface MarkedRow {
+  id: number;
+  content_marks: Uint8Array | null;
+  tag_marks: Uint8Array | null;
+  sizes: Uint8Array | null;
+}
+
+const NOTHING = new Uint8Array(0);
+
+/** FTS5 bm25()'s formula for one row (negated: lower is better). */
+function bm25(plan: RankPlan, row: MarkedRow): number {
+  const frequencies = plan.keys.map(() => 0);
+  countMarks(row.content_marks ?? NOTHING, CONTENT_WEIGHT, plan.keys, frequencies);
+  countMarks(row.tag_marks ?? NOTHING, TAGS_WEIGHT, plan.keys, frequencies);
+  const length = sumVarints(row.sizes ?? NOTHING, 0, COLUMNS);
+  let score = 0;
+  frequencies.forEach((f, i) => {
+    score += ((plan.idf[i] ?? 0) * (f * (K1 + 1.0))) / (f + K1 * (1 - B + (B * length) / plan.avgLength));
+  });
+  return -1.0 * score;
+}
+
+export interface MatchFilter {
+  readonly sql: string;
+  readonly params: readonly (string | number)[];
+}
+
+/**
+ * Scores the matches from rowid `from` on (the window, or 0 for all), best first, newer first on a tie.
+ * With `filter`, only rows of the entries table that pass it are scored.
+ */
+export function scoreMatches(db: Database, plan: RankPlan, from: number, filter: MatchFilter | null): Scored[] {
+  const join = filter === null ? "" : "JOIN entries e ON e.id = entries_fts.rowid";
+  const where = filter === null ? "" : `AND ${filter.sql}`;
+  const params = [plan.fts, from, ...(filter?.params ?? [])];
+  let scored: Scored[];
+  if (plan.delegate) {
+    // ast-grep-ignore: no-string-built-sql -- `join` is constant and `where` holds filter fragments with ? placeholders; all values are bound
+    scored = db
+      .query<Scored, (string | number)[]>(
+        `SELECT entries_fts.rowid AS id, bm25(entries_fts, ${CONTENT_WEIGHT.toFixed(1)}, ${TAGS_WEIGHT.toFixed(1)}) AS score
+         FROM entries_fts ${join} WHERE entries_fts MATCH ? AND entries_fts.rowid >= ? ${where}`,
+      )
+      .all(...params);
+  } else {
+    // ast-grep-ignore: no-string-built-sql -- `join` is constant and `where` holds filter fragments with ? placeholders; all values are bound
+    const rows = db
+      .query<MarkedRow, (string | number)[]>(
+        `SELECT entries_fts.rowid AS id,
+           CAST(highlight(entries_fts, 0, X'FE', X'FF') AS BLOB) AS content_marks,
+           CAST(highlight(entries_fts, 1, X'FE', X'FF') AS BLOB) AS tag_marks, d.sz AS sizes
+         FROM entries_fts JOIN entries_fts_docsize d ON d.id = entries_fts.rowid ${join}
+         WHERE entries_fts MATCH ? AND entries_fts.rowid >= ? ${where}`,
+      )
+      .all(...params);
+    scored = rows.map((row) => ({ id: row.id, score: bm25(plan, row) }));
+  }
+  return scored.sort((a, b) => a.score - b.score || b.id - a.id);
+}
