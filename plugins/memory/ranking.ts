@@ -2,17 +2,19 @@ import type { Database } from "bun:sqlite";
 import { ftsPhrases, joinPhrases, type MatchMode } from "./fts.ts";
 
 /**
- * bm25 over a bounded window of matches, scored by the plugin. FTS5's bm25() counts the rows holding
- * each term by walking the term's whole index (300k rows for a word in a third of a million entries),
- * whatever the window. Here the count is exact while it is cheap: up to EXACT_COUNT_BUDGET matches over
- * the query's terms. A term past that is counted among the newest SAMPLE_ROWS rows of the index and the
- * count scaled to the whole. With every count exact, FTS5's bm25() gives the same score and is used
- * (it reads term frequencies from the index, no row lookup); otherwise the plugin computes bm25 itself
- * from `highlight()` marks (term frequency per column) and the index's row sizes. Counts always come
- * from the live index, so deletes and supersedes are reflected on the next search.
+ * bm25 over a bounded window of matches. FTS5's bm25() counts the rows holding each term by walking
+ * the term's whole index (300k rows for a word in a third of a million entries), whatever the window.
+ * Here a term in at most RARE_TERM_ROWS rows is counted exactly (that walk is short); a commoner one
+ * is counted among the newest SAMPLE_ROWS rows of the index (FTS5 seeks to the first of them) and the
+ * count scaled to the whole index. While the query's terms are in at most DELEGATE_ROWS rows together,
+ * FTS5's bm25() is cheap enough and used as is: it reads term frequencies from the index without a row
+ * lookup. Past that the plugin computes the same formula with its counts, the term frequencies from
+ * `highlight()` marks and the lengths from the index's row sizes. Counts come from the live index, so
+ * deletes and supersedes are reflected on the next search.
  */
-export const EXACT_COUNT_BUDGET = 10_000;
+export const RARE_TERM_ROWS = 1_000;
 export const SAMPLE_ROWS = 10_000;
+export const DELEGATE_ROWS = 50_000;
 
 /** FTS5 bm25()'s constants; content weighs twice the tags. */
 const K1 = 1.2;
@@ -27,8 +29,10 @@ const CLOSE = 0xff;
 
 export interface RankPlan {
   readonly fts: string;
-  /** FTS5's own bm25() (every term's count exact) or the plugin's scoring (some count sampled). */
+  /** FTS5's own bm25() (few matches to count) or the plugin's scoring. */
   readonly delegate: boolean;
+  /** Per term: the rows holding it, exact or estimated. */
+  readonly counts: readonly number[];
   /** Per term: a key that a highlighted match folds to, and the term's IDF. */
   readonly keys: readonly string[];
   readonly idf: readonly number[];
@@ -70,43 +74,26 @@ function indexStats(db: Database): { rows: number; avgLength: number } {
   return { rows, avgLength: rows > 0 ? sumVarints(row.block, at, COLUMNS) / rows : 0 };
 }
 
-/**
- * How many rows hold each phrase: exact within the budget, else estimated from the newest
- * SAMPLE_ROWS rows (FTS5 seeks to the first of them in the term's index and walks only those).
- */
-function documentCounts(db: Database, phrases: readonly string[], rows: number): { counts: number[]; exact: boolean } {
-  const sampleStart =
-    rows > SAMPLE_ROWS
-      ? db
-          .query<{ id: number }, [number]>("SELECT id FROM entries_fts_docsize ORDER BY id DESC LIMIT 1 OFFSET ?")
-          .get(SAMPLE_ROWS - 1)?.id
-      : undefined;
-  const inSample = db.query<{ n: number }, [string, number]>(
-    "SELECT count(*) AS n FROM entries_fts WHERE entries_fts MATCH ? AND rowid >= ?",
-  );
+/** How many rows hold each phrase: exact for a rare one (or a small index), else sampled and scaled. */
+function documentCounts(db: Database, phrases: readonly string[], rows: number): number[] {
   const bounded = db.query<{ n: number }, [string, number]>(
     "SELECT count(*) AS n FROM (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? LIMIT ?)",
   );
-  let budget = EXACT_COUNT_BUDGET;
-  let exact = true;
-  const counts = phrases.map((phrase) => {
-    const sampled = inSample.get(phrase, sampleStart ?? 0)?.n ?? 0;
-    if (sampleStart === undefined) {
-      budget -= sampled;
-      return sampled;
+  const inSample = db.query<{ n: number }, [string, number]>(
+    "SELECT count(*) AS n FROM entries_fts WHERE entries_fts MATCH ? AND rowid >= ?",
+  );
+  let sampleStart: number | undefined;
+  return phrases.map((phrase) => {
+    const few = bounded.get(phrase, RARE_TERM_ROWS + 1)?.n ?? 0;
+    if (few <= RARE_TERM_ROWS || rows <= SAMPLE_ROWS) {
+      return few <= RARE_TERM_ROWS ? few : (inSample.get(phrase, 0)?.n ?? 0);
     }
-    const estimate = (sampled * rows) / SAMPLE_ROWS;
-    if (estimate <= budget) {
-      const n = bounded.get(phrase, budget + 1)?.n ?? 0;
-      if (n <= budget) {
-        budget -= n;
-        return n;
-      }
-    }
-    exact = false;
-    return Math.round(estimate);
+    sampleStart ??=
+      db
+        .query<{ id: number }, [number]>("SELECT id FROM entries_fts_docsize ORDER BY id DESC LIMIT 1 OFFSET ?")
+        .get(SAMPLE_ROWS - 1)?.id ?? 0;
+    return Math.round(((inSample.get(phrase, sampleStart)?.n ?? 0) * rows) / SAMPLE_ROWS);
   });
-  return { counts, exact: exact && budget >= 0 };
 }
 
 /** What a matched token folds to, near enough to tell the query's terms apart (FTS5 folds case and diacritics). */
@@ -120,12 +107,13 @@ function phraseKey(text: string): string {
 export function planRanking(db: Database, tokens: readonly string[], mode: MatchMode): RankPlan {
   const phrases = ftsPhrases(tokens);
   const { rows, avgLength } = indexStats(db);
-  const { counts, exact } = documentCounts(db, phrases, rows);
+  const counts = documentCounts(db, phrases, rows);
+  const delegate = counts.reduce((sum, n) => sum + n, 0) <= DELEGATE_ROWS;
   const idf = counts.map((n) => {
     const value = Math.log((rows - n + 0.5) / (n + 0.5));
     return value > 0 ? value : 1e-6;
   });
-  return { fts: joinPhrases(phrases, mode), delegate: exact, keys: tokens.map(phraseKey), idf, avgLength };
+  return { fts: joinPhrases(phrases, mode), delegate, counts, keys: tokens.map(phraseKey), idf, avgLength };
 }
 
 const decoder = new TextDecoder();
