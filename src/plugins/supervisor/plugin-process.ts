@@ -7,6 +7,7 @@ import { chownSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeF
 import { basename, dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { sanitizeText } from "../../core/response/sanitize.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 import { RouterSocket } from "../../transport/sockets.ts";
 import {
   type ChannelAnswer,
@@ -322,13 +323,15 @@ export class PluginProcess {
       outcome = "killed";
     }
     if (child && !this.exited) {
-      const done = await Promise.race([child.exited.then(() => true), Bun.sleep(500).then(() => false)]);
+      // Deadlines through withTimeout, whose timer is cleared: a pending sleep would keep a stopped core's
+      // event loop alive for its full length after the process had long exited.
+      const done = (await withTimeout(() => child.exited, 500)) !== "timeout";
       if (!done) {
         this.kill("shutdown");
         outcome = "killed";
       }
       // Bounded: a process the kernel has not reaped yet must not hold up the core's stop.
-      await Promise.race([child.exited, Bun.sleep(2_000)]);
+      await withTimeout(() => child.exited, 2_000);
       if (!this.exited) this.onExited(child);
     }
     return outcome;
