@@ -73,7 +73,8 @@ export async function listAvailableRuntimes(options: DetectOptions = {}): Promis
 
 /**
  * Podman gets host-specific settings: runc where crun fails (cgroup v1/hybrid hosts), keep-id when
- * rootless, private relabelling under SELinux.
+ * rootless, private relabelling under SELinux. Its `podman info` is also its availability check (it
+ * answers only when the engine does), so detection never runs a `podman version` before it.
  */
 async function configured(rt: ContainerRuntime, h: Host): Promise<DetectedRuntime> {
   if (rt instanceof PodmanRuntime) {
@@ -90,6 +91,20 @@ async function configured(rt: ContainerRuntime, h: Host): Promise<DetectedRuntim
   return { runtime: rt, info: await rt.info() };
 }
 
+/**
+ * Whether the candidate answers: Podman's answer is its detection itself; any other runtime is only asked
+ * for its version here and configured once it is picked.
+ */
+async function answers(rt: ContainerRuntime, h: Host): Promise<DetectedRuntime | ContainerRuntime | null> {
+  if (rt instanceof PodmanRuntime) return await configured(rt, h).catch(() => null);
+  return (await rt.isAvailable()) ? rt : null;
+}
+
+async function picked(answer: DetectedRuntime | ContainerRuntime | null, h: Host): Promise<DetectedRuntime | null> {
+  if (answer === null) return null;
+  return "runtime" in answer ? answer : await configured(answer, h);
+}
+
 export async function detectRuntime(options: DetectOptions = {}): Promise<DetectedRuntime> {
   const h = host(options);
   const preference = options.preference ?? "auto";
@@ -101,25 +116,30 @@ export async function detectRuntime(options: DetectOptions = {}): Promise<Detect
         'set container.runtime to "podman", "docker" or "auto" in config.toml',
       );
     }
-    if (!(await rt.isAvailable())) {
+    const detected = await picked(await answers(rt, h), h);
+    if (!detected) {
       throw new ContainerError(
         `the configured container runtime "${preference}" is not available (its CLI is missing or its engine does not answer)`,
         `install or start ${preference}, or set container.runtime = "auto" in config.toml`,
       );
     }
-    return await configured(rt, h);
+    return detected;
   }
-  const available = await listAvailableRuntimes(options);
-  const first = available[0];
-  if (!first) {
-    throw new ContainerError(
-      "no container runtime found (tried Apple container, podman, docker)",
-      h.platform === "linux"
-        ? "install Podman (e.g. `sudo apt-get install podman runc`) or Docker, then run `carapace doctor`"
-        : "install Podman Desktop or Docker Desktop (or Apple's container on macOS 26+), then run `carapace doctor`",
-    );
+  // Every candidate concurrently; the first in detection order that answers wins.
+  const probes = DETECTION_ORDER.map((name) => {
+    const rt = candidate(name, h);
+    return rt ? answers(rt, h).catch(() => null) : Promise.resolve(null);
+  });
+  for (const probe of probes) {
+    const detected = await picked(await probe, h);
+    if (detected) return detected;
   }
-  return await configured(candidate(first, h) as ContainerRuntime, h);
+  throw new ContainerError(
+    "no container runtime found (tried Apple container, podman, docker)",
+    h.platform === "linux"
+      ? "install Podman (e.g. `sudo apt-get install podman runc`) or Docker, then run `carapace doctor`"
+      : "install Podman Desktop or Docker Desktop (or Apple's container on macOS 26+), then run `carapace doctor`",
+  );
 }
 
 const detections = new WeakMap<Exec, Map<RuntimePreference, Promise<DetectedRuntime>>>();

@@ -84,6 +84,22 @@ describe("runtime detection", () => {
     expect(exec.calls.filter((argv) => argv[0] === "podman" && argv[1] === "info")).toHaveLength(1);
   });
 
+  test("podman's `podman info` is its availability check: no `podman version` before it, auto or configured", async () => {
+    for (const preference of ["auto", "podman"] as const) {
+      const exec = machine(["podman", "docker"]);
+      expect((await detectRuntime({ preference, exec, ...linux })).runtime.name).toBe("podman");
+      const podmanCalls = exec.calls.filter((argv) => argv[0] === "podman").map((argv) => argv[1]);
+      expect(podmanCalls).toEqual(["info"]);
+      // Docker is only asked whether it answers, never configured, when podman wins.
+      expect(exec.calls.filter((argv) => argv[0] === "docker" && argv[1] === "info")).toHaveLength(0);
+    }
+    // A podman whose info fails is not picked: the next runtime in order is.
+    const broken = new FakeExec((argv) =>
+      argv[0] === "podman" && argv[1] === "info" ? { code: 125, stderr: "engine down" } : answers(["docker"])(argv),
+    );
+    expect((await detectRuntime({ exec: broken, ...linux })).runtime.name).toBe("docker");
+  });
+
   test("detectRuntimeOnce shares one probe per process and preference, and does not keep a failure", async () => {
     const exec = machine(["podman"]);
     const [a, b] = await Promise.all([detectRuntimeOnce({ exec }), detectRuntimeOnce({ exec })]);
