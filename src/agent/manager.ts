@@ -4,8 +4,7 @@ import type { Config } from "../config/keys.ts";
 import { budgetsFor, groupSettings, limitsFromConfig } from "../config/load.ts";
 import { grantSocketToAgent } from "../container/agent-tree.ts";
 import type { DetectedRuntime } from "../container/detect.ts";
-import { refuseStaleImage } from "../container/image-current.ts";
-import { resolvePinnedImage } from "../container/image-pin.ts";
+import { sessionImage } from "../container/image-current.ts";
 import { type AgentContainer, ContainerLifecycle } from "../container/lifecycle.ts";
 import { assertLimitsEnforced } from "../container/limits.ts";
 import { agentRunSpec, agentUser, instanceId } from "../container/lockdown.ts";
@@ -450,9 +449,8 @@ export class AgentManager {
   /** The image a session runs: limits enforced, the image current, its pinned digest (pinned now on first use). */
   private async agentImage(runtime: ContainerRuntime, info: RuntimeInfo): Promise<{ id: string }> {
     assertLimitsEnforced(info, this.config.runtime.allow_rootless_unlimited);
-    await refuseStaleImage(runtime, this.config.runtime.image);
     // Image pinning: run the pinned digest, never whatever the tag points at now.
-    const image = await resolvePinnedImage(this.home, runtime, this.config.runtime.image);
+    const image = await sessionImage(this.home, runtime, this.config.runtime.image);
     if (image.pinned === "first-use") {
       await this.core.audit.append({
         kind: "event",

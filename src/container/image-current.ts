@@ -1,8 +1,22 @@
 import { CARAPACE_VERSION } from "../config/version.ts";
 import { logLine } from "../core/response/log-stream.ts";
 import { ContainerError } from "./errors.ts";
-import { CLAUDE_CODE_VERSION, imageState } from "./image.ts";
+import { CLAUDE_CODE_VERSION, labelsState } from "./image.ts";
+import { imageLabelsById } from "./image-labels.ts";
+import { type PinnedImage, pinImageId } from "./image-pin.ts";
 import type { ContainerRuntime } from "./runtime.ts";
+
+/**
+ * The image a session runs: the tag resolved to its id now (one runtime call per session), that id's
+ * labels current, and the id the pinned one (pinned now on first use). The labels come from the
+ * per-id cache, which is exact: the id is the digest of the config that holds them.
+ */
+export async function sessionImage(home: string, runtime: ContainerRuntime, tag: string): Promise<PinnedImage> {
+  const id = await runtime.imageId(tag);
+  if (!id) throw new ContainerError(`the agent image ${tag} does not exist`, "build it with `carapace image build`");
+  await refuseStaleImage(runtime, tag, id);
+  return pinImageId(home, tag, id);
+}
 
 /**
  * Session start refuses an agent image not built by this carapace (another version, another Claude Code,
@@ -12,9 +26,10 @@ import type { ContainerRuntime } from "./runtime.ts";
 export async function refuseStaleImage(
   runtime: ContainerRuntime,
   tag: string,
+  id: string,
   warn: (line: string) => void = (line) => logLine(line),
 ): Promise<void> {
-  const state = await imageState(runtime, tag, {
+  const state = labelsState(await imageLabelsById.labels(runtime, id), {
     carapaceVersion: CARAPACE_VERSION,
     claudeCodeVersion: CLAUDE_CODE_VERSION,
   });

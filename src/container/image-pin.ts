@@ -46,17 +46,23 @@ export async function pinBuiltImage(home: string, runtime: ContainerRuntime, tag
   return pin;
 }
 
+export interface PinnedImage {
+  id: string;
+  pinned: "existing" | "first-use";
+}
+
 /**
  * The immutable image id a session must run. A tag whose digest differs from the pin is refused;
  * with no pin yet (an image built outside `carapace image build`), the current digest is pinned on first use.
  */
-export async function resolvePinnedImage(
-  home: string,
-  runtime: ContainerRuntime,
-  tag: string,
-): Promise<{ id: string; pinned: "existing" | "first-use" }> {
+export async function resolvePinnedImage(home: string, runtime: ContainerRuntime, tag: string): Promise<PinnedImage> {
   const id = await runtime.imageId(tag);
   if (!id) throw new ContainerError(`the agent image ${tag} does not exist`, "build it with `carapace image build`");
+  return pinImageId(home, tag, id);
+}
+
+/** resolvePinnedImage for a tag already resolved to `id`; the pin is read fresh every time. */
+export function pinImageId(home: string, tag: string, id: string): PinnedImage {
   const pin = readImagePin(home);
   if (pin && pin.tag === tag) {
     if (pin.id !== id) {

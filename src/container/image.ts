@@ -171,7 +171,11 @@ export async function buildAgentImage(
 }
 
 export async function imageState(runtime: ContainerRuntime, tag: string, expected: ExpectedImage): Promise<ImageState> {
-  const labels = await runtime.imageLabels(tag);
+  return labelsState(await runtime.imageLabels(tag), expected);
+}
+
+/** What an image's labels (null: no such image) say about it against what this carapace expects. */
+export function labelsState(labels: Record<string, string> | null, expected: ExpectedImage): ImageState {
   if (labels === null) return { state: "missing" };
   const reasons: string[] = [];
   const check = (key: string, want: string, what: string) => {

@@ -42,6 +42,8 @@ export class MockRuntime implements ContainerRuntime {
   readonly containers = new Map<string, MockContainer>();
   readonly calls: string[] = [];
   readonly images: Map<string, Record<string, string>>;
+  /** How many times the labels of an image were asked for. */
+  labelLookups = 0;
   private readonly finishers = new Map<string, (code: number) => void>();
   private readonly ignoresStop = new Set<string>();
   private readonly scenario: (spec: RunSpec) => MockScenario;
@@ -211,15 +213,25 @@ export class MockRuntime implements ContainerRuntime {
   }
 
   async imageId(ref: string): Promise<string | null> {
-    return this.images.has(ref) ? `sha256:${Bun.hash(JSON.stringify([ref, this.images.get(ref)])).toString(16)}` : null;
+    return this.images.has(ref) ? mockImageId(ref, this.images.get(ref)) : null;
   }
 
+  /** By tag, or by the id imageId gave (as a real runtime answers both). */
   async imageLabels(ref: string): Promise<Record<string, string> | null> {
-    return this.images.get(ref) ?? null;
+    this.labelLookups++;
+    const byTag = this.images.get(ref);
+    if (byTag) return byTag;
+    for (const [tag, labels] of this.images) if (mockImageId(tag, labels) === ref) return labels;
+    return null;
   }
 
   async build(options: ImageBuildOptions, onLine: (line: string) => void = () => {}): Promise<void> {
     onLine(`STEP 1/1: FROM ${options.buildArgs.BASE_IMAGE ?? "scratch"}`);
     this.images.set(options.tag, { ...(options.labels ?? {}) });
   }
+}
+
+/** A mock image's id: a digest of its tag and labels, so relabelling (a rebuild) gives another id. */
+function mockImageId(tag: string, labels: Record<string, string> | undefined): string {
+  return `sha256:${Bun.hash(JSON.stringify([tag, labels])).toString(16)}`;
 }

@@ -1,6 +1,7 @@
 import { CARAPACE_VERSION } from "../../config/version.ts";
 import { detectRuntimeOnce } from "../../container/detect.ts";
-import { CLAUDE_CODE_VERSION, imageState } from "../../container/image.ts";
+import { CLAUDE_CODE_VERSION, labelsState } from "../../container/image.ts";
+import { imageLabelsById } from "../../container/image-labels.ts";
 import { logLine } from "../response/log-stream.ts";
 
 /**
@@ -15,7 +16,9 @@ export async function warnIfImageNotCurrent(
   const warn = (text: string) => logLine(text, { level: "warn" });
   try {
     const { runtime } = await detectRuntimeOnce({ preference: engine });
-    const state = await imageState(runtime, image, {
+    // Through the per-id labels cache, so the first session asks only which image the tag names.
+    const id = await runtime.imageId(image);
+    const state = labelsState(id === null ? null : await imageLabelsById.labels(runtime, id), {
       carapaceVersion: CARAPACE_VERSION,
       claudeCodeVersion: CLAUDE_CODE_VERSION,
     });
