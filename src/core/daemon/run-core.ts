@@ -49,9 +49,12 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
     ...(options.debug ? { debug: options.debug } : {}),
   });
   // Before the plugins start: a channel's first message finds the router and the agent manager.
-  const agents = new AgentManager(home, server.forAgents(), config, () =>
-    detectRuntimeOnce({ preference: config.runtime.engine }),
-  );
+  const runtime = () => detectRuntimeOnce({ preference: config.runtime.engine });
+  // Started now, while the plugins start: a `podman info` takes about a second, and the first session
+  // and the start-up image check wait for it.
+  runtime().catch(() => {});
+  void warnIfImageNotCurrent(config.runtime.engine, config.runtime.image);
+  const agents = new AgentManager(home, server.forAgents(), config, runtime);
   const channels = attachChannelRouter(home, config, server.forChannels(), agents);
   await server.start();
   const watcher = options.watch
@@ -104,7 +107,6 @@ export async function runCore(options: RunCoreOptions): Promise<ExitCode> {
   const control = new ControlChannel(home, server.forControl(), stop, agents, tasks, channels);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  void warnIfImageNotCurrent(config.runtime.engine, config.runtime.image);
   logLine(`Carapace core running (pid ${process.pid}, home ${home}). Stop with Ctrl-C or \`carapace stop\`.`, {
     level: "info",
   });
