@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import type { TaskUpdate } from "../agent/manager.ts";
@@ -7,7 +7,9 @@ import { writeCredential } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
 import { removeAgentTree } from "../container/agent-tree.ts";
+import { controlSocketPath } from "../core/control.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { control } from "./control-client.ts";
 import { EXIT } from "./errors.ts";
 import { progress } from "./progress.ts";
 import { withHome } from "./run-command.ts";
@@ -105,6 +107,25 @@ async function promptApproving(bin: string, env: Record<string, string>, text: s
   return { stdout: streamed || answer, stderr: await stderr, code };
 }
 
+/**
+ * Waits until the demo's core answers on its control socket (it exists once the core serves), asked from
+ * this process: a `carapace status` process every 50 ms would take CPU from the core's own start.
+ */
+async function coreReady(home: string, core: { exitCode: number | null }): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && core.exitCode === null) {
+    if (existsSync(controlSocketPath(home))) {
+      try {
+        control(home, "status", {}, 2_000);
+        return;
+      } catch {
+        // bound but not answering yet
+      }
+    }
+    await Bun.sleep(20);
+  }
+}
+
 async function run(bin: string, args: string[], env: Record<string, string>) {
   const p = Bun.spawn([bin, ...args], { env, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([
@@ -139,13 +160,14 @@ export async function runDemo(userHome: string): Promise<number> {
     NO_COLOR: "1",
   };
   const bin = process.execPath;
+  // The home is complete before the core starts: the core reads its config and plugins once, at start.
+  ensureHome(home);
+  writeFileSync(join(home, "config.toml"), scriptedModelConfig(model.url, engine, image), { mode: 0o600 });
+  writeCredential(home, "anthropic_api_key", "sk-ant-demo-key-seen-only-by-the-host-proxy");
+  installDemoPlugin(home);
   const core = Bun.spawn([bin, "start"], { env, stdout: "ignore", stderr: "pipe" });
   try {
-    ensureHome(home);
-    writeFileSync(join(home, "config.toml"), scriptedModelConfig(model.url, engine, image), { mode: 0o600 });
-    writeCredential(home, "anthropic_api_key", "sk-ant-demo-key-seen-only-by-the-host-proxy");
-    installDemoPlugin(home);
-    for (let i = 0; i < 200 && (await run(bin, ["status"], env)).code !== 0; i++) await Bun.sleep(50);
+    await coreReady(home, core);
     process.stdout.write(
       "== Carapace demo: a real session in the locked-down container, driven by a SCRIPTED model ==\n\n",
     );
@@ -163,7 +185,8 @@ export async function runDemo(userHome: string): Promise<number> {
     );
     return prompt.code === 0 ? EXIT.ok : EXIT.failure;
   } finally {
-    await run(bin, ["stop"], env);
+    // What `carapace stop` asks for, without a process of its own: the core stops gracefully on SIGTERM.
+    core.kill("SIGTERM");
     await core.exited;
     await model.close();
     // The demo home holds its agent's workspace: removed without following links.
