@@ -27,8 +27,8 @@ export type ViolationHandler = (session: Session, reason: string) => void;
  * frame-size check can answer an oversized request with VALIDATION_FAILED; one message is a delimiter and
  * one frame (8 frames allowed, so a malformed message is still answered by a "dropped" audit record);
  * past these, or with more than 128 connections or 4 messages' worth of unfinished bytes, a peer is cut off.
- * Held at most: 4 messages in the intake plus 128 peers × 16 chunks of 8 KiB in libzmq; a peer that leaves
- * 32 replies unread is cut off rather than have the core queue more.
+ * Held at most: 4 messages in the intake (what is still on its way waits in the kernel's socket buffers);
+ * a peer that leaves 32 writes of replies untaken is cut off rather than have the core queue more.
  */
 export function sessionGuardLimits(maxRequestBytes: number): GuardLimits {
   const maxFrameBytes = maxRequestBytes * 4 + 1024;
@@ -39,7 +39,6 @@ export function sessionGuardLimits(maxRequestBytes: number): GuardLimits {
     maxFrames: 8,
     maxPeers: 128,
     maxBufferedBytes: 4 * maxMessageBytes,
-    chunkHighWater: 16,
     replyHighWater: 32,
   };
 }

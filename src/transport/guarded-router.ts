@@ -1,6 +1,8 @@
-import type { Reactor } from "./reactor.ts";
-import type { SendOutcome } from "./socket.ts";
-import { LoopSocket } from "./sockets.ts";
+import type { Socket, UnixSocketListener } from "bun";
+import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import { UserError } from "../errors/user-error.ts";
+import { ipcPath, prepareSocketDir, type SendOutcome } from "./socket.ts";
 import { encodeMessage, type IntakeLimits, IntakeViolation, serverHandshake, ZmtpIntake } from "./zmtp.ts";
 
 export interface GuardLimits extends IntakeLimits {
@@ -8,156 +10,187 @@ export interface GuardLimits extends IntakeLimits {
   maxPeers: number;
   /** Most bytes held for unfinished messages across all peers; the peer that passes it is disconnected. */
   maxBufferedBytes: number;
-  /** libzmq's queue of raw chunks (≤ 8 KiB each) per peer before it stops reading that peer's socket. */
-  chunkHighWater: number;
-  /** Replies libzmq holds for a peer that does not read them; one more and the peer counts as stalled. */
+  /** Writes the kernel has not taken yet for a peer that does not read them; one more and the peer counts as stalled. */
   replyHighWater: number;
-  /** The buffer raw chunks are read into (default 64 KiB, eight times libzmq's largest chunk). */
-  chunkBufferBytes?: number;
 }
+
+type Conn = Socket<{ peer: Peer | null }>;
 
 interface Peer {
   readonly id: Uint8Array;
-  /** null once the peer is cut off but its connection cannot be closed yet (its reply queue is full). */
-  intake: ZmtpIntake | null;
+  readonly key: string;
+  readonly conn: Conn;
+  readonly intake: ZmtpIntake;
   /**
-   * Replies held until the current microtasks have run, sent then as one raw chunk; null while no send to
-   * this peer happened in them (the first one goes out at once, with its real outcome).
+   * Replies held until the current microtasks have run, sent then as one write; null while no send to
+   * this peer happened in them (the first one goes out at once).
    */
   held: Uint8Array[] | null;
   heldBytes: number;
+  /** What the kernel did not take yet (the peer is not reading), in order; written again on drain. */
+  unsent: Uint8Array[];
 }
 
-const EMPTY = new Uint8Array(0);
-const CUT_OFF_MEMORY = 1024;
 /**
- * Most bytes of replies joined into one raw chunk. libzmq holds `replyHighWater` chunks for a peer that
- * does not read, so this bounds what a stalled peer costs: replyHighWater × max(this, one reply).
+ * Most bytes of replies joined into one write. A stalled peer costs at most replyHighWater × max(this,
+ * one reply).
  */
 const MAX_JOINED_BYTES = 64 * 1024;
 
 /**
- * A ROUTER for DEALER peers whose inbound messages are bounded while they arrive. It is a libzmq
- * ZMQ_STREAM socket speaking ZMTP itself (zmtp.ts): libzmq holds at most `chunkHighWater` raw chunks per
- * peer, the intake at most one unfinished message, and a peer that passes a limit is disconnected at once
- * and reported to `onViolation`. Same interface as RouterSocket.
+ * A ROUTER for DEALER peers whose inbound messages are bounded while they arrive: the session socket is a
+ * plain Unix stream socket of the event loop, and the core speaks ZMTP on it itself (zmtp.ts). The intake
+ * holds at most one unfinished message per peer, a peer that passes a limit is disconnected at once and
+ * reported to `onViolation`, and one that leaves `replyHighWater` writes untaken is cut off instead of
+ * the core holding its replies. The peers are libzmq DEALERs (`ipc`), which cannot tell the difference.
+ *
+ * Not libzmq's ZMQ_STREAM: through it every message crossed libzmq's I/O thread both ways (two thread
+ * wake-ups and a mailbox per message) and the main thread had to poll for it; here a read wakes the
+ * event loop directly and a reply is one write(2).
  */
-export class GuardedRouter extends LoopSocket {
+export class GuardedRouter {
   private readonly peers = new Map<string, Peer>();
-  /** Peers we disconnected: libzmq may still report their disconnection, which must not read as a connect. */
-  private readonly cutOff = new Set<string>();
   /** Peers with replies held for the end of the current microtasks. */
   private readonly holding = new Set<Peer>();
   private releaseQueued = false;
+  private readonly listener: UnixSocketListener<{ peer: Peer | null }>;
+  private readonly path: string;
+  private closed = false;
+  private serial = 0;
+  /** Replies to a peer that is gone (answered after it hung up). */
+  dropped = 0;
 
   constructor(
     endpoint: string,
     private readonly onMessage: (identity: Uint8Array, frames: Uint8Array[], overflow: boolean) => void,
     private readonly onViolation: (identity: Uint8Array, reason: string) => void,
     private readonly limits: GuardLimits,
-    loop?: Reactor,
   ) {
-    super(
-      "STREAM",
-      {
-        receiveHighWater: limits.chunkHighWater,
-        sendHighWater: limits.replyHighWater,
-        maxFrames: 2,
-        ...(limits.chunkBufferBytes !== undefined ? { chunkBufferBytes: limits.chunkBufferBytes } : {}),
+    const path = ipcPath(endpoint);
+    if (!path) throw new UserError("TRANSPORT", `${endpoint} is not an ipc:// endpoint`, "use ipc://<path>");
+    this.path = path;
+    prepareSocketDir(dirname(path));
+    removeStaleSocket(path);
+    this.listener = Bun.listen<{ peer: Peer | null }>({
+      unix: path,
+      socket: {
+        open: (conn) => this.opened(conn),
+        data: (conn, chunk) => this.received(conn, chunk),
+        drain: (conn) => this.drained(conn),
+        close: (conn) => this.gone(conn),
+        error: (conn) => this.gone(conn),
       },
-      loop,
-    );
-    this.attach(() => this.socket.bind(endpoint));
+    });
+    chmodSync(path, 0o600);
   }
 
   get peerCount(): number {
     return this.peers.size;
   }
 
-  protected receive(frames: Uint8Array[], overflow: boolean): void {
-    const [id, data] = frames;
-    if (!id || !data) return;
-    const key = keyOf(id);
-    if (overflow) {
-      // A raw chunk is never longer than libzmq's input batch; one that was cut cannot be parsed further.
-      if (this.peers.get(key)?.intake) this.disconnect(key, id, "sent a chunk the transport could not hold whole");
-      return;
+  private opened(conn: Conn): void {
+    const id = peerId(++this.serial);
+    conn.data = { peer: null };
+    if (this.closed) return conn.terminate();
+    if (this.peers.size >= this.limits.maxPeers) {
+      this.onViolation(id, `connected past the limit of ${this.limits.maxPeers} connections`);
+      return conn.terminate();
     }
-    if (data.length === 0) {
-      this.notified(id, key);
-      return;
-    }
-    const intake = this.peers.get(key)?.intake;
-    if (!intake) return;
+    const peer: Peer = {
+      id,
+      key: keyOf(id),
+      conn,
+      intake: new ZmtpIntake(this.limits),
+      held: null,
+      heldBytes: 0,
+      unsent: [],
+    };
+    conn.data.peer = peer;
+    this.peers.set(peer.key, peer);
+    this.write(peer, serverHandshake());
+  }
+
+  private received(conn: Conn, chunk: Uint8Array): void {
+    const peer = conn.data?.peer;
+    if (!peer || this.peers.get(peer.key) !== peer) return;
     let messages: Uint8Array[][];
     try {
-      messages = intake.feed(data);
-      if (intake.buffered > 0 && this.bufferedBytes() > this.limits.maxBufferedBytes) {
+      messages = peer.intake.feed(chunk);
+      if (peer.intake.buffered > 0 && this.bufferedBytes() > this.limits.maxBufferedBytes) {
         throw new IntakeViolation(`took the session past ${this.limits.maxBufferedBytes} bytes of unfinished messages`);
       }
     } catch (e) {
       if (!(e instanceof IntakeViolation)) throw e;
-      this.disconnect(key, id, e.reason);
+      this.disconnect(peer, e.reason);
       return;
     }
-    for (const m of messages) this.onMessage(id, m, false);
+    for (const m of messages) this.onMessage(peer.id, m, false);
   }
 
-  /** A connection or a disconnection (ZMQ_STREAM reports both as an empty data frame). */
-  private notified(id: Uint8Array, key: string): void {
-    if (this.peers.delete(key) || this.cutOff.delete(key)) return;
-    if (this.peers.size >= this.limits.maxPeers) {
-      this.disconnect(key, id, `connected past the limit of ${this.limits.maxPeers} connections`);
-      return;
+  private drained(conn: Conn): void {
+    const peer = conn.data?.peer;
+    if (!peer) return;
+    while (peer.unsent.length > 0) {
+      const bytes = peer.unsent[0] as Uint8Array;
+      const n = conn.write(bytes);
+      if (n < 0) return;
+      if (n < bytes.length) {
+        peer.unsent[0] = bytes.subarray(n);
+        return;
+      }
+      peer.unsent.shift();
     }
-    this.peers.set(key, { id, intake: new ZmtpIntake(this.limits), held: null, heldBytes: 0 });
-    this.sendFrames([id, serverHandshake()]);
   }
 
-  /**
-   * Closes the peer's connection (an empty frame on a STREAM socket). A peer whose reply queue is full
-   * cannot be closed that way; it stays counted, its input ignored, until it hangs up.
-   */
-  private disconnect(key: string, id: Uint8Array, reason: string): void {
-    this.onViolation(id, reason);
-    if (!this.socket.closed && this.socket.trySend([id, EMPTY]) === "again") {
-      this.peers.set(key, { id, intake: null, held: null, heldBytes: 0 });
-    } else {
-      this.peers.delete(key);
-      if (this.cutOff.size >= CUT_OFF_MEMORY) this.cutOff.clear();
-      this.cutOff.add(key);
-    }
-    this.loop.touch(this.socket);
+  /** The peer hung up (or its connection failed): forgotten, with whatever was held for it. */
+  private gone(conn: Conn): void {
+    const peer = conn.data?.peer;
+    if (!peer) return;
+    conn.data.peer = null;
+    if (this.peers.get(peer.key) === peer) this.peers.delete(peer.key);
+    this.holding.delete(peer);
+  }
+
+  /** Closes the peer's connection at once, dropping what it did not read. */
+  private disconnect(peer: Peer, reason: string): void {
+    this.peers.delete(peer.key);
+    this.holding.delete(peer);
+    peer.conn.data.peer = null;
+    this.onViolation(peer.id, reason);
+    peer.conn.terminate();
   }
 
   private bufferedBytes(): number {
     let total = 0;
-    for (const p of this.peers.values()) total += p.intake?.buffered ?? 0;
+    for (const p of this.peers.values()) total += p.intake.buffered;
     return total;
   }
 
   /**
-   * Sends one message, never queued behind others: a full reply queue means the peer stopped reading, and
-   * it is cut off instead of the core holding its replies (or holding back everybody else's).
+   * Sends one message, never queued behind others for long: a peer that leaves `replyHighWater` writes
+   * untaken stopped reading, and it is cut off instead of the core holding its replies.
    *
    * Replies finished together (a batch of calls whose audit records were written at once) reach their
-   * peer in as few sends as possible: each send hands libzmq's I/O thread work and may wake it, which
-   * cost more than the rest of the reply. The first reply to a peer goes out at once; more to the same
-   * peer before the current microtasks have run are held and sent after them as one raw chunk (ZMTP
-   * frames back to back, which is what the peer reads anyway).
+   * peer in as few writes as possible. The first reply to a peer goes out at once; more to the same peer
+   * before the current microtasks have run are held and written after them as one chunk (ZMTP frames back
+   * to back, which is what the peer reads anyway).
    */
   send(identity: Uint8Array, frames: readonly (Uint8Array | string)[]): SendOutcome | "closed" {
-    if (this.socket.closed) return "closed";
+    if (this.closed) return "closed";
     const peer = this.peers.get(keyOf(identity));
-    if (peer?.held && peer.intake) {
-      const message = encodeMessage(frames);
+    if (!peer) {
+      this.dropped++;
+      return "unroutable";
+    }
+    const message = encodeMessage(frames);
+    if (peer.held) {
       if (peer.heldBytes + message.length > MAX_JOINED_BYTES) this.release(peer);
       peer.held.push(message);
       peer.heldBytes += message.length;
       return "sent";
     }
-    const outcome = this.sendNow(identity, encodeMessage(frames));
-    if (outcome === "sent" && peer?.intake) {
+    const outcome = this.write(peer, message);
+    if (outcome === "sent" && this.peers.get(peer.key) === peer) {
       peer.held = [];
       peer.heldBytes = 0;
       this.holding.add(peer);
@@ -169,23 +202,37 @@ export class GuardedRouter extends LoopSocket {
     return outcome;
   }
 
-  private sendNow(identity: Uint8Array, chunk: Uint8Array): SendOutcome {
-    const outcome = this.socket.trySend([identity, chunk]);
-    this.loop.touch(this.socket);
-    if (outcome === "again") {
-      const key = keyOf(identity);
-      if (this.peers.get(key)?.intake) {
-        this.disconnect(key, identity, `stopped reading its replies (${this.limits.replyHighWater} unread)`);
+  /** One write to the peer's connection; what the kernel does not take waits for drain, within replyHighWater. */
+  private write(peer: Peer, bytes: Uint8Array): SendOutcome {
+    if (peer.unsent.length > 0) {
+      if (peer.unsent.length >= this.limits.replyHighWater) {
+        this.disconnect(peer, `stopped reading its replies (${this.limits.replyHighWater} unread)`);
+        return "again";
       }
-    } else if (outcome === "unroutable") {
-      this.dropped++;
+      peer.unsent.push(bytes);
+      return "sent";
     }
-    return outcome;
+    const n = peer.conn.write(bytes);
+    if (n < 0) {
+      this.dropped++;
+      return "unroutable";
+    }
+    if (n < bytes.length) peer.unsent.push(n === 0 ? bytes : bytes.subarray(n));
+    return "sent";
   }
 
-  override close(): void {
-    if (!this.socket.closed) this.releaseAll();
-    super.close();
+  close(): void {
+    if (this.closed) return;
+    this.releaseAll();
+    this.closed = true;
+    for (const peer of this.peers.values()) {
+      peer.conn.data.peer = null;
+      peer.conn.end();
+    }
+    this.peers.clear();
+    this.holding.clear();
+    this.listener.stop(true);
+    removeStaleSocket(this.path);
   }
 
   private releaseAll(): void {
@@ -197,20 +244,36 @@ export class GuardedRouter extends LoopSocket {
     this.holding.clear();
   }
 
-  /** Sends what is held for a peer, as one chunk; nothing once the socket closed or the peer was cut off. */
+  /** Writes what is held for a peer, as one chunk; nothing once the router closed or the peer was cut off. */
   private release(peer: Peer): void {
     const held = peer.held;
     if (!held || held.length === 0) return;
     peer.held = [];
     const bytes = peer.heldBytes;
     peer.heldBytes = 0;
-    if (this.socket.closed || !peer.intake || this.peers.get(keyOf(peer.id)) !== peer) return;
-    this.sendNow(peer.id, held.length === 1 ? (held[0] as Uint8Array) : Buffer.concat(held, bytes));
+    if (this.closed || this.peers.get(peer.key) !== peer) return;
+    this.write(peer, held.length === 1 ? (held[0] as Uint8Array) : Buffer.concat(held, bytes));
   }
+}
+
+/** A connection's identity: five bytes, as libzmq's were (a leading zero, then a serial number). */
+function peerId(serial: number): Uint8Array {
+  const id = new Uint8Array(5);
+  new DataView(id.buffer).setUint32(1, serial >>> 0);
+  return id;
 }
 
 function keyOf(id: Uint8Array): string {
   let s = "";
   for (const b of id) s += String.fromCharCode(b);
   return s;
+}
+
+/** A socket file left at the path (by a crashed core) is replaced; anything else there is refused by listen. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
