@@ -91,10 +91,14 @@ export class GuardedRouter {
   private opened(conn: Conn): void {
     const id = peerId(++this.serial);
     conn.data = { peer: null };
-    if (this.closed) return conn.terminate();
+    if (this.closed) {
+      conn.terminate();
+      return;
+    }
     if (this.peers.size >= this.limits.maxPeers) {
       this.onViolation(id, `connected past the limit of ${this.limits.maxPeers} connections`);
-      return conn.terminate();
+      conn.terminate();
+      return;
     }
     const peer: Peer = {
       id,
