@@ -1,6 +1,6 @@
-import type { Socket, UnixSocketListener } from "bun";
 import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Socket, UnixSocketListener } from "bun";
 import { UserError } from "../errors/user-error.ts";
 import { ipcPath, prepareSocketDir, type SendOutcome } from "./socket.ts";
 import { encodeMessage, type IntakeLimits, IntakeViolation, serverHandshake, ZmtpIntake } from "./zmtp.ts";
