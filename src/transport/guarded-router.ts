@@ -229,9 +229,11 @@ export class GuardedRouter {
     if (this.closed) return;
     this.releaseAll();
     this.closed = true;
+    // Closed outright: what a peer was sent is already in its socket's receive queue; a half-closed
+    // connection would keep a stopping core's event loop alive until the peer hung up.
     for (const peer of this.peers.values()) {
       peer.conn.data.peer = null;
-      peer.conn.end();
+      peer.conn.terminate();
     }
     this.peers.clear();
     this.holding.clear();
