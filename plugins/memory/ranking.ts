@@ -33,7 +33,8 @@ export interface RankPlan {
   readonly delegate: boolean;
   /** Per term: the rows holding it, exact or estimated. */
   readonly counts: readonly number[];
-  /** Per term: a key that a highlighted match folds to, and the term's IDF. */
+  /** Per term: its UTF-8 bytes, the key a highlighted match of it folds to, and its IDF. */
+  readonly spellings: readonly Uint8Array[];
   readonly keys: readonly string[];
   readonly idf: readonly number[];
   readonly avgLength: number;
@@ -113,21 +114,41 @@ export function planRanking(db: Database, tokens: readonly string[], mode: Match
     const value = Math.log((rows - n + 0.5) / (n + 0.5));
     return value > 0 ? value : 1e-6;
   });
-  return { fts: joinPhrases(phrases, mode), delegate, counts, keys: tokens.map(phraseKey), idf, avgLength };
+  return {
+    fts: joinPhrases(phrases, mode),
+    delegate,
+    counts,
+    spellings: tokens.map((token) => encoder.encode(token)),
+    keys: tokens.map(phraseKey),
+    idf,
+    avgLength,
+  };
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
-/** Adds `weight` to a term's frequency for every highlighted match of it in one column's marked text. */
-function countMarks(marks: Uint8Array, weight: number, keys: readonly string[], frequencies: number[]): void {
+function sameBytes(bytes: Uint8Array, from: number, to: number, term: Uint8Array): boolean {
+  if (to - from !== term.length) return false;
+  for (let i = 0; i < term.length; i++) if (bytes[from + i] !== term[i]) return false;
+  return true;
+}
+
+/**
+ * Adds `weight` to a term's frequency for every highlighted match of it in one column's marked text.
+ * A match spelled as the query spelled it is told by its bytes; any other spelling (case, accents)
+ * by its folded key.
+ */
+function countMarks(marks: Uint8Array, weight: number, plan: RankPlan, frequencies: number[]): void {
   let open = marks.indexOf(OPEN);
   while (open !== -1) {
     const close = marks.indexOf(CLOSE, open + 1);
     if (close === -1) return;
-    if (keys.length === 1) frequencies[0] = (frequencies[0] ?? 0) + weight;
+    if (plan.keys.length === 1) frequencies[0] = (frequencies[0] ?? 0) + weight;
     else {
-      const key = phraseKey(decoder.decode(marks.subarray(open + 1, close)));
-      keys.forEach((k, i) => {
+      const spelled = plan.spellings.findIndex((term) => sameBytes(marks, open + 1, close, term));
+      const key = spelled === -1 ? phraseKey(decoder.decode(marks.subarray(open + 1, close))) : plan.keys[spelled];
+      plan.keys.forEach((k, i) => {
         if (k === key) frequencies[i] = (frequencies[i] ?? 0) + weight;
       });
     }
@@ -147,8 +168,8 @@ const NOTHING = new Uint8Array(0);
 /** FTS5 bm25()'s formula for one row (negated: lower is better). */
 function bm25(plan: RankPlan, row: MarkedRow): number {
   const frequencies = plan.keys.map(() => 0);
-  countMarks(row.content_marks ?? NOTHING, CONTENT_WEIGHT, plan.keys, frequencies);
-  countMarks(row.tag_marks ?? NOTHING, TAGS_WEIGHT, plan.keys, frequencies);
+  countMarks(row.content_marks ?? NOTHING, CONTENT_WEIGHT, plan, frequencies);
+  countMarks(row.tag_marks ?? NOTHING, TAGS_WEIGHT, plan, frequencies);
   const length = sumVarints(row.sizes ?? NOTHING, 0, COLUMNS);
   let score = 0;
   frequencies.forEach((f, i) => {

@@ -181,11 +181,22 @@ describe.each(REGIMES)("ranking with %s", (regime, background) => {
 
 describe("the plugin's bm25 with exact counts", () => {
   const TERMS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"];
+  /** As the query spells it, capitalized, or (epsilon) accented: FTS5 folds case and diacritics. */
+  const spelling = (term: string, n: number) =>
+    n % 3 === 0
+      ? term
+      : n % 3 === 1
+        ? `${term.charAt(0).toUpperCase()}${term.slice(1)}`
+        : term.replace("epsilon", "Épsilon");
   /** Six terms in every row of a small index: more matches than FTS5's count may walk, all counted exactly. */
   function seedCommon(h: MemoryHarness): void {
     const rows = Math.min(SAMPLE_ROWS, Math.ceil(DELEGATE_ROWS / TERMS.length) + 300);
     seed(groupDb(h, "main"), "main", rows, (i) =>
-      [...TERMS.map((t, j) => `${t} `.repeat(1 + ((i + j) % 3))), "other ".repeat(i % 5), `row${i % 7}`].join(""),
+      [
+        ...TERMS.map((t, j) => `${spelling(t, i + j)} `.repeat(1 + ((i + j) % 3))),
+        "other ".repeat(i % 5),
+        `row${i % 7}`,
+      ].join(""),
     );
   }
 
