@@ -29,6 +29,7 @@ import { inboundConversation } from "./conversations/inbound.ts";
 import { GroupLedger, sessionBudget } from "./egress-budget.ts";
 import { readAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
+import { prestartedMessage } from "./prestarted-message.ts";
 import { type AgentEvent, eventsFromLine } from "./stream-json.ts";
 import { type WarmContainer, WarmPool, type WarmView } from "./warm-pool.ts";
 import {
@@ -300,7 +301,7 @@ export class AgentManager {
       if (this.stopped) throw new Error("the core is stopping");
       const { dir: sessionDir } = provisionSessionDir(this.home, sessionId, user);
       const files = reserveSessionFiles(this.home, sessionId, group, user);
-      const spec = this.runSpec(group, sessionId, sessionDir, image, files, user);
+      const spec = this.runSpec(group, sessionId, sessionDir, image, files, user, true);
       const sink: WarmContainer["sink"] = {};
       const container = lifecycle.spawn(spec, {
         hold: true,
@@ -326,8 +327,10 @@ export class AgentManager {
     // Taken out of the pool, it is this session's: whatever refuses it below ends it, never leaves it waiting.
     let refusal: string;
     try {
-      const now = this.runSpec(group, warm.sessionId, warm.sessionDir, image, warm.files, user);
+      const now = this.runSpec(group, warm.sessionId, warm.sessionDir, image, warm.files, user, true);
       if (!warm.container.alive()) refusal = "has exited";
+      // Its Claude Code is running already: an OAuth token (which Claude Code reads only as it starts) cannot reach it.
+      else if (readAnthropicCredential(this.home)?.kind !== "api-key") refusal = "takes only an API key credential";
       else if (warm.group === group && warm.user === user && Bun.deepEquals(now, warm.spec, true)) return warm;
       else refusal = "no longer matches its configuration";
     } catch (e) {
@@ -497,9 +500,12 @@ export class AgentManager {
       ? this.conversations.begin(task.conversation.at, task.conversation.sender, task.prompt)
       : null;
     const files = warm?.files ?? reserveSessionFiles(this.home, session.id, task.group, user);
+    const prompt = run.turn?.prompt ?? task.prompt;
+    const memory = claudeMd(task.group, brief, tools);
+    // A pre-started Claude Code read its (empty) CLAUDE.md as it started: the memory travels in its message.
     writeSessionInputs(files, {
-      prompt: run.turn?.prompt ?? task.prompt,
-      claudeMd: claudeMd(task.group, brief, tools),
+      prompt: warm ? prestartedMessage(prompt, memory) : prompt,
+      claudeMd: warm ? "" : memory,
       skills: this.core.briefing.skills(task.group),
     });
     return files;
@@ -568,6 +574,7 @@ export class AgentManager {
     image: { id: string },
     files: SessionFiles,
     user: string,
+    prestarted = false,
   ): RunSpec {
     return agentRunSpec({
       name: `carapace-${sessionId.slice(0, 16)}`,
@@ -584,6 +591,7 @@ export class AgentManager {
       user,
       // Claude Code retries refused API calls for minutes by default; a refusal here is final.
       env: { CLAUDE_CODE_MAX_RETRIES: "2" },
+      prestarted,
     });
   }
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import apiKeyHelper from "../../container/api-key-helper.sh" with { type: "text" };
 import containerfile from "../../container/Containerfile" with { type: "text" };
 import entrypoint from "../../container/entrypoint.sh" with { type: "text" };
 import ipcFront from "../../container/ipc-front.sh" with { type: "text" };
@@ -34,6 +35,8 @@ export function recipeDigest(settings?: ManagedSettingsOptions): string {
     .update(containerfile)
     .update("\0")
     .update(entrypoint)
+    .update("\0")
+    .update(apiKeyHelper)
     .update("\0")
     .update(ipcFront)
     .update("\0")
@@ -103,6 +106,7 @@ export function assembleContext(inputs: AgentImageInputs, dir: string): void {
   writeFileSync(join(dir, "Containerfile"), containerfile);
   writeFileSync(join(dir, "entrypoint.sh"), entrypoint, { mode: 0o755 });
   writeFileSync(join(dir, "ipc-front.sh"), ipcFront, { mode: 0o755 });
+  writeFileSync(join(dir, "api-key-helper.sh"), apiKeyHelper, { mode: 0o755 });
   writeFileSync(join(dir, "managed-settings.json"), managedSettingsJson(inputs.settings));
   for (const [name, from] of [
     ["ipc", inputs.ipcPath],

@@ -63,7 +63,15 @@ export interface AgentContainerOptions {
   /** Non-secret environment (e.g. ANTHROPIC_BASE_URL of the in-container forwarder). */
   env?: Record<string, string>;
   claudeArgs?: string[];
+  /**
+   * A pre-started container: the entrypoint starts Claude Code before any session claims it, and gets
+   * its session token at the claim into a per-container tmpfs (the only difference from a cold session).
+   */
+  prestarted?: boolean;
 }
+
+/** The tmpfs holding a pre-started container's session token: one line, so a page is plenty. */
+export const TOKEN_TMPFS_BYTES = 4096;
 
 /** Stable id of a carapace home, used as the instance label. */
 export function instanceId(home: string): string {
@@ -151,6 +159,7 @@ export function agentRunSpec(o: AgentContainerOptions): RunSpec {
   // Auto-memory is read from the Claude state whatever --setting-sources says; the host's memory brief
   // is the only memory a session gets.
   env.CLAUDE_CODE_DISABLE_AUTO_MEMORY = "1";
+  if (o.prestarted) env.CARAPACE_PRESTARTED = "1";
   return {
     name: o.name,
     image: o.image,
@@ -162,6 +171,7 @@ export function agentRunSpec(o: AgentContainerOptions): RunSpec {
       [LABELS.group]: o.group,
     },
     mounts: agentMounts(o),
+    ...(o.prestarted ? { tmpfs: [{ target: AGENT_PATHS.tokenDir, sizeBytes: TOKEN_TMPFS_BYTES, mode: 0o700 }] } : {}),
     env,
     user: o.user,
     workdir: AGENT_PATHS.workspace,

@@ -8,6 +8,10 @@ export const AGENT_PATHS = {
   claudeMd: "/etc/claude-code/CLAUDE.md",
   sessionDir: "/run/carapace",
   prompt: "/carapace/prompt.md",
+  /** A pre-started container's per-container tmpfs: the session token, written by the entrypoint at the claim. */
+  tokenDir: "/run/carapace-token",
+  /** Claude Code's apiKeyHelper in a pre-started container: prints that token once the claim wrote it. */
+  apiKeyHelper: "/usr/local/lib/carapace/api-key-helper",
   managedSettings: "/etc/claude-code/managed-settings.json",
   ipc: "/usr/local/bin/ipc",
   libzmq: "/usr/local/lib/carapace/libzmq.so",

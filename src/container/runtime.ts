@@ -16,6 +16,15 @@ export interface BindMount {
   readonly: boolean;
 }
 
+/** A memory-backed mount owned by the container's user: nothing written there reaches the host's disk. */
+export interface TmpfsMount {
+  /** Absolute path inside the container. */
+  target: string;
+  sizeBytes: number;
+  /** Permission bits of its root directory, e.g. 0o700. */
+  mode: number;
+}
+
 export interface ResourceLimits {
   memoryBytes: number;
   pids: number;
@@ -31,6 +40,8 @@ export interface RunSpec {
   args: string[];
   labels: Record<string, string>;
   mounts: BindMount[];
+  /** Mounted noexec, nosuid, nodev; only a pre-started container has one (its session token). */
+  tmpfs?: TmpfsMount[];
   /** Non-secret environment only; secrets travel on stdin. */
   env: Record<string, string>;
   /** "uid:gid" */

@@ -4,23 +4,25 @@
  * a waiting container that cannot be claimed is ended, never left waiting, and the session runs cold.
  */
 import { expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { API_KEY_CREDENTIAL } from "../../src/agent/egress-credential.ts";
+import { API_KEY_CREDENTIAL, OAUTH_TOKEN_CREDENTIAL } from "../../src/agent/egress-credential.ts";
 import { AgentManager, type TaskUpdate } from "../../src/agent/manager.ts";
-import { writeCredential } from "../../src/config/credentials.ts";
+import { deleteCredential, writeCredential } from "../../src/config/credentials.ts";
 import { cloneDefaults } from "../../src/config/schema.ts";
 import { CARAPACE_VERSION } from "../../src/config/version.ts";
 import { MockRuntime } from "../../src/container/adapters/mock.ts";
 import type { ChildProcess } from "../../src/container/exec.ts";
 import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
-import { LABELS } from "../../src/container/paths.ts";
+import { AGENT_PATHS, LABELS } from "../../src/container/paths.ts";
 import type { RunSpec } from "../../src/container/runtime.ts";
 import { inProcessCore } from "../harness/in-process.ts";
 
 interface Child {
   spec: RunSpec;
   stdin: string;
+  /** Its prompt file and CLAUDE.md as they were when its stdin closed (when the entrypoint reads them). */
+  inputs?: { prompt: string; claudeMd: string };
   code: number | null;
   end(code: number): void;
 }
@@ -66,6 +68,11 @@ class EntrypointRuntime extends MockRuntime {
       closeStdin: () => {
         if (!open) return;
         open = false;
+        const read = (target: string) => {
+          const source = spec.mounts.find((m) => m.target === target)?.source ?? "";
+          return existsSync(source) ? readFileSync(source, "utf8") : "";
+        };
+        child.inputs = { prompt: read(AGENT_PATHS.prompt), claudeMd: read(AGENT_PATHS.claudeMd) };
         setTimeout(() => child.end(child.stdin ? 0 : 64), 0);
       },
       onStdout: () => {},
@@ -133,6 +140,44 @@ async function prestartSetup() {
       .map((a) => (a.detail as { prestarted?: boolean }).prestarted === true);
   return { core, manager, runtime, warm, run, start, opened };
 }
+
+test("the claim hands the waiting container one stream-json message holding CLAUDE.md and the prompt", async () => {
+  const { core, manager, warm, run, opened } = await prestartSetup();
+  try {
+    expect(await run("second prompt")).toMatchObject({ ok: true });
+    await until("both sessions' opened records", () => opened().length >= 2);
+    expect(opened()).toEqual([false, true]);
+    expect(warm.stdin.startsWith("ANTHROPIC_API_KEY\n")).toBe(true);
+    // Its Claude Code read CLAUDE.md (empty) as it started: what it must know is in the message.
+    expect(warm.inputs?.claudeMd).toBe("");
+    const lines = warm.inputs?.prompt.split("\n") ?? [];
+    expect(lines).toHaveLength(2);
+    const message = JSON.parse(lines[0] ?? "") as { type: string; message: { content: { text: string }[] } };
+    expect(message.type).toBe("user");
+    expect(message.message.content[0]?.text).toContain("# Carapace session (group: default)");
+    expect(message.message.content.at(-1)?.text).toBe("second prompt");
+  } finally {
+    await manager.stop();
+    await core.close();
+  }
+}, 60_000);
+
+test("with an OAuth credential the waiting container is ended unclaimed and the session runs cold", async () => {
+  const { core, manager, runtime, warm, run, opened } = await prestartSetup();
+  try {
+    deleteCredential(core.home, API_KEY_CREDENTIAL);
+    writeCredential(core.home, OAUTH_TOKEN_CREDENTIAL, "an oauth token that never leaves the host");
+    expect(await run("second")).toMatchObject({ ok: true });
+    await until("both sessions' opened records", () => opened().length >= 2);
+    expect(opened()).toEqual([false, false]);
+    await until("the refused container to end", () => warm.code !== null);
+    expect(warm.stdin).toBe("");
+    expect(runtime.children[2]?.stdin.startsWith("CLAUDE_CODE_OAUTH_TOKEN\n")).toBe(true);
+  } finally {
+    await manager.stop();
+    await core.close();
+  }
+}, 60_000);
 
 test("a waiting container whose files are gone is ended, not left waiting, and the session runs cold", async () => {
   const { core, manager, runtime, warm, run, opened } = await prestartSetup();

@@ -41,6 +41,8 @@ interface Fixture {
   responder: Responder;
   /** Flags each runtime must emit for the lockdown of spec(). */
   lockdownFlags: string[];
+  /** How it mounts a pre-started container's token tmpfs; null when it cannot (and refuses the spec). */
+  tokenTmpfs: string | null;
   /** Flags that keep the image build's RUN steps off the network, where the runtime's build has them. */
   buildNetworkFlags: string[];
 }
@@ -107,6 +109,7 @@ const fixtures: Record<string, Fixture> = {
       "--security-opt=no-new-privileges",
       "--runtime=runc",
     ],
+    tokenTmpfs: "/run/carapace-token:rw,noexec,nosuid,nodev,size=4096,mode=0700,U",
   },
   docker: {
     make: (exec) => new DockerRuntime({ exec, platform: "linux" }),
@@ -124,6 +127,7 @@ const fixtures: Record<string, Fixture> = {
       "--security-opt=no-new-privileges",
       "type=tmpfs,target=/dev/mqueue,readonly,tmpfs-size=4096",
     ],
+    tokenTmpfs: "/run/carapace-token:rw,noexec,nosuid,nodev,size=4096,mode=0700,uid=65534,gid=65534",
   },
   apple: {
     make: (exec) => new AppleContainerRuntime({ exec }),
@@ -153,6 +157,7 @@ const fixtures: Record<string, Fixture> = {
       return undefined;
     },
     lockdownFlags: ["--read-only", "--network", "none", "--cap-drop", "ALL"],
+    tokenTmpfs: null,
   },
 };
 
@@ -187,6 +192,18 @@ for (const [name, f] of Object.entries(fixtures)) {
       expect(args).toContain("CARAPACE_SOCKET=/run/carapace/request.sock");
       expect(args.slice(-3)).toEqual(["localhost/carapace-agent:1", "-p", "--verbose"]);
       expect(args.indexOf("--interactive")).toBeGreaterThan(0);
+    });
+
+    test("a pre-started container's token tmpfs: memory-backed, noexec, owned by the agent user, or refused", () => {
+      const { rt } = setup();
+      const warm = { ...spec(), tmpfs: [{ target: "/run/carapace-token", sizeBytes: 4096, mode: 0o700 }] };
+      if (f.tokenTmpfs === null) {
+        expect(() => rt.runArgs(warm)).toThrow(ContainerError);
+        return;
+      }
+      const args = rt.runArgs(warm);
+      expect(args[args.indexOf("--tmpfs") + 1]).toBe(f.tokenTmpfs);
+      expect(rt.runArgs(spec())).not.toContain("--tmpfs");
     });
 
     test("spawn runs the CLI with the run arguments and streams output", async () => {

@@ -98,4 +98,18 @@ describe("entrypoint stdin protocol", () => {
     expect(r.code).toBe(64);
     expect(r.err).toContain("prompt file");
   });
+
+  test("a pre-started container refuses to keep its token anywhere but its own tmpfs", async () => {
+    const onDisk = mkdtempSync(join(dir, "token-"));
+    const r = await run("ANTHROPIC_API_KEY\ntok\n", ["-p"], { CARAPACE_PRESTARTED: "1", CARAPACE_TOKEN_DIR: onDisk });
+    expect(r.code).toBe(64);
+    expect(r.err).toMatch(/^\[ENTRYPOINT\] Error: .* is not a tmpfs of this container\. Fix: .*\.\n$/);
+    expect(r.out).toBe("");
+  });
+
+  test("a pre-started container refuses the flags it sets itself", async () => {
+    const r = await run("ANTHROPIC_API_KEY\ntok\n", ["-p", "--settings", "{}"], { CARAPACE_PRESTARTED: "1" });
+    expect(r.code).toBe(64);
+    expect(r.err).toContain("is the entrypoint's own in a pre-started container");
+  });
 });

@@ -43,7 +43,7 @@ const ALLOWED_FILES = [
   /^\/etc\/(passwd|group|ld\.so\.cache)$/,
   /^\/etc\/claude-code\/managed-settings\.json$/,
   /^\/usr\/local\/bin\/(claude|ipc|carapace-entrypoint)$/,
-  /^\/usr\/local\/lib\/carapace\/(ipc|libzmq\.so)$/,
+  /^\/usr\/local\/lib\/carapace\/(ipc|libzmq\.so|api-key-helper)$/,
   // Written by the runtime at start, not part of the image.
   /^\/etc\/(hostname|hosts|resolv\.conf)$/,
   /^\/run\/\.containerenv$/,

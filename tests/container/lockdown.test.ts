@@ -66,6 +66,15 @@ describe("agent run spec", () => {
     expect(args[args.indexOf("--user") + 1]).toBe("65534:65534");
   });
 
+  test("a pre-started container differs from a cold one only by its mode and its token tmpfs", () => {
+    const cold = agentRunSpec(opts);
+    const { tmpfs, env, ...rest } = agentRunSpec({ ...opts, prestarted: true });
+    expect(tmpfs).toEqual([{ target: "/run/carapace-token", sizeBytes: 4096, mode: 0o700 }]);
+    expect(env).toEqual({ ...cold.env, CARAPACE_PRESTARTED: "1" });
+    expect({ ...rest, env: cold.env }).toEqual(cold);
+    expect(cold.tmpfs).toBeUndefined();
+  });
+
   test("mounts: socket dir, workspace and state writable; skills, CLAUDE.md (managed paths) and prompt read-only", () => {
     const spec = agentRunSpec(opts);
     const byTarget = Object.fromEntries(spec.mounts.map((m) => [m.target, m.readonly]));

@@ -33,7 +33,10 @@ export interface SecuritySuiteTarget {
 const PROBE = `
 shopt -s nullglob dotglob
 w() { if ( : > "$1/.probe" ) 2>/dev/null; then echo "DIR-W $1"; else echo "DIR-R $1"; fi; }
-for d in / /tmp /var/tmp /run /etc /usr/local/bin /home/agent /etc/claude-code /dev/mqueue /workspace /home/agent/.claude /etc/claude-code/.claude/skills /run/carapace /carapace; do w "$d"; done
+for d in / /tmp /var/tmp /run /etc /usr/local/bin /home/agent /etc/claude-code /dev/mqueue /workspace /home/agent/.claude /etc/claude-code/.claude/skills /run/carapace /carapace /run/carapace-token; do w "$d"; done
+while IFS= read -r l; do read -r -a f <<< "$l"; [ "${"$"}{f[4]}" = /run/carapace-token ] && echo "TOKEN-MOUNT ${"$"}{f[5]} ${"$"}{l##* - }"; done < /proc/self/mountinfo
+if [ -e /run/carapace-token/token ]; then echo "TOKEN-FILE-BEFORE yes"; else echo "TOKEN-FILE-BEFORE no"; fi
+if [ -n "${"$"}{CARAPACE_PRESTARTED:-}" ]; then ( echo "EARLY-HELPER $(/usr/local/lib/carapace/api-key-helper)" ) & fi
 for f in /etc/claude-code/managed-settings.json /etc/claude-code/CLAUDE.md /etc/claude-code/.claude/skills/memory.md /carapace/prompt.md /usr/local/bin/ipc /usr/local/bin/claude /etc/hosts /etc/resolv.conf /etc/hostname; do
   if ( : >> "$f" ) 2>/dev/null; then echo "FILE-W $f"; else echo "FILE-R $f"; fi
 done
@@ -66,12 +69,15 @@ for t in apt apt-get dpkg curl wget; do command -v "$t" >/dev/null && echo "TOOL
 echo "SETUID $setuid"
 echo "TOKEN ${"$"}{ANTHROPIC_API_KEY:-none}"
 echo "PROMPT $(</dev/stdin)"
+if [ -n "${"$"}{CARAPACE_PRESTARTED:-}" ]; then wait; echo "HELPER $(/usr/local/lib/carapace/api-key-helper)"; fi
 echo "PROBE-DONE"
 exec {pause}<> <(:)
 while [ ! -e /workspace/.release ]; do read -r -t 0.1 -u "$pause" _ || true; done
 `;
 
 const TOKEN = "carapace-session-token-SEC07-4f1d2c";
+/** What the host writes into a pre-started container's prompt file at the claim (prestartedMessage). */
+const MESSAGE = '{"type":"user","message":{"role":"user","content":[{"type":"text","text":"hello"}]}}\n';
 
 /**
  * `prestarted`: the container is started as a pre-started one is (stdin held, an empty prompt), inspected
@@ -99,6 +105,7 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
       image: image.tag,
       env: { CARAPACE_CLAUDE_BIN: "/bin/bash" },
       claudeArgs: ["-c", PROBE],
+      prestarted: options.prestarted === true,
     });
     const stdin = `ANTHROPIC_API_KEY\n${TOKEN}\n`;
     const onStdout = (s: string) => {
@@ -111,7 +118,7 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
       const until = Date.now() + 90_000;
       while (!(await runtime.inspect(spec.name).catch(() => null))?.running && Date.now() < until) await Bun.sleep(100);
       waiting = { details: await runtime.inspect(spec.name), raw: await target.rawInspect(spec.name) };
-      writeFileSync(session.promptFile, "hello\n");
+      writeFileSync(session.promptFile, MESSAGE);
       c.release(stdin);
     } else {
       c = lifecycle.spawn(spec, { stdin, onStdout });
@@ -141,7 +148,10 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
     test("the probe ran to the end as the unprivileged user, exec'd by the entrypoint as PID 1", () => {
       expect(out).toContain("PROBE-DONE");
       expect(lines("UID")).toEqual(["65534:65534"]);
-      expect(lines("PID1")[0]).toStartWith("/bin/bash -c");
+      // A pre-started container's entrypoint stays PID 1: it holds Claude Code's input until the claim.
+      expect(lines("PID1")[0]).toStartWith(
+        options.prestarted ? "/bin/bash /usr/local/bin/carapace-entrypoint" : "/bin/bash -c",
+      );
     });
 
     test("root filesystem, /tmp, /var/tmp and /run are read-only", () => {
@@ -159,8 +169,9 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
     });
 
     test("the only writable directories and files are under the workspace, the Claude state and the socket directory", () => {
-      expect(lines("DIR-W").sort()).toEqual(["/home/agent/.claude", "/run/carapace", "/workspace"]);
-      const allowed = ["/workspace", "/home/agent/.claude", "/run/carapace"];
+      const own = options.prestarted ? ["/run/carapace-token"] : [];
+      expect(lines("DIR-W").sort()).toEqual(["/home/agent/.claude", "/run/carapace", ...own, "/workspace"]);
+      const allowed = ["/workspace", "/home/agent/.claude", "/run/carapace", ...own];
       const writable = lines("WRITABLE");
       expect(writable.length).toBeGreaterThan(0);
       for (const p of writable) {
@@ -204,10 +215,30 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
       expect(lines("SETUID")).toEqual(["0"]);
     });
 
-    test("the stdin token reached the agent's process, the prompt came from the read-only file", () => {
-      expect(lines("TOKEN")).toEqual([TOKEN]);
-      expect(lines("PROMPT")).toEqual(["hello"]);
-    });
+    test.skipIf(options.prestarted === true)(
+      "the stdin token reached the agent's process, the prompt came from the read-only file",
+      () => {
+        expect(lines("TOKEN")).toEqual([TOKEN]);
+        expect(lines("PROMPT")).toEqual(["hello"]);
+        expect(lines("TOKEN-MOUNT")).toEqual([]);
+      },
+    );
+
+    test.skipIf(!options.prestarted)(
+      "the token reached Claude Code only through its apiKeyHelper, from a tmpfs empty until the claim; the message from the read-only file",
+      () => {
+        expect(lines("TOKEN")).toEqual(["none"]);
+        expect(lines("TOKEN-FILE-BEFORE")).toEqual(["no"]);
+        // Started before the claim, the helper waited for it, then printed the session's token.
+        expect(lines("EARLY-HELPER")).toEqual([TOKEN]);
+        expect(lines("HELPER")).toEqual([TOKEN]);
+        const [mount] = lines("TOKEN-MOUNT");
+        expect(mount).toMatch(/^\S*nosuid\S* tmpfs tmpfs /);
+        for (const flag of ["noexec", "nodev"]) expect(mount?.split(" ")[0]?.split(",")).toContain(flag);
+        expect(mount).toContain("size=4k");
+        expect(lines("PROMPT")).toEqual([MESSAGE.trimEnd()]);
+      },
+    );
 
     test(`${target.runtimeName} records the host's files read-only and only the session's own directories writable`, () => {
       const record = (JSON.parse(raw) as { Mounts?: { Destination: string; RW: boolean }[] }[])[0];
@@ -236,6 +267,7 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
       () => {
         expect(waiting.details?.running).toBe(true);
         expect(waiting.raw).not.toContain(TOKEN);
+        expect(raw).not.toContain(TOKEN);
         expect(waiting.details?.env.some((e) => e.startsWith("ANTHROPIC_API_KEY="))).toBe(false);
         // The same record as once it ran the session: the claim changes no setting of the container.
         const settings = (raw: string) => {

@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { prestartedMessage } from "../../src/agent/prestarted-message.ts";
 import { writeImagePin } from "../../src/container/image-pin.ts";
 import { agentHome, agentImage, agentSkipReason, homeContainers, REAL_KEY } from "../harness/agent-env.ts";
 import { type RunningCore, startCore } from "../harness/core.ts";
@@ -68,6 +69,17 @@ function openedSessions(core: RunningCore, group: string): { session: string; pr
       prestarted: (a.detail as { prestarted?: boolean }).prestarted === true,
     }));
 }
+
+/** The text blocks of a request's first user message. */
+function firstMessageTexts(body: unknown): string[] {
+  const first = (body as { messages?: { role: string; content: unknown }[] }).messages?.find((m) => m.role === "user");
+  const content = first?.content;
+  if (typeof content === "string") return [content];
+  return Array.isArray(content) ? content.map((b) => String((b as { text?: unknown }).text ?? "")) : [];
+}
+
+const MEMORY_HEADER = "<system-reminder>\nCodebase and user instructions are shown below.";
+const memoryBlocks = (body: unknown) => firstMessageTexts(body).filter((t) => t.startsWith(MEMORY_HEADER));
 
 /** What the waiting container holds, seen from inside it: its socket directory, inputs and PID 1's env. */
 const LOOK_INSIDE = `
@@ -162,6 +174,49 @@ describe.skipIf(agentSkipReason !== null)(
       expect(homeContainers(home)).toEqual([]);
       expect(existsSync(join(home, "run/agents")) ? readdirSync(join(home, "run/agents")) : []).toEqual([]);
       expect(existsSync(join(home, "run/sockets")) ? readdirSync(join(home, "run/sockets")) : []).toEqual([]);
+    }, 400_000);
+
+    test("a pre-started session sees its memory brief, once, in the block a cold session's Claude Code makes of CLAUDE.md", async () => {
+      const teal = "The favourite colour of the user is teal";
+      const { home, model } = await agentHome(
+        [
+          bash(`ipc memory_store '{"type":"fact","content":"${teal}"}'`),
+          { text: "stored" },
+          { respond: (req) => ({ text: memoryBlocks(req).join("").includes(teal) ? "brief seen: teal" : "no brief" }) },
+        ],
+        "prestart = true\n",
+      );
+      const core = await startCore({ home });
+      try {
+        const first = await core.carapace(["prompt", "Remember my colour", "--group", "mem"]);
+        expect(first.code).toBe(0);
+        await readyWarm(core, "mem");
+        const second = await core.carapace(["prompt", "What do you know?", "--group", "mem"]);
+        expect(second.stderr).toBe("");
+        expect(second.stdout).toContain("brief seen: teal");
+        expect(openedSessions(core, "mem").map((o) => o.prestarted)).toEqual([false, true]);
+
+        // The cold session's block is Claude Code's own rendering of its CLAUDE.md: the pre-started one's
+        // message renders the same file the same way.
+        const [cold] = memoryBlocks(model.requests[0]?.body);
+        const file = cold?.match(
+          /\(organization-managed policy instructions\):\n\n([\s\S]*)\n<\/system-reminder>$/,
+        )?.[1];
+        expect(file).toContain("# Carapace session (group: mem)");
+        const rendered = JSON.parse(prestartedMessage("prompt", file ?? "")) as {
+          message: { content: { text: string }[] };
+        };
+        expect(rendered.message.content[0]?.text).toBe(cold ?? "none");
+        const warm = memoryBlocks(model.requests.at(-1)?.body);
+        expect(warm).toHaveLength(1);
+        expect(warm[0]).toContain("# Carapace session (group: mem)");
+        expect(warm[0]).toContain(teal);
+        expect(firstMessageTexts(model.requests.at(-1)?.body).at(-1)).toBe("What do you know?");
+      } finally {
+        await core.stop();
+        await model.close();
+      }
+      expect(homeContainers(home)).toEqual([]);
     }, 400_000);
 
     test("a new image ends the waiting container: the session runs cold on the new image, and the next one waits on it", async () => {

@@ -67,6 +67,13 @@ export class AppleContainerRuntime implements ContainerRuntime {
   }
 
   runArgs(spec: RunSpec): string[] {
+    if (spec.tmpfs?.length) {
+      // Its --tmpfs takes no owner or mode: the session token would sit in a directory the agent user cannot own.
+      throw new ContainerError(
+        "the Apple container runtime cannot mount a tmpfs owned by the agent user",
+        "turn `[runtime] prestart` off on this runtime; sessions run cold",
+      );
+    }
     const args = ["run", "--interactive", "--name", spec.name];
     if (spec.readOnlyRoot) args.push("--read-only");
     args.push("--network", spec.network);

@@ -35,6 +35,11 @@ export abstract class OciCliRuntime implements ContainerRuntime {
   abstract info(): Promise<RuntimeInfo>;
   /** Runtime-specific hardening flags added after the common ones. */
   protected abstract extraRunFlags(spec: RunSpec): string[];
+  /** The tmpfs mount option that makes the container's user its owner. */
+  protected tmpfsOwner(spec: RunSpec): string {
+    const [uid, gid] = spec.user.split(":");
+    return `uid=${uid},gid=${gid ?? uid}`;
+  }
   protected abstract listFormatArgs(): string[];
   protected abstract imageLabelsFormat(): string;
 
@@ -73,6 +78,13 @@ export abstract class OciCliRuntime implements ContainerRuntime {
     for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
     for (const m of spec.mounts) {
       args.push("--mount", `type=bind,source=${m.source},target=${m.target}${m.readonly ? ",readonly" : ""}`);
+    }
+    for (const t of spec.tmpfs ?? []) {
+      const mode = t.mode.toString(8).padStart(4, "0");
+      args.push(
+        "--tmpfs",
+        `${t.target}:rw,noexec,nosuid,nodev,size=${t.sizeBytes},mode=${mode},${this.tmpfsOwner(spec)}`,
+      );
     }
     for (const [k, v] of Object.entries(spec.env)) args.push("--env", `${k}=${v}`);
     if (spec.workdir) args.push("--workdir", spec.workdir);

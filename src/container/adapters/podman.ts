@@ -90,6 +90,11 @@ export class PodmanRuntime extends OciCliRuntime {
     return flags;
   }
 
+  /** Podman refuses uid=/gid= on a tmpfs; U chowns it to the container's user (keep-id mapped when rootless). */
+  protected override tmpfsOwner(_spec: RunSpec): string {
+    return "U";
+  }
+
   override runArgs(spec: RunSpec): string[] {
     const args = super.runArgs(spec);
     if (!this.options.selinux) return args;
