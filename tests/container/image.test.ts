@@ -38,11 +38,12 @@ const current = {
 };
 
 describe("agent image", () => {
-  test("the build context holds the Containerfile, entrypoint, ipc front script, generated settings and the three binaries", () => {
+  test("the build context holds the Containerfile, entrypoint, ipc front script, key helper, generated settings and the three binaries", () => {
     const ctx = join(dir, "ctx");
     assembleContext(inputs, ctx);
     expect(readdirSync(ctx).sort()).toEqual([
       "Containerfile",
+      "api-key-helper.sh",
       "claude",
       "entrypoint.sh",
       "ipc",
