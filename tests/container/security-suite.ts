@@ -68,6 +68,7 @@ mapfile -d '' pid1 < /proc/1/cmdline; echo "PID1 ${"$"}{pid1[*]}"
 for t in apt apt-get dpkg curl wget; do command -v "$t" >/dev/null && echo "TOOL $t"; done
 echo "SETUID $setuid"
 echo "TOKEN ${"$"}{ANTHROPIC_API_KEY:-none}"
+echo "PROBE-READY"
 echo "PROMPT $(</dev/stdin)"
 if [ -n "${"$"}{CARAPACE_PRESTARTED:-}" ]; then wait; echo "HELPER $(/usr/local/lib/carapace/api-key-helper)"; fi
 echo "PROBE-DONE"
@@ -118,6 +119,8 @@ export function agentContainerSecuritySuite(target: SecuritySuiteTarget, options
       const until = Date.now() + 90_000;
       while (!(await runtime.inspect(spec.name).catch(() => null))?.running && Date.now() < until) await Bun.sleep(100);
       waiting = { details: await runtime.inspect(spec.name), raw: await target.rawInspect(spec.name) };
+      // Claimed once the probe, in Claude Code's place, has looked at everything while it waits.
+      while (!out.includes("PROBE-READY") && Date.now() < until) await Bun.sleep(100);
       writeFileSync(session.promptFile, MESSAGE);
       c.release(stdin);
     } else {
