@@ -84,6 +84,7 @@ async function configured(rt: ContainerRuntime, h: Host): Promise<DetectedRuntim
       platform: h.platform,
       rootless: traits.rootless,
       selinux: traits.selinux,
+      ...(traits.imageStore ? { imageStore: traits.imageStore } : {}),
       ...(traits.cgroupVersion === "v1" && traits.ociRuntime !== "runc" ? { ociRuntime: "runc" } : {}),
     });
     return { runtime: tuned, info };

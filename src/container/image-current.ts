@@ -2,17 +2,18 @@ import { CARAPACE_VERSION } from "../config/version.ts";
 import { logLine } from "../core/response/log-stream.ts";
 import { ContainerError } from "./errors.ts";
 import { CLAUDE_CODE_VERSION, labelsState } from "./image.ts";
-import { imageLabelsById } from "./image-labels.ts";
+import { imageIdsByTag, imageLabelsById } from "./image-cache.ts";
 import { type PinnedImage, pinImageId } from "./image-pin.ts";
 import type { ContainerRuntime } from "./runtime.ts";
 
 /**
- * The image a session runs: the tag resolved to its id now (one runtime call per session), that id's
- * labels current, and the id the pinned one (pinned now on first use). The labels come from the
- * per-id cache, which is exact: the id is the digest of the config that holds them.
+ * The image a session runs: the tag's image id, that id's labels current, and the id the pinned one
+ * (pinned now on first use; the pin is read fresh every time). The id and labels come from the caches
+ * in image-cache.ts, whose answers are the fresh ones (an unchanged image store; an id's own labels):
+ * with an unchanged store a session asks the runtime nothing.
  */
 export async function sessionImage(home: string, runtime: ContainerRuntime, tag: string): Promise<PinnedImage> {
-  const id = await runtime.imageId(tag);
+  const id = await imageIdsByTag.id(runtime, tag);
   if (!id) throw new ContainerError(`the agent image ${tag} does not exist`, "build it with `carapace image build`");
   await refuseStaleImage(runtime, tag, id);
   return pinImageId(home, tag, id);

@@ -112,6 +112,11 @@ export interface ContainerRuntime {
   imageId(ref: string): Promise<string | null>;
   /** The image's labels, or null when the image does not exist. */
   imageLabels(ref: string): Promise<Record<string, string> | null>;
+  /**
+   * A value that changes whenever the local image store changes (an image built, pulled, removed, tagged
+   * or untagged), read without running the CLI; null when this runtime cannot say.
+   */
+  imageStoreStamp(): string | null;
   /** Builds an image, delivering the build log line by line. */
   build(options: ImageBuildOptions, onLine?: (line: string) => void): Promise<void>;
 }

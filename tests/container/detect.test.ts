@@ -100,6 +100,33 @@ describe("runtime detection", () => {
     expect((await detectRuntime({ exec: broken, ...linux })).runtime.name).toBe("docker");
   });
 
+  test("podman's image store is watched only when it is local and the only one", async () => {
+    const info = (host: object, store: object) =>
+      new FakeExec((argv) =>
+        argv[0] === "podman" && argv[1] === "info"
+          ? {
+              stdout: JSON.stringify({
+                host: { security: {}, cgroupControllers: ["memory", "pids"], cgroupVersion: "v2", ...host },
+                store,
+                version: { Version: "4.3.1" },
+              }),
+            }
+          : undefined,
+      );
+    const local = { serviceIsRemote: false };
+    const store = { graphRoot: "/var/lib/containers/storage", graphDriverName: "overlay", graphOptions: {} };
+    const traits = async (exec: FakeExec, platform: NodeJS.Platform = "linux") =>
+      (await new PodmanRuntime({ exec, platform }).probe()).traits.imageStore;
+    expect(await traits(info(local, store))).toBe("/var/lib/containers/storage/overlay-images");
+    expect(await traits(info({ serviceIsRemote: true }, store))).toBeNull();
+    expect(await traits(info({}, store))).toBeNull();
+    expect(await traits(info(local, store), "darwin")).toBeNull();
+    expect(
+      await traits(info(local, { ...store, graphOptions: { "overlay.additionalImageStores": ["/mnt/images"] } })),
+    ).toBeNull();
+    expect(await traits(info(local, { graphRoot: "relative", graphDriverName: "overlay" }))).toBeNull();
+  });
+
   test("detectRuntimeOnce shares one probe per process and preference, and does not keep a failure", async () => {
     const exec = machine(["podman"]);
     const [a, b] = await Promise.all([detectRuntimeOnce({ exec }), detectRuntimeOnce({ exec })]);

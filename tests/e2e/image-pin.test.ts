@@ -6,6 +6,7 @@ import { startCore } from "../harness/core.ts";
 
 const TAG = `localhost/carapace-agent:pin-test-${process.pid}`;
 const STALE = `localhost/carapace-agent:stale-test-${process.pid}`;
+const LATER = `localhost/carapace-agent:later-stale-${process.pid}`;
 
 /** A label-only image on top of `from`: a new digest, built in a moment, no layer run. */
 function deriveImage(from: string, tag: string, label: string): number {
@@ -71,6 +72,32 @@ test.skipIf(agentSkipReason !== null)(
       await core.stop();
       await model.close();
       Bun.spawnSync(["podman", "rmi", "--ignore", STALE]);
+    }
+  },
+  120_000,
+);
+
+test.skipIf(agentSkipReason !== null)(
+  "a stale image put under the tag after a session ran is refused by the running core's next session",
+  async () => {
+    Bun.spawnSync(["podman", "tag", agentImage.tag, LATER]);
+    const { home, model } = await agentHome([{ text: "first answer" }, { text: "must not be reached" }], "", {
+      image: LATER,
+    });
+    const core = await startCore({ home });
+    try {
+      // The first session leaves the core's image answers cached for this tag.
+      expect((await core.carapace(["prompt", "hi", "--group", "later"])).code).toBe(0);
+      expect(deriveImage(agentImage.tag, LATER, "org.opencontainers.image.version=0.0.0-old")).toBe(0);
+      const second = await core.carapace(["prompt", "hi", "--group", "later"]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain("is stale or not a carapace image");
+      expect(second.stderr).toContain("carapace version is 0.0.0-old");
+      expect(model.requests.length).toBe(1);
+    } finally {
+      await core.stop();
+      await model.close();
+      Bun.spawnSync(["podman", "rmi", "--ignore", LATER]);
     }
   },
   120_000,

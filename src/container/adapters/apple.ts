@@ -154,6 +154,10 @@ export class AppleContainerRuntime implements ContainerRuntime {
     return labelMap(findKey(parseJsonRecords(r.stdout)[0], "Labels", 6));
   }
 
+  imageStoreStamp(): string | null {
+    return null;
+  }
+
   async build(options: ImageBuildOptions, onLine: (line: string) => void = () => {}): Promise<void> {
     const args = ["build", "--file", options.containerfile, "--tag", options.tag];
     for (const [k, v] of Object.entries(options.buildArgs)) args.push("--build-arg", `${k}=${v}`);

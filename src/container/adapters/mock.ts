@@ -225,6 +225,13 @@ export class MockRuntime implements ContainerRuntime {
     return null;
   }
 
+  /** Off by default (as for Docker); a test that wants the store watched sets `stampsImages`. */
+  stampsImages = false;
+
+  imageStoreStamp(): string | null {
+    return this.stampsImages ? String(Bun.hash(JSON.stringify([...this.images]))) : null;
+  }
+
   async build(options: ImageBuildOptions, onLine: (line: string) => void = () => {}): Promise<void> {
     onLine(`STEP 1/1: FROM ${options.buildArgs.BASE_IMAGE ?? "scratch"}`);
     this.images.set(options.tag, { ...(options.labels ?? {}) });

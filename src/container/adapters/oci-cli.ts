@@ -164,6 +164,11 @@ export abstract class OciCliRuntime implements ContainerRuntime {
     return text === "null" || !text ? {} : labelMap(JSON.parse(text));
   }
 
+  /** Docker keeps its images behind its daemon: nothing on disk says when they change. */
+  imageStoreStamp(): string | null {
+    return null;
+  }
+
   async build(options: ImageBuildOptions, onLine: (line: string) => void = () => {}): Promise<void> {
     // The recipe's RUN steps only copy files: no network, so no network backend is involved either.
     const args = ["build", "--network", "none", "--file", options.containerfile, "--tag", options.tag];

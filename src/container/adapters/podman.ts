@@ -4,6 +4,8 @@
  * on hybrid-cgroup kernels, so a runtime override (runc) can be set; rootless runs use
  * `--userns=keep-id`; SELinux hosts need mounts relabelled.
  */
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { bunExec, type Exec } from "../exec.ts";
 import type { IsolationLevel, RunSpec, RuntimeInfo } from "../runtime.ts";
 import { OciCliRuntime, QUERY_TIMEOUT_MS } from "./oci-cli.ts";
@@ -20,6 +22,8 @@ export interface PodmanOptions {
   selinux?: boolean;
   /** The platform the CLI runs on; on macOS/Windows Podman runs its containers in a VM. */
   platform?: NodeJS.Platform;
+  /** The directory of the local image store's images.json (see PodmanHostTraits.imageStore). */
+  imageStore?: string;
 }
 
 export interface PodmanHostTraits {
@@ -27,6 +31,12 @@ export interface PodmanHostTraits {
   selinux: boolean;
   cgroupVersion: string;
   rootless: boolean;
+  /**
+   * The directory holding the image store's images.json and images.lock, when every image this podman
+   * names is in that one local store: not for a remote podman (its store is elsewhere) and not with
+   * additional image stores configured (their tags are not in that file). Null otherwise.
+   */
+  imageStore: string | null;
 }
 
 export class PodmanRuntime extends OciCliRuntime {
@@ -79,8 +89,26 @@ export class PodmanRuntime extends OciCliRuntime {
         selinux: security.selinuxEnabled === true,
         cgroupVersion: str(host.cgroupVersion),
         rootless,
+        imageStore: localImageStore(platform, host, obj(parsed.store)),
       },
     };
+  }
+
+  /**
+   * containers/storage rewrites images.json (by atomic rename) and writes a fresh last-writer token into
+   * images.lock on every change of the store, tags included; that token is how podman itself tells
+   * that its in-memory image list is out of date. The stamp is both, read from disk.
+   */
+  override imageStoreStamp(): string | null {
+    const dir = this.options.imageStore;
+    if (!dir) return null;
+    try {
+      const file = statSync(join(dir, "images.json"), { bigint: true });
+      const token = readFileSync(join(dir, "images.lock")).toString("hex");
+      return `${file.dev}:${file.ino}:${file.size}:${file.mtimeNs}:${file.ctimeNs}:${token}`;
+    } catch {
+      return null;
+    }
   }
 
   protected extraRunFlags(_spec: RunSpec): string[] {
@@ -113,4 +141,17 @@ export class PodmanRuntime extends OciCliRuntime {
   protected imageLabelsFormat(): string {
     return "{{json .Labels}}";
   }
+}
+
+function localImageStore(
+  platform: NodeJS.Platform,
+  host: Record<string, unknown>,
+  store: Record<string, unknown>,
+): string | null {
+  if (platform !== "linux" || host.serviceIsRemote !== false) return null;
+  const options = Object.keys(obj(store.graphOptions)).join(" ").toLowerCase();
+  if (options.includes("imagestore")) return null;
+  const root = str(store.graphRoot);
+  const driver = str(store.graphDriverName);
+  return root.startsWith("/") && /^[a-z0-9]+$/.test(driver) ? join(root, `${driver}-images`) : null;
 }

@@ -1,7 +1,7 @@
 import { CARAPACE_VERSION } from "../../config/version.ts";
 import { detectRuntimeOnce } from "../../container/detect.ts";
 import { CLAUDE_CODE_VERSION, labelsState } from "../../container/image.ts";
-import { imageLabelsById } from "../../container/image-labels.ts";
+import { imageIdsByTag, imageLabelsById } from "../../container/image-cache.ts";
 import { logLine } from "../response/log-stream.ts";
 
 /**
@@ -16,8 +16,8 @@ export async function warnIfImageNotCurrent(
   const warn = (text: string) => logLine(text, { level: "warn" });
   try {
     const { runtime } = await detectRuntimeOnce({ preference: engine });
-    // Through the per-id labels cache, so the first session asks only which image the tag names.
-    const id = await runtime.imageId(image);
+    // Through the sessions' caches: the first session finds its answers there when the store is unchanged.
+    const id = await imageIdsByTag.id(runtime, image);
     const state = labelsState(id === null ? null : await imageLabelsById.labels(runtime, id), {
       carapaceVersion: CARAPACE_VERSION,
       claudeCodeVersion: CLAUDE_CODE_VERSION,

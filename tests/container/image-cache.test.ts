@@ -1,0 +1,83 @@
+import { expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { CARAPACE_VERSION } from "../../src/config/version.ts";
+import { MockRuntime } from "../../src/container/adapters/mock.ts";
+import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
+import { sessionImage } from "../../src/container/image-current.ts";
+import { pinBuiltImage } from "../../src/container/image-pin.ts";
+import { tempHome } from "../harness/core.ts";
+
+const CURRENT = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
+
+/** A mock runtime that counts the CLI calls a session's image check would make. */
+class CountingRuntime extends MockRuntime {
+  idLookups = 0;
+  override async imageId(ref: string): Promise<string | null> {
+    this.idLookups++;
+    return await super.imageId(ref);
+  }
+}
+
+function setup(tag: string, stamps: boolean) {
+  const home = tempHome();
+  mkdirSync(join(home, "data", "core"), { recursive: true });
+  const runtime = new CountingRuntime({ images: { [tag]: { ...CURRENT, "test.case": tag } } });
+  runtime.stampsImages = stamps;
+  return { home, runtime };
+}
+
+test("an unchanged image store: the second session asks the runtime nothing", async () => {
+  const tag = `localhost/agent:cache-unchanged-${process.pid}`;
+  const { home, runtime } = setup(tag, true);
+  const first = await sessionImage(home, runtime, tag);
+  expect(first.pinned).toBe("first-use");
+  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 1]);
+  expect(await sessionImage(home, runtime, tag)).toEqual({ id: first.id, pinned: "existing" });
+  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 1]);
+});
+
+test("a stale image put under the tag after a session is refused by the next one", async () => {
+  const tag = `localhost/agent:cache-stale-${process.pid}`;
+  const { home, runtime } = setup(tag, true);
+  await sessionImage(home, runtime, tag);
+  // The stale check runs before the pin check, so this is refused as stale whatever the pin says.
+  runtime.images.set(tag, { ...CURRENT, [IMAGE_LABELS.version]: "0.0.0-old" });
+  await expect(sessionImage(home, runtime, tag)).rejects.toThrow(/is stale or not a carapace image.*0\.0\.0-old/);
+  expect(runtime.idLookups).toBe(2);
+});
+
+test("an image swapped under the tag is refused; a rebuild (re-pinned) is used at once", async () => {
+  const tag = `localhost/agent:cache-swap-${process.pid}`;
+  const { home, runtime } = setup(tag, true);
+  const first = await sessionImage(home, runtime, tag);
+  runtime.images.set(tag, { ...CURRENT, "test.swapped": "1" });
+  await expect(sessionImage(home, runtime, tag)).rejects.toThrow("not the pinned");
+  runtime.images.set(tag, { ...CURRENT, "test.rebuilt": "1" });
+  const pin = await pinBuiltImage(home, runtime, tag);
+  const rebuilt = await sessionImage(home, runtime, tag);
+  expect(rebuilt).toEqual({ id: pin.id, pinned: "existing" });
+  expect(rebuilt.id).not.toBe(first.id);
+});
+
+test("a runtime without a store stamp resolves the tag every session; an id's labels are asked once", async () => {
+  const tag = `localhost/agent:cache-nostamp-${process.pid}`;
+  const { home, runtime } = setup(tag, false);
+  await sessionImage(home, runtime, tag);
+  await sessionImage(home, runtime, tag);
+  await sessionImage(home, runtime, tag);
+  expect([runtime.idLookups, runtime.labelLookups]).toEqual([3, 1]);
+  // Another image under the tag is another id: its labels are asked for, and it is refused as stale.
+  runtime.images.set(tag, { ...CURRENT, [IMAGE_LABELS.claudeCode]: "0.0.1" });
+  await expect(sessionImage(home, runtime, tag)).rejects.toThrow("Claude Code version is 0.0.1");
+  expect(runtime.labelLookups).toBe(2);
+});
+
+test("a missing image is not remembered: built later, the next session finds it", async () => {
+  const tag = `localhost/agent:cache-missing-${process.pid}`;
+  const { home, runtime } = setup(tag, true);
+  runtime.images.delete(tag);
+  await expect(sessionImage(home, runtime, tag)).rejects.toThrow("does not exist");
+  runtime.images.set(tag, CURRENT);
+  expect((await sessionImage(home, runtime, tag)).pinned).toBe("first-use");
+});
