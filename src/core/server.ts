@@ -33,6 +33,7 @@ import { AuditLog } from "./response/audit-log.ts";
 import { watchKnownSecrets } from "./response/known-secrets.ts";
 import { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import { type Session, SessionRegistry } from "./sessions.ts";
+import { reactor } from "../transport/reactor.ts";
 
 export interface ServerOptions {
   home: string;
@@ -71,7 +72,10 @@ export class CoreServer {
     const defaults = options.limits();
     // Grouped commits (docs/ARCHITECTURE.md, "Audit durability"): a record is written before its reply leaves; fsync and the
     // head file follow every few ms and at shutdown, so one caller does not pay an fsync per call.
-    this.audit = new AuditLog(options.home, { syncIntervalMs: AUDIT_SYNC_INTERVAL_MS });
+    this.audit = new AuditLog(options.home, {
+      syncIntervalMs: AUDIT_SYNC_INTERVAL_MS,
+      whenIdle: (fn) => reactor().whenIdle(fn),
+    });
     this.rejections = new RejectionAggregator(this.audit);
     this.checkpoints = new AuditCheckpoints(options.home, this.audit);
     this.events = new EventBus(eventsSocketPath(options.home));

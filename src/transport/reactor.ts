@@ -47,6 +47,7 @@ export class Reactor {
   private list: Registration[] = [];
   private pollfds = new Int32Array(0);
   private listStale = true;
+  private idleCallbacks: (() => void)[] = [];
   private readonly minSpinMs: number;
   private readonly maxSpinMs: number;
   private readonly safetyPollMs: number;
@@ -90,6 +91,14 @@ export class Reactor {
     }
     this.lastActivity = performance.now();
     this.schedule();
+  }
+
+  /**
+   * Runs `fn` once when the reactor next goes to sleep (arms its Worker): the end of a burst of work,
+   * where deferred work can run without a wake-up of its own.
+   */
+  whenIdle(fn: () => void): void {
+    this.idleCallbacks.push(fn);
   }
 
   private schedule(): void {
@@ -161,6 +170,11 @@ export class Reactor {
         this.schedule();
         return;
       }
+    }
+    if (this.idleCallbacks.length > 0) {
+      const callbacks = this.idleCallbacks;
+      this.idleCallbacks = [];
+      for (const fn of callbacks) fn();
     }
     const fds = this.list.filter((r) => !r.socket.closed).map((r) => r.fd);
     if (fds.length === 0) return;

@@ -45,6 +45,13 @@ export interface AuditLogOptions {
   maxLogBytes?: number;
   storage?: AuditStorage;
   clock?: () => Date;
+  /** A monotonic clock in ms (what paces the grouped commits; tests move it). */
+  now?: () => number;
+  /**
+   * Runs a function once when the process next goes idle (the core: its reactor going to sleep). With
+   * `syncIntervalMs`, a commit due then starts there instead of on a timer of its own.
+   */
+  whenIdle?: (fn: () => void) => void;
 }
 
 export type AuditProblemKind = "deleted" | "edited" | "reordered" | "truncated" | "malformed";
@@ -93,9 +100,11 @@ export class AuditLog {
   readonly dir: string;
   private readonly writers = new Map<string, LogWriter>();
   private readonly found: AuditProblem[] = [];
-  private readonly settings: Required<Omit<AuditLogOptions, "storage" | "clock">>;
+  private readonly settings: Required<Omit<AuditLogOptions, "storage" | "clock" | "now" | "whenIdle">>;
   private readonly storage: AuditStorage;
   private readonly clock: () => Date;
+  private readonly now: () => number;
+  private readonly whenIdle: ((fn: () => void) => void) | null;
   private closed = false;
   private unwritten = 0;
 
@@ -111,6 +120,8 @@ export class AuditLog {
     };
     this.storage = options.storage ?? fileAuditStorage;
     this.clock = options.clock ?? (() => new Date());
+    this.now = options.now ?? (() => performance.now());
+    this.whenIdle = options.whenIdle ?? null;
   }
 
   /**
@@ -207,6 +218,8 @@ export class AuditLog {
         (p) => this.found.push(p),
         (detail) => this.appendEvent({ kind: "event", outcome: "info", detail }),
         this.clock,
+        this.now,
+        this.whenIdle,
       );
       this.writers.set(log, writer);
     }
@@ -289,7 +302,13 @@ class LogWriter {
   private fault: Fault | null = null;
   private sizeKnown = false;
   /** The last head written (null until one is, and for a damaged log). */
-  durableHead: { seq: number; hash: string } | null = null;
+  private lastHead: { seq: number; hash: string } | null = null;
+  /** Quiet commits posted, oldest first, until seen completed. */
+  private posted: { seq: number; hash: string; completed: () => boolean }[] = [];
+  /** When the last commit was started (the `now` clock): commits are at least the sync interval apart. */
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
+  /** A commitOnIdle is registered and has not run yet. */
+  private idleWaiting = false;
   /** The log was read and checked on open (resume() ran to its end). */
   private resumed = false;
   private closing = false;
@@ -300,11 +319,13 @@ class LogWriter {
   constructor(
     private readonly dir: string,
     private readonly log: string,
-    private readonly settings: Required<Omit<AuditLogOptions, "storage" | "clock">>,
+    private readonly settings: Required<Omit<AuditLogOptions, "storage" | "clock" | "now" | "whenIdle">>,
     private readonly storage: AuditStorage,
     private readonly report: (problem: AuditProblem) => void,
     private readonly notice: Notice,
     private readonly clock: () => Date,
+    private readonly now: () => number,
+    private readonly whenIdle: ((fn: () => void) => void) | null,
   ) {
     this.ready = this.resume().catch((error: unknown) => {
       this.failed(error, "could not open");
@@ -442,6 +463,7 @@ class LogWriter {
     fault.lastAttempt = Date.now();
     // A commit still in flight uses the live file's descriptor: it must end before the file is reopened.
     while (this.syncing) await this.syncing;
+    if (this.committing) await this.handle?.settle?.();
     try {
       if (!this.resumed) {
         await this.resume();
@@ -501,8 +523,33 @@ class LogWriter {
 
   /** The head names only records already durable: the state captured before their fsync. */
   private async writeHead(at: { seq: number; hash: string }): Promise<void> {
+    this.lastCommitAt = this.now();
     await this.storage.replaceAtomically(headFile(this.dir, this.log), this.headText(at));
     this.durableHead = { seq: at.seq, hash: at.hash };
+  }
+
+  /** The last head made durable: the newest quiet commit seen completed, or the last awaited one. */
+  get durableHead(): { seq: number; hash: string } | null {
+    this.takeCompleted();
+    return this.lastHead;
+  }
+
+  private takeCompleted(): void {
+    while (this.posted.length > 0 && this.posted[0]?.completed()) {
+      const done = this.posted.shift() as { seq: number; hash: string };
+      this.lastHead = { seq: done.seq, hash: done.hash };
+    }
+  }
+
+  set durableHead(head: { seq: number; hash: string } | null) {
+    this.posted = [];
+    this.lastHead = head;
+  }
+
+  /** A quiet commit is still running. */
+  private get committing(): boolean {
+    this.takeCompleted();
+    return this.posted.length > 0;
   }
 
   private headText(at: { seq: number; hash: string }): string {
@@ -511,6 +558,7 @@ class LogWriter {
 
   /** Makes everything written durable, then names its last record in the head (in that order). */
   private async commit(handle: AppendHandle, at: { seq: number; hash: string }): Promise<void> {
+    this.lastCommitAt = this.now();
     if (!handle.commit) {
       await handle.sync();
       await this.writeHead(at);
@@ -520,12 +568,56 @@ class LogWriter {
     this.durableHead = { seq: at.seq, hash: at.hash };
   }
 
+  /**
+   * A commit within the sync interval of the first record written after the last one. It starts when the
+   * process goes idle if the last commit is an interval old by then (light load: a call's records share
+   * one commit and nothing wakes up for it), else on a timer; commits stay at least an interval apart.
+   */
   private scheduleSync(): void {
     this.dirty = true;
-    this.syncTimer ??= setTimeout(() => {
-      this.syncTimer = null;
-      void this.syncNow();
-    }, this.settings.syncIntervalMs);
+    if (!this.syncTimer) {
+      const interval = this.settings.syncIntervalMs;
+      const wait = this.lastCommitAt + interval - this.now();
+      this.syncTimer = setTimeout(
+        () => {
+          this.syncTimer = null;
+          if (!this.commitQuietly()) void this.syncNow();
+        },
+        wait > 0 && wait < interval ? wait : interval,
+      );
+    }
+    if (this.whenIdle && !this.idleWaiting) {
+      this.idleWaiting = true;
+      this.whenIdle(() => this.commitOnIdle());
+    }
+  }
+
+  private commitOnIdle(): void {
+    this.idleWaiting = false;
+    if (!this.dirty || !this.syncTimer || this.now() < this.lastCommitAt + this.settings.syncIntervalMs) return;
+    const timer = this.syncTimer;
+    if (!this.commitQuietly()) return;
+    clearTimeout(timer);
+    this.syncTimer = null;
+  }
+
+  /**
+   * Posts a commit of everything written so far that nothing waits for (a failure enters the failed
+   * state). False when the storage has no such commit or an awaited one is running.
+   */
+  private commitQuietly(): boolean {
+    const handle = this.handle;
+    if (!handle?.commitQuietly || this.syncing || this.fault) return false;
+    this.dirty = false;
+    this.lastCommitAt = this.now();
+    const at = { seq: this.state.seq, hash: this.state.hash };
+    const completed = handle.commitQuietly(headFile(this.dir, this.log), this.headText(at), (error) => {
+      this.dirty = true;
+      this.failed(error, "could not make durable");
+    });
+    this.takeCompleted();
+    this.posted.push({ ...at, completed });
+    return true;
   }
 
   /** fsync + head for everything written so far; a failure enters the failed state. Serialized. */
@@ -535,7 +627,11 @@ class LogWriter {
       this.syncTimer = null;
     }
     while (this.syncing) await this.syncing;
-    if (!this.dirty || !this.handle || this.fault) return;
+    if (!this.dirty || !this.handle || this.fault) {
+      // The descriptor a quiet commit uses stays open until it has ended.
+      if (this.committing) await this.handle?.settle?.();
+      return;
+    }
     this.dirty = false;
     const handle = this.handle;
     const durable = { seq: this.state.seq, hash: this.state.hash };

@@ -20,6 +20,12 @@ export interface AppendHandle {
    * calls `sync` and `AuditStorage.replaceAtomically` in turn.
    */
   commit?(head: string, text: string): Promise<void>;
+  /**
+   * `commit` started without waiting for it: the returned function tells whether it has completed; a
+   * failure is given to `onFailure`. With it, `settle` resolves once every such commit has ended.
+   */
+  commitQuietly?(head: string, text: string, onFailure: (error: Error) => void): () => boolean;
+  settle?(): Promise<void>;
   /** Cuts the file back to `size` bytes (used to undo a partial append). */
   truncate(size: number): Promise<void>;
   close(): Promise<void>;
@@ -51,6 +57,15 @@ class FileAppendHandle implements AppendHandle {
   // One wake-up of the commit thread instead of three thread-pool round trips (datasync, head, rename).
   commit(head: string, text: string): Promise<void> {
     return auditSyncer().commit(this.handle.fd, head, text);
+  }
+
+  // Nothing wakes the main thread when it succeeds (the grouped commit at light load is one per call).
+  commitQuietly(head: string, text: string, onFailure: (error: Error) => void): () => boolean {
+    return auditSyncer().commitQuietly(this.handle.fd, head, text, onFailure);
+  }
+
+  settle(): Promise<void> {
+    return auditSyncer().settle();
   }
 
   // A write to the page cache takes microseconds; the async API's thread-pool round trip would cost more

@@ -2,20 +2,32 @@
  * Runs a grouped commit of the audit log off the main thread in one wake-up: fdatasync of the log, then the
  * head replaced (temporary file, fsync, rename). Through the thread pool the same commit took three tasks,
  * each waking a pool thread and then the main thread.
+ *
+ * A `quiet` commit answers only when it fails: its success is published in `done` (the last commit of that
+ * head that completed), which the main thread reads when it needs to know, so it is not woken per commit.
+ * Commits run in the order they were posted, so a later answer (or a `settle`) means every earlier one ended.
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 
 declare const self: Worker;
 
-export interface CommitRequest {
-  id: number;
-  /** The log's descriptor (descriptors are shared by every thread of the process). */
-  fd: number;
-  head: string;
-  text: string;
-}
+export type CommitRequest =
+  | {
+      id: number;
+      /** The log's descriptor (descriptors are shared by every thread of the process). */
+      fd: number;
+      head: string;
+      text: string;
+      /** Slot 0 receives `id` once this commit succeeded. */
+      done?: Int32Array;
+      /** No answer on success. */
+      quiet?: boolean;
+    }
+  | { id: number; settle: true };
 
-export type CommitAnswer = { id: number; ok: true } | { id: number; ok: false; code: string | null; message: string };
+export type CommitAnswer =
+  | { id: number; ok: true }
+  | { id: number; ok: false; head: string; code: string | null; message: string };
 
 const encoder = new TextEncoder();
 
@@ -39,17 +51,24 @@ function replaceDurably(path: string, text: string): void {
 }
 
 self.onmessage = (event: MessageEvent<CommitRequest>) => {
-  const { id, fd, head, text } = event.data;
+  const request = event.data;
+  if ("settle" in request) {
+    self.postMessage({ id: request.id, ok: true } satisfies CommitAnswer);
+    return;
+  }
+  const { id, fd, head, text, done, quiet } = request;
   try {
     // The head names only records already durable: the log's fdatasync comes first.
     fdatasyncSync(fd);
     replaceDurably(head, text);
-    self.postMessage({ id, ok: true } satisfies CommitAnswer);
+    if (done) Atomics.store(done, 0, id);
+    if (!quiet) self.postMessage({ id, ok: true } satisfies CommitAnswer);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     self.postMessage({
       id,
       ok: false,
+      head,
       code: typeof code === "string" ? code : null,
       message: error instanceof Error ? error.message : String(error),
     } satisfies CommitAnswer);

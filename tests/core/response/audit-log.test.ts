@@ -445,6 +445,43 @@ describe("AuditLog: grouped commits (syncIntervalMs)", () => {
     expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 
+  test("the records written before the process goes idle share one commit when the last is an interval old", async () => {
+    let now = 0;
+    const idle: (() => void)[] = [];
+    const goIdle = () => {
+      for (const fn of idle.splice(0)) fn();
+    };
+    const options = { syncIntervalMs: 60_000, now: () => now, whenIdle: (fn: () => void) => idle.push(fn) };
+    const log = new AuditLog(t.home, options);
+    await log.openLog("work");
+    const headSeq = () => JSON.parse(readFileSync(join(t.dir, "work.head"), "utf8")).seq;
+    expect(headSeq()).toBe(0);
+    // Idle within the interval of the head written at open: the commit waits for the interval.
+    await log.append(entry(1));
+    goIdle();
+    now += 1000;
+    await log.append(entry(2));
+    goIdle();
+    await log.flush();
+    expect(headSeq()).toBe(0);
+    // An interval after it: both wait for idle, then one commit names the last (no close, no timer).
+    now += 60_000;
+    await log.append(entry(3));
+    await log.append(entry(4));
+    expect(log.durableHeads().work?.seq).toBe(0);
+    goIdle();
+    for (let i = 0; i < 2000 && log.durableHeads().work?.seq !== 4; i++) await Bun.sleep(10);
+    expect(headSeq()).toBe(4);
+    expect(log.durableHeads().work).toEqual({ seq: 4, hash: expect.any(String) });
+    // The next one is within the interval again: it waits (here: for the close).
+    await log.append(entry(5));
+    goIdle();
+    expect(log.durableHeads().work?.seq).toBe(4);
+    await log.close();
+    expect(headSeq()).toBe(5);
+    expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
+  });
+
   test("a failed deferred sync refuses later records until a sync succeeds again", async () => {
     const { storage, faults, calls } = faultyStorage();
     const log = new AuditLog(t.home, { syncIntervalMs: 5, storage, retryAfterMs: 0 });

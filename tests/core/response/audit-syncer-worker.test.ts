@@ -66,3 +66,23 @@ test("a head that cannot be written answers its errno code and leaves no tempora
     closeSync(fd);
   }
 });
+
+test("a quiet commit answers nothing when it succeeds and publishes its id; a failed one answers with its head", () => {
+  const fd = openSync(join(dir, "quiet.jsonl"), "a");
+  try {
+    const head = join(dir, "quiet.head");
+    const done = new Int32Array(new SharedArrayBuffer(4));
+    answers.length = 0;
+    scope.onmessage?.({ data: { id: 5, fd, head, text: "q", done, quiet: true } });
+    expect(answers).toEqual([]);
+    expect(Atomics.load(done, 0)).toBe(5);
+    expect(readFileSync(head, "utf8")).toBe("q");
+    const bad = join(dir, "missing-dir", "quiet.head");
+    scope.onmessage?.({ data: { id: 6, fd, head: bad, text: "r", done, quiet: true } });
+    expect(answers).toEqual([expect.objectContaining({ id: 6, ok: false, head: bad, code: "ENOENT" })]);
+    expect(Atomics.load(done, 0)).toBe(5);
+    expect(commit({ id: 7, settle: true })).toEqual({ id: 7, ok: true });
+  } finally {
+    closeSync(fd);
+  }
+});

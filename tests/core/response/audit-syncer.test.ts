@@ -41,3 +41,24 @@ self.onmessage = (event) => {
     rmSync(dir, { recursive: true, force: true });
   }
 }, 30_000);
+
+test("a commit thread that ends holding a quiet commit reports it failed (nothing else would)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cpsy-"));
+  try {
+    const script = join(dir, "dying-worker.ts");
+    writeFileSync(script, "declare const self: Worker;\nself.onmessage = () => process.exit(7);\n");
+    const fd = openSync(join(dir, "log"), "a");
+    try {
+      const syncer = new AuditSyncer(new URL(`file://${script}`).href);
+      const failed = new Promise<Error>((resolve) => {
+        const completed = syncer.commitQuietly(fd, join(dir, "head"), "x", resolve);
+        expect(completed()).toBe(false);
+      });
+      expect((await failed).message).toContain("the audit commit thread ended");
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
