@@ -2,6 +2,7 @@ import { dlopen, FFIType, ptr } from "bun:ffi";
 import { UserError } from "../errors/user-error.ts";
 import { IS_COMPILED } from "../platform/compiled.ts";
 import { ZMQ } from "./libzmq.ts";
+import type { PollerStart } from "./poller-worker.ts";
 import type { ZmqSocket } from "./socket.ts";
 
 interface Registration {
@@ -35,8 +36,8 @@ export class Reactor {
   private readonly regs = new Set<Registration>();
   private readonly bySocket = new Map<ZmqSocket, Registration>();
   private worker: Worker | null = null;
-  /** The descriptors the Worker last got; unchanged ones are not sent again. */
-  private workerFds = "";
+  /** Shared with the Worker: [STOP, GENERATION, COUNT, fd…] (the descriptors it polls). */
+  private control: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private armed = false;
   private scheduled = false;
   private lastActivity = 0;
@@ -176,22 +177,40 @@ export class Reactor {
       this.idleCallbacks = [];
       for (const fn of callbacks) fn();
     }
-    const fds = this.list.filter((r) => !r.socket.closed).map((r) => r.fd);
-    if (fds.length === 0) return;
-    const worker = this.ensureWorker();
-    const key = fds.join(",");
+    let open = 0;
+    for (const reg of this.list) if (!reg.socket.closed) open++;
+    if (open === 0) return;
+    // A Worker's descriptor table is fixed in size: one too small for the sockets is replaced.
+    if (this.worker && this.control.length < CONTROL.FDS + open) this.stopWorker();
+    this.ensureWorker(open);
+    this.publishFds();
     this.armed = true;
-    worker.postMessage({
-      ...(key !== this.workerFds ? { fds } : {}),
-      wakeFd: this.wakeFd,
-      timeoutMs: this.safetyPollMs,
-    });
-    this.workerFds = key;
+    eventfdWrite(this.wakeFd);
   }
 
-  private ensureWorker(): Worker {
+  /** Writes the open sockets' descriptors for the Worker, under a new generation only when they changed. */
+  private publishFds(): void {
+    const control = this.control;
+    let i = 0;
+    let changed = false;
+    for (const reg of this.list) {
+      if (reg.socket.closed) continue;
+      if (control[CONTROL.FDS + i] !== reg.fd) {
+        control[CONTROL.FDS + i] = reg.fd;
+        changed = true;
+      }
+      i++;
+    }
+    if (!changed && control[CONTROL.COUNT] === i) return;
+    Atomics.store(control, CONTROL.COUNT, i);
+    Atomics.add(control, CONTROL.GENERATION, 1);
+  }
+
+  private ensureWorker(sockets: number): Worker {
     if (this.worker) return this.worker;
     this.wakeFd = eventfd();
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (CONTROL.FDS + Math.max(64, sockets * 2))));
+    this.control[CONTROL.COUNT] = -1;
     const worker = new Worker(workerSpecifier());
     worker.onmessage = (event: MessageEvent<number>) => {
       this.armed = false;
@@ -200,8 +219,8 @@ export class Reactor {
       if (event.data === 0) for (const reg of this.regs) reg.dirty = true;
       if (this.regs.size > 0) this.schedule();
     };
+    worker.postMessage({ control: this.control, armFd: this.wakeFd, timeoutMs: this.safetyPollMs } satisfies PollerStart);
     this.worker = worker;
-    this.workerFds = "";
     return worker;
   }
 
@@ -211,10 +230,13 @@ export class Reactor {
 
   private stopWorker(): void {
     if (!this.worker) return;
-    this.wakeWorker();
+    Atomics.store(this.control, CONTROL.STOP, 1);
+    eventfdWrite(this.wakeFd);
     this.worker.terminate();
     this.worker = null;
     this.armed = false;
+    // The Worker may still read it before it sees STOP; it is never reused (a new Worker gets a new one).
+    this.wakeFd = -1;
   }
 
   /** Lets the process exit while sockets are open (used by short-lived clients). */
@@ -248,6 +270,8 @@ function eventfd(): number {
   return fd;
 }
 const POLLIN_EVENTS = 1;
+/** Slots of the control array shared with the poller Worker; the descriptors start at FDS. */
+const CONTROL = { STOP: 0, GENERATION: 1, COUNT: 2, FDS: 3 } as const;
 /** poll(2) with a zero timeout over `count` pollfd structs (two int32 slots each). */
 function pollNow(pollfds: Int32Array, count: number): number {
   libc ??= openLibc();
