@@ -18,7 +18,7 @@ export type CommitRequest =
       fd: number;
       head: string;
       text: string;
-      /** Slot 0 receives `id` once this commit succeeded. */
+      /** Slot 0 receives the id of each commit of this head that succeeded (sent with the first one). */
       done?: Int32Array;
       /** No answer on success. */
       quiet?: boolean;
@@ -30,6 +30,7 @@ export type CommitAnswer =
   | { id: number; ok: false; head: string; code: string | null; message: string };
 
 const encoder = new TextEncoder();
+const doneOf = new Map<string, Int32Array>();
 
 function replaceDurably(path: string, text: string): void {
   const tmp = `${path}.tmp`;
@@ -56,7 +57,9 @@ self.onmessage = (event: MessageEvent<CommitRequest>) => {
     self.postMessage({ id: request.id, ok: true } satisfies CommitAnswer);
     return;
   }
-  const { id, fd, head, text, done, quiet } = request;
+  const { id, fd, head, text, quiet } = request;
+  if (request.done) doneOf.set(head, request.done);
+  const done = doneOf.get(head);
   try {
     // The head names only records already durable: the log's fdatasync comes first.
     fdatasyncSync(fd);

@@ -17,6 +17,8 @@ export class AuditSyncer {
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private readonly quiet = new Map<string, QuietHead>();
+  /** Heads whose `done` word the current Worker already holds (it is sent once per Worker). */
+  private shared = new Set<string>();
   private serial = 0;
 
   constructor(private readonly specifier: string = workerSpecifier()) {}
@@ -48,7 +50,9 @@ export class AuditSyncer {
     entry.last = id;
     entry.onFailure = onFailure;
     const done = entry.done;
-    worker.postMessage({ id, fd, head, text, done, quiet: true } satisfies CommitRequest);
+    const first = !this.shared.has(head);
+    if (first) this.shared.add(head);
+    worker.postMessage({ id, fd, head, text, ...(first ? { done } : {}), quiet: true } satisfies CommitRequest);
     return () => Atomics.load(done, 0) >= id;
   }
 
@@ -66,6 +70,7 @@ export class AuditSyncer {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(this.specifier);
+    this.shared = new Set();
     worker.onmessage = (event: MessageEvent<CommitAnswer>) => {
       const answer = event.data;
       const waiter = this.waiting.get(answer.id);
