@@ -39,10 +39,23 @@ function countingReactor(): { loop: Reactor; turns: () => number } {
   return { loop, turns: () => reads };
 }
 
-/** Our ROUTER (plus an idle PUB on the same reactor) and a blocking-poll DEALER in a child process. */
-async function routerWithPeer() {
+/**
+ * Our ROUTER (plus an idle PUB on the same reactor) and a blocking-poll DEALER in a child process. With
+ * `socketsBefore`, that many more idle PUBs are added first, after the poller Worker was started for one.
+ */
+async function routerWithPeer(socketsBefore = 0) {
   dir = socketDir();
   const { loop, turns } = countingReactor();
+  if (socketsBefore > 0) {
+    const first = new PubSocket(dir.endpoint("first.sock"), {}, loop);
+    cleanups.push(() => first.close());
+    // Long enough for the reactor to go to sleep with its Worker sized for one socket.
+    await Bun.sleep(200);
+    for (let i = 0; i < socketsBefore; i++) {
+      const pub = new PubSocket(dir.endpoint(`more-${i}.sock`), {}, loop);
+      cleanups.push(() => pub.close());
+    }
+  }
   const inbox: { at: number; body: string }[] = [];
   const identities: Uint8Array[] = [];
   const router = new RouterSocket(
@@ -67,7 +80,7 @@ async function routerWithPeer() {
   await waitFor(() => inbox.some((m) => m.body === "hello"), "the peer's hello");
   const peer = identities[0] as Uint8Array;
   const command = (body: string) => router.send(peer, ["", body]);
-  return { inbox, turns, command, child };
+  return { inbox, turns, command, child, loop };
 }
 
 describe("Reactor", () => {
@@ -131,6 +144,31 @@ describe("Reactor", () => {
     await waitFor(() => inbox.filter((m) => m.body === "ticks-done").length === 2, "the next 10 ticks", 5000);
     const perTick = (turns() - before) / 11;
     expect(perTick).toBeLessThan(150);
+  });
+
+  test("a message to a socket added after the poller Worker started, beyond its first table, wakes it", async () => {
+    const { inbox, command } = await routerWithPeer(100);
+    await Bun.sleep(200);
+    const sentAt = performance.now();
+    expect(command("ping:0")).toBe("sent");
+    await waitFor(() => inbox.some((m) => m.body === "pong:0"), "the pong", WOKEN_MS);
+    expect((inbox.find((m) => m.body === "pong:0")?.at ?? 0) - sentAt).toBeLessThan(WOKEN_MS);
+  });
+
+  test("a function given to whenIdle runs once, when the reactor next goes to sleep", async () => {
+    const { inbox, command, loop } = await routerWithPeer();
+    let ran = 0;
+    loop.whenIdle(() => ran++);
+    // Asleep already, it runs after the next burst of work.
+    expect(command("ping:0")).toBe("sent");
+    await waitFor(() => inbox.some((m) => m.body === "pong:0") && ran === 1, "the pong and the idle callback");
+    expect(command("ping:2")).toBe("sent");
+    await waitFor(() => inbox.some((m) => m.body === "pong:2"), "the second pong");
+    await Bun.sleep(100);
+    expect(ran).toBe(1);
+    loop.whenIdle(() => ran++);
+    expect(command("ping:1")).toBe("sent");
+    await waitFor(() => ran === 2, "the second idle callback");
   });
 
   test("back-to-back traffic after idleness is all seen (busy mode after a wake-up)", async () => {
