@@ -39,7 +39,7 @@ function run({ control, armFd, timeoutMs }: PollerStart): void {
     if (Atomics.load(control, STOP) !== 0) return;
     if (Atomics.load(control, GENERATION) !== generation) {
       generation = Atomics.load(control, GENERATION);
-      count = Atomics.load(control, COUNT) + 1;
+      count = Math.min(Atomics.load(control, COUNT), control.length - FDS) + 1;
       pollfds = new Int32Array(count * 2);
       for (let i = 0; i < count - 1; i++) pollfds[i * 2] = control[FDS + i] as number;
       pollfds[(count - 1) * 2] = armFd;

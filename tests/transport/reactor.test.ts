@@ -147,12 +147,17 @@ describe("Reactor", () => {
   });
 
   test("a message to a socket added after the poller Worker started, beyond its first table, wakes it", async () => {
-    const { inbox, command } = await routerWithPeer(100);
+    const { inbox, command, turns } = await routerWithPeer(100);
     await Bun.sleep(200);
     const sentAt = performance.now();
     expect(command("ping:0")).toBe("sent");
     await waitFor(() => inbox.some((m) => m.body === "pong:0"), "the pong", WOKEN_MS);
     expect((inbox.find((m) => m.body === "pong:0")?.at ?? 0) - sentAt).toBeLessThan(WOKEN_MS);
+    // And it sleeps: a Worker polling descriptors it was never given would wake it over and over.
+    await Bun.sleep(200);
+    const before = turns();
+    await Bun.sleep(800);
+    expect(turns() - before).toBeLessThan(5);
   });
 
   test("a function given to whenIdle runs once, when the reactor next goes to sleep", async () => {
