@@ -7,6 +7,7 @@ import { sessionSkills } from "../plugins/skills.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
+import { reactor } from "../transport/reactor.ts";
 import { AuditCheckpoints } from "./audit-checkpoints.ts";
 import { callLimiters } from "./call-limiters.ts";
 import { callTracer } from "./call-trace.ts";
@@ -33,7 +34,6 @@ import { AuditLog } from "./response/audit-log.ts";
 import { watchKnownSecrets } from "./response/known-secrets.ts";
 import { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import { type Session, SessionRegistry } from "./sessions.ts";
-import { reactor } from "../transport/reactor.ts";
 
 export interface ServerOptions {
   home: string;

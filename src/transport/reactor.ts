@@ -219,7 +219,11 @@ export class Reactor {
       if (event.data === 0) for (const reg of this.regs) reg.dirty = true;
       if (this.regs.size > 0) this.schedule();
     };
-    worker.postMessage({ control: this.control, armFd: this.wakeFd, timeoutMs: this.safetyPollMs } satisfies PollerStart);
+    worker.postMessage({
+      control: this.control,
+      armFd: this.wakeFd,
+      timeoutMs: this.safetyPollMs,
+    } satisfies PollerStart);
     this.worker = worker;
     return worker;
   }
