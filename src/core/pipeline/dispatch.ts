@@ -50,7 +50,8 @@ export const dispatch: StageDef = {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     try {
-      const run = Promise.resolve().then(() =>
+      let outcome: { value: unknown } | { thrown: unknown } | "timeout" | "aborted";
+      const answered = invokeNow(() =>
         tool.invoke(structuredClone(envelope.payload.arguments) as Record<string, unknown>, {
           group: envelope.group,
           sessionId: envelope.session,
@@ -59,37 +60,44 @@ export const dispatch: StageDef = {
           source: envelope.source,
         }),
       );
-      // One promise settled by whichever comes first: the tool, its time limit, or the session ending (a
-      // session that ends, or a core that stops, must not wait for a slow handler: the caller gets
-      // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open).
-      const outcome = await new Promise<{ value: unknown } | { thrown: unknown } | "timeout" | "aborted">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
-        onAbort = () => resolve("aborted");
-        ctx.signal.addEventListener("abort", onAbort, { once: true });
-        run.then(
-          (value) => resolve({ value }),
-          (thrown: unknown) => resolve({ thrown }),
-        );
-      });
-      if (outcome === "aborted" || outcome === "timeout") {
-        // The tool keeps running: its side effect may still happen, so this answer is never retriable.
-        const late = ctx.onLateOutcome;
-        if (late)
+      if (!("pending" in answered)) {
+        // Answered (or failed) before it returned, as an in-process tool does: nothing is left to time out
+        // or cancel.
+        outcome = answered;
+      } else {
+        const run = Promise.resolve(answered.pending);
+        // One promise settled by whichever comes first: the tool, its time limit, or the session ending (a
+        // session that ends, or a core that stops, must not wait for a slow handler: the caller gets
+        // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open).
+        outcome = await new Promise<{ value: unknown } | { thrown: unknown } | "timeout" | "aborted">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
+          onAbort = () => resolve("aborted");
+          ctx.signal.addEventListener("abort", onAbort, { once: true });
           run.then(
-            () => late({ ok: true, afterMs: Date.now() - started }),
-            () => late({ ok: false, afterMs: Date.now() - started }),
+            (value) => resolve({ value }),
+            (thrown: unknown) => resolve({ thrown }),
           );
-        throw new Rejection(
-          outcome === "aborted"
-            ? errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its session ended; it may have run", {
-                retriable: false,
-              })
-            : errorObject(
-                "PLUGIN_TIMEOUT",
-                `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms; it may still complete`,
-                { retriable: false },
-              ),
-        );
+        });
+        if (outcome === "aborted" || outcome === "timeout") {
+          // The tool keeps running: its side effect may still happen, so this answer is never retriable.
+          const late = ctx.onLateOutcome;
+          if (late)
+            run.then(
+              () => late({ ok: true, afterMs: Date.now() - started }),
+              () => late({ ok: false, afterMs: Date.now() - started }),
+            );
+          throw new Rejection(
+            outcome === "aborted"
+              ? errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its session ended; it may have run", {
+                  retriable: false,
+                })
+              : errorObject(
+                  "PLUGIN_TIMEOUT",
+                  `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms; it may still complete`,
+                  { retriable: false },
+                ),
+          );
+        }
       }
       if (typeof outcome === "object" && "thrown" in outcome) throw outcome.thrown;
       // Serialized once: the size checked here, the sanitizer and the bytes sent all see this one
@@ -108,9 +116,26 @@ export const dispatch: StageDef = {
       if (failure.forgedCode) ctx.forgedCode = failure.forgedCode;
       throw new Rejection(failure.error);
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
     }
     await next();
   },
 };
+
+/** The tool's answer if it gave one before returning, else the promise of it. */
+function invokeNow(
+  invoke: () => unknown,
+): { value: unknown } | { thrown: unknown } | { pending: PromiseLike<unknown> } {
+  let value: unknown;
+  try {
+    value = invoke();
+  } catch (thrown) {
+    return { thrown };
+  }
+  const thenable =
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+  return thenable ? { pending: value as PromiseLike<unknown> } : { value };
+}
