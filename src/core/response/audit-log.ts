@@ -15,6 +15,7 @@ import {
   type UnsealedRecord,
 } from "./audit-record.ts";
 import { type AppendHandle, type AuditStorage, fileAuditStorage } from "./audit-storage.ts";
+import { knownSecretsVersion } from "./known-secrets.ts";
 import { logLine } from "./log-stream.ts";
 import { sanitize, sanitizeText } from "./sanitize.ts";
 
@@ -227,10 +228,34 @@ export class AuditLog {
   }
 }
 
+/**
+ * A field's text as it is written: scrubbed and capped. Both records of a call (and every record of a
+ * session) carry the same session, topic and correlation, so the scrubbed text is kept for the next
+ * record, keyed by the text itself: the scrub depends only on the text and the stored secrets (a change
+ * to those empties the memory).
+ */
+const fieldTexts = new Map<string, string>();
+const MAX_FIELD_TEXTS = 512;
+let fieldTextsVersion = -1;
+function fieldText(s: string): string {
+  const version = knownSecretsVersion();
+  if (version !== fieldTextsVersion) {
+    fieldTexts.clear();
+    fieldTextsVersion = version;
+  }
+  let text = fieldTexts.get(s);
+  if (text === undefined) {
+    text = capText(sanitizeText(s), MAX_FIELD_CHARS);
+    if (fieldTexts.size >= MAX_FIELD_TEXTS) fieldTexts.clear();
+    if (s.length <= MAX_FIELD_CHARS) fieldTexts.set(s, text);
+  }
+  return text;
+}
+
 /** Sanitized, size-capped copy of an entry with its timestamp. */
 function prepare(entry: AuditEntry, now: Date): Prepared {
   const text = (s: string | null | undefined): string | null =>
-    s === null || s === undefined ? null : capText(sanitizeText(String(s)), MAX_FIELD_CHARS);
+    s === null || s === undefined ? null : fieldText(String(s));
   const prepared: UnsealedRecord = {
     ts: isoTime(now),
     group: entry.group ?? null,

@@ -19,6 +19,12 @@ const AUTH_SCHEME = /^(?:Bearer|Basic|Token|Bot|token|bearer)\s+(\S+)$/;
 
 let matcher: RegExp | null = null;
 let shortest = Number.POSITIVE_INFINITY;
+let version = 0;
+
+/** Changes whenever the set of known secrets is replaced: what was scrubbed under an older set is stale. */
+export function knownSecretsVersion(): number {
+  return version;
+}
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
@@ -50,6 +56,7 @@ export function secretVariants(secret: string): string[] {
 
 /** Replaces the set of known secrets (values shorter than MIN_SECRET_LENGTH are ignored). */
 export function setKnownSecrets(values: readonly string[]): void {
+  version++;
   const variants = new Set<string>();
   for (const raw of values) {
     const value = raw.trim();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { AuditLog, AuditWriteError } from "../../../src/core/response/audit-log.ts";
 import { canonicalJson, GENESIS_HASH, recordHash, toAuditRecordView } from "../../../src/core/response/audit-record.ts";
 import { verifyAudit } from "../../../src/core/response/audit-verify.ts";
+import { setKnownSecrets } from "../../../src/core/response/known-secrets.ts";
 import { entry, faultyStorage, readLinesOf, tempHome, writeLinesTo } from "./audit-helpers.ts";
 
 let t: ReturnType<typeof tempHome>;
@@ -114,6 +115,26 @@ describe("AuditLog: writing", () => {
     const raw = readFileSync(join(t.dir, "work.jsonl"), "utf8");
     for (const secret of [GH, "hunter2pass", "plain-value-1"]) expect(raw).not.toContain(secret);
     expect(raw).toContain("[REDACTED:");
+    expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
+  });
+
+  test("a field text seen before a secret was stored is scrubbed once the store knows it", async () => {
+    // The scrubbed text of session, topic and correlation is remembered between records; storing a secret
+    // must not leave its earlier, unscrubbed text in that memory.
+    const value = "remembered-field-text";
+    const log = new AuditLog(t.home);
+    try {
+      await log.append(entry(1, { session: value, correlation: value }));
+      setKnownSecrets([value]);
+      await log.append(entry(2, { session: value, correlation: value }));
+    } finally {
+      setKnownSecrets([]);
+    }
+    await log.close();
+    const [first, second] = readLinesOf(join(t.dir, "work.jsonl")).map((l) => JSON.parse(l));
+    expect(first.session).toBe(value);
+    expect(second.session).toBe("[REDACTED:stored_secret]");
+    expect(second.correlation).toBe("[REDACTED:stored_secret]");
     expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 
