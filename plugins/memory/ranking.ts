@@ -97,6 +97,9 @@ function documentCounts(db: Database, phrases: readonly string[], rows: number):
   });
 }
 
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
 /** What a matched token folds to, near enough to tell the query's terms apart (FTS5 folds case and diacritics). */
 function phraseKey(text: string): string {
   return text
@@ -124,9 +127,6 @@ export function planRanking(db: Database, tokens: readonly string[], mode: Match
     avgLength,
   };
 }
-
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 function sameBytes(bytes: Uint8Array, from: number, to: number, term: Uint8Array): boolean {
   if (to - from !== term.length) return false;
