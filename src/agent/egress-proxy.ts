@@ -5,7 +5,8 @@
  * swaps in the real credential and streams the upstream's answer back unchanged. Every call is audited;
  * neither the credential nor the session token ever appears in an audit event or an error.
  */
-import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, unlinkSync } from "node:fs";
+import { restrictSocketFile } from "../transport/socket.ts";
 import type { BudgetName, EgressBudget } from "./egress-budget.ts";
 import {
   checkRoute,
@@ -238,7 +239,12 @@ export async function startEgressProxy(o: EgressProxyOptions): Promise<EgressPro
     fetch: handle,
     error: () => refusal(500, "api_error", "internal proxy error"),
   });
-  chmodSync(o.socketPath, 0o600);
+  try {
+    restrictSocketFile(o.socketPath);
+  } catch (e) {
+    void server.stop(true);
+    throw e;
+  }
 
   let closed = false;
   return {

@@ -1,8 +1,8 @@
-import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
+import { lstatSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { UserError } from "../errors/user-error.ts";
-import { ipcPath, prepareSocketDir, type SendOutcome } from "./socket.ts";
+import { ipcPath, prepareSocketDir, restrictSocketFile, type SendOutcome } from "./socket.ts";
 import { encodeMessage, type IntakeLimits, IntakeViolation, serverHandshake, ZmtpIntake } from "./zmtp.ts";
 
 export interface GuardLimits extends IntakeLimits {
@@ -81,7 +81,12 @@ export class GuardedRouter {
         error: (conn) => this.gone(conn),
       },
     });
-    chmodSync(path, 0o600);
+    try {
+      restrictSocketFile(path);
+    } catch (e) {
+      this.listener.stop(true);
+      throw e;
+    }
   }
 
   get peerCount(): number {
@@ -278,7 +283,7 @@ function keyOf(id: Uint8Array): string {
 /** A socket file left at the path (by a crashed core) is replaced; anything else there is refused by listen. */
 function removeStaleSocket(path: string): void {
   try {
-    if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
+    if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch {
     // already gone
   }

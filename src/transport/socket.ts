@@ -1,5 +1,15 @@
 import { CString, type Pointer, ptr } from "bun:ffi";
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  unlinkSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { copyOut, lastError, lastErrorText, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
@@ -147,8 +157,8 @@ export class ZmqSocket {
     if (path) prepareSocketDir(dirname(path));
     retryInterrupted(() => libzmq().zmq_bind(this.h, endpoint), `zmq_bind(${endpoint})`);
     if (path) {
-      chmodSync(path, 0o600);
       this.boundPaths.push(path);
+      restrictSocketFile(path);
     }
   }
 
@@ -294,4 +304,32 @@ export function prepareSocketDir(dir: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   chmodSync(dir, 0o700);
+}
+
+/** Linux's O_PATH (not in node:fs constants): an fd naming the file itself, never opening a socket or FIFO. */
+const O_PATH = 0o10000000;
+
+/**
+ * Makes the socket file just bound at `path` 0600 without following a link: the directory may be one the
+ * agent can write (a session's, mounted into its container), and between bind and this call it could put
+ * a symlink in the socket's place; chmod(2) would follow it to any file of the host's. The file is taken
+ * by an O_PATH|O_NOFOLLOW fd, refused unless it is a socket, and changed through /proc/self/fd.
+ */
+export function restrictSocketFile(path: string): void {
+  if (process.platform !== "linux") {
+    if (!lstatSync(path).isSocket()) throw notASocket(path);
+    chmodSync(path, 0o600);
+    return;
+  }
+  const fd = openSync(path, O_PATH | constants.O_NOFOLLOW);
+  try {
+    if (!fstatSync(fd).isSocket()) throw notASocket(path);
+    chmodSync(`/proc/self/fd/${fd}`, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function notASocket(path: string): UserError {
+  return new UserError("TRANSPORT", `${path} is no longer the socket just bound there`, "remove it and start again");
 }

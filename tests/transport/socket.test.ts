@@ -1,7 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
-import { ipcPath, prepareSocketDir, ZmqSocket } from "../../src/transport/socket.ts";
+import { ipcPath, prepareSocketDir, restrictSocketFile, ZmqSocket } from "../../src/transport/socket.ts";
 import { DealerSocket, PubSocket, RouterSocket } from "../../src/transport/sockets.ts";
 import { cleanUpAfterEach, type SocketDir, text, waitFor } from "./helpers.ts";
 
@@ -50,6 +59,22 @@ describe("ipc socket files", () => {
     if (exited === "hung") child.kill();
     expect(exited).toBe(0);
     expect(await new Response(child.stdout).text()).toStartWith("refused: [TRANSPORT] Error:");
+  });
+
+  test("a link or file put in a just-bound socket's place is refused, and what it names keeps its mode", () => {
+    dir = newDir();
+    mkdirSync(join(dir.root, "sockets"));
+    // The agent can write a session's socket directory: between bind and chmod it may swap the socket.
+    const target = join(dir.root, "host-file");
+    writeFileSync(target, "the host's");
+    chmodSync(target, 0o644);
+    symlinkSync(target, dir.path("request.sock"));
+    expect(() => restrictSocketFile(dir.path("request.sock"))).toThrow(/\[TRANSPORT\] Error: .* no longer the socket/);
+    expect(mode(target)).toBe(0o644);
+    writeFileSync(dir.path("plain.sock"), "");
+    chmodSync(dir.path("plain.sock"), 0o644);
+    expect(() => restrictSocketFile(dir.path("plain.sock"))).toThrow(/no longer the socket/);
+    expect(mode(dir.path("plain.sock"))).toBe(0o644);
   });
 
   test("a file in place of the socket dir is refused", () => {
