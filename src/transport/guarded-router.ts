@@ -78,7 +78,8 @@ export class GuardedRouter {
         data: (conn, chunk) => this.received(conn, chunk),
         drain: (conn) => this.drained(conn),
         close: (conn) => this.gone(conn),
-        error: (conn) => this.gone(conn),
+        // Also where Bun reports an exception thrown by a handler: the connection is left open then.
+        error: (conn) => this.failed(conn),
       },
     });
     try {
@@ -158,6 +159,12 @@ export class GuardedRouter {
     conn.data.peer = null;
     if (this.peers.get(peer.key) === peer) this.peers.delete(peer.key);
     this.holding.delete(peer);
+  }
+
+  /** The connection failed, or a handler threw on its input: forgotten and closed, so it holds no slot unseen. */
+  private failed(conn: Conn): void {
+    this.gone(conn);
+    conn.terminate();
   }
 
   /** Closes the peer's connection at once, dropping what it did not read. */

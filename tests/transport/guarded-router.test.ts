@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createConnection } from "node:net";
+import { createConnection, type Socket } from "node:net";
 import { GuardedRouter, type GuardLimits } from "../../src/transport/guarded-router.ts";
 import { DealerSocket, type Frames } from "../../src/transport/sockets.ts";
 import { encodeMessage } from "../../src/transport/zmtp.ts";
@@ -156,5 +156,36 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     await waitFor(() => replies.length === 1, "an answer to another peer");
     expect(text(replies[0]?.[0])).toBe("not held back");
     stalled.destroy();
+  });
+
+  test("a connection whose input makes a handler throw is closed, not kept", async () => {
+    const dir = newDir();
+    const router = track(
+      new GuardedRouter(
+        dir.endpoint("t.sock"),
+        () => {
+          throw new Error("a handler's fault");
+        },
+        () => {},
+        LIMITS,
+      ),
+    );
+    // Bun reports a handler's exception to the socket's error callback and leaves the connection open:
+    // forgotten there but not closed, it would hold a descriptor outside the count of maxPeers.
+    const closed: boolean[] = [];
+    const conns: Socket[] = [];
+    for (let i = 0; i < LIMITS.maxPeers + 2; i++) {
+      const conn = createConnection(dir.path("t.sock"));
+      conn.on("error", () => {});
+      conn.resume(); // the core's greeting read, so its hang-up is seen
+      conn.on("close", () => {
+        closed[i] = true;
+      });
+      await new Promise<void>((resolve) => conn.once("connect", () => resolve()));
+      conn.write(Buffer.concat([greeting(), ready("DEALER"), encodeMessage(["", "boom"])]));
+      conns.push(conn);
+    }
+    await waitFor(() => conns.every((_, i) => closed[i]), "every such connection closed");
+    expect(router.peerCount).toBe(0);
   });
 });
