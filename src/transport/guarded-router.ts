@@ -134,7 +134,11 @@ export class GuardedRouter {
       this.disconnect(peer, e.reason);
       return;
     }
-    for (const m of messages) this.onMessage(peer.id, m, false);
+    for (const m of messages) {
+      // Cut off while earlier ones were handled (it left its replies unread): nothing more of it is served.
+      if (this.peers.get(peer.key) !== peer) return;
+      this.onMessage(peer.id, m, false);
+    }
   }
 
   private drained(conn: Conn): void {

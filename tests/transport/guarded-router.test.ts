@@ -188,4 +188,35 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     await waitFor(() => conns.every((_, i) => closed[i]), "every such connection closed");
     expect(router.peerCount).toBe(0);
   });
+
+  test("a peer cut off for unread replies has none of its later requests served, even from the same read", async () => {
+    const dir = newDir();
+    let served = 0;
+    let servedAtCut = -1;
+    const router: GuardedRouter = track(
+      new GuardedRouter(
+        dir.endpoint("r.sock"),
+        (identity) => {
+          served++;
+          router.send(identity, ["", "r".repeat(60_000)]);
+        },
+        () => {
+          if (servedAtCut < 0) servedAtCut = served;
+        },
+        LIMITS,
+      ),
+    );
+    const conn = createConnection(dir.path("r.sock"));
+    conn.on("error", () => {});
+    await new Promise<void>((resolve) => conn.once("connect", () => resolve()));
+    conn.pause();
+    // 2000 small requests in one write: the kernel hands them over in one read, the replies never read.
+    const request = encodeMessage(["", "q"]);
+    conn.write(Buffer.concat([greeting(), ready("DEALER"), ...Array.from({ length: 2000 }, () => request)]));
+    await waitFor(() => servedAtCut >= 0, "the peer cut off");
+    await waitFor(() => router.peerCount === 0, "the peer forgotten");
+    expect(servedAtCut).toBeLessThan(2000);
+    expect(served).toBe(servedAtCut);
+    conn.destroy();
+  });
 });
