@@ -95,7 +95,7 @@ export class GuardedRouter {
   }
 
   private opened(conn: Conn): void {
-    const id = peerId(++this.serial);
+    const id = this.nextId();
     conn.data = { peer: null };
     if (this.closed) {
       conn.terminate();
@@ -118,6 +118,14 @@ export class GuardedRouter {
     conn.data.peer = peer;
     this.peers.set(peer.key, peer);
     this.write(peer, serverHandshake());
+  }
+
+  /** The next serial number's id; after the serial wraps, one still in use is skipped, never shared. */
+  private nextId(): Uint8Array {
+    for (;;) {
+      const id = peerId(++this.serial);
+      if (!this.peers.has(keyOf(id))) return id;
+    }
   }
 
   private received(conn: Conn, chunk: Uint8Array): void {

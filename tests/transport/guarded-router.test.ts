@@ -219,4 +219,26 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     expect(served).toBe(servedAtCut);
     conn.destroy();
   });
+
+  test("once the peer serial wraps, a new peer never takes the id of one still connected", async () => {
+    const dir = newDir();
+    const { router, cut } = echoRouter(dir.endpoint("w.sock"));
+    const serial = router as unknown as { serial: number };
+    serial.serial = 2 ** 32 - 1;
+    const first: Frames[] = [];
+    const a = track(new DealerSocket(dir.endpoint("w.sock"), (f) => first.push(f)));
+    a.send(["to the first"]);
+    await waitFor(() => first.length === 1, "the first peer answered");
+    // The next serial's id, taken modulo 2^32, is the first peer's.
+    serial.serial = 2 * 2 ** 32 - 1;
+    const second: Frames[] = [];
+    const b = track(new DealerSocket(dir.endpoint("w.sock"), (f) => second.push(f)));
+    b.send(["to the second"]);
+    await waitFor(() => second.length === 1, "the second peer answered");
+    a.send(["the first again"]);
+    await waitFor(() => first.length === 2, "the first peer answered again");
+    expect(first.map((f) => text(f[0]))).toEqual(["to the first", "the first again"]);
+    expect(second.map((f) => text(f[0]))).toEqual(["to the second"]);
+    expect(cut).toEqual([]);
+  });
 });
