@@ -6,15 +6,15 @@ import { ftsPhrases, joinPhrases, type MatchMode } from "./fts.ts";
  * the term's whole index (300k rows for a word in a third of a million entries), whatever the window.
  * Here a term in at most RARE_TERM_ROWS rows is counted exactly (that walk is short); a commoner one
  * is counted among the newest SAMPLE_ROWS rows of the index (FTS5 seeks to the first of them) and the
- * count scaled to the whole index. While the query's terms are in at most DELEGATE_ROWS rows together,
- * FTS5's bm25() is cheap enough and used as is: it reads term frequencies from the index without a row
- * lookup. Past that the plugin computes the same formula with its counts, the term frequencies from
+ * count scaled to the whole index. While the query's terms are in at most DELEGATE_ROWS rows together
+ * (certainly so in a group of fewer rows per term, which is then not counted), FTS5's bm25() is cheap
+ * enough and used as is: it reads term frequencies from the index without a row lookup. Past that the plugin computes the same formula with its counts, the term frequencies from
  * `highlight()` marks and the lengths from the index's row sizes. Counts come from the live index, so
  * deletes and supersedes are reflected on the next search.
  */
 export const RARE_TERM_ROWS = 1_000;
 export const SAMPLE_ROWS = 10_000;
-export const DELEGATE_ROWS = 50_000;
+export const DELEGATE_ROWS = 100_000;
 
 /** FTS5 bm25()'s constants; content weighs twice the tags. */
 const K1 = 1.2;
@@ -31,7 +31,7 @@ export interface RankPlan {
   readonly fts: string;
   /** FTS5's own bm25() (few matches to count) or the plugin's scoring. */
   readonly delegate: boolean;
-  /** Per term: the rows holding it, exact or estimated. */
+  /** Per term: the rows holding it, exact or estimated; empty when the group is too small to need them. */
   readonly counts: readonly number[];
   /** Per term: its UTF-8 bytes, the key a highlighted match of it folds to, and its IDF. */
   readonly spellings: readonly Uint8Array[];
@@ -111,7 +111,8 @@ function phraseKey(text: string): string {
 export function planRanking(db: Database, tokens: readonly string[], mode: MatchMode): RankPlan {
   const phrases = ftsPhrases(tokens);
   const { rows, avgLength } = indexStats(db);
-  const counts = documentCounts(db, phrases, rows);
+  // A group too small for the terms to exceed the budget together needs no counting at all.
+  const counts = rows * phrases.length <= DELEGATE_ROWS ? [] : documentCounts(db, phrases, rows);
   const delegate = counts.reduce((sum, n) => sum + n, 0) <= DELEGATE_ROWS;
   const idf = counts.map((n) => {
     const value = Math.log((rows - n + 0.5) / (n + 0.5));
