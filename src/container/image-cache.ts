@@ -12,6 +12,12 @@ export class ImageLabelsById {
   labels(runtime: ContainerRuntime, id: string): Promise<Record<string, string> | null> {
     return remembered(this.known, `${runtime.name}\0${id}`, () => runtime.imageLabels(id));
   }
+
+  /** Labels the runtime gave together with this id (one look at one image): the same answer. */
+  learn(runtime: ContainerRuntime, id: string, labels: Record<string, string>): void {
+    const key = `${runtime.name}\0${id}`;
+    if (!this.known.has(key)) this.known.set(key, Promise.resolve(labels));
+  }
 }
 
 /**
@@ -23,13 +29,19 @@ export class ImageLabelsById {
 export class ImageIdsByTag {
   private readonly known = new Map<string, { stamp: string; id: Promise<string | null> }>();
 
+  /** `labels` learns the labels of each image looked up here: a first session needs no second look. */
+  constructor(private readonly labels: ImageLabelsById) {}
+
   id(runtime: ContainerRuntime, tag: string): Promise<string | null> {
     // Read before the lookup: a change during the lookup leaves the next stamp different from this one.
     const stamp = runtime.imageStoreStamp();
     const key = `${runtime.name}\0${tag}`;
     const known = this.known.get(key);
     if (stamp !== null && known?.stamp === stamp) return known.id;
-    const id = runtime.imageId(tag);
+    const id = runtime.image(tag).then((image) => {
+      if (image) this.labels.learn(runtime, image.id, image.labels);
+      return image?.id ?? null;
+    });
     if (stamp === null) {
       this.known.delete(key);
       return id;
@@ -55,4 +67,4 @@ function remembered<T>(known: Map<string, Promise<T | null>>, key: string, ask: 
 
 /** The core's caches: its start-up check and its sessions share them. */
 export const imageLabelsById = new ImageLabelsById();
-export const imageIdsByTag = new ImageIdsByTag();
+export const imageIdsByTag = new ImageIdsByTag(imageLabelsById);

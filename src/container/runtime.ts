@@ -112,6 +112,8 @@ export interface ContainerRuntime {
   imageId(ref: string): Promise<string | null>;
   /** The image's labels, or null when the image does not exist. */
   imageLabels(ref: string): Promise<Record<string, string> | null>;
+  /** imageId and imageLabels of the same image, from one look at it where the runtime allows. */
+  image(ref: string): Promise<{ id: string; labels: Record<string, string> } | null>;
   /**
    * A value that changes whenever the local image store changes (an image built, pulled, removed, tagged
    * or untagged), read without running the CLI; null when this runtime cannot say.

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { CARAPACE_VERSION } from "../../src/config/version.ts";
 import { MockRuntime } from "../../src/container/adapters/mock.ts";
 import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
+import { ImageLabelsById } from "../../src/container/image-cache.ts";
 import { sessionImage } from "../../src/container/image-current.ts";
 import { pinBuiltImage } from "../../src/container/image-pin.ts";
 import { tempHome } from "../harness/core.ts";
@@ -32,9 +33,10 @@ test("an unchanged image store: the second session asks the runtime nothing", as
   const { home, runtime } = setup(tag, true);
   const first = await sessionImage(home, runtime, tag);
   expect(first.pinned).toBe("first-use");
-  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 1]);
+  // One look at the image gives its id and labels.
+  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 0]);
   expect(await sessionImage(home, runtime, tag)).toEqual({ id: first.id, pinned: "existing" });
-  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 1]);
+  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 0]);
 });
 
 test("a stale image put under the tag after a session is refused by the next one", async () => {
@@ -60,16 +62,29 @@ test("an image swapped under the tag is refused; a rebuild (re-pinned) is used a
   expect(rebuilt.id).not.toBe(first.id);
 });
 
-test("a runtime without a store stamp resolves the tag every session; an id's labels are asked once", async () => {
+test("a runtime without a store stamp resolves the tag every session", async () => {
   const tag = `localhost/agent:cache-nostamp-${process.pid}`;
   const { home, runtime } = setup(tag, false);
   await sessionImage(home, runtime, tag);
   await sessionImage(home, runtime, tag);
   await sessionImage(home, runtime, tag);
-  expect([runtime.idLookups, runtime.labelLookups]).toEqual([3, 1]);
-  // Another image under the tag is another id: its labels are asked for, and it is refused as stale.
+  expect(runtime.idLookups).toBe(3);
+  // Another image under the tag is another id, refused as stale.
   runtime.images.set(tag, { ...CURRENT, [IMAGE_LABELS.claudeCode]: "0.0.1" });
   await expect(sessionImage(home, runtime, tag)).rejects.toThrow("Claude Code version is 0.0.1");
+});
+
+test("an id's labels are remembered by id: another id is asked anew, the same id never again", async () => {
+  const tag = `localhost/agent:cache-byid-${process.pid}`;
+  const { runtime } = setup(tag, false);
+  const cache = new ImageLabelsById();
+  const first = (await runtime.imageId(tag)) as string;
+  expect(await cache.labels(runtime, first)).toMatchObject(CURRENT);
+  expect(await cache.labels(runtime, first)).toMatchObject(CURRENT);
+  expect(runtime.labelLookups).toBe(1);
+  runtime.images.set(tag, { ...CURRENT, [IMAGE_LABELS.version]: "0.0.0-old" });
+  const second = (await runtime.imageId(tag)) as string;
+  expect(await cache.labels(runtime, second)).toMatchObject({ [IMAGE_LABELS.version]: "0.0.0-old" });
   expect(runtime.labelLookups).toBe(2);
 });
 

@@ -154,6 +154,16 @@ export class AppleContainerRuntime implements ContainerRuntime {
     return labelMap(findKey(parseJsonRecords(r.stdout)[0], "Labels", 6));
   }
 
+  /** Digest and labels from the same inspect, so both describe the same image. */
+  async image(ref: string): Promise<{ id: string; labels: Record<string, string> } | null> {
+    const r = await this.cli(["image", "inspect", ref]);
+    if (r.code !== 0) return null;
+    const record = parseJsonRecords(r.stdout)[0];
+    const digest = findKey(record, "digest", 4);
+    if (typeof digest !== "string" || !digest) return null;
+    return { id: digest, labels: labelMap(findKey(record, "Labels", 6)) };
+  }
+
   imageStoreStamp(): string | null {
     return null;
   }

@@ -228,6 +228,13 @@ export class MockRuntime implements ContainerRuntime {
   /** Off by default (as for Docker); a test that wants the store watched sets `stampsImages`. */
   stampsImages = false;
 
+  /** One look, as a real runtime's one inspect (through imageId, so a test's override of it applies). */
+  async image(ref: string): Promise<{ id: string; labels: Record<string, string> } | null> {
+    const id = await this.imageId(ref);
+    const labels = id === null ? undefined : this.images.get(ref);
+    return id === null || labels === undefined ? null : { id, labels };
+  }
+
   imageStoreStamp(): string | null {
     return this.stampsImages ? String(Bun.hash(JSON.stringify([...this.images]))) : null;
   }

@@ -164,6 +164,19 @@ export abstract class OciCliRuntime implements ContainerRuntime {
     return text === "null" || !text ? {} : labelMap(JSON.parse(text));
   }
 
+  async image(ref: string): Promise<{ id: string; labels: Record<string, string> } | null> {
+    const r = await this.cli(["image", "inspect", "--format", `{{.Id}} ${this.imageLabelsFormat()}`, ref]);
+    const text = r.stdout.trim();
+    const space = text.indexOf(" ");
+    if (r.code !== 0 || space <= 0) return null;
+    const id = text.slice(0, space);
+    const labels = text.slice(space + 1).trim();
+    return {
+      id: id.startsWith("sha256:") ? id : `sha256:${id}`,
+      labels: labels === "null" || !labels ? {} : labelMap(JSON.parse(labels)),
+    };
+  }
+
   /** Docker keeps its images behind its daemon: nothing on disk says when they change. */
   imageStoreStamp(): string | null {
     return null;
