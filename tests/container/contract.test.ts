@@ -86,6 +86,7 @@ function ociResponder(ps: string, inspect: string, version: string): Responder {
     if (a === "container inspect carapace-s1") return { stdout: inspect };
     if (a.startsWith("container inspect")) return { code: 125, stderr: "Error: no such container ghost" };
     if (a.startsWith("image inspect") && a.endsWith("localhost/carapace-agent:1")) {
+      if (a.includes("{{.Id}} {{json")) return { stdout: `sha256:1 ${imageLabels}\n` };
       return { stdout: a.includes("Labels") ? imageLabels : "sha256:1\n" };
     }
     if (a.startsWith("image inspect")) return { code: 125, stderr: "Error: no such object" };
@@ -252,6 +253,11 @@ for (const [name, f] of Object.entries(fixtures)) {
       expect(await rt.imageLabels("localhost/none:1")).toBeNull();
       expect(await rt.imageId("localhost/carapace-agent:1")).toBe("sha256:1");
       expect(await rt.imageId("localhost/none:1")).toBeNull();
+      expect(await rt.image("localhost/carapace-agent:1")).toEqual({
+        id: "sha256:1",
+        labels: { "org.opencontainers.image.version": "1" },
+      });
+      expect(await rt.image("localhost/none:1")).toBeNull();
     });
 
     test("build passes args and labels (RUN steps without network), streams lines, and fails with an actionable error", async () => {
@@ -425,6 +431,11 @@ for (const real of realRuntimes) {
       expect(await rt.imageLabels("localhost/carapace-no-such-image:0")).toBeNull();
       expect(await rt.imageId(BASE_IMAGE)).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(await rt.imageId("localhost/carapace-no-such-image:0")).toBeNull();
+      // One look: the same id and labels as the two separate ones, the labels also found by that id.
+      const image = await rt.image(BASE_IMAGE);
+      expect(image).toEqual({ id: (await rt.imageId(BASE_IMAGE)) as string, labels: {} });
+      expect(await rt.imageLabels(image?.id as string)).toEqual({});
+      expect(await rt.image("localhost/carapace-no-such-image:0")).toBeNull();
     });
   });
 }
