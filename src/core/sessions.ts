@@ -28,7 +28,9 @@ export type ViolationHandler = (session: Session, reason: string) => void;
  * one frame (8 frames allowed, so a malformed message is still answered by a "dropped" audit record);
  * past these, or with more than 128 connections or 4 messages' worth of unfinished bytes, a peer is cut off.
  * Held at most: 4 messages in the intake (what is still on its way waits in the kernel's socket buffers);
- * a peer that leaves 32 writes of replies untaken is cut off rather than have the core queue more.
+ * a peer that leaves 32 writes of replies untaken is cut off rather than have the core queue more, and so
+ * is one whose reply would queue past 64 MiB untaken across the session (128 peers × 32 replies of 1 MiB
+ * would be 4 GiB).
  */
 export function sessionGuardLimits(maxRequestBytes: number): GuardLimits {
   const maxFrameBytes = maxRequestBytes * 4 + 1024;
@@ -40,6 +42,7 @@ export function sessionGuardLimits(maxRequestBytes: number): GuardLimits {
     maxPeers: 128,
     maxBufferedBytes: 4 * maxMessageBytes,
     replyHighWater: 32,
+    maxUnsentBytes: 64 * 1024 * 1024,
   };
 }
 

@@ -12,6 +12,11 @@ export interface GuardLimits extends IntakeLimits {
   maxBufferedBytes: number;
   /** Writes the kernel has not taken yet for a peer that does not read them; one more and the peer counts as stalled. */
   replyHighWater: number;
+  /**
+   * Most bytes of replies the kernel has not taken yet, across all peers; the peer whose reply would queue
+   * past it is cut off. A reply to a peer with nothing waiting is always queued (one reply may be larger).
+   */
+  maxUnsentBytes: number;
 }
 
 type Conn = Socket<{ peer: Peer | null }>;
@@ -29,11 +34,12 @@ interface Peer {
   heldBytes: number;
   /** What the kernel did not take yet (the peer is not reading), in order; written again on drain. */
   unsent: Uint8Array[];
+  unsentBytes: number;
 }
 
 /**
  * Most bytes of replies joined into one write. A stalled peer costs at most replyHighWater × max(this,
- * one reply).
+ * one reply), and all of them together maxUnsentBytes plus one reply each.
  */
 const MAX_JOINED_BYTES = 64 * 1024;
 
@@ -57,6 +63,8 @@ export class GuardedRouter {
   private readonly path: string;
   private closed = false;
   private serial = 0;
+  /** Bytes in every peer's `unsent`. */
+  private unsentBytes = 0;
   /** Replies to a peer that is gone (answered after it hung up). */
   dropped = 0;
 
@@ -114,6 +122,7 @@ export class GuardedRouter {
       held: null,
       heldBytes: 0,
       unsent: [],
+      unsentBytes: 0,
     };
     conn.data.peer = peer;
     this.peers.set(peer.key, peer);
@@ -156,6 +165,9 @@ export class GuardedRouter {
       const bytes = peer.unsent[0] as Uint8Array;
       const n = conn.write(bytes);
       if (n < 0) return;
+      const taken = Math.min(n, bytes.length);
+      peer.unsentBytes -= taken;
+      this.unsentBytes -= taken;
       if (n < bytes.length) {
         peer.unsent[0] = bytes.subarray(n);
         return;
@@ -171,6 +183,7 @@ export class GuardedRouter {
     conn.data.peer = null;
     if (this.peers.get(peer.key) === peer) this.peers.delete(peer.key);
     this.holding.delete(peer);
+    this.dropUnsent(peer);
   }
 
   /** The connection failed, or a handler threw on its input: forgotten and closed, so it holds no slot unseen. */
@@ -183,9 +196,22 @@ export class GuardedRouter {
   private disconnect(peer: Peer, reason: string): void {
     this.peers.delete(peer.key);
     this.holding.delete(peer);
+    this.dropUnsent(peer);
     peer.conn.data.peer = null;
     this.onViolation(peer.id, reason);
     peer.conn.terminate();
+  }
+
+  private dropUnsent(peer: Peer): void {
+    this.unsentBytes -= peer.unsentBytes;
+    peer.unsent = [];
+    peer.unsentBytes = 0;
+  }
+
+  private queue(peer: Peer, bytes: Uint8Array): void {
+    peer.unsent.push(bytes);
+    peer.unsentBytes += bytes.length;
+    this.unsentBytes += bytes.length;
   }
 
   private bufferedBytes(): number {
@@ -237,7 +263,11 @@ export class GuardedRouter {
         this.disconnect(peer, `stopped reading its replies (${this.limits.replyHighWater} unread)`);
         return "again";
       }
-      peer.unsent.push(bytes);
+      if (this.unsentBytes + bytes.length > this.limits.maxUnsentBytes) {
+        this.disconnect(peer, `left the session past ${this.limits.maxUnsentBytes} bytes of unread replies`);
+        return "again";
+      }
+      this.queue(peer, bytes);
       return "sent";
     }
     const n = peer.conn.write(bytes);
@@ -245,7 +275,7 @@ export class GuardedRouter {
       this.dropped++;
       return "unroutable";
     }
-    if (n < bytes.length) peer.unsent.push(n === 0 ? bytes : bytes.subarray(n));
+    if (n < bytes.length) this.queue(peer, n === 0 ? bytes : bytes.subarray(n));
     return "sent";
   }
 
@@ -261,6 +291,7 @@ export class GuardedRouter {
     }
     this.peers.clear();
     this.holding.clear();
+    this.unsentBytes = 0;
     this.listener.stop(true);
     removeStaleSocket(this.path);
   }

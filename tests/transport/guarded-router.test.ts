@@ -15,6 +15,7 @@ const LIMITS: GuardLimits = {
   maxPeers: 3,
   maxBufferedBytes: 100 * 1024,
   replyHighWater: 4,
+  maxUnsentBytes: 64 * 1024 * 1024,
 };
 
 /** A guarded ROUTER that echoes every message back, plus what it saw and whom it cut off. */
@@ -240,5 +241,44 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     expect(first.map((f) => text(f[0]))).toEqual(["to the first", "the first again"]);
     expect(second.map((f) => text(f[0]))).toEqual(["to the second"]);
     expect(cut).toEqual([]);
+  });
+
+  test("replies left untaken across the session are bounded: the peer that passes the budget is cut off", async () => {
+    const dir = newDir();
+    const cut: string[] = [];
+    const served = new Map<string, number>();
+    const router: GuardedRouter = track(
+      new GuardedRouter(
+        dir.endpoint("u.sock"),
+        (identity) => {
+          const key = text(identity);
+          served.set(key, (served.get(key) ?? 0) + 1);
+          router.send(identity, ["", "r".repeat(60_000)]);
+        },
+        (_identity, reason) => cut.push(reason),
+        // Far more writes than either peer leaves untaken: only the byte budget can cut one off.
+        { ...LIMITS, replyHighWater: 1000, maxUnsentBytes: 1024 * 1024 },
+      ),
+    );
+    const request = encodeMessage(["", "q"]);
+    const stalledPeer = async (requests: number) => {
+      const conn = createConnection(dir.path("u.sock"));
+      conn.on("error", () => {});
+      await new Promise<void>((resolve) => conn.once("connect", () => resolve()));
+      conn.pause();
+      conn.write(Buffer.concat([greeting(), ready("DEALER"), ...Array.from({ length: requests }, () => request)]));
+      return conn;
+    };
+    // 10 replies of 60 kB: what the kernel does not take stays well under 1 MiB.
+    const first = await stalledPeer(10);
+    await waitFor(() => [...served.values()].includes(10), "the first peer's replies written");
+    // 40 more to a second peer: past the session's budget, whatever the kernel's buffers hold.
+    const second = await stalledPeer(40);
+    await waitFor(() => cut.length === 1, "the peer past the budget cut off");
+    expect(cut).toEqual(["left the session past 1048576 bytes of unread replies"]);
+    // The first peer, under the budget, is still served.
+    expect(router.peerCount).toBe(1);
+    first.destroy();
+    second.destroy();
   });
 });
