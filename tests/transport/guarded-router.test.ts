@@ -281,4 +281,27 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
     first.destroy();
     second.destroy();
   });
+
+  test("replies a peer takes free the session's budget again: a reading peer is never cut off by it", async () => {
+    const dir = newDir();
+    const cut: string[] = [];
+    const router: GuardedRouter = track(
+      new GuardedRouter(
+        dir.endpoint("v.sock"),
+        // Each request: 12 replies of 60 kB at once, more than the kernel takes, so most wait for drain.
+        (identity) => {
+          for (let i = 0; i < 12; i++) router.send(identity, ["", "r".repeat(60_000)]);
+        },
+        (_identity, reason) => cut.push(reason),
+        { ...LIMITS, replyHighWater: 1000, maxUnsentBytes: 1024 * 1024 },
+      ),
+    );
+    let replies = 0;
+    const dealer = track(new DealerSocket(dir.endpoint("v.sock"), () => replies++));
+    for (let round = 1; round <= 6; round++) {
+      dealer.send(["more"]);
+      await waitFor(() => replies === 12 * round || cut.length > 0, `round ${round} answered`);
+      expect(cut).toEqual([]);
+    }
+  });
 });
