@@ -316,7 +316,8 @@ const O_PATH = 0o10000000;
  * by an O_PATH|O_NOFOLLOW fd, refused unless it is a socket, and changed through /proc/self/fd.
  */
 export function restrictSocketFile(path: string): void {
-  if (process.platform !== "linux") {
+  // Without /proc (macOS, or a host that does not mount it) the link check and the chmod stay apart.
+  if (process.platform !== "linux" || !existsSync("/proc/self/fd")) {
     if (!lstatSync(path).isSocket()) throw notASocket(path);
     chmodSync(path, 0o600);
     return;
