@@ -7,7 +7,6 @@ import { sessionSkills } from "../plugins/skills.ts";
 import { type Envelope, mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
-import { reactor } from "../transport/reactor.ts";
 import { AuditCheckpoints } from "./audit-checkpoints.ts";
 import { callLimiters } from "./call-limiters.ts";
 import { callTracer } from "./call-trace.ts";
@@ -66,15 +65,18 @@ export class CoreServer {
   private readonly rejections: RejectionAggregator;
   private stopping = false;
   private readonly memory = new MemoryReturn();
+  /** Run once when the next call ends (at most one per audit log is waiting). */
+  private readonly afterCall: (() => void)[] = [];
   private stopSecretWatch: () => void = () => {};
 
   constructor(private readonly options: ServerOptions) {
     const defaults = options.limits();
     // Grouped commits (docs/ARCHITECTURE.md, "Audit durability"): a record is written before its reply leaves; fsync and the
     // head file follow every few ms and at shutdown, so one caller does not pay an fsync per call.
+    // A commit due when a call ends (its records written, its reply sent) starts there, not on a timer.
     this.audit = new AuditLog(options.home, {
       syncIntervalMs: AUDIT_SYNC_INTERVAL_MS,
-      whenIdle: (fn) => reactor().whenIdle(fn),
+      whenIdle: (fn) => this.afterCall.push(fn),
     });
     this.rejections = new RejectionAggregator(this.audit);
     this.checkpoints = new AuditCheckpoints(options.home, this.audit);
@@ -97,7 +99,10 @@ export class CoreServer {
       publish: (...a) => this.publish(...a),
       trace: callTracer(options.debug),
       stopping: () => this.stopping,
-      callEnded: () => this.memory.activity(),
+      callEnded: () => {
+        this.memory.activity();
+        for (const fn of this.afterCall.splice(0)) fn();
+      },
     });
     this.sessions = new SessionRegistry(
       options.home,

@@ -48,7 +48,6 @@ export class Reactor {
   private list: Registration[] = [];
   private pollfds = new Int32Array(0);
   private listStale = true;
-  private idleCallbacks: (() => void)[] = [];
   private readonly minSpinMs: number;
   private readonly maxSpinMs: number;
   private readonly safetyPollMs: number;
@@ -92,14 +91,6 @@ export class Reactor {
     }
     this.lastActivity = performance.now();
     this.schedule();
-  }
-
-  /**
-   * Runs `fn` once when the reactor next goes to sleep (arms its Worker): the end of a burst of work,
-   * where deferred work can run without a wake-up of its own.
-   */
-  whenIdle(fn: () => void): void {
-    this.idleCallbacks.push(fn);
   }
 
   private schedule(): void {
@@ -171,11 +162,6 @@ export class Reactor {
         this.schedule();
         return;
       }
-    }
-    if (this.idleCallbacks.length > 0) {
-      const callbacks = this.idleCallbacks;
-      this.idleCallbacks = [];
-      for (const fn of callbacks) fn();
     }
     let open = 0;
     for (const reg of this.list) if (!reg.socket.closed) open++;

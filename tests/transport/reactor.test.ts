@@ -80,7 +80,7 @@ async function routerWithPeer(socketsBefore = 0) {
   await waitFor(() => inbox.some((m) => m.body === "hello"), "the peer's hello");
   const peer = identities[0] as Uint8Array;
   const command = (body: string) => router.send(peer, ["", body]);
-  return { inbox, turns, command, child, loop };
+  return { inbox, turns, command, child };
 }
 
 describe("Reactor", () => {
@@ -158,22 +158,6 @@ describe("Reactor", () => {
     const before = turns();
     await Bun.sleep(800);
     expect(turns() - before).toBeLessThan(5);
-  });
-
-  test("a function given to whenIdle runs once, when the reactor next goes to sleep", async () => {
-    const { inbox, command, loop } = await routerWithPeer();
-    let ran = 0;
-    loop.whenIdle(() => ran++);
-    // Asleep already, it runs after the next burst of work.
-    expect(command("ping:0")).toBe("sent");
-    await waitFor(() => inbox.some((m) => m.body === "pong:0") && ran === 1, "the pong and the idle callback");
-    expect(command("ping:2")).toBe("sent");
-    await waitFor(() => inbox.some((m) => m.body === "pong:2"), "the second pong");
-    await Bun.sleep(100);
-    expect(ran).toBe(1);
-    loop.whenIdle(() => ran++);
-    expect(command("ping:1")).toBe("sent");
-    await waitFor(() => ran === 2, "the second idle callback");
   });
 
   test("back-to-back traffic after idleness is all seen (busy mode after a wake-up)", async () => {

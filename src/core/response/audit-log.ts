@@ -49,8 +49,8 @@ export interface AuditLogOptions {
   /** A monotonic clock in ms (what paces the grouped commits; tests move it). */
   now?: () => number;
   /**
-   * Runs a function once when the process next goes idle (the core: its reactor going to sleep). With
-   * `syncIntervalMs`, a commit due then starts there instead of on a timer of its own.
+   * Runs a function once at the next end of a burst of work (the core: when a call ends, its records
+   * written and its reply sent). With `syncIntervalMs`, a commit due then starts there, not on a timer.
    */
   whenIdle?: (fn: () => void) => void;
 }
@@ -594,9 +594,10 @@ class LogWriter {
   }
 
   /**
-   * A commit within the sync interval of the first record written after the last one. It starts when the
-   * process goes idle if the last commit is an interval old by then (light load: a call's records share
-   * one commit and nothing wakes up for it), else on a timer; commits stay at least an interval apart.
+   * A commit within the sync interval of the first record written after the last one. It starts at the
+   * end of the work (`whenIdle`) if the last commit is an interval old by then (light load: a call's
+   * records share one commit and nothing wakes up for it), else on a timer; commits stay at least an
+   * interval apart.
    */
   private scheduleSync(): void {
     this.dirty = true;

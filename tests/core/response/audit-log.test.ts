@@ -466,10 +466,10 @@ describe("AuditLog: grouped commits (syncIntervalMs)", () => {
     expect((await verifyAudit(t.home, "work"))[0]?.ok).toBe(true);
   });
 
-  test("the records written before the process goes idle share one commit when the last is an interval old", async () => {
+  test("the records written before the work ends share one commit there when the last is an interval old", async () => {
     let now = 0;
     const idle: (() => void)[] = [];
-    const goIdle = () => {
+    const endWork = () => {
       for (const fn of idle.splice(0)) fn();
     };
     const options = { syncIntervalMs: 60_000, now: () => now, whenIdle: (fn: () => void) => idle.push(fn) };
@@ -477,26 +477,26 @@ describe("AuditLog: grouped commits (syncIntervalMs)", () => {
     await log.openLog("work");
     const headSeq = () => JSON.parse(readFileSync(join(t.dir, "work.head"), "utf8")).seq;
     expect(headSeq()).toBe(0);
-    // Idle within the interval of the head written at open: the commit waits for the interval.
+    // Ending within the interval of the head written at open: the commit waits for the interval.
     await log.append(entry(1));
-    goIdle();
+    endWork();
     now += 1000;
     await log.append(entry(2));
-    goIdle();
+    endWork();
     await log.flush();
     expect(headSeq()).toBe(0);
-    // An interval after it: both wait for idle, then one commit names the last (no close, no timer).
+    // An interval after it: both wait for the end of the work, then one commit names the last (no close, no timer).
     now += 60_000;
     await log.append(entry(3));
     await log.append(entry(4));
     expect(log.durableHeads().work?.seq).toBe(0);
-    goIdle();
+    endWork();
     for (let i = 0; i < 2000 && log.durableHeads().work?.seq !== 4; i++) await Bun.sleep(10);
     expect(headSeq()).toBe(4);
     expect(log.durableHeads().work).toEqual({ seq: 4, hash: expect.any(String) });
     // The next one is within the interval again: it waits (here: for the close).
     await log.append(entry(5));
-    goIdle();
+    endWork();
     expect(log.durableHeads().work?.seq).toBe(4);
     await log.close();
     expect(headSeq()).toBe(5);
