@@ -309,6 +309,33 @@ describe.skipIf(agentSkipReason !== null)(
       expect(homeContainers(home)).toEqual([]);
     }, 400_000);
 
+    test("a waiting container whose Claude Code died ends itself: the next session runs cold, not into it", async () => {
+      const { home, model } = await agentHome([{ text: "first answer" }, { text: "cold answer" }], "prestart = true\n");
+      const core = await startCore({ home });
+      try {
+        expect((await core.carapace(["prompt", "one", "--group", "alpha"])).code).toBe(0);
+        const waiting = await readyWarm(core, "alpha");
+        // Claude Code (not its --settings argument, which names the key helper) dies while it waits.
+        const kill = `for p in /proc/[0-9]*; do mapfile -d '' a < "$p/cmdline" 2>/dev/null || continue
+          if [ "\${a[0]:-}" = /usr/local/bin/claude ]; then kill -KILL "\${p#/proc/}" && echo "KILLED"; fi; done`;
+        expect(Bun.spawnSync(["podman", "exec", waiting, "/bin/bash", "-c", kill]).stdout.toString()).toContain(
+          "KILLED",
+        );
+        // The entrypoint notices at its next wake-up and exits; the pool lets it go.
+        expect(await gone(home, waiting)).toBe(true);
+        expect((await warmContainers(core)).some((w) => w.container === waiting)).toBe(false);
+        const r = await core.carapace(["prompt", "two", "--group", "alpha"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain("cold answer");
+        expect(openedSessions(core, "alpha").map((o) => o.prestarted)).toEqual([false, false]);
+        expect(core.messages()).toContain("Claude Code exited before a session claimed this pre-started container");
+      } finally {
+        await core.stop();
+        await model.close();
+      }
+      expect(homeContainers(home)).toEqual([]);
+    }, 400_000);
+
     test("off by default: no container waits after a session", async () => {
       const { home, model } = await agentHome([{ text: "answer" }]);
       const core = await startCore({ home });
