@@ -86,13 +86,20 @@ export class SessionRegistry {
       ended: new AbortController(),
       router: null,
     };
-    session.router = new GuardedRouter(
-      `ipc://${dir.requestSocketPath}`,
-      (peer, frames, overflow) => this.onFrame(session, peer, frames, overflow),
-      (_peer, reason) => this.onViolation(session, reason),
-      sessionGuardLimits(this.socketOptions.maxMessageBytes),
-    );
-    if (agentUser) grantSocketToAgent(dir.requestSocketPath, agentUser);
+    try {
+      session.router = new GuardedRouter(
+        `ipc://${dir.requestSocketPath}`,
+        (peer, frames, overflow) => this.onFrame(session, peer, frames, overflow),
+        (_peer, reason) => this.onViolation(session, reason),
+        sessionGuardLimits(this.socketOptions.maxMessageBytes),
+      );
+      if (agentUser) grantSocketToAgent(dir.requestSocketPath, agentUser);
+    } catch (e) {
+      // A socket swapped before it was handed over, say: nothing of the session may outlive its refusal.
+      session.router?.close();
+      removeSessionDir(this.home, id);
+      throw e;
+    }
     this.sessions.set(id, session);
     return session;
   }
