@@ -77,6 +77,8 @@ const TASK_TIMEOUT_MS = 30 * 60_000;
 const BRIEF_BUDGET_MS = 5_000;
 /** A pre-started container nobody claimed for this long is ended, and not replaced until its group runs again. */
 const WARM_IDLE_MS = 30 * 60_000;
+/** Under Claude Code's 10-minute limit for a key helper to answer (the pre-started one waits for the claim). */
+const WARM_MAX_AGE_MS = 9 * 60_000;
 
 /**
  * Event-driven agent sessions: `task.triggered` and `message.inbound` for a configured group
@@ -118,6 +120,7 @@ export class AgentManager {
       discard: (w) => this.discardWarm(w),
       log: (m) => logLine(m, { level: "warn" }),
       idleMs: WARM_IDLE_MS,
+      maxAgeMs: WARM_MAX_AGE_MS,
     });
     this.unsubscribe = core.events.onEvent(
       (envelope) => {

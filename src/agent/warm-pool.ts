@@ -34,6 +34,12 @@ export interface WarmPoolDeps {
   log(message: string): void;
   /** An unclaimed container is ended after this long, and its group no longer counts as active. */
   idleMs: number;
+  /**
+   * An unclaimed container older than this is replaced by a fresh one while its group is still active:
+   * Claude Code gives up on a key helper that has not answered after 10 minutes, so one that waited
+   * longer would send its first request without the session's token.
+   */
+  maxAgeMs: number;
 }
 
 export interface WarmView {
@@ -49,6 +55,8 @@ interface Slot {
   readonly since: number;
   /** A session took it (maybe while it was still starting): it is that session's alone. */
   taken: boolean;
+  /** When its group stops counting as active: no replacement is started after this. */
+  readonly activeUntil: number;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -60,12 +68,13 @@ export class WarmPool {
   constructor(private readonly deps: WarmPoolDeps) {}
 
   /** Starts a warm container for `group` unless it has one (ready or starting) or the pool stopped. */
-  refill(group: string): void {
+  refill(group: string, activeUntil = Date.now() + this.deps.idleMs): void {
     if (this.stopped || this.slots.has(group)) return;
     const slot: Slot = {
       since: Date.now(),
       warm: null,
       taken: false,
+      activeUntil,
       ready: this.deps.start(group).then(
         (warm) => {
           if (this.stopped) {
@@ -74,7 +83,8 @@ export class WarmPool {
           }
           if (slot.taken) return warm;
           slot.warm = warm;
-          slot.timer = setTimeout(() => this.expire(group, slot), this.deps.idleMs);
+          const left = Math.max(0, slot.activeUntil - Date.now());
+          slot.timer = setTimeout(() => this.expire(group, slot), Math.min(left, this.deps.maxAgeMs));
           slot.timer.unref?.();
           // One that exits unclaimed (it failed, or someone stopped it) leaves the pool and its files go.
           void warm.container.exited.then(() => {
@@ -158,5 +168,7 @@ export class WarmPool {
     const warm = slot.warm;
     slot.warm = null;
     this.end(warm);
+    // Too old to be claimed safely, but the group is still active: a fresh one takes its place.
+    if (Date.now() < slot.activeUntil) this.refill(group, slot.activeUntil);
   }
 }

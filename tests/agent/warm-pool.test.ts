@@ -34,7 +34,7 @@ function fakeWarm(group: string, n: number) {
   return { warm, released, crash: () => exit.resolve({ name, code: 1, reason: "exited", stderrTail: "" }) };
 }
 
-function pool(idleMs = 60_000) {
+function pool(idleMs = 60_000, maxAgeMs = 60_000) {
   const started: ReturnType<typeof fakeWarm>[] = [];
   const discarded: string[] = [];
   const gates: PromiseWithResolvers<void>[] = [];
@@ -53,6 +53,7 @@ function pool(idleMs = 60_000) {
     discard: (w) => discarded.push(w.sessionId),
     log: () => {},
     idleMs,
+    maxAgeMs,
   });
   return {
     p,
@@ -134,6 +135,31 @@ describe("WarmPool", () => {
     expect(started[0]?.released).toEqual([undefined]);
     expect(discarded).toEqual(["alpha0"]);
     expect(p.list()).toEqual([]);
+  });
+
+  test("one older than the key helper's limit is replaced while its group is active, then not", async () => {
+    const { p, started, discarded } = pool(5_000, 40);
+    p.refill("alpha");
+    const deadline = Date.now() + 20_000;
+    while (discarded.length < 2 && Date.now() < deadline) await Bun.sleep(5);
+    // Each replaced one is ended unclaimed (stdin closed with nothing written) and a fresh one takes its place.
+    expect(started.length).toBeGreaterThanOrEqual(3);
+    expect(started[0]?.released).toEqual([undefined]);
+    expect(discarded.slice(0, 2)).toEqual(["alpha0", "alpha1"]);
+    const claimed = await p.take("alpha");
+    expect(claimed?.sessionId).not.toBe("alpha0");
+    expect(claimed?.sessionId).not.toBe("alpha1");
+    await p.stop();
+    // Past the group's active time nothing more is started.
+    const { p: q, started: qs } = pool(60, 40);
+    q.refill("alpha");
+    const quiet = Date.now() + 20_000;
+    while (q.list().length > 0 && Date.now() < quiet) await Bun.sleep(5);
+    const count = qs.length;
+    await Bun.sleep(200);
+    expect(qs.length).toBe(count);
+    expect(count).toBeLessThanOrEqual(3);
+    expect(q.list()).toEqual([]);
   });
 
   test("stop ends the ready ones and those still starting, and starts no more", async () => {
