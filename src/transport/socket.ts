@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { copyOut, lastError, lastErrorText, libzmq, retryInterrupted, ZMQ, ZmqError, zmqContext } from "./libzmq.ts";
 
-export type SocketType = "ROUTER" | "DEALER" | "PUB" | "XPUB" | "SUB" | "STREAM";
+export type SocketType = "ROUTER" | "DEALER" | "PUB" | "XPUB" | "SUB";
 export type SendOutcome = "sent" | "again" | "unroutable";
 
 const TYPE_CODES: Record<SocketType, number> = {
@@ -23,17 +23,9 @@ const TYPE_CODES: Record<SocketType, number> = {
   PUB: ZMQ.PUB,
   XPUB: ZMQ.XPUB,
   SUB: ZMQ.SUB,
-  STREAM: ZMQ.STREAM,
 };
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
-/**
- * A STREAM socket delivers raw chunks of at most libzmq's input batch (8 KiB by default), so they are
- * read with zmq_recv into one buffer of the socket: two FFI calls per frame instead of six. A chunk
- * longer than this would be cut, and is flagged as overflow instead.
- */
-const DEFAULT_CHUNK_BUFFER = 64 * 1024;
-
 export interface SocketOptions {
   /** Largest inbound message libzmq accepts; bigger ones drop the connection (ZMQ_MAXMSGSIZE). */
   maxMessageBytes?: number;
@@ -44,8 +36,6 @@ export interface SocketOptions {
   maxFrames?: number;
   /** Read the sender's credentials (SO_PEERCRED over ipc) with every inbound message. */
   peerCredentials?: boolean;
-  /** STREAM sockets: the buffer raw chunks are read into (default 64 KiB); a longer chunk is flagged. */
-  chunkBufferBytes?: number;
 }
 
 /** Who is on the other end of an ipc connection, as the kernel reported it when the peer connected. */
@@ -80,9 +70,6 @@ export class ZmqSocket {
   private readonly intPtr: Pointer = ptr(this.int);
   private readonly sizePtr: Pointer = ptr(this.sizeBuf);
   private cachedFd = -1;
-  private chunk: Uint8Array | null = null;
-  private chunkPtr: Pointer | null = null;
-  private readonly chunkBytes: number;
   private readonly maxFrames: number;
   private readonly peerCredentials: boolean;
   private boundPaths: string[] = [];
@@ -95,7 +82,6 @@ export class ZmqSocket {
     this.handle = handle as Pointer;
     this.maxFrames = options.maxFrames ?? 16;
     this.peerCredentials = options.peerCredentials === true;
-    this.chunkBytes = options.chunkBufferBytes ?? DEFAULT_CHUNK_BUFFER;
     this.setInt(ZMQ.LINGER, 0);
     if (type === "ROUTER") this.setInt(ZMQ.ROUTER_MANDATORY, 1);
     if (options.maxMessageBytes !== undefined) this.setInt64(ZMQ.MAXMSGSIZE, options.maxMessageBytes);
@@ -211,7 +197,6 @@ export class ZmqSocket {
    * more than `maxFrames` frames are drained and returned truncated with `overflow` set.
    */
   tryRecv(): { frames: Uint8Array[]; overflow: boolean; peer?: PeerCredentials | null } | null {
-    if (this.type === "STREAM" && !this.peerCredentials) return this.tryRecvChunks();
     const z = libzmq();
     const m = this.msgPtr;
     const frames: Uint8Array[] = [];
@@ -239,37 +224,6 @@ export class ZmqSocket {
       }
       z.zmq_msg_close(m);
       if (!more) return this.peerCredentials ? { frames, overflow, peer: peer ?? null } : { frames, overflow };
-    }
-  }
-
-  /** tryRecv for a STREAM socket: each frame copied once out of the socket's chunk buffer. */
-  private tryRecvChunks(): { frames: Uint8Array[]; overflow: boolean } | null {
-    const z = libzmq();
-    if (!this.chunk) {
-      this.chunk = new Uint8Array(this.chunkBytes);
-      this.chunkPtr = ptr(this.chunk);
-    }
-    const buffer = this.chunk;
-    const frames: Uint8Array[] = [];
-    let overflow = false;
-    for (;;) {
-      const rc = z.zmq_recv(
-        this.h,
-        this.chunkPtr,
-        this.chunkBytes,
-        frames.length === 0 && !overflow ? ZMQ.DONTWAIT : 0,
-      );
-      if (rc < 0) {
-        const errno = z.zmq_errno();
-        if (errno === ZMQ.EAGAIN && frames.length === 0 && !overflow) return null;
-        if (errno === ZMQ.EINTR) continue;
-        throw new ZmqError("zmq_recv", errno, lastErrorText(errno));
-      }
-      if (rc > this.chunkBytes) overflow = true;
-      if (frames.length < this.maxFrames)
-        frames.push(rc === 0 ? EMPTY : buffer.slice(0, Math.min(rc, this.chunkBytes)));
-      else overflow = true;
-      if (this.getInt(ZMQ.RCVMORE) === 0) return { frames, overflow };
     }
   }
 

@@ -1,6 +1,6 @@
 /**
- * The server side of ZMTP 3 (NULL mechanism) for a libzmq ZMQ_STREAM socket, which hands over the peer's
- * raw bytes in small chunks. Reading the framing ourselves is what lets the core bound a message while it
+ * The server side of ZMTP 3 (NULL mechanism) over a plain stream socket (guarded-router.ts), fed the
+ * peer's raw bytes as they arrive. Reading the framing ourselves is what lets the core bound a message while it
  * arrives: a ROUTER only shows a multipart message after libzmq has buffered all of it, and ZMQ_MAXMSGSIZE
  * bounds one frame, not the number of frames. A frame is refused from its header, before its body is read.
  */
@@ -50,7 +50,7 @@ export function serverHandshake(): Uint8Array {
   return out;
 }
 
-/** The frames of one message in ZMTP framing, as one buffer (a STREAM socket sends one data frame). */
+/** The frames of one message in ZMTP framing, as one buffer (written to the peer's stream in one go). */
 export function encodeMessage(frames: readonly (Uint8Array | string)[]): Uint8Array {
   const bodies: Uint8Array[] = new Array(frames.length);
   let total = 0;
