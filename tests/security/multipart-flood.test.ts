@@ -92,7 +92,7 @@ describe("multipart floods on a session socket", () => {
     const mark = auditMark(core, hostile.group);
     const before = rssBytes(core.proc.pid);
     const peers: ZmtpPeer[] = [];
-    // In batches, so the listen backlog (100) never refuses a connection before the core sees it.
+    // In batches, so the listen backlog never refuses a connection before the core sees it.
     for (let i = 0; i < 140; i++) {
       peers.push(await ZmtpPeer.connect(hostile.socket));
       if (i % 20 === 19) await Bun.sleep(100);
