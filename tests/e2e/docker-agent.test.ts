@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { instanceId } from "../../src/container/lockdown.ts";
 import { dockerClient, dockerEngine, loadImageFromPodman, reportDockerSkip } from "../container/docker-env.ts";
-import { agentHome, agentImage, agentSkipReason, REAL_KEY } from "../harness/agent-env.ts";
+import { agentHome, agentImage, agentSkipReason, homeContainers, REAL_KEY } from "../harness/agent-env.ts";
 import { startCore } from "../harness/core.ts";
 
 const docker = await dockerEngine();
@@ -64,20 +64,7 @@ describe.skipIf(skipReason !== null)("agent sessions end to end on Docker (real 
       { env: docker.env },
     );
     expect(started.stdout.toString().trim().split("\n")).toEqual([expect.stringMatching(/^carapace-/)]);
-    const left = Bun.spawnSync(
-      [
-        dockerClient(),
-        "ps",
-        "-a",
-        "--filter",
-        `label=io.carapace.instance=${instanceId(home)}`,
-        "--format",
-        "{{.Names}}",
-      ],
-      { env: docker.env },
-    );
-    expect(left.exitCode).toBe(0);
-    expect(left.stdout.toString().trim()).toBe("");
+    expect(homeContainers(home, { client: dockerClient(), env: docker.env })).toEqual([]);
     expect(existsSync(join(home, "run/agents")) ? readdirSync(join(home, "run/agents")) : []).toEqual([]);
   }, 120_000);
 });

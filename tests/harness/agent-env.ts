@@ -35,18 +35,23 @@ export async function agentHome(turns: ScriptedTurn[], extraConfig = "", options
   return { home, model };
 }
 
-/** Names of this home's Podman containers, running or not (other suites on the machine run their own). */
-export function homeContainers(home: string): string[] {
-  return Bun.spawnSync([
-    "podman",
-    "ps",
-    "-a",
-    "--filter",
-    `label=io.carapace.instance=${instanceId(home)}`,
-    "--format",
-    "{{.Names}}",
-  ])
-    .stdout.toString()
-    .split("\n")
-    .filter(Boolean);
+/** The container engine a suite lists containers on: Podman as is, or a client with its own environment. */
+export interface ContainerEngineClient {
+  client: string;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Names of this home's containers on that engine (Podman unless told), running or not (other suites on the
+ * machine run their own). A listing that fails throws: an empty answer must mean none are left.
+ */
+export function homeContainers(home: string, engine: ContainerEngineClient = { client: "podman" }): string[] {
+  const listed = Bun.spawnSync(
+    [engine.client, "ps", "-a", "--filter", `label=io.carapace.instance=${instanceId(home)}`, "--format", "{{.Names}}"],
+    { env: engine.env, stderr: "pipe" },
+  );
+  if (listed.exitCode !== 0) {
+    throw new Error(`${engine.client} ps exited ${listed.exitCode}: ${listed.stderr.toString().trim()}`);
+  }
+  return listed.stdout.toString().split("\n").filter(Boolean);
 }
