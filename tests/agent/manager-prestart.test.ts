@@ -108,17 +108,37 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function prestartSetup() {
+/** A core and a manager that pre-starts containers on a runtime that behaves as the entrypoint does. */
+async function prestartManager(configure: (config: ReturnType<typeof cloneDefaults>) => void = () => {}) {
   const core = await inProcessCore();
   const config = cloneDefaults();
   config.runtime.prestart = true;
-  writeCredential(core.home, API_KEY_CREDENTIAL, "a stored key that never leaves the host");
+  configure(config);
   const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
   const runtime = new EntrypointRuntime({ images: { [config.runtime.image]: labels } });
   const manager = new AgentManager(core.home, core.server.forAgents(), config, async () => ({
     runtime,
     info: await runtime.info(),
   }));
+  return { core, runtime, manager };
+}
+
+/** Runs `body`, then stops the manager and closes the core whatever it did. */
+async function closingAfter<T extends { core: { close(): Promise<void> }; manager: AgentManager }>(
+  setup: T,
+  body: (setup: T) => Promise<void>,
+): Promise<void> {
+  try {
+    await body(setup);
+  } finally {
+    await setup.manager.stop();
+    await setup.core.close();
+  }
+}
+
+async function prestartSetup() {
+  const { core, runtime, manager } = await prestartManager();
+  writeCredential(core.home, API_KEY_CREDENTIAL, "a stored key that never leaves the host");
   const start = (prompt: string) => {
     const updates: TaskUpdate[] = [];
     manager.trigger("default", prompt, (u) => updates.push(u));
@@ -138,15 +158,18 @@ async function prestartSetup() {
       .audit("default")
       .filter((a) => a.kind === "session" && (a.detail as { event?: string }).event === "opened")
       .map((a) => (a.detail as { prestarted?: boolean }).prestarted === true);
-  return { core, manager, runtime, warm, run, start, opened };
+  /** Whether each session ran pre-started, once both have their opened record (audit records reach the file on their own schedule). */
+  const bothOpened = async () => {
+    await until("both sessions' opened records", () => opened().length >= 2);
+    return opened();
+  };
+  return { core, manager, runtime, warm, run, start, bothOpened };
 }
 
 test("the claim hands the waiting container one stream-json message holding CLAUDE.md and the prompt", async () => {
-  const { core, manager, warm, run, opened } = await prestartSetup();
-  try {
+  await closingAfter(await prestartSetup(), async ({ warm, run, bothOpened }) => {
     expect(await run("second prompt")).toMatchObject({ ok: true });
-    await until("both sessions' opened records", () => opened().length >= 2);
-    expect(opened()).toEqual([false, true]);
+    expect(await bothOpened()).toEqual([false, true]);
     expect(warm.stdin.startsWith("ANTHROPIC_API_KEY\n")).toBe(true);
     // Its Claude Code read CLAUDE.md (empty) as it started: what it must know is in the message.
     expect(warm.inputs?.claudeMd).toBe("");
@@ -156,74 +179,56 @@ test("the claim hands the waiting container one stream-json message holding CLAU
     expect(message.type).toBe("user");
     expect(message.message.content[0]?.text).toContain("# Carapace session (group: default)");
     expect(message.message.content.at(-1)?.text).toBe("second prompt");
-  } finally {
-    await manager.stop();
-    await core.close();
-  }
+  });
 }, 60_000);
 
 test("with an OAuth credential the waiting container is ended unclaimed and the session runs cold", async () => {
-  const { core, manager, runtime, warm, run, opened } = await prestartSetup();
-  try {
+  await closingAfter(await prestartSetup(), async ({ core, runtime, warm, run, bothOpened }) => {
     deleteCredential(core.home, API_KEY_CREDENTIAL);
     writeCredential(core.home, OAUTH_TOKEN_CREDENTIAL, "an oauth token that never leaves the host");
     expect(await run("second")).toMatchObject({ ok: true });
-    await until("both sessions' opened records", () => opened().length >= 2);
-    expect(opened()).toEqual([false, false]);
+    expect(await bothOpened()).toEqual([false, false]);
     await until("the refused container to end", () => warm.code !== null);
     expect(warm.stdin).toBe("");
     expect(runtime.children[2]?.stdin.startsWith("CLAUDE_CODE_OAUTH_TOKEN\n")).toBe(true);
-  } finally {
-    await manager.stop();
-    await core.close();
-  }
+  });
 }, 60_000);
 
 test("a waiting container whose files are gone is ended, not left waiting, and the session runs cold", async () => {
-  const { core, manager, runtime, warm, run, opened } = await prestartSetup();
-  try {
+  await closingAfter(await prestartSetup(), async ({ core, runtime, warm, run, bothOpened }) => {
     // A careless clean-up of run/agents while the container waits.
     rmSync(join(core.home, "run", "agents", String(warm.spec.labels[LABELS.session]), "prompt.md"));
     expect(await run("second")).toMatchObject({ ok: true });
-    // Audit records reach the file on their own schedule (the log opens and commits asynchronously).
-    await until("both sessions' opened records", () => opened().length >= 2);
-    expect(opened()).toEqual([false, false]);
+    expect(await bothOpened()).toEqual([false, false]);
     // Ended by closing its stdin with nothing written: no credential ever reached it.
     await until("the refused container to end", () => warm.code !== null);
     expect(warm.code).toBe(64);
     expect(warm.stdin).toBe("");
     // The session's own (cold) container got it instead.
     expect(runtime.children[2]?.stdin.startsWith("ANTHROPIC_API_KEY\n")).toBe(true);
-  } finally {
-    await manager.stop();
-    await core.close();
-  }
+  });
 }, 60_000);
 
 test("a waiting container that died is not claimed while its removal is under way; the session runs cold", async () => {
-  const { core, manager, runtime, warm, run, opened } = await prestartSetup();
-  const removal = Promise.withResolvers<void>();
-  runtime.removal = { name: warm.spec.name, done: removal.promise };
-  try {
-    warm.end(137);
-    const done = await run("second").catch((e: Error) => ({ ok: false, error: e.message }));
-    removal.resolve();
-    expect(done).toMatchObject({ ok: true });
-    // Audit records reach the file on their own schedule (the log opens and commits asynchronously).
-    await until("both sessions' opened records", () => opened().length >= 2);
-    expect(opened()).toEqual([false, false]);
-    expect(warm.stdin).toBe("");
-  } finally {
-    removal.resolve();
-    runtime.removal = null;
-    await manager.stop();
-    await core.close();
-  }
+  await closingAfter(await prestartSetup(), async ({ runtime, warm, run, bothOpened }) => {
+    const removal = Promise.withResolvers<void>();
+    runtime.removal = { name: warm.spec.name, done: removal.promise };
+    try {
+      warm.end(137);
+      const done = await run("second").catch((e: Error) => ({ ok: false, error: e.message }));
+      removal.resolve();
+      expect(done).toMatchObject({ ok: true });
+      expect(await bothOpened()).toEqual([false, false]);
+      expect(warm.stdin).toBe("");
+    } finally {
+      removal.resolve();
+      runtime.removal = null;
+    }
+  });
 }, 60_000);
 
 test("a session still being set up when the core stops starts no container, cold or pre-started", async () => {
-  const { core, manager, runtime, start } = await prestartSetup();
-  try {
+  await closingAfter(await prestartSetup(), async ({ manager, runtime, start }) => {
     // The session is held at its image lookup while the core stops (which ends the waiting container).
     const lookup = Promise.withResolvers<void>();
     runtime.lookup = lookup.promise;
@@ -235,24 +240,14 @@ test("a session still being set up when the core stops starts no container, cold
     expect(await second()).toMatchObject({ ok: false, error: expect.stringContaining("the core stopped") });
     expect(runtime.spawnedAfterStop).toEqual([]);
     expect(runtime.children.filter((c) => c.code === null).map((c) => c.spec.name)).toEqual([]);
-  } finally {
-    await manager.stop();
-    await core.close();
-  }
+  });
 }, 60_000);
 
 test("a pre-started container whose start is in flight when the core stops is never spawned", async () => {
-  const core = await inProcessCore();
-  const config = cloneDefaults();
-  config.runtime.prestart = true;
-  config.groups.team = {};
-  const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
-  const runtime = new EntrypointRuntime({ images: { [config.runtime.image]: labels } });
-  const manager = new AgentManager(core.home, core.server.forAgents(), config, async () => ({
-    runtime,
-    info: await runtime.info(),
-  }));
-  try {
+  const setup = await prestartManager((config) => {
+    config.groups.team = {};
+  });
+  await closingAfter(setup, async ({ manager, runtime }) => {
     const lookup = Promise.withResolvers<void>();
     runtime.lookup = lookup.promise;
     manager.prestartConfiguredGroups();
@@ -264,8 +259,5 @@ test("a pre-started container whose start is in flight when the core stops is ne
     await stopping;
     expect(runtime.spawnedAfterStop).toEqual([]);
     expect(runtime.children).toEqual([]);
-  } finally {
-    await manager.stop();
-    await core.close();
-  }
+  });
 }, 60_000);
