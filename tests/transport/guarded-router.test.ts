@@ -18,20 +18,37 @@ const LIMITS: GuardLimits = {
   maxUnsentBytes: 64 * 1024 * 1024,
 };
 
-/** A guarded ROUTER that echoes every message back, plus what it saw and whom it cut off. */
-function echoRouter(endpoint: string, limits = LIMITS) {
-  const seen: Frames[] = [];
+/**
+ * A guarded ROUTER whose requests go to `serve` (given the router to answer through), plus the reasons
+ * it gave for each peer it cut off.
+ */
+function servingRouter(
+  endpoint: string,
+  serve: (router: GuardedRouter, identity: Uint8Array, frames: Frames) => void,
+  limits = LIMITS,
+) {
   const cut: string[] = [];
   const router: GuardedRouter = track(
     new GuardedRouter(
       endpoint,
-      (identity, frames) => {
-        seen.push(frames);
-        router.send(identity, frames);
-      },
+      (identity, frames) => serve(router, identity, frames),
       (_identity, reason) => cut.push(reason),
       limits,
     ),
+  );
+  return { router, cut };
+}
+
+/** A guarded ROUTER that echoes every message back, plus what it saw and whom it cut off. */
+function echoRouter(endpoint: string, limits = LIMITS) {
+  const seen: Frames[] = [];
+  const { router, cut } = servingRouter(
+    endpoint,
+    (r, identity, frames) => {
+      seen.push(frames);
+      r.send(identity, frames);
+    },
+    limits,
   );
   return { router, seen, cut };
 }
@@ -59,21 +76,17 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
 
   test("replies finished together reach each peer whole and in order, joined or not", async () => {
     const dir = newDir();
-    const cut: string[] = [];
-    const router: GuardedRouter = track(
-      new GuardedRouter(
-        dir.endpoint("j.sock"),
-        (identity, frames) => {
-          // One request, many replies in the same microtasks: small ones, one past the joining bound, more.
-          const n = Number(text(frames[1]));
-          for (let i = 0; i < n; i++) router.send(identity, ["", i === 5 ? "L".repeat(70_000) : `reply ${i}`]);
-          queueMicrotask(() => router.send(identity, ["", "after a microtask"]));
-        },
-        (_identity, reason) => cut.push(reason),
-        // Peer A gets five sends in one burst; with the suite's 4 a loaded machine whose libzmq I/O thread
-        // has not run yet cuts A off as a peer that stopped reading (that limit has its own tests).
-        { ...LIMITS, replyHighWater: 64 },
-      ),
+    const { cut } = servingRouter(
+      dir.endpoint("j.sock"),
+      (router, identity, frames) => {
+        // One request, many replies in the same microtasks: small ones, one past the joining bound, more.
+        const n = Number(text(frames[1]));
+        for (let i = 0; i < n; i++) router.send(identity, ["", i === 5 ? "L".repeat(70_000) : `reply ${i}`]);
+        queueMicrotask(() => router.send(identity, ["", "after a microtask"]));
+      },
+      // Peer A gets five sends in one burst; with the suite's 4 a loaded machine whose libzmq I/O thread
+      // has not run yet cuts A off as a peer that stopped reading (that limit has its own tests).
+      { ...LIMITS, replyHighWater: 64 },
     );
     const a: Frames[] = [];
     const b: Frames[] = [];
@@ -161,16 +174,9 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
 
   test("a connection whose input makes a handler throw is closed, not kept", async () => {
     const dir = newDir();
-    const router = track(
-      new GuardedRouter(
-        dir.endpoint("t.sock"),
-        () => {
-          throw new Error("a handler's fault");
-        },
-        () => {},
-        LIMITS,
-      ),
-    );
+    const { router } = servingRouter(dir.endpoint("t.sock"), () => {
+      throw new Error("a handler's fault");
+    });
     // Bun reports a handler's exception to the socket's error callback and leaves the connection open:
     // forgotten there but not closed, it would hold a descriptor outside the count of maxPeers.
     const closed: boolean[] = [];
@@ -245,20 +251,16 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
 
   test("replies left untaken across the session are bounded: the peer that passes the budget is cut off", async () => {
     const dir = newDir();
-    const cut: string[] = [];
     const served = new Map<string, number>();
-    const router: GuardedRouter = track(
-      new GuardedRouter(
-        dir.endpoint("u.sock"),
-        (identity) => {
-          const key = text(identity);
-          served.set(key, (served.get(key) ?? 0) + 1);
-          router.send(identity, ["", "r".repeat(60_000)]);
-        },
-        (_identity, reason) => cut.push(reason),
-        // Far more writes than either peer leaves untaken: only the byte budget can cut one off.
-        { ...LIMITS, replyHighWater: 1000, maxUnsentBytes: 1024 * 1024 },
-      ),
+    const { router, cut } = servingRouter(
+      dir.endpoint("u.sock"),
+      (r, identity) => {
+        const key = text(identity);
+        served.set(key, (served.get(key) ?? 0) + 1);
+        r.send(identity, ["", "r".repeat(60_000)]);
+      },
+      // Far more writes than either peer leaves untaken: only the byte budget can cut one off.
+      { ...LIMITS, replyHighWater: 1000, maxUnsentBytes: 1024 * 1024 },
     );
     const request = encodeMessage(["", "q"]);
     const stalledPeer = async (requests: number) => {
@@ -284,17 +286,13 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
 
   test("replies a peer takes free the session's budget again: a reading peer is never cut off by it", async () => {
     const dir = newDir();
-    const cut: string[] = [];
-    const router: GuardedRouter = track(
-      new GuardedRouter(
-        dir.endpoint("v.sock"),
-        // Each request: 12 replies of 60 kB at once, more than the kernel takes, so most wait for drain.
-        (identity) => {
-          for (let i = 0; i < 12; i++) router.send(identity, ["", "r".repeat(60_000)]);
-        },
-        (_identity, reason) => cut.push(reason),
-        { ...LIMITS, replyHighWater: 1000, maxUnsentBytes: 1024 * 1024 },
-      ),
+    const { cut } = servingRouter(
+      dir.endpoint("v.sock"),
+      // Each request: 12 replies of 60 kB at once, more than the kernel takes, so most wait for drain.
+      (router, identity) => {
+        for (let i = 0; i < 12; i++) router.send(identity, ["", "r".repeat(60_000)]);
+      },
+      { ...LIMITS, replyHighWater: 1000, maxUnsentBytes: 1024 * 1024 },
     );
     let replies = 0;
     const dealer = track(new DealerSocket(dir.endpoint("v.sock"), () => replies++));
