@@ -1,8 +1,9 @@
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ScriptedModel, ScriptedTurn } from "../../src/agent/scripted-model.ts";
 import { agentHome, agentImage, agentSkipReason } from "../harness/agent-env.ts";
-import { startCore } from "../harness/core.ts";
+import { type RunningCore, startCore } from "../harness/core.ts";
 
 const TAG = `localhost/carapace-agent:pin-test-${process.pid}`;
 const STALE = `localhost/carapace-agent:stale-test-${process.pid}`;
@@ -17,15 +18,35 @@ function deriveImage(from: string, tag: string, label: string): number {
   }).exitCode;
 }
 
+/**
+ * Runs `body` on a core whose sessions run the image `tag` (first made a name of this clone's agent image
+ * when `copy`), its model scripted with `turns`. Afterwards only that name is removed: `podman untag
+ * <image>` without names would strip every tag of the image behind it, here the base image the other
+ * real-runtime suites need.
+ */
+async function withImageCore(
+  tag: string,
+  options: { copy: boolean; turns: ScriptedTurn[] },
+  body: (core: RunningCore, home: string, model: ScriptedModel) => Promise<void>,
+): Promise<void> {
+  if (options.copy) Bun.spawnSync(["podman", "tag", agentImage.tag, tag]);
+  const { home, model } = await agentHome(options.turns, "", { image: tag });
+  const core = await startCore({ home });
+  try {
+    await body(core, home, model);
+  } finally {
+    await core.stop();
+    await model.close();
+    Bun.spawnSync(["podman", "rmi", "--ignore", tag]);
+  }
+}
+
+const TWO_TURNS: ScriptedTurn[] = [{ text: "first answer" }, { text: "must not be reached" }];
+
 test.skipIf(agentSkipReason !== null)(
   "image pinning: sessions run the pinned digest; an image swapped under the tag is refused",
   async () => {
-    Bun.spawnSync(["podman", "tag", agentImage.tag, TAG]);
-    const { home, model } = await agentHome([{ text: "first answer" }, { text: "must not be reached" }], "", {
-      image: TAG,
-    });
-    const core = await startCore({ home });
-    try {
+    await withImageCore(TAG, { copy: true, turns: TWO_TURNS }, async (core, home, model) => {
       const first = await core.carapace(["prompt", "hi", "--group", "pin"]);
       expect(first.code).toBe(0);
       const pin = JSON.parse(readFileSync(join(home, "data/core/image-pin.json"), "utf8"));
@@ -37,13 +58,7 @@ test.skipIf(agentSkipReason !== null)(
       expect(second.code).toBe(1);
       expect(second.stderr).toContain("not the pinned");
       expect(model.requests.length).toBe(1);
-    } finally {
-      await core.stop();
-      await model.close();
-      // Only this name: `podman untag <image>` without names would strip every tag of the image behind
-      // it, here the base image the other real-runtime suites need.
-      Bun.spawnSync(["podman", "rmi", TAG]);
-    }
+    });
   },
   120_000,
 );
@@ -51,9 +66,7 @@ test.skipIf(agentSkipReason !== null)(
 test.skipIf(agentSkipReason !== null)(
   "a stale or foreign image is refused at session start with a fix, and nothing is pinned",
   async () => {
-    const { home, model } = await agentHome([{ text: "must not be reached" }], "", { image: STALE });
-    const core = await startCore({ home });
-    try {
+    await withImageCore(STALE, { copy: false, turns: [{ text: "must not be reached" }] }, async (core, home, model) => {
       for (const [from, label, why] of [
         [agentImage.tag, "org.opencontainers.image.version=0.0.0-old", "carapace version is 0.0.0-old"],
         ["localhost/carapace-base:bookworm", "io.carapace.test.foreign=1", "carapace version is unset"],
@@ -68,11 +81,7 @@ test.skipIf(agentSkipReason !== null)(
         Bun.spawnSync(["podman", "rmi", STALE]);
       }
       expect(model.requests.length).toBe(0);
-    } finally {
-      await core.stop();
-      await model.close();
-      Bun.spawnSync(["podman", "rmi", "--ignore", STALE]);
-    }
+    });
   },
   120_000,
 );
@@ -80,12 +89,7 @@ test.skipIf(agentSkipReason !== null)(
 test.skipIf(agentSkipReason !== null)(
   "a stale image put under the tag after a session ran is refused by the running core's next session",
   async () => {
-    Bun.spawnSync(["podman", "tag", agentImage.tag, LATER]);
-    const { home, model } = await agentHome([{ text: "first answer" }, { text: "must not be reached" }], "", {
-      image: LATER,
-    });
-    const core = await startCore({ home });
-    try {
+    await withImageCore(LATER, { copy: true, turns: TWO_TURNS }, async (core, _home, model) => {
       // The first session leaves the core's image answers cached for this tag.
       expect((await core.carapace(["prompt", "hi", "--group", "later"])).code).toBe(0);
       expect(deriveImage(agentImage.tag, LATER, "org.opencontainers.image.version=0.0.0-old")).toBe(0);
@@ -94,11 +98,7 @@ test.skipIf(agentSkipReason !== null)(
       expect(second.stderr).toContain("is stale or not a carapace image");
       expect(second.stderr).toContain("carapace version is 0.0.0-old");
       expect(model.requests.length).toBe(1);
-    } finally {
-      await core.stop();
-      await model.close();
-      Bun.spawnSync(["podman", "rmi", "--ignore", LATER]);
-    }
+    });
   },
   120_000,
 );
