@@ -8,8 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { control } from "../../src/cli/control-client.ts";
-import { instanceId } from "../../src/container/lockdown.ts";
-import { agentImage, agentSkipReason } from "../harness/agent-env.ts";
+import { agentImage, agentSkipReason, homeContainers } from "../harness/agent-env.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
 import { runCommand } from "../harness/run.ts";
@@ -30,13 +29,6 @@ async function probe(home: string, json = true) {
   const checks = json ? (JSON.parse(r.stdout) as { checks: Check[] }).checks : [];
   return { ...r, checks, byId: Object.fromEntries(checks.map((c) => [c.id, c])) };
 }
-
-/** Containers of this home (other suites on this machine run containers of their own). */
-const homeContainers = (home: string) =>
-  Bun.spawnSync(["podman", "ps", "-a", "--filter", `label=io.carapace.instance=${instanceId(home)}`, "-q"])
-    .stdout.toString()
-    .split("\n")
-    .filter(Boolean);
 
 describe.skipIf(agentSkipReason !== null)("carapace doctor --probe (real Podman, the agent image)", () => {
   test("no network, a read-only root, ipc answers; exit 0; no container, session or core left", async () => {
