@@ -143,15 +143,13 @@ export class AppleContainerRuntime implements ContainerRuntime {
   async imageId(ref: string): Promise<string | null> {
     const r = await this.cli(["image", "inspect", ref]);
     if (r.code !== 0) return null;
-    const digest = findKey(parseJsonRecords(r.stdout)[0], "digest", 4);
-    return typeof digest === "string" && digest ? digest : null;
+    return digestOf(parseJsonRecords(r.stdout)[0]);
   }
 
   async imageLabels(ref: string): Promise<Record<string, string> | null> {
     const r = await this.cli(["image", "inspect", ref]);
     if (r.code !== 0) return null;
-    // The image config (with its Labels) sits inside the per-platform variants of the index.
-    return labelMap(findKey(parseJsonRecords(r.stdout)[0], "Labels", 6));
+    return labelsOf(parseJsonRecords(r.stdout)[0]);
   }
 
   /** Digest and labels from the same inspect, so both describe the same image. */
@@ -159,9 +157,8 @@ export class AppleContainerRuntime implements ContainerRuntime {
     const r = await this.cli(["image", "inspect", ref]);
     if (r.code !== 0) return null;
     const record = parseJsonRecords(r.stdout)[0];
-    const digest = findKey(record, "digest", 4);
-    if (typeof digest !== "string" || !digest) return null;
-    return { id: digest, labels: labelMap(findKey(record, "Labels", 6)) };
+    const digest = digestOf(record);
+    return digest === null ? null : { id: digest, labels: labelsOf(record) };
   }
 
   imageStoreStamp(): string | null {
@@ -219,4 +216,15 @@ function findKey(value: unknown, key: string, depth: number): unknown {
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/** An `image inspect` record's digest (the image id), or null when it names none. */
+function digestOf(record: unknown): string | null {
+  const digest = findKey(record, "digest", 4);
+  return typeof digest === "string" && digest ? digest : null;
+}
+
+/** An `image inspect` record's labels: the image config (with its Labels) sits in the index's per-platform variants. */
+function labelsOf(record: unknown): Record<string, string> {
+  return labelMap(findKey(record, "Labels", 6));
 }

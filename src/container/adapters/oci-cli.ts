@@ -154,14 +154,13 @@ export abstract class OciCliRuntime implements ContainerRuntime {
     const r = await this.cli(["image", "inspect", "--format", "{{.Id}}", ref]);
     const id = r.stdout.trim();
     if (r.code !== 0 || !id) return null;
-    return id.startsWith("sha256:") ? id : `sha256:${id}`;
+    return imageIdOf(id);
   }
 
   async imageLabels(ref: string): Promise<Record<string, string> | null> {
     const r = await this.cli(["image", "inspect", "--format", this.imageLabelsFormat(), ref]);
     if (r.code !== 0) return null;
-    const text = r.stdout.trim();
-    return text === "null" || !text ? {} : labelMap(JSON.parse(text));
+    return imageLabelsOf(r.stdout.trim());
   }
 
   async image(ref: string): Promise<{ id: string; labels: Record<string, string> } | null> {
@@ -169,12 +168,7 @@ export abstract class OciCliRuntime implements ContainerRuntime {
     const text = r.stdout.trim();
     const space = text.indexOf(" ");
     if (r.code !== 0 || space <= 0) return null;
-    const id = text.slice(0, space);
-    const labels = text.slice(space + 1).trim();
-    return {
-      id: id.startsWith("sha256:") ? id : `sha256:${id}`,
-      labels: labels === "null" || !labels ? {} : labelMap(JSON.parse(labels)),
-    };
+    return { id: imageIdOf(text.slice(0, space)), labels: imageLabelsOf(text.slice(space + 1).trim()) };
   }
 
   /** Docker keeps its images behind its daemon: nothing on disk says when they change. */
@@ -247,4 +241,14 @@ export function lineSplitter(emit: (line: string) => void): { push: (chunk: stri
       buffer = "";
     },
   };
+}
+
+/** An image id as `inspect --format {{.Id}}` printed it, with the `sha256:` prefix some engines omit. */
+function imageIdOf(printed: string): string {
+  return printed.startsWith("sha256:") ? printed : `sha256:${printed}`;
+}
+
+/** An image's labels as its labels format printed them (`null`, or nothing, for none). */
+function imageLabelsOf(printed: string): Record<string, string> {
+  return printed === "null" || !printed ? {} : labelMap(JSON.parse(printed));
 }
