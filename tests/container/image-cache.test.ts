@@ -5,7 +5,7 @@ import { CARAPACE_VERSION } from "../../src/config/version.ts";
 import { MockRuntime } from "../../src/container/adapters/mock.ts";
 import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
 import { ImageLabelsById } from "../../src/container/image-cache.ts";
-import { sessionImage } from "../../src/container/image-current.ts";
+import { agentImageState, sessionImage } from "../../src/container/image-current.ts";
 import { pinBuiltImage } from "../../src/container/image-pin.ts";
 import { tempHome } from "../harness/core.ts";
 
@@ -95,4 +95,24 @@ test("a missing image is not remembered: built later, the next session finds it"
   await expect(sessionImage(home, runtime, tag)).rejects.toThrow("does not exist");
   runtime.images.set(tag, CURRENT);
   expect((await sessionImage(home, runtime, tag)).pinned).toBe("first-use");
+});
+
+test("the start-up check's answers are the first session's: it asks the runtime nothing more", async () => {
+  const tag = `localhost/agent:cache-startup-${process.pid}`;
+  const { home, runtime } = setup(tag, true);
+  const startup = await agentImageState(runtime, tag);
+  expect(startup).toEqual({ id: expect.stringMatching(/^sha256:/), state: { state: "current" } });
+  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 0]);
+  expect(await sessionImage(home, runtime, tag)).toEqual({ id: startup.id as string, pinned: "first-use" });
+  expect([runtime.idLookups, runtime.labelLookups]).toEqual([1, 0]);
+});
+
+test("the start-up check tells a missing image from a stale one, with the stale one's reasons", async () => {
+  const tag = `localhost/agent:cache-startup-states-${process.pid}`;
+  const { runtime } = setup(tag, true);
+  runtime.images.set(tag, { ...CURRENT, [IMAGE_LABELS.version]: "0.0.0-old" });
+  const stale = await agentImageState(runtime, tag);
+  expect(stale.state).toEqual({ state: "stale", reasons: [expect.stringContaining("carapace version is 0.0.0-old")] });
+  runtime.images.delete(tag);
+  expect(await agentImageState(runtime, tag)).toEqual({ id: null, state: { state: "missing" } });
 });

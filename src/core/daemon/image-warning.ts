@@ -1,7 +1,5 @@
-import { CARAPACE_VERSION } from "../../config/version.ts";
 import { detectRuntimeOnce } from "../../container/detect.ts";
-import { CLAUDE_CODE_VERSION, labelsState } from "../../container/image.ts";
-import { imageIdsByTag, imageLabelsById } from "../../container/image-cache.ts";
+import { agentImageState } from "../../container/image-current.ts";
 import { logLine } from "../response/log-stream.ts";
 
 /**
@@ -17,11 +15,7 @@ export async function warnIfImageNotCurrent(
   try {
     const { runtime } = await detectRuntimeOnce({ preference: engine });
     // Through the sessions' caches: the first session finds its answers there when the store is unchanged.
-    const id = await imageIdsByTag.id(runtime, image);
-    const state = labelsState(id === null ? null : await imageLabelsById.labels(runtime, id), {
-      carapaceVersion: CARAPACE_VERSION,
-      claudeCodeVersion: CLAUDE_CODE_VERSION,
-    });
+    const { state } = await agentImageState(runtime, image);
     if (state.state === "missing")
       warn(`[IMAGE] ${image} is missing: agent sessions cannot start. Build it with \`carapace image build\`.`);
     if (state.state === "stale")
