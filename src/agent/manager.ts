@@ -27,7 +27,7 @@ import {
 } from "./conversations/conversations.ts";
 import { inboundConversation } from "./conversations/inbound.ts";
 import { GroupLedger, sessionBudget } from "./egress-budget.ts";
-import { readAnthropicCredential } from "./egress-credential.ts";
+import { readAnthropicCredential, type StoredAnthropicCredential } from "./egress-credential.ts";
 import { startEgressProxy } from "./egress-proxy.ts";
 import { prestartedMessage } from "./prestarted-message.ts";
 import { type AgentEvent, eventsFromLine } from "./stream-json.ts";
@@ -323,7 +323,12 @@ export class AgentManager {
    * The group's warm container, if it is still exactly what a cold session would run now (the image, the
    * limits and the mounts all compared through the whole run specification); otherwise it is ended.
    */
-  private async claimWarm(group: string, image: { id: string }, user: string): Promise<WarmContainer | null> {
+  private async claimWarm(
+    group: string,
+    image: { id: string },
+    user: string,
+    credential: StoredAnthropicCredential | null,
+  ): Promise<WarmContainer | null> {
     if (!this.config.runtime.prestart) return null;
     const warm = await this.warm.take(group);
     if (!warm) return null;
@@ -333,7 +338,7 @@ export class AgentManager {
       const now = this.runSpec(group, warm.sessionId, warm.sessionDir, image, warm.files, user, true);
       if (!warm.container.alive()) refusal = "has exited";
       // Its Claude Code is running already: an OAuth token (which Claude Code reads only as it starts) cannot reach it.
-      else if (readAnthropicCredential(this.home)?.kind !== "api-key") refusal = "takes only an API key credential";
+      else if (credential?.kind !== "api-key") refusal = "takes only an API key credential";
       else if (warm.group === group && warm.user === user && Bun.deepEquals(now, warm.spec, true)) return warm;
       else refusal = "no longer matches its configuration";
     } catch (e) {
@@ -400,13 +405,14 @@ export class AgentManager {
       const { info, runtime, lifecycle } = await this.ensureRuntime();
       const image = await this.agentImage(runtime, info);
       const user = agentUser(info);
-      const warm = await this.claimWarm(task.group, image, user);
+      // Read once: the claim's check of its kind and what the container is handed must be the same credential.
+      const credential = readAnthropicCredential(this.home);
+      const warm = await this.claimWarm(task.group, image, user, credential);
       let claimed = false;
       // Ended, never left waiting, if the run fails before the claim hands it the credential.
       if (warm) run.releases.push(() => claimed || this.warm.end(warm));
       const session = this.openSession(run, user, warm);
       const files = await this.sessionFiles(run, session, user, warm);
-      const credential = readAnthropicCredential(this.home);
       if (!credential) {
         throw new Error(
           "[AUTH] Error: no Anthropic credential is stored. Fix: run `carapace auth api-key` (or `carapace auth login`).",

@@ -16,6 +16,7 @@ import type { ChildProcess } from "../../src/container/exec.ts";
 import { CLAUDE_CODE_VERSION, IMAGE_LABELS } from "../../src/container/image.ts";
 import { AGENT_PATHS, LABELS } from "../../src/container/paths.ts";
 import type { RunSpec } from "../../src/container/runtime.ts";
+import type { AgentServices } from "../../src/core/core-services.ts";
 import { inProcessCore } from "../harness/in-process.ts";
 
 interface Child {
@@ -108,15 +109,22 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+interface ManagerOptions {
+  configure?: (config: ReturnType<typeof cloneDefaults>) => void;
+  /** What the manager is given of the core, in place of the core's own services. */
+  services?: (services: AgentServices, home: string) => AgentServices;
+}
+
 /** A core and a manager that pre-starts containers on a runtime that behaves as the entrypoint does. */
-async function prestartManager(configure: (config: ReturnType<typeof cloneDefaults>) => void = () => {}) {
+async function prestartManager(options: ManagerOptions = {}) {
   const core = await inProcessCore();
   const config = cloneDefaults();
   config.runtime.prestart = true;
-  configure(config);
+  options.configure?.(config);
+  const services = options.services ?? ((s) => s);
   const labels = { [IMAGE_LABELS.version]: CARAPACE_VERSION, [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION };
   const runtime = new EntrypointRuntime({ images: { [config.runtime.image]: labels } });
-  const manager = new AgentManager(core.home, core.server.forAgents(), config, async () => ({
+  const manager = new AgentManager(core.home, services(core.server.forAgents(), core.home), config, async () => ({
     runtime,
     info: await runtime.info(),
   }));
@@ -136,8 +144,8 @@ async function closingAfter<T extends { core: { close(): Promise<void> }; manage
   }
 }
 
-async function prestartSetup() {
-  const { core, runtime, manager } = await prestartManager();
+async function prestartSetup(options: ManagerOptions = {}) {
+  const { core, runtime, manager } = await prestartManager(options);
   writeCredential(core.home, API_KEY_CREDENTIAL, "a stored key that never leaves the host");
   const start = (prompt: string) => {
     const updates: TaskUpdate[] = [];
@@ -194,6 +202,30 @@ test("with an OAuth credential the waiting container is ended unclaimed and the 
   });
 }, 60_000);
 
+test("the claim hands over the credential it was admitted with, though another is stored meanwhile", async () => {
+  let swap = false;
+  // The session's brief is asked for after the claim: an OAuth token stored then must not reach the claimed container.
+  const services = (s: AgentServices, home: string): AgentServices => ({
+    ...s,
+    briefing: {
+      ...s.briefing,
+      brief: async (group, budgetMs) => {
+        if (swap) {
+          deleteCredential(home, API_KEY_CREDENTIAL);
+          writeCredential(home, OAUTH_TOKEN_CREDENTIAL, "an oauth token that never leaves the host");
+        }
+        return await s.briefing.brief(group, budgetMs);
+      },
+    },
+  });
+  await closingAfter(await prestartSetup({ services }), async ({ warm, run, bothOpened }) => {
+    swap = true;
+    expect(await run("second")).toMatchObject({ ok: true });
+    expect(await bothOpened()).toEqual([false, true]);
+    expect(warm.stdin.startsWith("ANTHROPIC_API_KEY\n")).toBe(true);
+  });
+}, 60_000);
+
 test("a waiting container whose files are gone is ended, not left waiting, and the session runs cold", async () => {
   await closingAfter(await prestartSetup(), async ({ core, runtime, warm, run, bothOpened }) => {
     // A careless clean-up of run/agents while the container waits.
@@ -244,8 +276,10 @@ test("a session still being set up when the core stops starts no container, cold
 }, 60_000);
 
 test("a pre-started container whose start is in flight when the core stops is never spawned", async () => {
-  const setup = await prestartManager((config) => {
-    config.groups.team = {};
+  const setup = await prestartManager({
+    configure: (config) => {
+      config.groups.team = {};
+    },
   });
   await closingAfter(setup, async ({ manager, runtime }) => {
     const lookup = Promise.withResolvers<void>();
