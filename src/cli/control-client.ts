@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { type ControlReply, controlSocketPath } from "../core/control.ts";
 import { coreRunning } from "../core/core-lock.ts";
 import { BlockingDealer } from "../transport/blocking-dealer.ts";
-import { CliError } from "./errors.ts";
+import { CliError, EXIT, UserError } from "./errors.ts";
 
 export const EXIT_NO_CORE = 3;
 /** How often a long wait checks that the core is still alive. */
@@ -51,6 +51,35 @@ export function control(
     }
   } finally {
     dealer.close();
+  }
+}
+
+/** Whether a core answers on the home's control socket now; a failure other than reaching it is thrown. */
+export function coreAnswers(home: string): boolean {
+  try {
+    control(home, "status", {}, 2_000);
+    return true;
+  } catch (e) {
+    if (e instanceof UserError && e.exitCode === EXIT.transport) return false;
+    throw e;
+  }
+}
+
+/**
+ * Waits until the core just started as `proc` answers on its control socket, asked from this process
+ * (a `carapace status` process per try would take CPU from the core's own start). False when the
+ * process exits, or `timeoutMs` passes, first.
+ */
+export async function untilCoreAnswers(
+  home: string,
+  proc: { readonly exitCode: number | null },
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (coreAnswers(home)) return true;
+    if (proc.exitCode !== null || Date.now() > deadline) return false;
+    await Bun.sleep(20);
   }
 }
 

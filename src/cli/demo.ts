@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import type { TaskUpdate } from "../agent/manager.ts";
@@ -7,9 +7,8 @@ import { writeCredential } from "../config/credentials.ts";
 import { ensureHome } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
 import { removeAgentTree } from "../container/agent-tree.ts";
-import { controlSocketPath } from "../core/control.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
-import { control } from "./control-client.ts";
+import { untilCoreAnswers } from "./control-client.ts";
 import { EXIT } from "./errors.ts";
 import { progress } from "./progress.ts";
 import { withHome } from "./run-command.ts";
@@ -107,25 +106,6 @@ async function promptApproving(bin: string, env: Record<string, string>, text: s
   return { stdout: streamed || answer, stderr: await stderr, code };
 }
 
-/**
- * Waits until the demo's core answers on its control socket (it exists once the core serves), asked from
- * this process: a `carapace status` process every 50 ms would take CPU from the core's own start.
- */
-async function coreReady(home: string, core: { exitCode: number | null }): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline && core.exitCode === null) {
-    if (existsSync(controlSocketPath(home))) {
-      try {
-        control(home, "status", {}, 2_000);
-        return;
-      } catch {
-        // bound but not answering yet
-      }
-    }
-    await Bun.sleep(20);
-  }
-}
-
 async function run(bin: string, args: string[], env: Record<string, string>) {
   const p = Bun.spawn([bin, ...args], { env, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([
@@ -167,7 +147,8 @@ export async function runDemo(userHome: string): Promise<number> {
   installDemoPlugin(home);
   const core = Bun.spawn([bin, "start"], { env, stdout: "ignore", stderr: "pipe" });
   try {
-    await coreReady(home, core);
+    // Not answering, the prompt below fails with the core's own error.
+    await untilCoreAnswers(home, core, 20_000);
     process.stdout.write(
       "== Carapace demo: a real session in the locked-down container, driven by a SCRIPTED model ==\n\n",
     );

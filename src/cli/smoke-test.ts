@@ -5,8 +5,8 @@
  */
 import { ALREADY_FORMATTED } from "../errors/user-error.ts";
 import { callCore } from "../ipc/call.ts";
-import { control } from "./control-client.ts";
-import { CliError, EXIT, UserError } from "./errors.ts";
+import { control, coreAnswers, untilCoreAnswers } from "./control-client.ts";
+import { CliError, UserError } from "./errors.ts";
 import { selfCommand } from "./self.ts";
 
 export interface SmokeResult {
@@ -18,16 +18,6 @@ export interface SmokeResult {
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 const PROBE = "carapace setup smoke test";
-
-function coreRunning(home: string): boolean {
-  try {
-    control(home, "status", {}, 2000);
-    return true;
-  } catch (e) {
-    if (e instanceof UserError && e.exitCode === EXIT.transport) return false;
-    throw e;
-  }
-}
 
 /** The error lines of a failed start (its log lines are JSON in a pipe), else its last lines. */
 function startFailure(output: string): string {
@@ -50,18 +40,14 @@ async function startChildCore(home: string): Promise<{ proc: Bun.Subprocess; out
   };
   void collect(proc.stdout);
   void collect(proc.stderr);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!coreRunning(home)) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      await proc.exited;
-      throw new CliError(
-        "SETUP",
-        `the core did not start: ${startFailure(output)}`,
-        "run `carapace start` to see the whole error, then `carapace doctor`",
-      );
-    }
-    await Bun.sleep(50);
+  if (!(await untilCoreAnswers(home, proc, START_TIMEOUT_MS))) {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    throw new CliError(
+      "SETUP",
+      `the core did not start: ${startFailure(output)}`,
+      "run `carapace start` to see the whole error, then `carapace doctor`",
+    );
   }
   return { proc, output: () => output };
 }
@@ -109,7 +95,7 @@ function roundTrip(home: string, helloEnabled: boolean): SmokeResult {
 
 /** Runs `use` against the home's running core, or a child `carapace start` stopped again afterwards. */
 export async function withCore<T>(home: string, use: () => T | Promise<T>): Promise<T> {
-  if (coreRunning(home)) return await use();
+  if (coreAnswers(home)) return await use();
   const child = await startChildCore(home);
   try {
     return await use();

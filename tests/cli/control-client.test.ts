@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { controlStream } from "../../src/cli/control-client.ts";
+import { controlStream, untilCoreAnswers } from "../../src/cli/control-client.ts";
 import { controlSocketPath } from "../../src/core/control.ts";
 import { acquireCoreLock } from "../../src/core/core-lock.ts";
 import { ZmqSocket } from "../../src/transport/socket.ts";
+import { startCore } from "../harness/core.ts";
 
 /** A long wait on the control socket (`carapace prompt`) notices a core that is gone. */
 
@@ -39,4 +40,27 @@ describe("controlStream", () => {
     expect(lock).not.toBeNull();
     expect(() => controlStream(home, "prompt", {}, () => {}, 1_500)).toThrow(/no word from the core for 2 s/);
   });
+});
+
+describe("untilCoreAnswers", () => {
+  test("the started process exited: false at once, however long the wait could be", async () => {
+    const home = mkdtempSync("/tmp/cc-");
+    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+    // The wait is longer than the test may take: only the exit ends it.
+    expect(await untilCoreAnswers(home, { exitCode: 1 }, 600_000)).toBe(false);
+  }, 20_000);
+
+  test("a socket that never answers: false once the wait is over", async () => {
+    const home = homeWithSilentControlSocket();
+    expect(await untilCoreAnswers(home, { exitCode: null }, 500)).toBe(false);
+  });
+
+  test("a running core: true", async () => {
+    const core = await startCore();
+    try {
+      expect(await untilCoreAnswers(core.home, { exitCode: null }, 20_000)).toBe(true);
+    } finally {
+      await core.stop();
+    }
+  }, 60_000);
 });
