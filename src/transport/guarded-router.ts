@@ -1,8 +1,7 @@
-import { lstatSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { UserError } from "../errors/user-error.ts";
-import { ipcPath, prepareSocketDir, restrictSocketFile, type SendOutcome } from "./socket.ts";
+import { ipcPath, prepareSocketDir, removeSocketFile, restrictSocketFile, type SendOutcome } from "./socket.ts";
 import { encodeMessage, type IntakeLimits, IntakeViolation, serverHandshake, ZmtpIntake } from "./zmtp.ts";
 
 export interface GuardLimits extends IntakeLimits {
@@ -78,7 +77,8 @@ export class GuardedRouter {
     if (!path) throw new UserError("TRANSPORT", `${endpoint} is not an ipc:// endpoint`, "use ipc://<path>");
     this.path = path;
     prepareSocketDir(dirname(path));
-    removeStaleSocket(path);
+    // A socket file left at the path (by a crashed core) is replaced; anything else there is refused by listen.
+    removeSocketFile(path);
     this.listener = Bun.listen<{ peer: Peer | null }>({
       unix: path,
       socket: {
@@ -293,7 +293,7 @@ export class GuardedRouter {
     this.holding.clear();
     this.unsentBytes = 0;
     this.listener.stop(true);
-    removeStaleSocket(this.path);
+    removeSocketFile(this.path);
   }
 
   private releaseAll(): void {
@@ -328,13 +328,4 @@ function keyOf(id: Uint8Array): string {
   let s = "";
   for (const b of id) s += String.fromCharCode(b);
   return s;
-}
-
-/** A socket file left at the path (by a crashed core) is replaced; anything else there is refused by listen. */
-function removeStaleSocket(path: string): void {
-  try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    // already gone
-  }
 }

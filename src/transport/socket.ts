@@ -232,19 +232,22 @@ export class ZmqSocket {
     libzmq().zmq_close(this.handle);
     this.handle = null;
     // libzmq unlinks ipc files it bound on close; make sure, so no socket file outlives us.
-    for (const p of this.boundPaths) {
-      try {
-        if (existsSync(p) && lstatSync(p).isSocket()) unlinkSync(p);
-      } catch {
-        // already gone
-      }
-    }
+    for (const p of this.boundPaths) removeSocketFile(p);
     this.boundPaths = [];
   }
 }
 
 export function ipcPath(endpoint: string): string | null {
   return endpoint.startsWith("ipc://") ? endpoint.slice("ipc://".length) : null;
+}
+
+/** Removes the socket file at `path`, if a socket is there; anything else (or nothing) is left alone. */
+export function removeSocketFile(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 /** Creates a socket directory with mode 0700; refuses a symlink in its place. */

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { existsSync, lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
+import { join } from "node:path";
 import { GuardedRouter, type GuardLimits } from "../../src/transport/guarded-router.ts";
 import { DealerSocket, type Frames } from "../../src/transport/sockets.ts";
 import { encodeMessage } from "../../src/transport/zmtp.ts";
@@ -301,5 +303,30 @@ describe("guarded ROUTER with libzmq DEALER peers", () => {
       await waitFor(() => replies === 12 * round || cut.length > 0, `round ${round} answered`);
       expect(cut).toEqual([]);
     }
+  });
+
+  test("a socket file a killed core left is replaced; anything else at the path is refused and kept", async () => {
+    const dir = newDir();
+    const child = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "fixtures", "bind-and-hang.ts"), dir.path("x.sock")],
+      {
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
+    expect(text((await child.stdout.getReader().read()).value)).toContain("bound");
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(lstatSync(dir.path("x.sock")).isSocket()).toBe(true);
+    const { router } = echoRouter(dir.endpoint("x.sock"));
+    const replies: Frames[] = [];
+    track(new DealerSocket(dir.endpoint("x.sock"), (f) => replies.push(f))).send(["after restart"]);
+    await waitFor(() => replies.length === 1, "an answer on the replaced socket");
+    router.close();
+    expect(existsSync(dir.path("x.sock"))).toBe(false);
+
+    writeFileSync(dir.path("y.sock"), "not a socket");
+    expect(() => echoRouter(dir.endpoint("y.sock"))).toThrow();
+    expect(readFileSync(dir.path("y.sock"), "utf8")).toBe("not a socket");
   });
 });
