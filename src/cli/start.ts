@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { runCore } from "../core/daemon/run-core.ts";
+import { reexecWithAllocatorEnv } from "../platform/allocator-env.ts";
 import { configureOutput, joinLogStream } from "./output.ts";
 import { withHome } from "./run-command.ts";
 
@@ -19,13 +20,17 @@ export const startCommand = defineCommand({
       default: false,
     },
   },
-  run: ({ args }) =>
-    withHome((home) =>
+  run: ({ args }) => {
+    // The allocator's options are read as a process starts: a core started without them becomes itself
+    // again with them (same pid, argv and descriptors) before it reads its home.
+    reexecWithAllocatorEnv();
+    return withHome((home) =>
       runCore({
         home,
         watch: args.watch === true,
         ...(args.debug ? { debug: args["trace-filter"] ? { traceFilter: String(args["trace-filter"]) } : {} } : {}),
         configureLogging: (logging) => joinLogStream(logging, configureOutput(logging), args.debug === true),
       }),
-    ),
+    );
+  },
 });

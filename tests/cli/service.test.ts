@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseSince } from "../../src/cli/logs.ts";
 import { launchdPlist, serviceTarget, systemdUnit } from "../../src/cli/service/units.ts";
 import { LOG_FILES, logPath, RotatingLog } from "../../src/core/log-file.ts";
+import { CORE_ALLOCATOR_ENV } from "../../src/platform/allocator-env.ts";
 import { ensureBinaries } from "../harness/binaries.ts";
 import { startCore, tempHome } from "../harness/core.ts";
 import { launchdProblems, plistLint } from "../harness/plist-lint.ts";
@@ -52,6 +53,9 @@ describe("carapace service", () => {
     const unit = readFileSync(path, "utf8");
     expect(unit).toContain(`ExecStart=${ensureBinaries().carapace} start`);
     expect(unit).toContain(`Environment=CARAPACE_HOME=${box.env.CARAPACE_HOME}`);
+    // The allocator's options, read as the process starts: the unit gives them, so the core need not re-exec.
+    for (const [name, value] of Object.entries(CORE_ALLOCATOR_ENV))
+      expect(unit).toContain(`Environment=${name}=${value}\n`);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^StartLimitIntervalSec=\d+$/m);
     expect(unit).toMatch(/^StartLimitBurst=\d+$/m);
@@ -131,7 +135,7 @@ describe("carapace service", () => {
     expect(lint.value).toEqual({
       Label: "dev.carapace.core",
       ProgramArguments: ["/opt/carapace <&> bin", "start"],
-      EnvironmentVariables: { CARAPACE_HOME: "/Users/me/.carapace" },
+      EnvironmentVariables: { CARAPACE_HOME: "/Users/me/.carapace", ...CORE_ALLOCATOR_ENV },
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },
       ThrottleInterval: 60,
@@ -177,7 +181,7 @@ describe("carapace service", () => {
     expect(launchdProblems(lint.value, "dev.carapace.core.plist")).toEqual([]);
     expect(lint.value).toMatchObject({
       ProgramArguments: [ensureBinaries().carapace, "start"],
-      EnvironmentVariables: { CARAPACE_HOME: box.env.CARAPACE_HOME },
+      EnvironmentVariables: { CARAPACE_HOME: box.env.CARAPACE_HOME, ...CORE_ALLOCATOR_ENV },
     });
     expect(box.recorded()).toEqual([`load -w ${path}`]);
     expect((await box.run(["service", "status", "--json"])).code).toBe(0);

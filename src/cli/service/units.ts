@@ -5,6 +5,7 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { CORE_ALLOCATOR_ENV } from "../../platform/allocator-env.ts";
 
 export const SERVICE_NAME = "carapace";
 export const LAUNCHD_LABEL = "dev.carapace.core";
@@ -53,6 +54,8 @@ export function systemdUnit(opts: { binary: string; carapaceHome: string; system
     "Type=simple",
     `ExecStart=${systemdWord(opts.binary)} start`,
     `Environment=${systemdWord(`CARAPACE_HOME=${opts.carapaceHome}`)}`,
+    // Read by the allocator as the process starts; set here, `carapace start` need not re-exec for them.
+    ...Object.entries(CORE_ALLOCATOR_ENV).map(([name, value]) => `Environment=${systemdWord(`${name}=${value}`)}`),
     ...(opts.system && opts.user ? [`User=${opts.user}`] : []),
     "Restart=on-failure",
     `RestartSec=${RESTART_DELAY_S}`,
@@ -85,7 +88,9 @@ export function launchdPlist(opts: { binary: string; carapaceHome: string }): st
   <dict>
     <key>CARAPACE_HOME</key>
     <string>${xml(opts.carapaceHome)}</string>
-  </dict>
+${Object.entries(CORE_ALLOCATOR_ENV)
+  .map(([name, value]) => `    <key>${xml(name)}</key>\n    <string>${xml(value)}</string>\n`)
+  .join("")}  </dict>
   <key>RunAtLoad</key>
   <true/>
   <key>KeepAlive</key>
