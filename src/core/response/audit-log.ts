@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename } from "node:path";
 import { auditDir, chainFiles, headFile, liveFile, rotatedFile, rotationNumbers } from "./audit-files.ts";
@@ -339,7 +339,12 @@ class LogWriter {
   private closing = false;
   private syncTimer: ReturnType<typeof setTimeout> | null = null;
   private dirty = false;
+  /** The running commit (awaited or a rotated file's last one): the next one starts after it. */
   private syncing: Promise<void> | null = null;
+  /** The last rotated file's last records are being made durable (off the calls' path). */
+  private retiring: Promise<void> | null = null;
+  /** A rotated file whose last commit failed: recover() makes it durable before the head moves on. */
+  private unsyncedRotated: string | null = null;
 
   constructor(
     private readonly dir: string,
@@ -454,7 +459,12 @@ class LogWriter {
       }
       this.state = { ...this.state, seq, hash, size: this.state.size + bytes.length };
       if (deferred) this.scheduleSync();
-      else await this.writeHead({ seq, hash });
+      else {
+        // A head names a record of the new file only once the rotated one is durable.
+        while (this.syncing) await this.syncing;
+        if (this.fault) throw this.fault.error;
+        await this.writeHead({ seq, hash });
+      }
     } catch (error) {
       const failure = this.failed(error, "could not write to");
       for (const p of batch) p.reject(failure);
@@ -493,6 +503,15 @@ class LogWriter {
       if (!this.resumed) {
         await this.resume();
         if (this.damage) return false;
+      }
+      if (this.unsyncedRotated !== null) {
+        const rotated = await this.storage.openAppend(this.unsyncedRotated);
+        try {
+          await rotated.sync();
+        } finally {
+          await rotated.close().catch(() => undefined);
+        }
+        this.unsyncedRotated = null;
       }
       await this.handle?.close().catch(() => undefined);
       this.handle = null;
@@ -607,6 +626,8 @@ class LogWriter {
       this.syncTimer = setTimeout(
         () => {
           this.syncTimer = null;
+          // The rotated file's commit runs first; when it ends it arms the next one.
+          if (this.retiring) return;
           if (!this.commitQuietly()) void this.syncNow();
         },
         wait > 0 && wait < interval ? wait : interval,
@@ -661,34 +682,79 @@ class LogWriter {
     this.dirty = false;
     const handle = this.handle;
     const durable = { seq: this.state.seq, hash: this.state.hash };
-    this.syncing = (async () => {
+    await this.runCommit(async () => {
       try {
         await this.commit(handle, durable);
       } catch (error) {
         this.dirty = true;
         this.failed(error, "could not make durable");
       }
-    })();
-    try {
-      await this.syncing;
-    } finally {
-      this.syncing = null;
-    }
+    });
   }
 
-  /** The live file becomes `<log>.<n>.jsonl`; the chain continues in a fresh live file. */
+  /** Runs `work` (which never rejects) as the current commit; the next waits for it. */
+  private runCommit(work: () => Promise<void>): Promise<void> {
+    const running: Promise<void> = work().finally(() => {
+      if (this.syncing === running) this.syncing = null;
+    });
+    this.syncing = running;
+    return running;
+  }
+
+  /**
+   * The live file becomes `<log>.<n>.jsonl` and the chain continues in a fresh live file at once: the
+   * rename is atomic and the open descriptor keeps writing to the renamed file, so the batch that asked
+   * for the rotation goes into the new file without waiting. The rotated file's last commit (fdatasync,
+   * then the head naming its last record) and its close run off the calls' path as the current commit;
+   * no head names a record of the new file before it ends (commits run one after the other). A crash
+   * before it ended can leave the rotated file short of records the new file continues from:
+   * `mendSeam` handles that on the next open. At most one rotated file is being made durable at a time.
+   */
   private async rotate(): Promise<void> {
-    await this.syncNow();
+    while (this.retiring) await this.retiring;
     if (this.fault) throw this.fault.error;
-    await this.handle?.close();
-    this.handle = null;
+    const old = this.handle;
     const next = this.state.rotation + 1;
-    await this.storage.rename(liveFile(this.dir, this.log), rotatedFile(this.dir, this.log, next));
+    const rotated = rotatedFile(this.dir, this.log, next);
+    await this.storage.rename(liveFile(this.dir, this.log), rotated);
+    this.handle = null;
     this.state.rotation = next;
     this.state.size = 0;
     this.sizeKnown = false;
+    if (old) this.retire(old, rotated);
     // Off the batch's path: the core log's record of it is written (and awaited) before files go.
     setTimeout(() => void this.applyRetention(), 0);
+  }
+
+  /** The rotated file's last commit, after any commit already running; then its descriptor is closed. */
+  private retire(old: AppendHandle, path: string): void {
+    const before = this.syncing;
+    const dirty = this.dirty;
+    this.dirty = false;
+    if (this.syncTimer) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+    const at = { seq: this.state.seq, hash: this.state.hash };
+    const retiring = this.runCommit(async () => {
+      if (before) await before;
+      try {
+        if (dirty && !this.fault) await this.commit(old, at);
+        // A quiet commit still running uses the descriptor.
+        else if (this.committing) await old.settle?.();
+      } catch (error) {
+        this.failed(error, "could not make durable");
+      } finally {
+        await old.close().catch(() => undefined);
+      }
+      // Failed meanwhile (this commit, a quiet one on this file, or before): recovery syncs this file too.
+      if (this.fault) this.unsyncedRotated = path;
+    }).finally(() => {
+      if (this.retiring === retiring) this.retiring = null;
+      // Records written to the new file meanwhile get their commit now.
+      if (this.dirty && !this.fault && !this.closing) this.scheduleSync();
+    });
+    this.retiring = retiring;
   }
 
   private retaining = false;
@@ -738,7 +804,9 @@ class LogWriter {
     await rm(`${headFile(this.dir, this.log)}.tmp`, { force: true });
     const rotations = rotationNumbers(this.dir, this.log);
     this.state.rotation = rotations[rotations.length - 1] ?? 0;
-    const [tail, head] = await Promise.all([readTail(chainFiles(this.dir, this.log)), readHead(this.dir, this.log)]);
+    const head = await readHead(this.dir, this.log);
+    if (head.kind === "ok") await this.mendSeam(this.state.rotation, head.head.seq);
+    const tail = await readTail(chainFiles(this.dir, this.log));
     const problem = (p: Omit<AuditProblem, "log">) => {
       const full = { log: this.log, ...p };
       this.report(full);
@@ -828,6 +896,43 @@ class LogWriter {
     this.durableHead = { seq: head.head.seq, hash: head.head.hash };
   }
 
+  /**
+   * A crash while the last rotated file was still being made durable (see `rotate`) can leave it short of
+   * its last records, or ending in a torn line, while the live file holds records that follow the lost
+   * ones. The head names none of them: it names a record of the live file only once the rotated file is
+   * durable, so this is a crash artefact exactly when the head names at most the rotated file's last whole
+   * record. Then the torn line is cut and the live file, whose records no longer chain, is moved aside as
+   * `<log>.jsonl.unchained-<n>` (evidence outside the chain); both are recorded in the core log. Anything
+   * else at the seam is left to the checks after this and to `audit verify`.
+   */
+  private async mendSeam(rotation: number, headSeq: number): Promise<void> {
+    const live = liveFile(this.dir, this.log);
+    if (rotation === 0 || !existsSync(live)) return;
+    const tail = await readTail([rotatedFile(this.dir, this.log, rotation)]);
+    if (tail.kind !== "record" || headSeq > tail.record.seq) return;
+    const last = tail.record;
+    const first = await readFirstLine(live);
+    const follows = first === null || (first.record?.seq === last.seq + 1 && first.record.prev === last.hash);
+    const unchained = first !== null && (first.torn || (first.record !== null && first.record.seq > last.seq + 1));
+    if (!follows && !unchained) return;
+    await this.cutTornTail(tail.torn);
+    if (follows) return;
+    let aside = `${live}.unchained-${rotation}`;
+    if (existsSync(aside)) aside = `${aside}-${Date.now()}`;
+    await this.storage.rename(live, aside);
+    void this.notice({
+      event: "audit records lost in a crash during rotation",
+      log: this.log,
+      file: basename(rotatedFile(this.dir, this.log, rotation)),
+      last_seq: last.seq,
+      head_seq: headSeq,
+      moved_aside: basename(aside),
+      first_moved_seq: first.record?.seq ?? null,
+      cause:
+        "the core stopped before the rotated file's last records were durable; the head named none of them, and the live file's records, which followed them, no longer chain",
+    });
+  }
+
   /** A torn last line is a write a crash cut short: it holds no whole record. Cut it and say so. */
   private async cutTornTail(torn: TornTail | undefined): Promise<void> {
     if (!torn) return;
@@ -854,6 +959,12 @@ function fileSize(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The first line of a file (null when it is empty). */
+async function readFirstLine(path: string): Promise<{ record: AuditRecord | null; torn: boolean } | null> {
+  for await (const line of streamLines(path)) return { record: line.record, torn: line.torn };
+  return null;
 }
 
 /** The first record of a file (retention names where the kept chain starts). */

@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { AuditEntry } from "../../../src/core/response/audit-record.ts";
 import { type AppendHandle, type AuditStorage, fileAuditStorage } from "../../../src/core/response/audit-storage.ts";
 
@@ -79,4 +79,109 @@ export function faultyStorage() {
     },
   };
   return { storage, faults, calls };
+}
+
+type Step = "sync" | "open" | "head";
+
+/**
+ * The real files with a model of what a machine crash keeps: a file's bytes up to its last sync are
+ * durable, the rest is lost at `crash()` unless the file is named in `keep` (the kernel wrote it back on its
+ * own); `torn` bytes of a lost part stay behind as a cut-short line. Any step can be held (for paths that
+ * match) or made to fail; after `crash()` every operation of the dead process hangs, even one already under
+ * way. Renames and creations are durable at once (the journal keeps them in order).
+ */
+export function crashStorage() {
+  const durable = new Map<string, number>();
+  const open = new Set<{ path: string }>();
+  const holds = new Map<Step, { match: (path: string) => boolean; gate: Promise<void>; release: () => void }>();
+  const failing = new Set<Step>();
+  const renames: { from: string; to: string }[] = [];
+  const synced: string[] = [];
+  let dead = false;
+  const never = new Promise<never>(() => {});
+  const step = async <T>(kind: Step, path: string, run: () => Promise<T>): Promise<T> => {
+    if (dead) return never;
+    const hold = holds.get(kind);
+    if (hold?.match(path)) await hold.gate;
+    if (dead) return never;
+    if (failing.has(kind)) throw Object.assign(new Error("I/O error"), { code: "EIO" });
+    const result = await run();
+    return dead ? never : result;
+  };
+  const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
+  const storage: AuditStorage = {
+    ensureDir: (dir) => fileAuditStorage.ensureDir(dir),
+    rename: (from, to) =>
+      step("open", to, async () => {
+        await fileAuditStorage.rename(from, to);
+        renames.push({ from, to });
+        for (const h of open) if (h.path === from) h.path = to;
+        const size = durable.get(from);
+        durable.delete(from);
+        if (size !== undefined) durable.set(to, size);
+      }),
+    replaceAtomically: (path, text) => step("head", path, () => fileAuditStorage.replaceAtomically(path, text)),
+    openAppend: (path) =>
+      step("open", path, async () => {
+        const real = await fileAuditStorage.openAppend(path);
+        const at = { path };
+        open.add(at);
+        if (!durable.has(path)) durable.set(path, real.initialSize);
+        const sync = () => {
+          const size = sizeOf(at.path);
+          return step("sync", at.path, async () => {
+            await real.sync();
+            synced.push(at.path);
+            durable.set(at.path, Math.max(durable.get(at.path) ?? 0, size));
+          });
+        };
+        const handle: AppendHandle = {
+          initialSize: real.initialSize,
+          append: async (data) => {
+            await handle.write(data);
+            await sync();
+          },
+          write: (data) => (dead ? never : real.write(data)),
+          sync,
+          truncate: async (size) => {
+            if (dead) return never;
+            await real.truncate(size);
+            durable.set(at.path, Math.min(durable.get(at.path) ?? size, size));
+          },
+          close: async () => {
+            open.delete(at);
+            await real.close();
+          },
+        };
+        return handle;
+      }),
+  };
+  return {
+    storage,
+    renames,
+    synced,
+    failing,
+    hold(kind: Step, match: (path: string) => boolean = () => true): void {
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      holds.set(kind, { match, gate, release });
+    },
+    release(kind: Step): void {
+      holds.get(kind)?.release();
+      holds.delete(kind);
+    },
+    /** The machine stops: each file keeps its durable bytes (all of them for `keep`, by base name). */
+    crash(options: { keep?: string[]; torn?: number } = {}): void {
+      dead = true;
+      for (const [path, size] of durable) {
+        if (!existsSync(path) || options.keep?.includes(basename(path))) continue;
+        const bytes = readFileSync(path);
+        if (bytes.length <= size) continue;
+        const torn = Math.min(options.torn ?? 0, bytes.length - size);
+        writeFileSync(path, bytes.subarray(0, size + torn));
+      }
+    },
+  };
 }
