@@ -90,19 +90,26 @@ type Step = "sync" | "open" | "head";
  * match) or made to fail; after `crash()` every operation of the dead process hangs, even one already under
  * way. Renames and creations are durable at once (the journal keeps them in order).
  */
+/** A handle of the fake: its file's current path (renames follow it) and the order it was opened in. */
+export interface FakeHandle {
+  path: string;
+  index: number;
+}
+
 export function crashStorage() {
   const durable = new Map<string, number>();
-  const open = new Set<{ path: string }>();
-  const holds = new Map<Step, { match: (path: string) => boolean; gate: Promise<void>; release: () => void }>();
+  const open = new Set<FakeHandle & { close: () => Promise<void> }>();
+  let opened = 0;
+  const holds = new Map<Step, { match: (h: FakeHandle) => boolean; gate: Promise<void>; release: () => void }>();
   const failing = new Set<Step>();
   const renames: { from: string; to: string }[] = [];
   const synced: string[] = [];
   let dead = false;
   const never = new Promise<never>(() => {});
-  const step = async <T>(kind: Step, path: string, run: () => Promise<T>): Promise<T> => {
+  const step = async <T>(kind: Step, h: FakeHandle, run: () => Promise<T>): Promise<T> => {
     if (dead) return never;
     const hold = holds.get(kind);
-    if (hold?.match(path)) await hold.gate;
+    if (hold?.match(h)) await hold.gate;
     if (dead) return never;
     if (failing.has(kind)) throw Object.assign(new Error("I/O error"), { code: "EIO" });
     const result = await run();
@@ -112,7 +119,7 @@ export function crashStorage() {
   const storage: AuditStorage = {
     ensureDir: (dir) => fileAuditStorage.ensureDir(dir),
     rename: (from, to) =>
-      step("open", to, async () => {
+      step("open", { path: to, index: -1 }, async () => {
         await fileAuditStorage.rename(from, to);
         renames.push({ from, to });
         for (const h of open) if (h.path === from) h.path = to;
@@ -120,16 +127,17 @@ export function crashStorage() {
         durable.delete(from);
         if (size !== undefined) durable.set(to, size);
       }),
-    replaceAtomically: (path, text) => step("head", path, () => fileAuditStorage.replaceAtomically(path, text)),
+    replaceAtomically: (path, text) =>
+      step("head", { path, index: -1 }, () => fileAuditStorage.replaceAtomically(path, text)),
     openAppend: (path) =>
-      step("open", path, async () => {
+      step("open", { path, index: opened }, async () => {
         const real = await fileAuditStorage.openAppend(path);
-        const at = { path };
+        const at = { path, index: opened++, close: () => real.close() };
         open.add(at);
         if (!durable.has(path)) durable.set(path, real.initialSize);
         const sync = () => {
           const size = sizeOf(at.path);
-          return step("sync", at.path, async () => {
+          return step("sync", at, async () => {
             await real.sync();
             synced.push(at.path);
             durable.set(at.path, Math.max(durable.get(at.path) ?? 0, size));
@@ -161,7 +169,12 @@ export function crashStorage() {
     renames,
     synced,
     failing,
-    hold(kind: Step, match: (path: string) => boolean = () => true): void {
+    /** How many files have been opened so far (a handle's `index` counts from 0). */
+    get opened(): number {
+      return opened;
+    },
+    /** Holds every `kind` step (of the handles or paths `match` takes) until `release`. */
+    hold(kind: Step, match: (h: FakeHandle) => boolean = () => true): void {
       let release = () => {};
       const gate = new Promise<void>((resolve) => {
         release = resolve;
@@ -175,6 +188,9 @@ export function crashStorage() {
     /** The machine stops: each file keeps its durable bytes (all of them for `keep`, by base name). */
     crash(options: { keep?: string[]; torn?: number } = {}): void {
       dead = true;
+      // The kernel closes a dead process's descriptors.
+      for (const h of open) void h.close().catch(() => undefined);
+      open.clear();
       for (const [path, size] of durable) {
         if (!existsSync(path) || options.keep?.includes(basename(path))) continue;
         const bytes = readFileSync(path);

@@ -22,6 +22,14 @@ const live = () => join(t.dir, "work.jsonl");
 const headSeq = () => JSON.parse(readFileSync(join(t.dir, "work.head"), "utf8")).seq as number;
 const lastSeqOf = (file: string) => JSON.parse(readLinesOf(join(t.dir, file)).at(-1) ?? "{}").seq as number;
 
+async function until(condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(5);
+  }
+}
+
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
@@ -32,6 +40,13 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
+/** Appends until at least one more record fits before the live file rotates, and no more than a few. */
+async function fillToOneShort(log: AuditLog, next: () => number): Promise<void> {
+  await log.append(entry(next()));
+  const line = statSync(live()).size;
+  while (statSync(live()).size + 2 * line + 20 <= MAX_FILE) await log.append(entry(next()));
+}
+
 /**
  * A log with grouped commits on the fake, filled to just short of a rotation with everything committed;
  * `next` is the number of the next record.
@@ -39,10 +54,9 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 async function nearRotation(storage: ReturnType<typeof crashStorage>) {
   const log = new AuditLog(t.home, { storage: storage.storage, syncIntervalMs: 5, maxFileBytes: MAX_FILE });
   let next = 1;
-  while (!existsSync(live()) || statSync(live()).size < MAX_FILE - 900) await log.append(entry(next++));
+  await fillToOneShort(log, () => next++);
   await log.flush();
-  await Bun.sleep(30);
-  expect(headSeq()).toBe(next - 1);
+  await until(() => headSeq() === next - 1);
   expect(storage.renames).toEqual([]);
   return { log, next };
 }
@@ -73,8 +87,9 @@ describe("AuditLog: rotation off the calls' path", () => {
     const storage = crashStorage();
     const { log, next } = await nearRotation(storage);
     const committed = next - 1;
-    // The rotated file's fdatasync does not end until released; the new live file's is free.
-    storage.hold("sync", (path) => path !== live());
+    // The file that will be rotated: its fdatasync does not end until released; the new live file's is free.
+    const before = storage.opened;
+    storage.hold("sync", (h) => h.index < before);
     const end = await rotateOnce(log, storage, next, 6);
     const [rotated] = readdirSync(t.dir).filter((f) => /^work\.\d+\.jsonl$/.test(f));
     expect(rotated).toBe("work.1.jsonl");
@@ -107,13 +122,26 @@ describe("AuditLog: rotation off the calls' path", () => {
       retryAfterMs: 0,
     });
     let next = 1;
-    while (!existsSync(live()) || statSync(live()).size < MAX_FILE - 900) await log.append(entry(next++));
+    await fillToOneShort(log, () => next++);
     await log.flush();
-    await Bun.sleep(30);
+    await until(() => headSeq() === next - 1);
+    // The file about to be rotated: its commits wait until it is rotated, then fail.
+    const before = storage.opened;
+    storage.hold("sync", (h) => h.index < before);
     storage.failing.add("sync");
     while (storage.renames.length === 0) await log.append(entry(next++));
-    await Bun.sleep(30);
-    await expect(log.append(entry(next))).rejects.toThrow("could not");
+    storage.release("sync");
+    // The rotated file's commit fails: the log refuses records from then on.
+    let refused: unknown = null;
+    await until(() => {
+      if (refused === null)
+        log.append(entry(next)).then(
+          () => next++,
+          (e) => (refused = e),
+        );
+      return refused !== null;
+    });
+    expect(String(refused)).toContain("could not");
     storage.failing.delete("sync");
     storage.synced.length = 0;
     await log.append(entry(next++));
@@ -130,7 +158,7 @@ describe("AuditLog: a crash at each step of a rotation reopens to a verifiable c
     const storage = crashStorage();
     const { log, next } = await nearRotation(storage);
     storage.hold("sync");
-    storage.hold("open", (path) => path === live());
+    storage.hold("open", (h) => h.path === live());
     void rotateOnce(log, storage, next, 0).catch(() => undefined);
     while (storage.renames.length === 0) await Bun.sleep(5);
     storage.crash({ torn: 40 });
@@ -169,9 +197,10 @@ describe("AuditLog: a crash at each step of a rotation reopens to a verifiable c
     const storage = crashStorage();
     const { log, next } = await nearRotation(storage);
     storage.hold("head");
-    storage.hold("sync", (path) => path === live());
+    const before = storage.opened;
+    storage.hold("sync", (h) => h.index >= before);
     const end = await rotateOnce(log, storage, next, 2);
-    while (!storage.synced.includes(join(t.dir, "work.1.jsonl"))) await Bun.sleep(5);
+    await until(() => storage.synced.includes(join(t.dir, "work.1.jsonl")));
     storage.crash();
     expect(statSync(live()).size).toBe(0);
     const events = await reopenAndVerify(lastSeqOf("work.1.jsonl"));
