@@ -46,9 +46,10 @@ function cArray(entries: Buffer[]): { array: BigUint64Array; keep: Buffer[] } {
 
 /**
  * Makes this process the same program again, with the same argv, file descriptors, pid and environment
- * plus the allocator options it lacks: execve(2) of /proc/self/exe with /proc/self/cmdline and
- * /proc/self/environ, the bytes this process was started with. The pid stays, so a supervisor, a pid
- * file and signals see one process, and stdin/stdout/stderr are the same descriptors. Nothing is added
+ * plus the allocator options it lacks: execve(2) of this executable with /proc/self/cmdline and
+ * /proc/self/environ, the bytes this process was started with. The executable goes by its path, not
+ * /proc/self/exe: the kernel names the process after the file (`carapace` in ps, not `exe`). The pid
+ * stays, so a supervisor, a pid file and signals see one process, and stdin/stdout/stderr are the same descriptors. Nothing is added
  * but the options' names and fixed values. Once they are all present it does nothing, so it happens at
  * most once per start. Linux only; anywhere else, or when execve fails, the process goes on as it is.
  * Call it before the process has done anything it would have to undo.
@@ -68,7 +69,7 @@ export function reexecWithAllocatorEnv(env: Record<string, string | undefined> =
   const libc = dlopen("libc.so.6", {
     execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   });
-  const path = Buffer.from("/proc/self/exe\0");
+  const path = Buffer.from(`${process.execPath}\0`);
   const args = cArray(argv);
   const envs = cArray([...environ, ...missing.map((m) => Buffer.from(m))]);
   // Returns only when it failed (then nothing changed and this process carries on).

@@ -35,6 +35,8 @@ describe("the core's allocator options", () => {
         const given = Object.entries(core.env).map(([k, v]) => `${k}=${v}`);
         expect(environ.sort()).toEqual([...given, ...OPTIONS].sort());
         expect(procList(pid, "cmdline").slice(1)).toEqual(["start", "--trace-filter", "x"]);
+        // Named after its file in ps and pgrep, as a core started with the options is.
+        expect(readFileSync(`/proc/${pid}/comm`, "utf8")).toBe("carapace\n");
         // Its stdout/stderr are still the pipes the harness reads.
         expect(core.messages()).toContain(`Carapace core running (pid ${pid}`);
         const second = await core.carapace(["start"]);
