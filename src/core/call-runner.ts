@@ -3,6 +3,7 @@ import type { ErrorObject } from "../protocol/errors.ts";
 import { errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
+import type { Pipeline } from "./pipeline/compose.ts";
 import type { CallContext, FrameRead } from "./pipeline/context.ts";
 import type { AuditLog } from "./response/audit-log.ts";
 import type { AuditEntry } from "./response/audit-record.ts";
@@ -38,7 +39,7 @@ export interface CallRequest {
  * whose tool already ran is never retriable: retrying it would repeat the side effect.
  */
 export async function runCall(
-  pipeline: (ctx: CallContext) => Promise<void>,
+  pipeline: Pipeline,
   audit: AuditLog,
   req: CallRequest,
   rejections?: RejectionAggregator,
@@ -63,7 +64,8 @@ export async function runCall(
       }),
   };
   try {
-    await pipeline(ctx);
+    const pending = pipeline(ctx);
+    if (pending) await pending;
   } catch {
     ctx.error = errorObject("PLUGIN_ERROR", "internal error");
   }

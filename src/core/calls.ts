@@ -8,7 +8,7 @@ import type { CallTracer } from "./call-trace.ts";
 import { CallerKeepalive } from "./caller-keepalive.ts";
 import type { Publish } from "./events.ts";
 import { publishCallOutcome } from "./operator-events.ts";
-import type { CallContext } from "./pipeline/context.ts";
+import type { Pipeline } from "./pipeline/compose.ts";
 import { readFrame, readValue } from "./pipeline/frame-limits.ts";
 import { requestHash } from "./reply-cache.ts";
 import type { AuditLog } from "./response/audit-log.ts";
@@ -17,7 +17,7 @@ import type { RejectionAggregator } from "./response/rejection-aggregator.ts";
 import type { Session } from "./sessions.ts";
 
 export interface CallsDeps {
-  readonly pipeline: (ctx: CallContext) => Promise<void>;
+  readonly pipeline: Pipeline;
   readonly audit: AuditLog;
   readonly rejections: RejectionAggregator;
   readonly limits: (group?: string) => Limits;

@@ -16,7 +16,7 @@ export function authorizeAndRateLimit(catalog: Catalog, limiters: RateLimiters):
   return {
     name: "authorize and rate limit",
     stage: 4,
-    async run(ctx: CallContext, next) {
+    run(ctx: CallContext) {
       const tool = ctx.tool as ToolEntry;
       if (!catalog.allows(tool, ctx.identity.group)) {
         throw new Rejection(errorObject("UNAUTHORIZED", "this session's group may not call this tool"));
@@ -33,7 +33,7 @@ export function authorizeAndRateLimit(catalog: Catalog, limiters: RateLimiters):
           errorObject("RATE_LIMITED", "rate limit reached; retry later", { retry_after: taken.retryAfterSec }),
         );
       }
-      await next();
+      return undefined;
     },
   };
 }

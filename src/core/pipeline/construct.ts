@@ -10,7 +10,7 @@ import { type CallContext, Rejection, type StageDef } from "./context.ts";
 export const construct: StageDef = {
   name: "construct envelope",
   stage: 1,
-  async run(ctx: CallContext, next) {
+  run(ctx: CallContext) {
     const parsed = parseWire(ctx.parsed);
     if (!parsed.ok) {
       throw new Rejection({ ...errorObject("VALIDATION_FAILED", parsed.reason, { field: parsed.field }) });
@@ -22,6 +22,6 @@ export const construct: StageDef = {
       parsed.wire.correlation,
       parsed.wire.arguments,
     );
-    await next();
+    return undefined;
   },
 };

@@ -43,8 +43,11 @@ export interface CallContext {
 /** The trace of a call nobody traces: the chain skips building its hop text for it. */
 export const NO_TRACE = (_hop: string, _detail?: Record<string, unknown>): void => {};
 
-export type Next = () => Promise<void>;
-export type StageFn = (ctx: CallContext, next: Next) => Promise<void>;
+/**
+ * One stage's check: it returns when the call passes, throws Rejection when it does not, and returns a
+ * promise only when it has to wait (for a person, for the audit, for the tool).
+ */
+export type StageFn = (ctx: CallContext) => undefined | Promise<void>;
 
 export interface StageDef {
   readonly name: string;

@@ -1,5 +1,6 @@
 import { InvokeFailure, type ToolEntry } from "../../plugins/catalog.ts";
 import { ToolError } from "../../plugins/sdk/tool-error.ts";
+import type { Envelope, RequestPayload } from "../../protocol/envelope.ts";
 import { type ErrorObject, errorObject, PIPELINE_ONLY_CODES } from "../../protocol/errors.ts";
 import { sanitizeText } from "../response/sanitize.ts";
 import { type CallContext, Rejection, type StageDef } from "./context.ts";
@@ -27,7 +28,7 @@ export function handlerFailure(thrown: unknown): { error: ErrorObject; forgedCod
 export const dispatch: StageDef = {
   name: "dispatch",
   stage: 6,
-  async run(ctx: CallContext, next) {
+  run(ctx: CallContext) {
     const tool = ctx.tool as ToolEntry;
     const envelope = ctx.envelope;
     if (!envelope) throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "no envelope"));
@@ -40,88 +41,112 @@ export const dispatch: StageDef = {
         errorObject("PLUGIN_TIMEOUT", "the caller's deadline passed before the tool ran; it did not run"),
       );
     }
+    let intent: Promise<unknown> | undefined;
     try {
-      await ctx.recordIntent?.();
+      intent = ctx.recordIntent?.();
     } catch {
-      throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call did not run"));
+      throw unrecorded();
     }
-    ctx.ran = true;
-    const started = Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      let outcome: { value: unknown } | { thrown: unknown } | "timeout" | "aborted";
-      const answered = invokeNow(() =>
-        tool.invoke(structuredClone(envelope.payload.arguments) as Record<string, unknown>, {
-          group: envelope.group,
-          sessionId: envelope.session,
-          correlation: envelope.correlation ?? "",
-          timestamp: envelope.timestamp,
-          source: envelope.source,
-        }),
-      );
-      if (!("pending" in answered)) {
-        // Answered (or failed) before it returned, as an in-process tool does: nothing is left to time out
-        // or cancel.
-        outcome = answered;
-      } else {
-        const run = Promise.resolve(answered.pending);
-        // One promise settled by whichever comes first: the tool, its time limit, or the session ending (a
-        // session that ends, or a core that stops, must not wait for a slow handler: the caller gets
-        // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open).
-        outcome = await new Promise<{ value: unknown } | { thrown: unknown } | "timeout" | "aborted">((resolve) => {
-          timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
-          onAbort = () => resolve("aborted");
-          ctx.signal.addEventListener("abort", onAbort, { once: true });
-          run.then(
-            (value) => resolve({ value }),
-            (thrown: unknown) => resolve({ thrown }),
-          );
-        });
-        if (outcome === "aborted" || outcome === "timeout") {
-          // The tool keeps running: its side effect may still happen, so this answer is never retriable.
-          const late = ctx.onLateOutcome;
-          if (late)
-            run.then(
-              () => late({ ok: true, afterMs: Date.now() - started }),
-              () => late({ ok: false, afterMs: Date.now() - started }),
-            );
-          throw new Rejection(
-            outcome === "aborted"
-              ? errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its session ended; it may have run", {
-                  retriable: false,
-                })
-              : errorObject(
-                  "PLUGIN_TIMEOUT",
-                  `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms; it may still complete`,
-                  { retriable: false },
-                ),
-          );
-        }
-      }
-      if (typeof outcome === "object" && "thrown" in outcome) throw outcome.thrown;
-      // Serialized once: the size checked here, the sanitizer and the bytes sent all see this one
-      // snapshot (a getter or toJSON that answers differently on a second read changes nothing).
-      const text = JSON.stringify(outcome.value ?? null) ?? "null";
-      if (Buffer.byteLength(text) > ctx.limits.maxResponseBytes) {
-        throw new Rejection(
-          errorObject("HANDLER_ERROR", `the tool's reply exceeds ${ctx.limits.maxResponseBytes} bytes`),
-        );
-      }
-      ctx.result = JSON.parse(text);
-    } catch (e) {
-      if (e instanceof Rejection) throw e;
-      if (e instanceof InvokeFailure) throw new Rejection(errorObject(e.code, e.message));
-      const failure = handlerFailure(e);
-      if (failure.forgedCode) ctx.forgedCode = failure.forgedCode;
-      throw new Rejection(failure.error);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
-    }
-    await next();
+    if (intent === undefined) return runTool(ctx, tool, envelope);
+    return intent.then(
+      () => runTool(ctx, tool, envelope),
+      () => {
+        throw unrecorded();
+      },
+    );
   },
 };
+
+function unrecorded(): Rejection {
+  return new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the audit log cannot be written; the call did not run"));
+}
+
+type ToolOutcome = { value: unknown } | { thrown: unknown };
+
+/**
+ * Starts the tool once its intent is recorded. A tool that answers before it returns (every in-process
+ * tool) is taken as it is: no timer, no abort listener, no promise. One that returns a promise races its
+ * time limit and the session's end.
+ */
+function runTool(ctx: CallContext, tool: ToolEntry, envelope: Envelope<RequestPayload>): undefined | Promise<void> {
+  ctx.ran = true;
+  const started = Date.now();
+  const answered = invokeNow(() =>
+    tool.invoke(structuredClone(envelope.payload.arguments) as Record<string, unknown>, {
+      group: envelope.group,
+      sessionId: envelope.session,
+      correlation: envelope.correlation ?? "",
+      timestamp: envelope.timestamp,
+      source: envelope.source,
+    }),
+  );
+  if (!("pending" in answered)) {
+    settle(ctx, answered);
+    return undefined;
+  }
+  const run = Promise.resolve(answered.pending);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  // One promise settled by whichever comes first: the tool, its time limit, or the session ending (a
+  // session that ends, or a core that stops, must not wait for a slow handler: the caller gets
+  // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open).
+  const raced = new Promise<ToolOutcome | "timeout" | "aborted">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
+    onAbort = () => resolve("aborted");
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    run.then(
+      (value) => resolve({ value }),
+      (thrown: unknown) => resolve({ thrown }),
+    );
+  });
+  return raced.then((outcome) => {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener("abort", onAbort as () => void);
+    if (outcome === "aborted" || outcome === "timeout") {
+      // The tool keeps running: its side effect may still happen, so this answer is never retriable.
+      const late = ctx.onLateOutcome;
+      if (late)
+        run.then(
+          () => late({ ok: true, afterMs: Date.now() - started }),
+          () => late({ ok: false, afterMs: Date.now() - started }),
+        );
+      throw new Rejection(
+        outcome === "aborted"
+          ? errorObject("PLUGIN_UNAVAILABLE", "the call was cancelled because its session ended; it may have run", {
+              retriable: false,
+            })
+          : errorObject(
+              "PLUGIN_TIMEOUT",
+              `the tool did not answer within ${ctx.limits.handlerTimeoutMs} ms; it may still complete`,
+              { retriable: false },
+            ),
+      );
+    }
+    settle(ctx, outcome);
+  });
+}
+
+/** The tool's answer as the call's result, or what it threw as the call's error. */
+function settle(ctx: CallContext, outcome: ToolOutcome): void {
+  try {
+    if ("thrown" in outcome) throw outcome.thrown;
+    // Serialized once: the size checked here, the sanitizer and the bytes sent all see this one
+    // snapshot (a getter or toJSON that answers differently on a second read changes nothing).
+    const text = JSON.stringify(outcome.value ?? null) ?? "null";
+    if (Buffer.byteLength(text) > ctx.limits.maxResponseBytes) {
+      throw new Rejection(
+        errorObject("HANDLER_ERROR", `the tool's reply exceeds ${ctx.limits.maxResponseBytes} bytes`),
+      );
+    }
+    ctx.result = JSON.parse(text);
+  } catch (e) {
+    if (e instanceof Rejection) throw e;
+    if (e instanceof InvokeFailure) throw new Rejection(errorObject(e.code, e.message));
+    const failure = handlerFailure(e);
+    if (failure.forgedCode) ctx.forgedCode = failure.forgedCode;
+    throw new Rejection(failure.error);
+  }
+}
 
 /** The tool's answer if it gave one before returning, else the promise of it. */
 function invokeNow(

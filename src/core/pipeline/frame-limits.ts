@@ -75,11 +75,11 @@ export function readValue(value: unknown, limits: Pick<Limits, "maxJsonDepth">):
 export const frameLimits: StageDef = {
   name: "frame limits",
   stage: 3,
-  async run(ctx: CallContext, next) {
+  run(ctx: CallContext) {
     // The server reads the frame once, before its reply cache; this stage decides on that reading.
     const read = ctx.frame ?? readFrame(ctx.raw, ctx.limits);
     if (!read.ok) throw new Rejection(read.error);
     ctx.parsed = read.value;
-    await next();
+    return undefined;
   },
 };

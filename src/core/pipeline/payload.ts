@@ -45,7 +45,7 @@ export function oversizedString(value: unknown, max: number, path = ""): string 
 export const payloadValidation: StageDef = {
   name: "payload validation",
   stage: 3,
-  async run(ctx: CallContext, next) {
+  run(ctx: CallContext) {
     const tool = ctx.tool as ToolEntry;
     const args = ctx.envelope?.payload.arguments ?? {};
     const big = oversizedString(args, ctx.limits.maxArgumentStringBytes);
@@ -64,6 +64,6 @@ export const payloadValidation: StageDef = {
         errorObject("VALIDATION_FAILED", `arguments do not match the schema: ${err?.message ?? "invalid"}`, { field }),
       );
     }
-    await next();
+    return undefined;
   },
 };

@@ -8,13 +8,13 @@ export function topicWhitelist(catalog: Catalog): StageDef {
   return {
     name: "topic whitelist",
     stage: 2,
-    async run(ctx: CallContext, next) {
+    run(ctx: CallContext) {
       const topic = ctx.envelope?.topic ?? "";
       const name = toolFromTopic(topic);
       const tool = name ? catalog.get(name) : undefined;
       if (!tool) throw new Rejection(errorObject("UNKNOWN_TOOL", "unknown tool"));
       ctx.tool = tool;
-      await next();
+      return undefined;
     },
   };
 }

@@ -38,10 +38,9 @@ const running = new Map<string, CallInProgress>();
 const initialize: StageDef = {
   name: "initialize the handler",
   stage: 6,
-  async run(call, next) {
+  run(call) {
     const inProgress = running.get(call.envelope?.correlation ?? "");
-    if (inProgress?.initialize) await ensureInitialized(inProgress.handler, inProgress.ctx);
-    await next();
+    return inProgress?.initialize ? ensureInitialized(inProgress.handler, inProgress.ctx) : undefined;
   },
 };
 const stages = compose([construct, payloadValidation, initialize, dispatch]);

@@ -23,38 +23,54 @@ async function runStage(stage: StageDef, ctx: CallContext): Promise<CallContext>
 }
 
 describe("compose", () => {
+  const mk = (name: string, seen: string[], how: "sync" | "async" | "reject" | "reject-async" = "sync"): StageDef => ({
+    name,
+    stage: 2,
+    run: () => {
+      seen.push(name);
+      if (how === "reject") throw new Rejection(errorObject("UNKNOWN_TOOL", "no"));
+      if (how === "reject-async") return Promise.reject(new Rejection(errorObject("UNAUTHORIZED", "no")));
+      if (how === "async") return Bun.sleep(1).then(() => void seen.push(`${name} done`));
+      return undefined;
+    },
+  });
+
   test("runs stages in order and stops at the first rejection", async () => {
     const seen: string[] = [];
-    const mk = (name: string, reject = false): StageDef => ({
-      name,
-      stage: 2,
-      run: async (_ctx, next) => {
-        seen.push(name);
-        if (reject) throw new Rejection(errorObject("UNKNOWN_TOOL", "no"));
-        await next();
-      },
-    });
     const ctx = callContext({});
-    await compose([mk("a"), mk("b", true), mk("c")])(ctx);
+    await compose([mk("a", seen), mk("b", seen, "reject"), mk("c", seen)])(ctx);
+    expect(seen).toEqual(["a", "b"]);
+    expect(ctx.error?.code).toBe("UNKNOWN_TOOL");
+  });
+
+  test("a stage that returns a promise is waited for before the next starts; its rejection stops the chain", async () => {
+    const seen: string[] = [];
+    const ctx = callContext({});
+    const chain = compose([mk("a", seen, "async"), mk("b", seen), mk("c", seen, "reject-async"), mk("d", seen)]);
+    await chain(ctx);
+    expect(seen).toEqual(["a", "a done", "b", "c"]);
+    expect(ctx.error?.code).toBe("UNAUTHORIZED");
+  });
+
+  test("stages that decide at once finish before the chain returns, with no promise", () => {
+    const seen: string[] = [];
+    const ctx = callContext({});
+    expect(compose([mk("a", seen), mk("b", seen, "reject"), mk("c", seen)])(ctx)).toBeUndefined();
     expect(seen).toEqual(["a", "b"]);
     expect(ctx.error?.code).toBe("UNKNOWN_TOOL");
   });
 
   test("a non-rejection error propagates (the runner turns it into a generic error)", async () => {
-    const boom: StageDef = { name: "boom", stage: 6, run: async () => Promise.reject(new Error("internal")) };
-    await expect(compose([boom])(callContext({}))).rejects.toThrow("internal");
-  });
-
-  test("next() twice in one stage is an error", async () => {
-    const twice: StageDef = {
-      name: "twice",
-      stage: 1,
-      run: async (_c, next) => {
-        await next();
-        await next();
+    const boom: StageDef = { name: "boom", stage: 6, run: () => Promise.reject(new Error("internal")) };
+    await expect(compose([boom])(callContext({})) as Promise<void>).rejects.toThrow("internal");
+    const thrown: StageDef = {
+      name: "boom",
+      stage: 6,
+      run: () => {
+        throw new Error("internal, at once");
       },
     };
-    await expect(compose([twice])(callContext({}))).rejects.toThrow("twice");
+    await expect(compose([thrown])(callContext({})) as Promise<void>).rejects.toThrow("internal, at once");
   });
 });
 
@@ -243,9 +259,9 @@ describe("stage 5: confirmation", () => {
     const counting: StageDef = {
       name: "count",
       stage: 6,
-      run: async (_c, next) => {
+      run: () => {
         ran++;
-        await next();
+        return undefined;
       },
     };
     const chain = compose([construct, topicWhitelist(catalog), confirmation(gate), counting]);
@@ -394,6 +410,24 @@ describe("stage 6: dispatch", () => {
     });
     expect(ctx.error).toMatchObject({ code: "PLUGIN_TIMEOUT", stage: 6, retriable: false });
     expect(ctx.ran).toBe(true);
+  });
+
+  test("a session that ends while the tool runs: PLUGIN_UNAVAILABLE at once, not retriable, the late outcome told", async () => {
+    const controller = new AbortController();
+    const late: { ok: boolean; afterMs: number }[] = [];
+    let finish: (v: unknown) => void = () => {};
+    const pending = dispatchWith(tool({ invoke: () => new Promise((resolve) => (finish = resolve)) }), {
+      signal: controller.signal,
+      limits: limits({ handlerTimeoutMs: 60_000 }),
+      onLateOutcome: (o) => void late.push(o),
+    });
+    await Bun.sleep(5);
+    controller.abort();
+    const ctx = await pending;
+    expect(ctx.error).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6, retriable: false });
+    finish({ ok: true });
+    await Bun.sleep(1);
+    expect(late).toEqual([{ ok: true, afterMs: expect.any(Number) }]);
   });
 
   test("the record of intent is written before the tool starts; the tool waits for it", async () => {
