@@ -4,7 +4,7 @@ import { errorObject } from "../protocol/errors.ts";
 import type { Limits } from "../protocol/limits.ts";
 import type { ReplyFrame } from "../protocol/reply.ts";
 import type { Pipeline } from "./pipeline/compose.ts";
-import type { CallContext, FrameRead } from "./pipeline/context.ts";
+import type { CallCancel, CallContext, FrameRead } from "./pipeline/context.ts";
 import type { AuditLog } from "./response/audit-log.ts";
 import type { AuditEntry } from "./response/audit-record.ts";
 import type { RejectionAggregator } from "./response/rejection-aggregator.ts";
@@ -24,7 +24,7 @@ export interface CallRequest {
   raw?: Uint8Array;
   frame: FrameRead;
   limits: Limits;
-  signal: AbortSignal;
+  cancel: CallCancel;
   onPendingConfirmation: (id: string, waitMs: number) => void;
   callerAlive?: () => boolean;
   trace: (hop: string, detail?: Record<string, unknown>) => void;

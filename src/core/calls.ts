@@ -9,6 +9,7 @@ import { CallerKeepalive } from "./caller-keepalive.ts";
 import type { Publish } from "./events.ts";
 import { publishCallOutcome } from "./operator-events.ts";
 import type { Pipeline } from "./pipeline/compose.ts";
+import { CallAbort, cancelOn } from "./pipeline/context.ts";
 import { readFrame, readValue } from "./pipeline/frame-limits.ts";
 import { requestHash } from "./reply-cache.ts";
 import type { AuditLog } from "./response/audit-log.ts";
@@ -75,7 +76,7 @@ export class Calls {
       identity,
       frame: readValue(request, limits),
       limits,
-      signal: caller.signal ?? new AbortController().signal,
+      cancel: caller.signal ? cancelOn(caller.signal) : new CallAbort(),
       ...(caller.alive ? { callerAlive: caller.alive } : {}),
       onPendingConfirmation: () => {},
       trace: this.deps.trace(identity, correlation, tool),
@@ -111,15 +112,15 @@ export class Calls {
       await this.auditRefusal(session, topic, correlation, error, error.stage ?? 6);
       return answer(session, peer, correlation, replyFrame({ correlation, error }, null));
     }
-    const controller = new AbortController();
-    // Ending the session aborts every controller in `inflight` (SessionRegistry.close).
-    session.inflight.add(controller);
+    const cancel = new CallAbort();
+    // Ending the session aborts every call in `inflight` (SessionRegistry.close).
+    session.inflight.add(cancel);
     const keepalive = new CallerKeepalive(
       correlation,
       receivedAt,
       limits,
       (frame) => send(session, peer, frame),
-      () => controller.abort(),
+      () => cancel.abort(),
     );
     const identity = session.identity;
     const trace = this.deps.trace(identity, correlation, topic);
@@ -133,12 +134,11 @@ export class Calls {
           raw: body,
           frame: read,
           limits,
-          signal: controller.signal,
+          cancel,
           deadline: () => keepalive.deadlineMs(),
           // Asked when a person approves: a caller that disconnected or gave up cannot be approved.
           callerAlive: () => {
-            if (session.ended.signal.aborted || controller.signal.aborted || Date.now() > keepalive.deadlineMs())
-              return false;
+            if (session.ended.signal.aborted || cancel.aborted || Date.now() > keepalive.deadlineMs()) return false;
             return keepalive.beat();
           },
           onPendingConfirmation: (id, waitMs) => keepalive.pendingConfirmation(id, waitMs),
@@ -152,7 +152,7 @@ export class Calls {
       trace("reply sent", { kind: frame.kind });
     } finally {
       keepalive.stop();
-      session.inflight.delete(controller);
+      session.inflight.delete(cancel);
       this.deps.callEnded?.();
     }
   }

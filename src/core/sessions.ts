@@ -4,6 +4,7 @@ import { claimSessionDir, provisionSessionDir, removeSessionDir } from "../conta
 import { mintIdentity, type SessionIdentity } from "../protocol/envelope.ts";
 import { GROUP_NAME } from "../protocol/group-name.ts";
 import { GuardedRouter, type GuardLimits } from "../transport/guarded-router.ts";
+import type { CallAbort } from "./pipeline/context.ts";
 import { ReplyCache } from "./reply-cache.ts";
 
 export interface Session {
@@ -13,7 +14,7 @@ export interface Session {
   readonly openedAt: number;
   readonly replies: ReplyCache;
   /** One controller per running call (never keyed by correlation: a reissued one would replace a running call). */
-  readonly inflight: Set<AbortController>;
+  readonly inflight: Set<CallAbort>;
   readonly ended: AbortController;
   router: GuardedRouter | null;
 }

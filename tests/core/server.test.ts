@@ -241,6 +241,31 @@ describe("sessions and identity", () => {
     }
   });
 
+  test("a running call is cancelled when its session ends: PLUGIN_UNAVAILABLE at once, not at its time limit", async () => {
+    const core = await inProcessCore({
+      limits: { handlerTimeoutMs: 60_000 },
+      tools: [tool({ name: "t.hang", invoke: () => new Promise(() => {}) })],
+    });
+    try {
+      const s = core.server.openSession("g", "test");
+      const { correlation } = core.client(s.socketPath).request("tool.invoke.t.hang", { message: "x" });
+      const find = async (kind: string, ms: number) => {
+        for (const end = Date.now() + ms; Date.now() < end; ) {
+          const hit = core.audit("g").find((r) => r.correlation === correlation && r.kind === kind);
+          if (hit) return hit;
+          await Bun.sleep(10);
+        }
+        return undefined;
+      };
+      expect(await find("intent", 10_000)).toBeDefined();
+      core.server.closeSession(s.id);
+      // Well before the first heartbeat (2 s) could find the caller gone.
+      expect(await find("error", 1_500)).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6 });
+    } finally {
+      await core.close();
+    }
+  });
+
   test("a pending confirmation is cancelled when its session ends and never runs", async () => {
     let ran = 0;
     const core = await inProcessCore({

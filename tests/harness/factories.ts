@@ -1,4 +1,4 @@
-import type { CallContext } from "../../src/core/pipeline/context.ts";
+import { CallAbort, type CallContext } from "../../src/core/pipeline/context.ts";
 import type { ToolEntry } from "../../src/plugins/catalog.ts";
 import { mintIdentity, type SessionIdentity } from "../../src/protocol/envelope.ts";
 import { DEFAULT_LIMITS, type Limits } from "../../src/protocol/limits.ts";
@@ -45,7 +45,7 @@ export function callContext(body: unknown, overrides: Partial<CallContext> = {})
     identity: identity(),
     raw: new TextEncoder().encode(raw),
     limits: limits(),
-    signal: new AbortController().signal,
+    cancel: new CallAbort(),
     trace: () => {},
     onPendingConfirmation: () => {},
     ...overrides,

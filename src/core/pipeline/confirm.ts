@@ -33,7 +33,7 @@ async function askPerson(gate: ConfirmationGate, ctx: CallContext, tool: ToolEnt
       arguments: args,
     },
     ctx.limits.confirmationTimeoutMs,
-    ctx.signal,
+    ctx.cancel.signal,
     ctx.callerAlive,
   );
   ctx.onPendingConfirmation(id, ctx.limits.confirmationTimeoutMs + ctx.limits.handlerTimeoutMs);

@@ -13,7 +13,7 @@ export interface CallContext {
   readonly raw: Uint8Array;
   readonly limits: Limits;
   /** Aborted when the caller is gone or the session ends: pending work is cancelled. */
-  readonly signal: AbortSignal;
+  readonly cancel: CallCancel;
   readonly trace: (hop: string, detail?: Record<string, unknown>) => void;
   /** Told when a call starts waiting for a person (stage 5) so the server can send heartbeats. */
   readonly onPendingConfirmation: (confirmationId: string, waitMs: number) => void;
@@ -38,6 +38,49 @@ export interface CallContext {
   readonly onLateOutcome?: (outcome: { ok: boolean; afterMs: number }) => void;
   /** Set by stage 6 once the tool was started: from then on its side effect may have happened. */
   ran?: boolean;
+}
+
+/** A call's cancellation: `aborted` is cheap to read; `signal` is for what waits (a confirmation, a slow tool). */
+export interface CallCancel {
+  readonly aborted: boolean;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The cancellation of a session's call, aborted when its caller is gone or its session ends. Most calls
+ * end before anything waits on it, so its AbortSignal (costly to make) is made only when asked for.
+ */
+export class CallAbort implements CallCancel {
+  private controller: AbortController | null = null;
+  private done = false;
+
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.done) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.controller?.abort();
+  }
+}
+
+/** An AbortSignal someone else owns (the operator's connection) as a call's cancellation. */
+export function cancelOn(signal: AbortSignal): CallCancel {
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    signal,
+  };
 }
 
 /** The trace of a call nobody traces: the chain skips building its hop text for it. */

@@ -32,7 +32,7 @@ export const dispatch: StageDef = {
     const tool = ctx.tool as ToolEntry;
     const envelope = ctx.envelope;
     if (!envelope) throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "no envelope"));
-    if (!tool.available() || ctx.signal.aborted) {
+    if (!tool.available() || ctx.cancel.aborted) {
       throw new Rejection(errorObject("PLUGIN_UNAVAILABLE", "the tool's plugin is not available right now"));
     }
     if (ctx.deadline !== undefined && Date.now() > ctx.deadline()) {
@@ -87,13 +87,14 @@ function runTool(ctx: CallContext, tool: ToolEntry, envelope: Envelope<RequestPa
   const run = Promise.resolve(answered.pending);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
+  const signal = ctx.cancel.signal;
   // One promise settled by whichever comes first: the tool, its time limit, or the session ending (a
   // session that ends, or a core that stops, must not wait for a slow handler: the caller gets
   // PLUGIN_UNAVAILABLE now, while the audit log and its socket are still open).
   const raced = new Promise<ToolOutcome | "timeout" | "aborted">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), ctx.limits.handlerTimeoutMs);
     onAbort = () => resolve("aborted");
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort, { once: true });
     run.then(
       (value) => resolve({ value }),
       (thrown: unknown) => resolve({ thrown }),
@@ -101,7 +102,7 @@ function runTool(ctx: CallContext, tool: ToolEntry, envelope: Envelope<RequestPa
   });
   return raced.then((outcome) => {
     clearTimeout(timer);
-    ctx.signal.removeEventListener("abort", onAbort as () => void);
+    signal.removeEventListener("abort", onAbort as () => void);
     if (outcome === "aborted" || outcome === "timeout") {
       // The tool keeps running: its side effect may still happen, so this answer is never retriable.
       const late = ctx.onLateOutcome;

@@ -7,7 +7,7 @@
 
 import { compose } from "../../core/pipeline/compose.ts";
 import { construct } from "../../core/pipeline/construct.ts";
-import type { CallContext, StageDef } from "../../core/pipeline/context.ts";
+import { CallAbort, type CallContext, type StageDef } from "../../core/pipeline/context.ts";
 import { dispatch } from "../../core/pipeline/dispatch.ts";
 import { payloadValidation } from "../../core/pipeline/payload.ts";
 import { mintIdentity } from "../../protocol/envelope.ts";
@@ -119,7 +119,7 @@ export async function invokeTool(
     identity: mintIdentity(ctx.context.sessionId, ctx.context.group, ctx.context.source),
     raw: new Uint8Array(0),
     limits: { ...DEFAULT_LIMITS, handlerTimeoutMs: options.timeoutMs ?? DEFAULT_LIMITS.handlerTimeoutMs },
-    signal: new AbortController().signal,
+    cancel: new CallAbort(),
     trace: () => {},
     onPendingConfirmation: () => {},
     parsed: { topic: toInvokeTopic(tool), correlation, arguments: args },

@@ -4,7 +4,7 @@ import { authorizeAndRateLimit } from "../../../src/core/pipeline/authorize.ts";
 import { compose } from "../../../src/core/pipeline/compose.ts";
 import { confirmation } from "../../../src/core/pipeline/confirm.ts";
 import { construct } from "../../../src/core/pipeline/construct.ts";
-import { type CallContext, Rejection, type StageDef } from "../../../src/core/pipeline/context.ts";
+import { CallAbort, type CallContext, cancelOn, Rejection, type StageDef } from "../../../src/core/pipeline/context.ts";
 import { dispatch, handlerFailure } from "../../../src/core/pipeline/dispatch.ts";
 import { frameLimits, jsonDepth, readFrame } from "../../../src/core/pipeline/frame-limits.ts";
 import { firstErrorField, oversizedString, payloadValidation } from "../../../src/core/pipeline/payload.ts";
@@ -71,6 +71,35 @@ describe("compose", () => {
       },
     };
     await expect(compose([thrown])(callContext({})) as Promise<void>).rejects.toThrow("internal, at once");
+  });
+});
+
+describe("a call's cancellation", () => {
+  test("its signal is aborted whether it was asked for before or after the abort", () => {
+    const early = new CallAbort();
+    const signal = early.signal;
+    early.abort();
+    expect(signal.aborted).toBe(true);
+    const late = new CallAbort();
+    expect(late.aborted).toBe(false);
+    late.abort();
+    expect(late.aborted).toBe(true);
+    expect(late.signal.aborted).toBe(true);
+  });
+
+  test("a high-risk call whose session ended before it reached stage 5 is cancelled, never pending", async () => {
+    const catalog = new Catalog();
+    catalog.register(tool({ name: "t.danger", risk_level: "high" }));
+    const gate = new ConfirmationGate();
+    const cancel = new CallAbort();
+    cancel.abort();
+    const ctx = contextAfterConstruct(catalog, wireMessage({ topic: "tool.invoke.t.danger" }), { cancel });
+    await compose([construct, topicWhitelist(catalog), confirmation(gate)])(ctx);
+    expect(ctx.error).toMatchObject({
+      code: "PLUGIN_UNAVAILABLE",
+      message: expect.stringContaining("caller went away"),
+    });
+    expect(gate.list()).toEqual([]);
   });
 });
 
@@ -318,7 +347,7 @@ describe("stage 5: confirmation", () => {
     const { gate, chain, catalog, ran } = setup();
     const controller = new AbortController();
     const ctx = contextAfterConstruct(catalog, wire(), {
-      signal: controller.signal,
+      cancel: cancelOn(controller.signal),
       onPendingConfirmation: () => controller.abort(),
     });
     await chain(ctx);
@@ -417,7 +446,7 @@ describe("stage 6: dispatch", () => {
     const late: { ok: boolean; afterMs: number }[] = [];
     let finish: (v: unknown) => void = () => {};
     const pending = dispatchWith(tool({ invoke: () => new Promise((resolve) => (finish = resolve)) }), {
-      signal: controller.signal,
+      cancel: cancelOn(controller.signal),
       limits: limits({ handlerTimeoutMs: 60_000 }),
       onLateOutcome: (o) => void late.push(o),
     });
@@ -428,6 +457,26 @@ describe("stage 6: dispatch", () => {
     finish({ ok: true });
     await Bun.sleep(1);
     expect(late).toEqual([{ ok: true, afterMs: expect.any(Number) }]);
+  });
+
+  test("a call whose session ended before stage 6 does not run: no intent, no tool", async () => {
+    const cancel = new CallAbort();
+    cancel.abort();
+    let ran = false;
+    let intents = 0;
+    const ctx = await dispatchWith(
+      tool({
+        invoke: () => {
+          ran = true;
+          return {};
+        },
+      }),
+      { cancel, recordIntent: async () => void intents++ },
+    );
+    expect(ctx.error).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6 });
+    expect(ran).toBe(false);
+    expect(intents).toBe(0);
+    expect(ctx.ran).toBeUndefined();
   });
 
   test("the record of intent is written before the tool starts; the tool waits for it", async () => {
