@@ -72,7 +72,7 @@ function runTool(ctx: CallContext, tool: ToolEntry, envelope: Envelope<RequestPa
   ctx.ran = true;
   const started = Date.now();
   const answered = invokeNow(() =>
-    tool.invoke(structuredClone(envelope.payload.arguments) as Record<string, unknown>, {
+    tool.invoke(copyArguments(envelope.payload.arguments) as Record<string, unknown>, {
       group: envelope.group,
       sessionId: envelope.session,
       correlation: envelope.correlation ?? "",
@@ -147,6 +147,34 @@ function settle(ctx: CallContext, outcome: ToolOutcome): void {
     if (failure.forgedCode) ctx.forgedCode = failure.forgedCode;
     throw new Rejection(failure.error);
   }
+}
+
+/**
+ * The tool's own copy of its arguments: nothing it does to them reaches the envelope. They are JSON
+ * (parsed from the frame, or from the operator's request), so plain objects, arrays and primitives are
+ * copied here, a small fraction of structuredClone's cost; anything else (or past 64 levels) goes to
+ * structuredClone, which copies or refuses it as before.
+ */
+export function copyArguments(value: unknown, depth = 0): unknown {
+  if (typeof value !== "object" || value === null)
+    return typeof value === "function" || typeof value === "symbol" ? structuredClone(value) : value;
+  if (depth > 64) return structuredClone(value);
+  const proto = Object.getPrototypeOf(value);
+  if (Array.isArray(value) && proto === Array.prototype) {
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyArguments(value[i], depth + 1);
+    return out;
+  }
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = copyArguments((value as Record<string, unknown>)[key], depth + 1);
+    // An own "__proto__" (JSON.parse makes one) stays a plain property: assigning it would set the prototype.
+    if (key === "__proto__")
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
+  }
+  return out;
 }
 
 /** The tool's answer if it gave one before returning, else the promise of it. */

@@ -5,7 +5,7 @@ import { compose } from "../../../src/core/pipeline/compose.ts";
 import { confirmation } from "../../../src/core/pipeline/confirm.ts";
 import { construct } from "../../../src/core/pipeline/construct.ts";
 import { CallAbort, type CallContext, cancelOn, Rejection, type StageDef } from "../../../src/core/pipeline/context.ts";
-import { dispatch, handlerFailure } from "../../../src/core/pipeline/dispatch.ts";
+import { copyArguments, dispatch, handlerFailure } from "../../../src/core/pipeline/dispatch.ts";
 import { frameLimits, jsonDepth, readFrame } from "../../../src/core/pipeline/frame-limits.ts";
 import { firstErrorField, oversizedString, payloadValidation } from "../../../src/core/pipeline/payload.ts";
 import { TokenBucketLimiter } from "../../../src/core/pipeline/token-bucket.ts";
@@ -431,6 +431,23 @@ describe("stage 6: dispatch", () => {
     expect(ctx.result).toEqual({ ok: true });
     expect(ctx.envelope?.payload.arguments.message).toBe("hi");
     expect(seen).toMatchObject({ group: "test", sessionId: "s1", source: "test" });
+  });
+
+  test("the copy of the arguments is deep, keeps an own __proto__ key as data, and copies what JSON does not have", () => {
+    const parsed = JSON.parse('{"a":{"b":[1,{"c":"d"}]},"__proto__":{"polluted":true},"n":null,"t":true}');
+    const copy = copyArguments(parsed) as Record<string, unknown>;
+    expect(copy).toEqual(parsed);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.hasOwn(copy, "__proto__")).toBe(true);
+    expect((copy as { polluted?: boolean }).polluted).toBeUndefined();
+    (copy.a as { b: unknown[] }).b.push("changed");
+    ((copy.a as { b: { c: string }[] }).b[1] as { c: string }).c = "changed";
+    expect(parsed.a.b).toEqual([1, { c: "d" }]);
+    const when = new Date(0);
+    const odd = copyArguments({ when, deep: JSON.parse(`${"[".repeat(80)}1${"]".repeat(80)}`) }) as { when: Date };
+    expect(odd.when).toEqual(when);
+    expect(odd.when).not.toBe(when);
+    expect(() => copyArguments({ f: () => 1 })).toThrow();
   });
 
   test("a hanging handler gives PLUGIN_TIMEOUT, not retriable: the tool may still complete", async () => {
