@@ -40,21 +40,34 @@ export interface ResponsePayload {
   readonly error: ErrorObject | null;
 }
 
-/** Identity fields are taken from `identity` only; the wire supplies topic, correlation and arguments. */
+/**
+ * Identity fields are taken from `identity` only; the wire supplies topic, correlation and arguments.
+ * The id and the timestamp's text are made when first read (the time is taken now): most calls are
+ * answered without either being read, and making both cost more than the rest of stage 1.
+ */
 export function buildRequestEnvelope(
   identity: SessionIdentity,
   topic: string,
   correlation: string,
   args: Readonly<Record<string, unknown>>,
 ): Envelope<RequestPayload> {
+  const at = Date.now();
+  let id: string | undefined;
+  let timestamp: string | undefined;
   return {
-    id: crypto.randomUUID(),
+    get id() {
+      id ??= crypto.randomUUID();
+      return id;
+    },
     version: 1,
     type: "request",
     topic,
     source: identity.source,
     correlation,
-    timestamp: new Date().toISOString(),
+    get timestamp() {
+      timestamp ??= new Date(at).toISOString();
+      return timestamp;
+    },
     group: identity.group,
     session: identity.sessionId,
     payload: { arguments: args },

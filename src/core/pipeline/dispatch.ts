@@ -76,7 +76,9 @@ function runTool(ctx: CallContext, tool: ToolEntry, envelope: Envelope<RequestPa
       group: envelope.group,
       sessionId: envelope.session,
       correlation: envelope.correlation ?? "",
-      timestamp: envelope.timestamp,
+      get timestamp() {
+        return envelope.timestamp;
+      },
       source: envelope.source,
     }),
   );
