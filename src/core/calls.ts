@@ -11,7 +11,7 @@ import { publishCallOutcome } from "./operator-events.ts";
 import type { Pipeline } from "./pipeline/compose.ts";
 import { CallAbort, cancelOn } from "./pipeline/context.ts";
 import { readFrame, readValue } from "./pipeline/frame-limits.ts";
-import { requestHash } from "./reply-cache.ts";
+import { type RequestHash, requestHash } from "./reply-cache.ts";
 import type { AuditLog } from "./response/audit-log.ts";
 import type { AuditEntry } from "./response/audit-record.ts";
 import type { RejectionAggregator } from "./response/rejection-aggregator.ts";
@@ -209,7 +209,7 @@ function answer(session: Session, peer: Uint8Array, correlation: string | null, 
 }
 
 /** Correlation and topic for the reply cache, read without trusting anything else (full checks follow). */
-function peekCorrelation(value: unknown): { correlation: string; topic: string; hash: string } | null {
+function peekCorrelation(value: unknown): { correlation: string; topic: string; hash: RequestHash } | null {
   if (typeof value !== "object" || value === null) return null;
   const v = value as Record<string, unknown>;
   if (typeof v.correlation !== "string" || v.correlation.length > 64) return null;

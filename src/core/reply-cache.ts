@@ -1,7 +1,7 @@
 import type { ReplyFrame } from "../protocol/reply.ts";
 
 /** `owner` is the connection that sent the call first; `waiters` joined it later from other connections. */
-type Slot = { hash: string; reply: ReplyFrame | null; owner: Uint8Array; waiters: Map<string, Uint8Array> | null };
+type Slot = { hash: RequestHash; reply: ReplyFrame | null; owner: Uint8Array; waiters: Map<string, Uint8Array> | null };
 
 /** Bounds what one session can make the core remember for a single running call. */
 const MAX_WAITERS = 8;
@@ -19,7 +19,7 @@ export class ReplyCache {
 
   lookup(
     correlation: string,
-    hash: string,
+    hash: RequestHash,
   ): { kind: "new" } | { kind: "conflict" } | { kind: "running" } | { kind: "done"; reply: ReplyFrame } {
     const slot = this.slots.get(correlation.toLowerCase());
     if (!slot) return { kind: "new" };
@@ -27,7 +27,7 @@ export class ReplyCache {
     return slot.reply ? { kind: "done", reply: slot.reply } : { kind: "running" };
   }
 
-  begin(correlation: string, hash: string, peer: Uint8Array): void {
+  begin(correlation: string, hash: RequestHash, peer: Uint8Array): void {
     this.slots.set(correlation.toLowerCase(), { hash, reply: null, owner: peer, waiters: null });
     while (this.slots.size > this.capacity) {
       const oldest = this.slots.keys().next().value as string;
@@ -57,6 +57,9 @@ export class ReplyCache {
   }
 }
 
-export function requestHash(topic: string, args: unknown): string {
-  return Bun.hash(`${topic}\u0000${JSON.stringify(args)}`).toString(16);
+/** A request's 64-bit hash, kept as the number it is (its hex text cost as much as the hash itself). */
+export type RequestHash = bigint;
+
+export function requestHash(topic: string, args: unknown): RequestHash {
+  return Bun.hash.wyhash(`${topic}\u0000${JSON.stringify(args)}`);
 }

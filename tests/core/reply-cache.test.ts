@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { ReplyCache, requestHash } from "../../src/core/reply-cache.ts";
 import type { ReplyFrame } from "../../src/protocol/reply.ts";
 
+const H = requestHash("tool.invoke.x", {});
 const peer = (n: number) => new Uint8Array([0, n]);
 const done = (correlation: string): ReplyFrame => ({ kind: "result", correlation, result: 1 });
 
@@ -18,7 +19,7 @@ test("new, running, done and conflict by correlation and request hash", () => {
 
 test("the caller's own resend does not wait twice; other connections join once each and get the reply", () => {
   const cache = new ReplyCache(4);
-  cache.begin("c", "h", peer(1));
+  cache.begin("c", H, peer(1));
   expect(cache.join("c", peer(1))).toBe(false);
   expect(cache.join("c", peer(2))).toBe(true);
   expect(cache.join("c", peer(2))).toBe(true);
@@ -29,10 +30,10 @@ test("the caller's own resend does not wait twice; other connections join once e
 
 test("waiters per call are bounded, and an evicted call has none", () => {
   const cache = new ReplyCache(1);
-  cache.begin("c", "h", peer(0));
+  cache.begin("c", H, peer(0));
   const joined = Array.from({ length: 20 }, (_, i) => cache.join("c", peer(i + 1))).filter(Boolean).length;
   expect(joined).toBe(8);
-  cache.begin("d", "h", peer(0));
+  cache.begin("d", H, peer(0));
   expect(cache.finish("c", done("c"))).toEqual([]);
-  expect(cache.lookup("c", "h")).toEqual({ kind: "new" });
+  expect(cache.lookup("c", H)).toEqual({ kind: "new" });
 });
