@@ -115,7 +115,9 @@ export async function runCall(
     outcome = { correlation, result: clean.value };
   }
   try {
-    await Promise.all(records);
+    // Almost always one record (the outcome): awaited as it is, without a Promise.all around it.
+    if (records.length === 1) await records[0];
+    else await Promise.all(records);
   } catch {
     // The audit writer tells the operator once per failure and again when it recovers.
     return {
