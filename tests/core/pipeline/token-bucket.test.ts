@@ -162,6 +162,21 @@ describe("bounded key map", () => {
     expect(limiter.size).toBe(50);
   });
 
+  test("session and group claimed together: neither map exceeds maxKeys under a flood of distinct sessions", () => {
+    const sessions = new TokenBucketLimiter({ ratePerMinute: 60, burst: 1, maxKeys: 50, clock: () => 0 });
+    const groups = new TokenBucketLimiter({ ratePerMinute: 60, burst: 100_000, maxKeys: 5, clock: () => 0 });
+    for (let i = 0; i < 10_000; i++)
+      takeAll(
+        [
+          { limiter: sessions, key: `s${i}` },
+          { limiter: groups, key: `g${i % 7}` },
+        ],
+        0,
+      );
+    expect(sessions.size).toBe(50);
+    expect(groups.size).toBe(5);
+  });
+
   test("a drained bucket is kept even when it is the least recently used", () => {
     const clock = fakeClock();
     const limiter = new TokenBucketLimiter({
