@@ -242,6 +242,10 @@ describe("stage 3b: payload validation", () => {
     await chain(ctx);
     expect(ctx.error).toMatchObject({ code: "VALIDATION_FAILED", field: "/message" });
     expect(oversizedString({ a: [{ "b/c": "xxxx" }] }, 3)).toBe("/a/0/b~1c");
+    // Bytes, not characters: 6 × "é" is 12 UTF-8 bytes; 5 is exactly 10.
+    expect(oversizedString({ m: "é".repeat(6) }, 10)).toBe("/m");
+    expect(oversizedString({ m: "é".repeat(5), n: 1, o: null, p: [true] }, 10)).toBeNull();
+    expect(oversizedString({ m: ["ok", "x".repeat(11)] }, 10)).toBe("/m/1");
     expect(firstErrorField(undefined)).toBe("");
   });
 });
