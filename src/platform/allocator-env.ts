@@ -9,10 +9,10 @@ import { readFileSync } from "node:fs";
  */
 export const CORE_ALLOCATOR_ENV: Readonly<Record<string, string>> = {
   // Hole purging (discarding free blocks inside pages still in use) sweeps at most every 100 ms by
-  // default, and at light load nearly every call was followed by a sweep: 4.7 ms/s of the scavenger
-  // thread at 10 calls/s. Every second: 0.8 ms/s, and RSS after a load still returns within 20% of
-  // idle (every 2 s did not: 1.30; hole purging off left 1.4x and 33 MB anonymous idle).
-  MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "1000",
+  // default, and at light load nearly every call was followed by a sweep: 4.7-5.3 ms/s of the scavenger
+  // thread at 10 calls/s. Every 500 ms: 1.3-1.6 ms/s, with RSS after a load as low as the default's
+  // (every 1000 ms: 0.8 ms/s, but RSS after the load 1.14-1.22x idle; hole purging off: 1.4x).
+  MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "500",
 };
 
 /** `NAME=value` entries of CORE_ALLOCATOR_ENV whose name env does not have. A name set to anything is kept. */
