@@ -30,29 +30,17 @@ export function firstErrorField(err: AjvError | undefined): string {
   return err.instancePath;
 }
 
-/** The pointer of the first string longer than `max` bytes, or null. */
-export function oversizedString(value: unknown, max: number, path = ""): string | null {
-  // The pointer is built only for a value that has such a string (a UTF-16 unit is at most 3 UTF-8 bytes).
-  return hasOversizedString(value, max) ? pointerToOversized(value, max, path) : null;
-}
-
-function hasOversizedString(value: unknown, max: number): boolean {
-  if (typeof value === "string") return value.length * 3 > max && Buffer.byteLength(value) > max;
-  if (typeof value !== "object" || value === null) return false;
-  if (Array.isArray(value)) {
-    for (const v of value) if (hasOversizedString(v, max)) return true;
-    return false;
-  }
-  for (const k of Object.keys(value)) if (hasOversizedString((value as Record<string, unknown>)[k], max)) return true;
-  return false;
-}
-
-function pointerToOversized(value: unknown, max: number, path: string): string | null {
-  if (typeof value === "string") return Buffer.byteLength(value) > max ? path : null;
+/**
+ * The JSON pointer of the first string longer than `max` bytes, or null. One walk; the pointer is put
+ * together only on the way back from a hit, so a call within the limit builds no text.
+ */
+export function oversizedString(value: unknown, max: number): string | null {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: a short string needs no byte count.
+  if (typeof value === "string") return value.length * 3 > max && Buffer.byteLength(value) > max ? "" : null;
   if (typeof value !== "object" || value === null) return null;
-  for (const [k, v] of Object.entries(value)) {
-    const hit = pointerToOversized(v, max, `${path}/${escapePointer(k)}`);
-    if (hit !== null) return hit;
+  for (const key of Object.keys(value)) {
+    const hit = oversizedString((value as Record<string, unknown>)[key], max);
+    if (hit !== null) return `/${escapePointer(key)}${hit}`;
   }
   return null;
 }
