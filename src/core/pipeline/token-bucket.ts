@@ -88,13 +88,6 @@ export class TokenBucketLimiter {
     return keys.map((key) => this.refill(key, now));
   }
 
-  /** @internal prepare() for one key, without its arrays (stage 4 claims one key of each limiter per call). */
-  prepareOne(key: string, now: number): Bucket {
-    if (this.buckets.size + 1 > this.maxKeys && !this.buckets.has(key))
-      this.evict(now, this.buckets.size + 1 - this.maxKeys);
-    return this.refill(key, now);
-  }
-
   private refill(key: string, now: number): Bucket {
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
@@ -144,8 +137,6 @@ export interface BucketClaim {
  * otherwise nothing is taken and `retryAfterSec` covers the slowest bucket.
  */
 export function takeAll(claims: readonly BucketClaim[], now: number): TakeResult {
-  const [x, y] = claims;
-  if (claims.length === 2 && x && y && x.limiter !== y.limiter) return takeTwo(x, y, now);
   // Each limiter prepares its keys once, in the order the limiters first appear. Plain loops: this runs
   // on every call, with two claims.
   const buckets: Bucket[] = [];
@@ -180,18 +171,3 @@ function validateConfig(config: BucketConfig): void {
     );
   }
 }
-
-/** takeAll of one key from each of two different limiters (every call's session and group), in straight code. */
-function takeTwo(x: BucketClaim, y: BucketClaim, now: number): TakeResult {
-  const a = x.limiter.prepareOne(x.key, now);
-  const b = y.limiter.prepareOne(y.key, now);
-  let waitMs = 0;
-  if (a.units < UNITS_PER_TOKEN) waitMs = (UNITS_PER_TOKEN - a.units) / a.rate;
-  if (b.units < UNITS_PER_TOKEN) waitMs = Math.max(waitMs, (UNITS_PER_TOKEN - b.units) / b.rate);
-  if (waitMs > 0) return { ok: false, retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)) };
-  a.units -= UNITS_PER_TOKEN;
-  b.units -= UNITS_PER_TOKEN;
-  return TAKEN;
-}
-
-const TAKEN: TakeResult = Object.freeze({ ok: true });
