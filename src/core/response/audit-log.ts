@@ -776,8 +776,8 @@ class LogWriter {
       if (remove.length === 0) return;
       const keep = rotations[remove.length];
       if (keep === undefined) return;
-      const first = await readFirst(rotatedFile(this.dir, this.log, keep));
-      if (first === null) return;
+      const first = (await readFirstLine(rotatedFile(this.dir, this.log, keep)))?.record;
+      if (!first) return;
       await this.notice({
         event: "audit retention",
         log: this.log,
@@ -961,16 +961,9 @@ function fileSize(path: string): number {
   }
 }
 
-/** The first line of a file (null when it is empty). */
+/** The first line of a file (null when it is empty): mendSeam reads the live file's, retention the kept file's. */
 async function readFirstLine(path: string): Promise<{ record: AuditRecord | null; torn: boolean } | null> {
   for await (const line of streamLines(path)) return { record: line.record, torn: line.torn };
-  return null;
-}
-
-/** The first record of a file (retention names where the kept chain starts). */
-async function readFirst(path: string): Promise<{ seq: number; prev: string } | null> {
-  for await (const line of streamLines(path))
-    return line.record ? { seq: line.record.seq, prev: line.record.prev } : null;
   return null;
 }
 
