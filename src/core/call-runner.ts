@@ -115,9 +115,7 @@ export async function runCall(
     outcome = { correlation, result: clean.value };
   }
   try {
-    // Almost always one record (the outcome): awaited as it is, without a Promise.all around it.
-    if (records.length === 1) await records[0];
-    else await Promise.all(records);
+    await Promise.all(records);
   } catch {
     // The audit writer tells the operator once per failure and again when it recovers.
     return {
