@@ -390,6 +390,18 @@ describe("stage 6: dispatch", () => {
     return ctx;
   }
 
+  /** A tool that records whether it ran. */
+  function watchedTool(): { entry: ReturnType<typeof tool>; ran: () => boolean } {
+    let ran = false;
+    const entry = tool({
+      invoke: () => {
+        ran = true;
+        return {};
+      },
+    });
+    return { entry, ran: () => ran };
+  }
+
   test("a reply is serialized once: a getter that grows on its second read cannot pass the size limit", async () => {
     let reads = 0;
     const shifty = {
@@ -483,19 +495,11 @@ describe("stage 6: dispatch", () => {
   test("a call whose session ended before stage 6 does not run: no intent, no tool", async () => {
     const cancel = new CallAbort();
     cancel.abort();
-    let ran = false;
+    const watched = watchedTool();
     let intents = 0;
-    const ctx = await dispatchWith(
-      tool({
-        invoke: () => {
-          ran = true;
-          return {};
-        },
-      }),
-      { cancel, recordIntent: async () => void intents++ },
-    );
+    const ctx = await dispatchWith(watched.entry, { cancel, recordIntent: async () => void intents++ });
     expect(ctx.error).toMatchObject({ code: "PLUGIN_UNAVAILABLE", stage: 6 });
-    expect(ran).toBe(false);
+    expect(watched.ran()).toBe(false);
     expect(intents).toBe(0);
     expect(ctx.ran).toBeUndefined();
   });
@@ -521,34 +525,21 @@ describe("stage 6: dispatch", () => {
   });
 
   test("an intent that cannot be recorded: the tool does not run, and the refusal is retriable", async () => {
-    let ran = false;
-    const ctx = await dispatchWith(
-      tool({
-        invoke: () => {
-          ran = true;
-          return {};
-        },
-      }),
-      { recordIntent: () => Promise.reject(new Error("ENOSPC")) },
-    );
-    expect(ran).toBe(false);
+    const watched = watchedTool();
+    const ctx = await dispatchWith(watched.entry, { recordIntent: () => Promise.reject(new Error("ENOSPC")) });
+    expect(watched.ran()).toBe(false);
     expect(ctx.ran).toBeUndefined();
     expect(ctx.error).toMatchObject({ code: "PLUGIN_UNAVAILABLE", retriable: true });
   });
 
   test("a call whose caller's deadline passed is not run", async () => {
-    let ran = false;
+    const watched = watchedTool();
     let intents = 0;
-    const ctx = await dispatchWith(
-      tool({
-        invoke: () => {
-          ran = true;
-          return {};
-        },
-      }),
-      { deadline: () => Date.now() - 1, recordIntent: async () => void intents++ },
-    );
-    expect(ran).toBe(false);
+    const ctx = await dispatchWith(watched.entry, {
+      deadline: () => Date.now() - 1,
+      recordIntent: async () => void intents++,
+    });
+    expect(watched.ran()).toBe(false);
     expect(intents).toBe(0);
     expect(ctx.error).toMatchObject({ code: "PLUGIN_TIMEOUT", stage: 6, retriable: true });
     expect(ctx.error?.message).toContain("did not run");
