@@ -69,6 +69,19 @@ async function rotateOnce(log: AuditLog, storage: ReturnType<typeof crashStorage
   return next;
 }
 
+/**
+ * A rotation whose rotated file's fdatasync never ends, `extra` records written into the new live file,
+ * then the machine crashes (`crash` says what the kernel wrote back anyway).
+ */
+async function crashBeforeRotatedFileIsDurable(extra: number, crash: { keep?: string[]; torn?: number } = {}) {
+  const storage = crashStorage();
+  const { log, next } = await nearRotation(storage);
+  storage.hold("sync");
+  const end = await rotateOnce(log, storage, next, extra);
+  storage.crash(crash);
+  return { next, end };
+}
+
 async function reopenAndVerify(records: number) {
   const again = new AuditLog(t.home, { syncIntervalMs: 5, maxFileBytes: MAX_FILE });
   expect(await again.openLog("work")).toEqual([]);
@@ -168,12 +181,8 @@ describe("AuditLog: a crash at each step of a rotation reopens to a verifiable c
   });
 
   test("records in the new file, the rotated file's tail lost: the new file is moved aside, the chain goes on", async () => {
-    const storage = crashStorage();
-    const { log, next } = await nearRotation(storage);
-    storage.hold("sync");
-    const end = await rotateOnce(log, storage, next, 3);
     // The kernel wrote the new file back on its own; the rotated file's last records never reached the disk.
-    storage.crash({ keep: ["work.jsonl"], torn: 40 });
+    const { next, end } = await crashBeforeRotatedFileIsDurable(3, { keep: ["work.jsonl"], torn: 40 });
     const moved = readLinesOf(live());
     expect(JSON.parse(moved.at(-1) ?? "{}").seq).toBe(end - 1);
     const events = await reopenAndVerify(next - 1);
@@ -183,11 +192,7 @@ describe("AuditLog: a crash at each step of a rotation reopens to a verifiable c
   });
 
   test("both the rotated file and the new one end in a torn line", async () => {
-    const storage = crashStorage();
-    const { log, next } = await nearRotation(storage);
-    storage.hold("sync");
-    await rotateOnce(log, storage, next, 2);
-    storage.crash({ torn: 40 });
+    const { next } = await crashBeforeRotatedFileIsDurable(2, { torn: 40 });
     expect(readFileSync(live()).length).toBe(40);
     const events = await reopenAndVerify(next - 1);
     expect(events).toContain("audit records lost in a crash during rotation");
@@ -209,11 +214,7 @@ describe("AuditLog: a crash at each step of a rotation reopens to a verifiable c
   });
 
   test("the process killed while the rotated file was being made durable (nothing lost): the chain is whole", async () => {
-    const storage = crashStorage();
-    const { log, next } = await nearRotation(storage);
-    storage.hold("sync");
-    const end = await rotateOnce(log, storage, next, 3);
-    storage.crash({ keep: ["work.jsonl", "work.1.jsonl"] });
+    const { end } = await crashBeforeRotatedFileIsDurable(3, { keep: ["work.jsonl", "work.1.jsonl"] });
     const events = await reopenAndVerify(end - 1);
     expect(events).not.toContain("audit records lost in a crash during rotation");
   });
