@@ -8,6 +8,7 @@ import { ensureHome } from "../config/home.ts";
 import { loadConfig } from "../config/load.ts";
 import { removeAgentTree } from "../container/agent-tree.ts";
 import { stripTerminalEscapes } from "../core/response/terminal-text.ts";
+import { CORE_ALLOCATOR_ENV } from "../platform/allocator-env.ts";
 import { untilCoreAnswers } from "./control-client.ts";
 import { EXIT } from "./errors.ts";
 import { progress } from "./progress.ts";
@@ -138,6 +139,8 @@ export async function runDemo(userHome: string): Promise<number> {
     HOME: process.env.HOME ?? home,
     CARAPACE_HOME: home,
     NO_COLOR: "1",
+    // The core starts with its allocator options instead of re-executing itself to get them.
+    ...CORE_ALLOCATOR_ENV,
   };
   const bin = process.execPath;
   // The home is complete before the core starts: the core reads its config and plugins once, at start.

@@ -4,6 +4,8 @@
  * when asked is killed, so the self-test always ends and leaves no process behind.
  */
 
+import { CORE_ALLOCATOR_ENV } from "../../platform/allocator-env.ts";
+
 export interface Ran {
   code: number;
   stdout: string;
@@ -45,7 +47,8 @@ export interface TempCore {
 }
 
 export function startTempCore(bin: string, env: Record<string, string>): TempCore {
-  const proc = Bun.spawn([bin, "start"], { env, stdout: "ignore", stderr: "pipe" });
+  // With its allocator options set, the core need not re-execute itself to get them.
+  const proc = Bun.spawn([bin, "start"], { env: { ...env, ...CORE_ALLOCATOR_ENV }, stdout: "ignore", stderr: "pipe" });
   let tail = "";
   void (async () => {
     const decoder = new TextDecoder();
