@@ -458,13 +458,10 @@ class LogWriter {
         throw error;
       }
       this.state = { ...this.state, seq, hash, size: this.state.size + bytes.length };
+      // Without deferred commits every append was durable when it returned, the rotated file's included,
+      // so the head may name this batch at once; deferred commits keep that order in runCommit.
       if (deferred) this.scheduleSync();
-      else {
-        // A head names a record of the new file only once the rotated one is durable.
-        while (this.syncing) await this.syncing;
-        if (this.fault) throw this.fault.error;
-        await this.writeHead({ seq, hash });
-      }
+      else await this.writeHead({ seq, hash });
     } catch (error) {
       const failure = this.failed(error, "could not write to");
       for (const p of batch) p.reject(failure);
